@@ -1,0 +1,1 @@
+"""The `sentinel` command line."""

@@ -1,0 +1,102 @@
+"""The `sentinel` command group: parse arguments, call the library, render. Nothing else.
+
+Heavy modules (pydantic, ruamel.yaml, croniter) are imported inside the commands that need
+them, so `sentinel --help` and `--version` answer at once.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+import click
+
+from sentinel import __version__
+from sentinel.cli.output import handles_errors, to_json, to_yaml
+
+CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
+
+
+def default_file() -> str:
+    """`$SENTINEL_CONFIG`, then `./sentinel.yaml` (DESIGN §5)."""
+    return os.environ.get("SENTINEL_CONFIG") or "sentinel.yaml"
+
+
+file_option = click.option(
+    "-f", "--file", "file", metavar="FILE", default=default_file, show_default="$SENTINEL_CONFIG or ./sentinel.yaml",
+    help="The config file.",
+)
+env_option = click.option(
+    "--env", "env", metavar="NAME", envvar="SENTINEL_ENV", default=None,
+    help="Apply the environments.NAME overlay (default: $SENTINEL_ENV).",
+)
+
+
+@click.group(context_settings=CONTEXT)
+@click.version_option(__version__, "-V", "--version", prog_name="sentinel", message="%(prog)s %(version)s")
+def cli() -> None:
+    """SentinelZero: a declarative process supervisor.
+
+    Declare processes in sentinel.yaml; SentinelZero keeps them running as declared.
+    """
+
+
+@cli.command(context_settings=CONTEXT)
+@file_option
+@env_option
+@handles_errors
+def validate(file: str, env: str | None) -> None:
+    """Check a config file: exit 0, or 2 with every problem as FILE:LINE:COL: key.path: message."""
+    from sentinel.config.loader import load
+
+    loaded = load(file, env=env)
+    jobs = sum(1 for p in loaded.config.processes.values() if p.is_job)
+    services = len(loaded.config.processes) - jobs
+    where = f", environment {env}" if env else ""
+    included = f", {len(loaded.files) - 1} included file(s)" if len(loaded.files) > 1 else ""
+    click.echo(f"{file}: valid ({_count(services, 'service')}, {_count(jobs, 'job')}{included}{where})")
+
+
+def _count(n: int, noun: str) -> str:
+    return f"{n} {noun}" if n == 1 else f"{n} {noun}s"
+
+
+@cli.command(context_settings=CONTEXT)
+@file_option
+@env_option
+@click.option("--json", "as_json", is_flag=True, help="Print JSON instead of YAML.")
+@click.option("--show-secrets", is_flag=True, help="Show env values whose names look secret instead of ***.")
+@handles_errors
+def config(file: str, env: str | None, as_json: bool, show_secrets: bool) -> None:
+    """Print the fully resolved config: includes, environment, templates, defaults and ${VAR} applied.
+
+    The output is itself a valid config that resolves to the same thing (with --show-secrets
+    when env values are masked).
+    """
+    from sentinel.config.loader import load
+    from sentinel.config.secrets import masked
+
+    loaded = load(file, env=env)
+    data: dict[str, Any] = loaded.config.model_dump(mode="json", exclude_none=True)
+    if not show_secrets:
+        for process in data.get("processes", {}).values():
+            process["env"] = masked(process["env"])
+    if as_json:
+        click.echo(to_json(data), nl=False)
+    else:
+        overlay = f" with environment {env}" if env else ""
+        click.echo(to_yaml(data, f"# {file} resolved{overlay} by sentinel {__version__}\n"), nl=False)
+
+
+@cli.command(context_settings=CONTEXT)
+@handles_errors
+def schema() -> None:
+    """Print the JSON Schema of sentinel.yaml (for editor completion and checks)."""
+    from sentinel.config.schema import schema_text
+
+    click.echo(schema_text(), nl=False)
+
+
+def main() -> None:
+    """Entry point of the `sentinel` command."""
+    cli(prog_name="sentinel")

@@ -1,0 +1,1 @@
+"""The sentinel.yaml language: models, loading and resolution, schema export."""

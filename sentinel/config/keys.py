@@ -1,0 +1,120 @@
+"""Which keys are allowed where: unknown-key checks over raw documents, with "did you mean".
+
+The resolved models (`sentinel.config.models`) only see processes after templates and
+defaults are merged in, so a typo in an unused template, or in an environment that is not
+selected, would never reach them. `unknown_keys_in_document` walks a raw file against the
+same models (plus the file-only keys) so every typo is reported where it was written.
+"""
+
+from __future__ import annotations
+
+import types
+from collections.abc import Mapping
+from typing import Annotated, Any, Union, get_args, get_origin
+
+from pydantic import BaseModel
+
+from sentinel.config.hints import did_you_mean
+from sentinel.config.models import Api, Process
+from sentinel.config.source import LocDict
+from sentinel.errors import Problem
+
+FILE_KEYS = ("version", "include", "defaults", "templates", "processes", "environments", "api")
+ENVIRONMENT_KEYS = ("defaults", "templates", "processes", "api")
+
+
+def _unwrap(tp: Any) -> Any:
+    """The type inside Annotated[...] and Optional[...]."""
+    while True:
+        origin = get_origin(tp)
+        if origin is Annotated:
+            tp = get_args(tp)[0]
+        elif origin in (Union, types.UnionType):
+            args = [a for a in get_args(tp) if a is not type(None)]
+            if len(args) != 1:
+                return tp
+            tp = args[0]
+        else:
+            return tp
+
+
+def type_at(root: Any, loc: tuple[str | int, ...]) -> Any:
+    """The declared type at `loc` below `root` (a model class), or None when it cannot be told."""
+    tp: Any = root
+    for part in loc:
+        tp = _unwrap(tp)
+        if isinstance(tp, type) and issubclass(tp, BaseModel):
+            field = tp.model_fields.get(str(part))
+            if field is None:
+                return None
+            tp = field.annotation
+        elif get_origin(tp) is dict:
+            tp = get_args(tp)[1]
+        elif get_origin(tp) is list:
+            tp = get_args(tp)[0]
+        else:
+            return None
+    return _unwrap(tp)
+
+
+def fields_of(tp: Any) -> list[str]:
+    """The keys a model type allows (empty for non-models)."""
+    return list(tp.model_fields) if isinstance(tp, type) and issubclass(tp, BaseModel) else []
+
+
+def unknown_keys(data: Any, model: type[BaseModel], path: str, extra: tuple[str, ...] = ()) -> list[Problem]:
+    """Unknown keys in `data` checked against `model` (and `extra`), recursing into sub-models."""
+    if not isinstance(data, LocDict):
+        return []
+    allowed = [*model.model_fields, *extra]
+    problems: list[Problem] = []
+    for key, value in data.items():
+        where = f"{path}.{key}" if path else key
+        if key not in allowed:
+            pos = data.key_pos[key]
+            problems.append(Problem(pos.file, pos.line, pos.col, where, f"unknown key{did_you_mean(key, allowed)}"))
+            continue
+        if key in extra:
+            continue
+        sub = type_at(model, (key,))
+        if isinstance(sub, type) and issubclass(sub, BaseModel):
+            problems.extend(unknown_keys(value, sub, where))
+        elif get_origin(sub) is dict and isinstance(value, Mapping):
+            item = _unwrap(get_args(sub)[1])
+            if isinstance(item, type) and issubclass(item, BaseModel):
+                for name, body in value.items():
+                    problems.extend(unknown_keys(body, item, f"{where}.{name}"))
+    return problems
+
+
+def unknown_keys_in_document(doc: LocDict) -> list[Problem]:
+    """Every unknown key in one raw file, in every section, used or not."""
+    problems = _unknown_top(doc, FILE_KEYS, "")
+    envs = doc.get("environments")
+    if isinstance(envs, LocDict):
+        for name, overlay in envs.items():
+            problems.extend(_unknown_top(overlay, ENVIRONMENT_KEYS, f"environments.{name}"))
+    return problems
+
+
+def _unknown_top(doc: Any, allowed: tuple[str, ...], path: str) -> list[Problem]:
+    if not isinstance(doc, LocDict):
+        return []
+    problems: list[Problem] = []
+    prefix = f"{path}." if path else ""
+    for key in doc:
+        if key not in allowed:
+            pos = doc.key_pos[key]
+            problems.append(Problem(pos.file, pos.line, pos.col, prefix + key, f"unknown key{did_you_mean(key, allowed)}"))
+    problems.extend(unknown_keys(doc.get("defaults"), Process, f"{prefix}defaults"))
+    problems.extend(unknown_keys(doc.get("api"), Api, f"{prefix}api"))
+    # Top-level processes are checked by validation after merging (their keys all land there);
+    # templates, defaults and environment overlays may never be used, so they are checked here.
+    for section in ("templates", "processes") if path else ("templates",):
+        bodies = doc.get(section)
+        if isinstance(bodies, LocDict):
+            for name, body in bodies.items():
+                problems.extend(unknown_keys(body, Process, f"{prefix}{section}.{name}", extra=("extends",)))
+    return problems
+
+

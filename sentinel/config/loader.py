@@ -1,0 +1,173 @@
+"""Loading a `sentinel.yaml`: files → resolved, validated `Config`, or a ConfigError listing every problem.
+
+The pipeline, each step named once here (STYLE rule 16):
+  read files and includes → environment overlay → templates (`extends`) → `defaults` →
+  per-process `env_file`, interpolation and paths → validation → cross-process checks.
+The environment overlay comes before templates and defaults, so an environment can change
+those too and a process it adds is expanded like any other.
+
+Loading has no side effects beyond reading files, never exits, and never prints: callers
+(the CLI, later the reconciler) decide what an error means for them.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from sentinel.config import resolve
+from sentinel.config.localize import interpolate_tree, resolve_process
+from sentinel.config.source import LocDict, LocList, Pos, parse_or_raise
+from sentinel.errors import ConfigError, Problem
+
+_GLOB_CHARS = frozenset("*?[")
+
+
+@dataclass(frozen=True, slots=True)
+class Loaded:
+    """A loaded config and what it was made from."""
+
+    config: Any  # sentinel.config.models.Config (imported lazily: pydantic is slow to import)
+    files: tuple[str, ...]  # every config file read, root first, then includes in merge order
+    env_files: Mapping[str, Mapping[str, str]] = field(default_factory=dict)  # process → env_file variables
+    environment: str | None = None
+
+
+def load(path: str, *, env: str | None = None, environ: Mapping[str, str] | None = None) -> Loaded:
+    """Load, resolve and validate the config at `path` for environment `env`.
+
+    `environ` is the environment `${VAR}` reads (default: this process's).
+    """
+    environ = os.environ if environ is None else environ
+    problems: list[Problem] = []
+    files: list[str] = []
+    doc = _read_with_includes(path, (), files, problems)
+    doc = resolve.overlay_environment(doc, env)
+    resolved, env_files = _expand(doc, path, environ, problems)
+    config = _validate(resolved, path, problems)
+    if problems:
+        raise ConfigError(problems)
+    return Loaded(config=config, files=tuple(files), env_files=env_files, environment=env)
+
+
+def _read_file(path: str) -> LocDict:
+    try:
+        with open(path, "rb") as handle:
+            data = handle.read()
+    except FileNotFoundError:
+        raise ConfigError.single(path, "file not found") from None
+    except IsADirectoryError:
+        raise ConfigError.single(path, "is a directory, not a file") from None
+    except PermissionError:
+        raise ConfigError.single(path, "cannot be read: permission denied") from None
+    except OSError as exc:
+        raise ConfigError.single(path, f"cannot be read: {exc.strerror or exc}") from None
+    return parse_or_raise(data, path)
+
+
+def _read_with_includes(path: str, chain: tuple[str, ...], files: list[str], problems: list[Problem]) -> LocDict:
+    from sentinel.config.keys import unknown_keys_in_document
+
+    doc = _read_file(path)
+    files.append(path)
+    problems.extend(unknown_keys_in_document(doc))
+    layers: list[Mapping[str, Any]] = []
+    real = os.path.realpath(path)
+    for include, where in _include_paths(doc, path, problems):
+        if os.path.realpath(include) in (*chain, real):
+            problems.append(Problem(where.file, where.line, where.col, "include",
+                                    f"'{include}' includes itself (directly or through other files)"))
+            continue
+        layers.append(_read_with_includes(include, (*chain, real), files, problems))
+    layers.append(resolve.copy_map(doc, without=("include",)))
+    return resolve.merge_all(layers, doc.pos)
+
+
+def _include_paths(doc: LocDict, path: str, problems: list[Problem]) -> list[tuple[str, Pos]]:
+    import glob
+
+    raw = doc.get("include")
+    if raw is None:
+        return []
+    where = doc.val_pos["include"]
+    if isinstance(raw, str):
+        entries = [(raw, where)]
+    elif isinstance(raw, LocList):
+        entries = list(zip(raw, raw.item_pos, strict=True))
+    else:
+        problems.append(Problem(where.file, where.line, where.col, "include", "must be a path or a list of paths"))
+        return []
+    base = os.path.dirname(path)
+    found: list[tuple[str, Pos]] = []
+    for i, (pattern, pos) in enumerate(entries):
+        if not isinstance(pattern, str) or not pattern:
+            problems.append(Problem(pos.file, pos.line, pos.col, f"include[{i}]", "must be a path or glob pattern"))
+            continue
+        full = os.path.normpath(os.path.join(base, os.path.expanduser(pattern)))
+        if _GLOB_CHARS & set(pattern):
+            found.extend((match, pos) for match in sorted(glob.glob(full)) if os.path.isfile(match))
+        elif os.path.isfile(full):
+            found.append((full, pos))
+        else:
+            problems.append(Problem(pos.file, pos.line, pos.col, f"include[{i}]", f"'{full}' does not exist"))
+    return found
+
+
+def _expand(doc: LocDict, path: str, environ: Mapping[str, str],
+            problems: list[Problem]) -> tuple[LocDict, dict[str, dict[str, str]]]:
+    """Templates and defaults merged into each process, then env_file, interpolation and paths."""
+    out = resolve.copy_map(doc, without=("templates", "defaults"))
+    templates = _mapping_or_problem(doc, "templates", problems)
+    defaults = _mapping_or_problem(doc, "defaults", problems)
+    processes = doc.get("processes")
+    env_files: dict[str, dict[str, str]] = {}
+    if isinstance(processes, Mapping):
+        expanded = resolve.copy_map(processes)
+        for name, body in processes.items():
+            if not isinstance(body, Mapping):
+                continue  # validation reports it with its place
+            try:
+                process = resolve.expand_process(name, body, templates, defaults)
+            except ConfigError as exc:
+                problems.extend(exc.problems)
+                continue
+            process, env_files[name] = resolve_process(name, process, path, environ, problems)
+            expanded[name] = process
+        out["processes"] = expanded
+    api = doc.get("api")
+    if isinstance(api, LocDict):
+        out["api"] = interpolate_tree(api, environ, "api", problems)
+    return out, env_files
+
+
+def _mapping_or_problem(doc: LocDict, key: str, problems: list[Problem]) -> Mapping[str, Any]:
+    value = doc.get(key)
+    if value is None:
+        return {}
+    if isinstance(value, Mapping):
+        return value
+    pos = doc.val_pos[key]
+    problems.append(Problem(pos.file, pos.line, pos.col, key, "must be a mapping"))
+    return {}
+
+
+def _validate(doc: LocDict, path: str, problems: list[Problem]) -> Any:
+    from pydantic import ValidationError
+
+    from sentinel.config.graph import check_processes
+    from sentinel.config.models import Config
+    from sentinel.config.report import locate_issue, problems_from
+
+    try:
+        config = Config.model_validate(doc)
+    except ValidationError as exc:
+        seen = {(p.file, p.line, p.col) for p in problems if p.message.startswith("unknown key")}
+        for problem in problems_from(exc, doc, path):
+            if not (problem.message.startswith("unknown key") and (problem.file, problem.line, problem.col) in seen):
+                problems.append(problem)
+        return None
+    for loc, message in check_processes(config):
+        problems.append(locate_issue(doc, loc, message, path))
+    return config

@@ -1,0 +1,102 @@
+"""Making a process concrete for this machine: `env_file` reading, `${VAR}` interpolation, `cwd`.
+
+Relative paths are relative to the file that declares them (which may be an include or a
+template's file), known from each value's position. A process without `cwd` runs in the
+directory of the root config file, whichever directory the reconciler was started from.
+Called by `sentinel.config.loader` after templates and defaults are merged.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from typing import Any
+
+from sentinel.config.envfile import EnvFileError, parse_env_file
+from sentinel.config.interpolate import InterpolationError, interpolate
+from sentinel.config.source import LocDict, LocList, Pos
+from sentinel.errors import Problem
+
+
+def _absolute(value: str, declared_in: str) -> str:
+    expanded = os.path.expanduser(value)
+    return os.path.abspath(os.path.join(os.path.dirname(declared_in), expanded))
+
+
+def resolve_process(name: str, process: LocDict, root: str, environ: Mapping[str, str],
+                    problems: list[Problem]) -> tuple[LocDict, dict[str, str]]:
+    """The process with env_file paths absolute, strings interpolated and cwd absolute,
+    plus the variables its env files define."""
+    path = f"processes.{name}"
+    file_vars: dict[str, str] = {}
+    out = LocDict(process.pos)
+    raw_files = process.get("env_file")
+    if isinstance(raw_files, str | LocList):
+        entries = [(raw_files, process.val_pos["env_file"])] if isinstance(raw_files, str) else \
+            list(zip(raw_files, raw_files.item_pos, strict=True))
+        resolved = LocList(process.val_pos["env_file"])
+        for i, (entry, pos) in enumerate(entries):
+            key_path = f"{path}.env_file" if isinstance(raw_files, str) else f"{path}.env_file[{i}]"
+            if not isinstance(entry, str):
+                resolved.add(entry, pos)  # validation reports the type
+                continue
+            text = interpolate_tree(entry, environ, key_path, problems, pos)
+            full = _absolute(text, pos.file)
+            file_vars.update(read_env_file(full, pos, problems, key_path))
+            resolved.add(full, pos)
+        raw_files = resolved
+    variables = {**environ, **file_vars}
+    for key, value in process.items():
+        if key == "env_file":
+            new: Any = raw_files
+        else:
+            new = interpolate_tree(value, variables, f"{path}.{key}", problems, process.val_pos[key])
+        if key == "cwd" and isinstance(new, str):
+            new = _absolute(new, process.val_pos[key].file)
+        out.put(key, new, process.key_pos[key], process.val_pos[key])
+    if "cwd" not in out:
+        out.put("cwd", os.path.dirname(os.path.abspath(root)), process.pos, process.pos)
+    return out, file_vars
+
+
+def interpolate_tree(node: Any, variables: Mapping[str, str], path: str, problems: list[Problem],
+                     pos: Pos | None = None) -> Any:
+    """Every string in `node` interpolated; problems recorded with each string's place."""
+    if isinstance(node, str):
+        try:
+            return interpolate(node, variables)
+        except InterpolationError as exc:
+            where = pos or Pos("", 0, 0)
+            problems.append(Problem(where.file, where.line, where.col, path, str(exc)))
+            return node
+    if isinstance(node, LocDict):
+        out = LocDict(node.pos)
+        for key, value in node.items():
+            new = interpolate_tree(value, variables, f"{path}.{key}", problems, node.val_pos[key])
+            out.put(key, new, node.key_pos[key], node.val_pos[key])
+        return out
+    if isinstance(node, LocList):
+        items = LocList(node.pos)
+        for i, (value, item_pos) in enumerate(zip(node, node.item_pos, strict=True)):
+            items.add(interpolate_tree(value, variables, f"{path}[{i}]", problems, item_pos), item_pos)
+        return items
+    return node
+
+
+def read_env_file(path: str, where: Pos, problems: list[Problem], key_path: str) -> dict[str, str]:
+    """The variables of one env file; a problem (and nothing) when it cannot be read."""
+    try:
+        with open(path, encoding="utf-8") as handle:
+            text = handle.read()
+    except FileNotFoundError:
+        problems.append(Problem(where.file, where.line, where.col, key_path, f"env file '{path}' not found"))
+        return {}
+    except (OSError, UnicodeDecodeError) as exc:
+        reason = exc.strerror if isinstance(exc, OSError) else "not UTF-8 text"
+        problems.append(Problem(where.file, where.line, where.col, key_path, f"env file '{path}' cannot be read: {reason}"))
+        return {}
+    try:
+        return parse_env_file(text)
+    except EnvFileError as exc:
+        problems.append(Problem(path, exc.line, 1, "", str(exc)))
+        return {}

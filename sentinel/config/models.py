@@ -1,0 +1,230 @@
+"""Pydantic models of a resolved `sentinel.yaml` (DESIGN §2): what the user asked for, validated.
+
+These are the spec types: frozen, unknown keys forbidden, every value already parsed
+(durations in seconds, sizes in bytes). They hold user input only; derived values (replica
+names, argv, spec hashes) belong to the planner's own types. Built by
+`sentinel.config.loader` after includes, environments, templates, defaults and
+interpolation have been applied, so `extends`, `templates` and friends do not appear here.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from sentinel.config.fields import (
+    Command,
+    Duration,
+    EnvName,
+    EnvValue,
+    FieldProblem,
+    Name,
+    Percent,
+    PositiveDuration,
+    ProbeCommand,
+    SignalName,
+    Size,
+    TextList,
+    split_command,
+)
+from sentinel.config.validators import check_cron, check_host_port, check_http_url, check_timezone
+
+RestartPolicy = Literal["always", "on-failure", "never"]
+DependencyCondition = Literal["started", "healthy", "completed"]
+Concurrency = Literal["forbid", "allow", "replace"]
+OnMissed = Literal["run-once", "skip"]
+
+JOB_DEFAULTS: dict[str, Any] = {"concurrency": "forbid", "on_missed": "run-once", "keep_runs": 20}
+
+
+class Spec(BaseModel):
+    """Base of every config model: immutable, and unknown keys are errors."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid", defer_build=True)
+
+
+class Backoff(Spec):
+    initial: Duration = Field(1.0, description="delay before the first restart")
+    factor: float = Field(2.0, ge=1.0, description="each further delay is the previous one times this")
+    max: Duration = Field(60.0, description="the longest delay")
+
+    @model_validator(mode="after")
+    def _max_not_below_initial(self) -> Backoff:
+        if self.max < self.initial:
+            raise FieldProblem("max", "must not be shorter than initial")
+        return self
+
+
+class Restart(Spec):
+    policy: RestartPolicy = Field("always", description="services default to always, jobs to never")
+    max_retries: int | None = Field(None, ge=0, description="restarts after consecutive failures before `failed`; null = forever")
+    backoff: Backoff = Backoff()
+    reset_after: Duration = Field(60.0, description="a run this long clears the failure count")
+    exit_codes: list[int] = Field([0], description="exit codes that are not failures")
+
+    @field_validator("exit_codes")
+    @classmethod
+    def _exit_code_range(cls, codes: list[int]) -> list[int]:
+        for code in codes:
+            if not 0 <= code <= 255:
+                raise ValueError(f"exit codes are 0 to 255 (got {code})")
+        return codes
+
+
+class Stop(Spec):
+    signal: SignalName = Field("TERM", description="sent to the whole process group first")
+    timeout: Duration = Field(10.0, description="then SIGKILL after this long")
+
+
+class Limits(Spec):
+    memory: Size | None = Field(None, description="resident memory of the whole process tree")
+    cpu: Percent | None = Field(None, description="CPU of the whole process tree, averaged over cpu_window")
+    cpu_window: PositiveDuration = 30.0
+
+
+class Logs(Spec):
+    max_size: Size = Field(10_000_000, gt=0, description="rotate the log file at this size")
+    keep: int = Field(5, ge=1, description="rotated files kept")
+
+
+class Health(Spec):
+    http: str | None = Field(None, description="healthy when a GET answers 2xx (or expect_status)")
+    tcp: str | None = Field(None, description="host:port; healthy when it accepts a connection")
+    exec: ProbeCommand | None = Field(None, description="healthy when the command exits 0")
+    expect_status: int | None = Field(None, ge=100, le=599)
+    interval: PositiveDuration = 10.0
+    timeout: PositiveDuration = 1.0
+    retries: int = Field(3, ge=1, description="consecutive failures before unhealthy")
+    start_period: Duration = Field(0.0, description="failures during this time after start do not count")
+    restart: bool = Field(True, description="restart when unhealthy; false only reports")
+
+    @field_validator("http")
+    @classmethod
+    def _http_url(cls, value: str | None) -> str | None:
+        return None if value is None else check_http_url(value)
+
+    @field_validator("tcp")
+    @classmethod
+    def _tcp_address(cls, value: str | None) -> str | None:
+        return None if value is None else check_host_port(value)
+
+    @model_validator(mode="after")
+    def _exactly_one_probe(self) -> Health:
+        probes = [name for name in ("http", "tcp", "exec") if getattr(self, name) is not None]
+        if len(probes) != 1:
+            found = ", ".join(probes) if probes else "none"
+            raise ValueError(f"needs exactly one of http, tcp or exec (found {found})")
+        if self.expect_status is not None and self.http is None:
+            raise FieldProblem("expect_status", "applies to http checks only")
+        return self
+
+
+class Schedule(Spec):
+    cron: str | None = Field(None, description="5 fields, or 6 with seconds first; or @daily, @hourly, …")
+    every: PositiveDuration | None = None
+    at: dt.datetime | None = Field(None, description="run once at this time (ISO 8601)")
+    timezone: str | None = Field(None, description="for cron and a naive at; default: the system's")
+
+    @field_validator("cron")
+    @classmethod
+    def _cron_expression(cls, value: str | None) -> str | None:
+        return None if value is None else check_cron(value)
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_timezone(cls, value: str | None) -> str | None:
+        return None if value is None else check_timezone(value)
+
+    @model_validator(mode="after")
+    def _exactly_one_trigger(self) -> Schedule:
+        triggers = [name for name in ("cron", "every", "at") if getattr(self, name) is not None]
+        if len(triggers) != 1:
+            found = ", ".join(triggers) if triggers else "none"
+            raise ValueError(f"needs exactly one of cron, every or at (found {found})")
+        if self.timezone is not None and self.every is not None:
+            raise FieldProblem("timezone", "applies to cron and at, not every")
+        return self
+
+
+class Process(Spec):
+    command: Command = Field(description="string (split like a shell, never run by one) or argv list")
+    shell: bool = Field(False, description="run the command string with /bin/sh -c")
+    cwd: str | None = Field(None, description="relative to the file that declares it")
+    env: dict[EnvName, EnvValue] = {}
+    env_file: TextList = Field([], description="dotenv files, relative to the file that declares them")
+    group: Name | None = None
+    user: str | None = Field(None, description="run as this user (the reconciler must run as root)")
+    replicas: int = Field(1, ge=0, le=1000, description="instances NAME.0 … NAME.N-1")
+    depends_on: dict[Name, DependencyCondition] = Field({}, description="process → started | healthy | completed")
+    health: Health | None = None
+    restart_dependents: bool = False
+    restart: Restart = Restart()
+    stop: Stop = Stop()
+    limits: Limits = Limits()
+    logs: Logs = Logs()
+    schedule: Schedule | None = Field(None, description="makes this process a job")
+    concurrency: Concurrency | None = Field(None, description="jobs: forbid (default) | allow | replace")
+    timeout: PositiveDuration | None = Field(None, description="jobs: a run longer than this is stopped")
+    on_missed: OnMissed | None = Field(None, description="jobs: run-once (default) | skip")
+    keep_runs: int | None = Field(None, ge=1, description="jobs: run history kept (default 20)")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _kind_defaults(cls, data: Any) -> Any:
+        """Jobs (with `schedule`) default to restart policy `never`, services to `always`."""
+        if not isinstance(data, dict) or "schedule" not in data or data["schedule"] is None:
+            return data
+        data = dict(data)
+        restart = data.get("restart")
+        if restart is None:
+            data["restart"] = {"policy": "never"}
+        elif isinstance(restart, dict) and "policy" not in restart:
+            data["restart"] = {**restart, "policy": "never"}
+        for key, default in JOB_DEFAULTS.items():
+            if data.get(key) is None:
+                data[key] = default
+        return data
+
+    @field_validator("depends_on", mode="before")
+    @classmethod
+    def _names_mean_started(cls, value: Any) -> Any:
+        if isinstance(value, list):
+            return {name: "started" for name in value}
+        return value
+
+    @model_validator(mode="after")
+    def _consistent(self) -> Process:
+        if self.shell and isinstance(self.command, list):
+            raise FieldProblem("command", "must be a string when shell is true")
+        if not self.shell:
+            try:
+                split_command(self.command)
+            except ValueError as exc:
+                raise FieldProblem("command", str(exc)) from None
+        if self.schedule is None:
+            for key in ("concurrency", "timeout", "on_missed", "keep_runs"):
+                if getattr(self, key) is not None:
+                    raise FieldProblem(key, "applies to jobs only (processes with a schedule)")
+        return self
+
+    @property
+    def is_job(self) -> bool:
+        return self.schedule is not None
+
+
+class Api(Spec):
+    listen: str | None = Field(None, description="host:port for the TCP API (bearer token required)")
+    token_file: str | None = Field(None, description="default: ~/.config/sentinel/token")
+
+    @field_validator("listen")
+    @classmethod
+    def _listen_address(cls, value: str | None) -> str | None:
+        return None if value is None else check_host_port(value)
+
+
+class Config(Spec):
+    version: Literal[1] = 1
+    processes: dict[Name, Process] = {}
+    api: Api | None = None

@@ -1,0 +1,126 @@
+"""Pydantic validation errors → `Problem`s a user can act on: file:line:col, key path, message.
+
+Pydantic reports each error with a `loc` (the key path). The resolved document is a
+LocDict tree, so walking the same path finds where the offending key or value was written,
+even when it came from a template, `defaults`, an include or an environment overlay.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import ValidationError
+
+from sentinel.config.fields import FieldProblem
+from sentinel.config.hints import did_you_mean
+from sentinel.config.keys import fields_of, type_at
+from sentinel.config.models import Config
+from sentinel.config.secrets import is_secret
+from sentinel.config.source import LocDict, LocList, Pos
+from sentinel.errors import Problem
+
+_MESSAGES = {
+    "missing": "is required",
+    "int_parsing": "must be a whole number",
+    "int_type": "must be a whole number",
+    "int_from_float": "must be a whole number",
+    "float_parsing": "must be a number",
+    "float_type": "must be a number",
+    "bool_parsing": "must be true or false",
+    "bool_type": "must be true or false",
+    "string_type": "must be a string",
+    "dict_type": "must be a mapping",
+    "model_type": "must be a mapping",
+    "model_attributes_type": "must be a mapping",
+    "list_type": "must be a list",
+    "datetime_parsing": "must be a date and time such as 2026-12-01T03:00:00Z",
+    "datetime_from_date_parsing": "must be a date and time such as 2026-12-01T03:00:00Z",
+    "datetime_type": "must be a date and time such as 2026-12-01T03:00:00Z",
+    "finite_number": "must be a finite number",
+}
+
+
+def problems_from(exc: ValidationError, doc: LocDict, fallback: str) -> list[Problem]:
+    """One Problem per pydantic error, located in `doc` (the resolved document)."""
+    return [_problem(error, doc, fallback) for error in exc.errors(include_url=False)]
+
+
+def _problem(error: Any, doc: LocDict, fallback: str) -> Problem:
+    loc = tuple(part for part in error["loc"] if part != "[key]")
+    ctx = error.get("ctx") or {}
+    cause = ctx.get("error")
+    if isinstance(cause, FieldProblem):
+        loc = (*loc, cause.field)
+    kind = error["type"]
+    pos, node_value, found = _locate(doc, loc, fallback, prefer_key=kind in ("extra_forbidden", "missing"))
+    message = _message(kind, error, loc, cause)
+    value = node_value if found else error.get("input")
+    if kind not in ("missing", "extra_forbidden", "model_type", "dict_type") and _is_scalar(value):
+        message += f" (got {_show(value, loc)})"
+    return Problem(pos.file, pos.line, pos.col, _dotted(loc), message)
+
+
+def _message(kind: str, error: Any, loc: tuple[Any, ...], cause: object) -> str:
+    ctx = error.get("ctx") or {}
+    if kind == "extra_forbidden":
+        choices = fields_of(type_at(Config, loc[:-1]))
+        return f"unknown key{did_you_mean(str(loc[-1]), choices)}"
+    if kind == "literal_error":
+        expected = str(ctx.get("expected", "")).replace(" or ", ", ").replace("'", "")
+        return f"must be one of {expected}"
+    if kind in ("greater_than", "greater_than_equal", "less_than", "less_than_equal"):
+        words = {"greater_than": "more than", "greater_than_equal": "at least",
+                 "less_than": "less than", "less_than_equal": "at most"}[kind]
+        limit = next(iter(ctx.values()))
+        return f"must be {words} {limit}"
+    if kind in ("value_error", "assertion_error") and cause is not None:
+        return str(cause)
+    return _MESSAGES.get(kind, str(error.get("msg", "is not valid")).lower())
+
+
+def _locate(doc: LocDict, loc: tuple[Any, ...], fallback: str, *, prefer_key: bool) -> tuple[Pos, Any, bool]:
+    """Position of the value at `loc` (of its key, with prefer_key), its value, and whether it exists."""
+    node: Any = doc
+    key_pos = val_pos = doc.pos
+    for i, part in enumerate(loc):
+        if isinstance(node, LocDict) and isinstance(part, str) and part in node:
+            key_pos, val_pos = node.key_pos[part], node.val_pos[part]
+            node = node[part]
+        elif isinstance(node, LocList) and isinstance(part, int) and 0 <= part < len(node):
+            key_pos = val_pos = node.item_pos[part]
+            node = node[part]
+        else:
+            # missing key: point at the mapping that lacks it (its key in the parent)
+            return (key_pos if key_pos.file else Pos(fallback, 0, 0)), None, i == len(loc)
+    pos = key_pos if prefer_key or isinstance(node, LocDict | LocList) else val_pos
+    return (pos if pos.file else Pos(fallback, 0, 0)), node, True
+
+
+def _dotted(loc: tuple[Any, ...]) -> str:
+    text = ""
+    for part in loc:
+        text += f"[{part}]" if isinstance(part, int) else (f".{part}" if text else str(part))
+    return text
+
+
+def _is_scalar(value: Any) -> bool:
+    return value is None or isinstance(value, str | int | float | bool)
+
+
+def _show(value: Any, loc: tuple[Any, ...]) -> str:
+    if len(loc) >= 2 and loc[-2] == "env" and is_secret(str(loc[-1])):
+        return "'***'"
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, str):
+        shown = value if len(value) <= 60 else value[:57] + "..."
+        return repr(shown)
+    return str(value)
+
+
+def locate_issue(doc: LocDict, loc: tuple[str, ...], message: str, fallback: str) -> Problem:
+    """A Problem for a cross-process check, placed at the key `loc` names."""
+    pos, _, _ = _locate(doc, loc, fallback, prefer_key=True)
+    return Problem(pos.file, pos.line, pos.col, _dotted(loc), message)

@@ -1,0 +1,23 @@
+"""Which environment variables hold secrets, and how they are shown: `***` (DESIGN §8).
+
+Pure; used wherever env values reach a user (`sentinel config`, later status, diff,
+events and the API).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+MASK = "***"
+SECRET_MARKERS = ("TOKEN", "SECRET", "PASSWORD", "PASSWD", "KEY", "CREDENTIAL")
+
+
+def is_secret(name: str) -> bool:
+    """True when the variable's name looks like it holds a secret (`*TOKEN*`, `*KEY*`, …)."""
+    upper = name.upper()
+    return any(marker in upper for marker in SECRET_MARKERS)
+
+
+def masked(env: Mapping[str, str]) -> dict[str, str]:
+    """A copy of `env` with the values of secret-looking names replaced by `***`."""
+    return {name: MASK if is_secret(name) else value for name, value in env.items()}

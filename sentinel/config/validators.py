@@ -1,0 +1,63 @@
+"""Checks of single values that need more than a type: cron expressions, time zones, URLs, addresses.
+
+Each takes the user's string and returns it unchanged or raises ValueError with a message
+that says what is wrong. Called from the field validators in `sentinel.config.models`.
+"""
+
+from __future__ import annotations
+
+from urllib.parse import urlsplit
+
+CRON_MACROS = frozenset({"@yearly", "@annually", "@monthly", "@weekly", "@daily", "@midnight", "@hourly"})
+
+
+def check_cron(expression: str) -> str:
+    """5 fields (minute hour day month weekday), 6 with seconds first, or a macro like @daily."""
+    text = " ".join(expression.split())
+    if text.lower() in CRON_MACROS:
+        return text
+    fields = text.split(" ")
+    if len(fields) not in (5, 6):
+        raise ValueError(f"a cron expression has 5 fields, or 6 with seconds first (got {len(fields)})")
+    from croniter import croniter
+
+    if not croniter.is_valid(text, second_at_beginning=len(fields) == 6):
+        raise ValueError("is not a valid cron expression")
+    return text
+
+
+def check_timezone(name: str) -> str:
+    """An IANA time zone name such as Europe/Paris or UTC."""
+    import zoneinfo
+
+    try:
+        zoneinfo.ZoneInfo(name)
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+        raise ValueError("is not a known time zone (use an IANA name such as Europe/Paris or UTC)") from None
+    return name
+
+
+def check_http_url(url: str) -> str:
+    """An http:// or https:// URL with a host, and a valid port if it names one."""
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https"):
+        raise ValueError("must be an http:// or https:// URL")
+    if not parts.hostname:
+        raise ValueError("must name a host")
+    try:
+        parts.port  # noqa: B018 - raises ValueError on an out-of-range port
+    except ValueError:
+        raise ValueError("has a port out of range (1-65535)") from None
+    return url
+
+
+def check_host_port(address: str) -> str:
+    """`host:port` (or `[v6addr]:port`) with a port from 1 to 65535."""
+    host, sep, port = address.rpartition(":")
+    if not sep or not host:
+        raise ValueError("must be host:port, such as 127.0.0.1:5432")
+    if host.startswith("[") != host.endswith("]"):
+        raise ValueError("must be host:port; write IPv6 addresses as [::1]:port")
+    if not port.isdigit() or not 1 <= int(port) <= 65535:
+        raise ValueError("has a port out of range (1-65535)")
+    return address
