@@ -105,7 +105,8 @@ def _unknown_top(doc: Any, allowed: tuple[str, ...], path: str) -> list[Problem]
     for key in doc:
         if key not in allowed:
             pos = doc.key_pos[key]
-            problems.append(Problem(pos.file, pos.line, pos.col, prefix + key, f"unknown key{did_you_mean(key, allowed)}"))
+            message = f"unknown key{did_you_mean(key, allowed)}"
+            problems.append(Problem(pos.file, pos.line, pos.col, prefix + key, message))
     problems.extend(unknown_keys(doc.get("defaults"), Process, f"{prefix}defaults"))
     problems.extend(unknown_keys(doc.get("api"), Api, f"{prefix}api"))
     # Top-level processes are checked by validation after merging (their keys all land there);

@@ -163,10 +163,9 @@ def _validate(doc: LocDict, path: str, problems: list[Problem]) -> Any:
     try:
         config = Config.model_validate(doc)
     except ValidationError as exc:
-        seen = {(p.file, p.line, p.col) for p in problems if p.message.startswith("unknown key")}
-        for problem in problems_from(exc, doc, path):
-            if not (problem.message.startswith("unknown key") and (problem.file, problem.line, problem.col) in seen):
-                problems.append(problem)
+        # A place already reported (an unknown key, a variable that is not set) is not reported twice.
+        seen = {(p.file, p.line, p.col) for p in problems}
+        problems.extend(p for p in problems_from(exc, doc, path) if (p.file, p.line, p.col) not in seen)
         return None
     for loc, message in check_processes(config):
         problems.append(locate_issue(doc, loc, message, path))

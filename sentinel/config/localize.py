@@ -93,7 +93,8 @@ def read_env_file(path: str, where: Pos, problems: list[Problem], key_path: str)
         return {}
     except (OSError, UnicodeDecodeError) as exc:
         reason = exc.strerror if isinstance(exc, OSError) else "not UTF-8 text"
-        problems.append(Problem(where.file, where.line, where.col, key_path, f"env file '{path}' cannot be read: {reason}"))
+        message = f"env file '{path}' cannot be read: {reason}"
+        problems.append(Problem(where.file, where.line, where.col, key_path, message))
         return {}
     try:
         return parse_env_file(text)

@@ -59,7 +59,9 @@ class Backoff(Spec):
 
 class Restart(Spec):
     policy: RestartPolicy = Field("always", description="services default to always, jobs to never")
-    max_retries: int | None = Field(None, ge=0, description="restarts after consecutive failures before `failed`; null = forever")
+    max_retries: int | None = Field(
+        None, ge=0, description="restarts after consecutive failures before `failed`; null = forever"
+    )
     backoff: Backoff = Backoff()
     reset_after: Duration = Field(60.0, description="a run this long clears the failure count")
     exit_codes: list[int] = Field([0], description="exit codes that are not failures")

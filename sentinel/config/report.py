@@ -46,15 +46,17 @@ def problems_from(exc: ValidationError, doc: LocDict, fallback: str) -> list[Pro
 
 
 def _problem(error: Any, doc: LocDict, fallback: str) -> Problem:
+    about_key = error["loc"][-1:] == ("[key]",)
     loc = tuple(part for part in error["loc"] if part != "[key]")
     ctx = error.get("ctx") or {}
     cause = ctx.get("error")
     if isinstance(cause, FieldProblem):
         loc = (*loc, cause.field)
     kind = error["type"]
-    pos, node_value, found = _locate(doc, loc, fallback, prefer_key=kind in ("extra_forbidden", "missing"))
+    prefer_key = about_key or kind in ("extra_forbidden", "missing")
+    pos, node_value, found = _locate(doc, loc, fallback, prefer_key=prefer_key)
     message = _message(kind, error, loc, cause)
-    value = node_value if found else error.get("input")
+    value = error.get("input") if about_key or not found else node_value
     if kind not in ("missing", "extra_forbidden", "model_type", "dict_type") and _is_scalar(value):
         message += f" (got {_show(value, loc)})"
     return Problem(pos.file, pos.line, pos.col, _dotted(loc), message)

@@ -50,9 +50,8 @@ def merge(base: Mapping[str, Any], over: Mapping[str, Any]) -> LocDict:
             del out[key]
             continue
         mine = out.get(key)
-        if isinstance(mine, Mapping) and isinstance(value, Mapping):
-            value = merge(mine, value)
-        out.put(key, value, _key_pos(over, key), _val_pos(over, key))
+        merged = merge(mine, value) if isinstance(mine, Mapping) and isinstance(value, Mapping) else value
+        out.put(key, merged, _key_pos(over, key), _val_pos(over, key))
     return out
 
 

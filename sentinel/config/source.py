@@ -12,6 +12,7 @@ composer when available, which is several times faster than the round-trip loade
 from __future__ import annotations
 
 import datetime as dt
+import re
 from typing import Any, NamedTuple
 
 from sentinel.errors import ConfigError, Problem
@@ -82,7 +83,8 @@ def decode(data: bytes, file: str) -> str:
         head = data[: exc.start]
         line = head.count(b"\n") + 1
         col = exc.start - (head.rfind(b"\n") + 1) + 1
-        raise ConfigError.single(file, f"is not valid UTF-8 (byte 0x{data[exc.start]:02x})", line=line, col=col) from exc
+        message = f"is not valid UTF-8 (byte 0x{data[exc.start]:02x})"
+        raise ConfigError.single(file, message, line=line, col=col) from exc
 
 
 def parse_document(text: str, file: str) -> LocDict:
@@ -90,7 +92,9 @@ def parse_document(text: str, file: str) -> LocDict:
     from ruamel.yaml import YAML
     from ruamel.yaml.error import MarkedYAMLError, YAMLError
 
-    yaml = YAML(typ="safe", pure=False)
+    # The C parser recurses on the C stack and crashes the interpreter on very deep nesting;
+    # such (odd) files go to the pure-Python parser, which stops with a RecursionError instead.
+    yaml = YAML(typ="safe", pure=_nesting_bound(text) > _C_PARSER_MAX_DEPTH)
     yaml.Resolver = _fast_resolver()
     try:
         root = yaml.compose(text)
@@ -112,8 +116,24 @@ def parse_document(text: str, file: str) -> LocDict:
     if not isinstance(value, LocDict):
         pos = builder.pos(root)
         got = "a list" if isinstance(value, list) else f"{value!r}"
-        raise ConfigError.single(file, f"the top level must be a mapping of keys (got {got})", line=pos.line, col=pos.col)
+        message = f"the top level must be a mapping of keys (got {got})"
+        raise ConfigError.single(file, message, line=pos.line, col=pos.col)
     return value
+
+
+_C_PARSER_MAX_DEPTH = 300
+_INDENT = re.compile(r"^[ \t]*(?:-[ \t]+)*", re.MULTILINE)
+_BRACKETS = re.compile(r"[\[\]{}]")
+
+
+def _nesting_bound(text: str) -> int:
+    """An upper bound on how deeply `text` nests: flow brackets, plus the widest indentation."""
+    depth = deepest = 0
+    for match in _BRACKETS.finditer(text):
+        depth += 1 if match.group() in "[{" else -1
+        deepest = max(deepest, depth)
+    indent = max((len(m.group()) for m in _INDENT.finditer(text)), default=0)
+    return deepest + indent
 
 
 def _one_line(text: str) -> str:
@@ -171,7 +191,7 @@ class _Builder:
         if tag == _STR:
             return str(node.value)
         if tag not in _SCALAR_TAGS:
-            self.problem(node, f"unsupported YAML tag {tag}")
+            self.problem(node, f"unsupported YAML tag {tag.replace('tag:yaml.org,2002:', '!!')}")
             return None
         try:
             value = self.constructor.construct_object(node, deep=True)
@@ -238,7 +258,7 @@ def _fast_resolver() -> Any:
         _TAG_NAMES[id(tag)] = name
     str_tag, seq_tag, map_tag = shared[_STR], shared["tag:yaml.org,2002:seq"], shared["tag:yaml.org,2002:map"]
 
-    class FastResolver(VersionedResolver):  # type: ignore[misc]
+    class FastResolver(VersionedResolver):
         def resolve(self, kind: Any, value: Any, implicit: Any) -> Any:
             if kind is ScalarNode:
                 if implicit[0]:

@@ -69,10 +69,10 @@ def _parse_duration_text(text: str) -> float:
 def format_duration(seconds: float) -> str:
     """The shortest unit spelling of `seconds`: 5400 → `1h30m`, 0.5 → `500ms`, 0 → `0s`."""
     millis = round(seconds * 1000)
+    if abs(millis - seconds * 1000) > 1e-6:  # not a whole number of milliseconds
+        return f"{seconds:.9f}".rstrip("0").rstrip(".") + "s"
     if millis == 0:
         return "0s"
-    if abs(millis - seconds * 1000) > 1e-6:
-        return f"{seconds!r}s"
     parts = []
     for unit, size in (("h", 3_600_000), ("m", 60_000), ("s", 1000), ("ms", 1)):
         count, millis = divmod(millis, size)
