@@ -70,8 +70,9 @@ def _count(n: int, noun: str) -> str:
 def config(file: str, env: str | None, as_json: bool, show_secrets: bool) -> None:
     """Print the fully resolved config: includes, environment, templates, defaults and ${VAR} applied.
 
-    The output is itself a valid config that resolves to the same thing (with --show-secrets
-    when env values are masked).
+    The YAML output is itself a valid config that resolves to the same thing (with
+    --show-secrets when env values are masked; a literal $ is printed as $$). --json prints
+    the values exactly as processes get them.
     """
     from sentinel.config.loader import load
     from sentinel.config.secrets import masked
@@ -85,7 +86,19 @@ def config(file: str, env: str | None, as_json: bool, show_secrets: bool) -> Non
         click.echo(to_json(data), nl=False)
     else:
         overlay = f" with environment {env}" if env else ""
-        click.echo(to_yaml(data, f"# {file} resolved{overlay} by sentinel {__version__}\n"), nl=False)
+        header = f"# {file} resolved{overlay} by sentinel {__version__}\n"
+        click.echo(to_yaml(escape_dollars(data), header), nl=False)
+
+
+def escape_dollars(data: Any) -> Any:
+    """Every `$` in a string value doubled, so printed YAML is read back to the same values."""
+    if isinstance(data, str):
+        return data.replace("$", "$$")
+    if isinstance(data, dict):
+        return {key: escape_dollars(value) for key, value in data.items()}
+    if isinstance(data, list):
+        return [escape_dollars(item) for item in data]
+    return data
 
 
 @cli.command(context_settings=CONTEXT)

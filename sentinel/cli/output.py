@@ -55,6 +55,15 @@ _NUMERIC = re.compile(
     r"^(?:[-+]?[0-9][0-9_]*(?:\.[0-9_]*)?(?:[eE][-+]?[0-9]+)?|0x[0-9a-fA-F_]+|0o[0-7_]+|0b[01_]+"
     r"|[0-9]{4}-[0-9]{1,2}-[0-9]{1,2}.*)$"
 )
+# Characters YAML does not allow raw in a stream, or reads as line breaks: written as escapes.
+_UNPRINTABLE = re.compile("[^\t\n\r\x20-\x7e\xa0-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]|[\u2028\u2029]")
+
+
+def _escape(match: re.Match[str]) -> str:
+    code = ord(match.group())
+    return f"\\u{code:04x}" if code <= 0xFFFF else f"\\U{code:08x}"
+
+
 _NOT_PLAIN_WORDS = frozenset({"true", "false", "null", "~", "yes", "no", "on", "off", "y", "n"})
 
 
@@ -67,7 +76,7 @@ def _scalar(value: Any) -> str:
             and value.lower() not in _NOT_PLAIN_WORDS
             and not _looks_numeric(value)
         )
-        return value if plain else json.dumps(value, ensure_ascii=False)
+        return value if plain else _UNPRINTABLE.sub(_escape, json.dumps(value, ensure_ascii=False))
     if value is None:
         return "null"
     return json.dumps(value)

@@ -132,6 +132,7 @@ def _expand(doc: LocDict, path: str, environ: Mapping[str, str],
                 process = resolve.expand_process(name, body, templates, defaults)
             except ConfigError as exc:
                 problems.extend(exc.problems)
+                del expanded[name]  # what it would be is unknown: validating it would only add noise
                 continue
             process, env_files[name] = resolve_process(name, process, path, environ, problems)
             expanded[name] = process
@@ -167,6 +168,8 @@ def _validate(doc: LocDict, path: str, problems: list[Problem]) -> Any:
         seen = {(p.file, p.line, p.col) for p in problems}
         problems.extend(p for p in problems_from(exc, doc, path) if (p.file, p.line, p.col) not in seen)
         return None
+    if problems:
+        return None  # cross-process checks on a partly broken config would mostly report echoes
     for loc, message in check_processes(config):
         problems.append(locate_issue(doc, loc, message, path))
     return config

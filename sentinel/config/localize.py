@@ -26,29 +26,24 @@ def _absolute(value: str, declared_in: str) -> str:
 def resolve_process(name: str, process: LocDict, root: str, environ: Mapping[str, str],
                     problems: list[Problem]) -> tuple[LocDict, dict[str, str]]:
     """The process with env_file paths absolute, strings interpolated and cwd absolute,
-    plus the variables its env files define."""
+    plus the variables its env files define.
+
+    `${VAR}` reads the process's own environment, built as it will be when it runs: the
+    reconciler's, then `env_file`, then `env` (whose own values read only the first two).
+    """
     path = f"processes.{name}"
-    file_vars: dict[str, str] = {}
-    out = LocDict(process.pos)
-    raw_files = process.get("env_file")
-    if isinstance(raw_files, str | LocList):
-        entries = [(raw_files, process.val_pos["env_file"])] if isinstance(raw_files, str) else \
-            list(zip(raw_files, raw_files.item_pos, strict=True))
-        resolved = LocList(process.val_pos["env_file"])
-        for i, (entry, pos) in enumerate(entries):
-            key_path = f"{path}.env_file" if isinstance(raw_files, str) else f"{path}.env_file[{i}]"
-            if not isinstance(entry, str):
-                resolved.add(entry, pos)  # validation reports the type
-                continue
-            text = interpolate_tree(entry, environ, key_path, problems, pos)
-            full = _absolute(text, pos.file)
-            file_vars.update(read_env_file(full, pos, problems, key_path))
-            resolved.add(full, pos)
-        raw_files = resolved
+    env_files, file_vars = _env_files(process, path, environ, problems)
     variables = {**environ, **file_vars}
+    env = process.get("env")
+    if isinstance(env, LocDict):
+        env = interpolate_tree(env, variables, f"{path}.env", problems, process.val_pos["env"])
+        variables.update({key: str(value) for key, value in env.items() if isinstance(value, str | int)})
+    out = LocDict(process.pos)
     for key, value in process.items():
         if key == "env_file":
-            new: Any = raw_files
+            new: Any = env_files
+        elif key == "env":
+            new = env
         else:
             new = interpolate_tree(value, variables, f"{path}.{key}", problems, process.val_pos[key])
         if key == "cwd" and isinstance(new, str):
@@ -57,6 +52,27 @@ def resolve_process(name: str, process: LocDict, root: str, environ: Mapping[str
     if "cwd" not in out:
         out.put("cwd", os.path.dirname(os.path.abspath(root)), process.pos, process.pos)
     return out, file_vars
+
+
+def _env_files(process: LocDict, path: str, environ: Mapping[str, str],
+               problems: list[Problem]) -> tuple[Any, dict[str, str]]:
+    """`env_file` with each path interpolated and made absolute, and the variables they define."""
+    raw = process.get("env_file")
+    if not isinstance(raw, str | LocList):
+        return raw, {}
+    where = process.val_pos["env_file"]
+    entries = [(raw, where)] if isinstance(raw, str) else list(zip(raw, raw.item_pos, strict=True))
+    resolved = LocList(where)
+    variables: dict[str, str] = {}
+    for i, (entry, pos) in enumerate(entries):
+        key_path = f"{path}.env_file" if isinstance(raw, str) else f"{path}.env_file[{i}]"
+        if not isinstance(entry, str):
+            resolved.add(entry, pos)  # validation reports the type
+            continue
+        full = _absolute(interpolate_tree(entry, environ, key_path, problems, pos), pos.file)
+        variables.update(read_env_file(full, pos, problems, key_path))
+        resolved.add(full, pos)
+    return resolved, variables
 
 
 def interpolate_tree(node: Any, variables: Mapping[str, str], path: str, problems: list[Problem],

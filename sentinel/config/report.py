@@ -77,6 +77,8 @@ def _message(kind: str, error: Any, loc: tuple[Any, ...], cause: object) -> str:
         return f"must be {words} {limit}"
     if kind in ("value_error", "assertion_error") and cause is not None:
         return str(cause)
+    if kind in ("model_type", "dict_type") and error.get("input") is None:
+        return "is null: null deletes an inherited value, and there is none to delete here"
     return _MESSAGES.get(kind, str(error.get("msg", "is not valid")).lower())
 
 

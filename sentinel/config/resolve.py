@@ -75,7 +75,8 @@ def overlay_environment(doc: Mapping[str, Any], name: str | None) -> LocDict:
         return result
     if not isinstance(envs, Mapping) or name not in envs:
         known = sorted(envs) if isinstance(envs, Mapping) else []
-        raise ConfigError([_unknown("environment", name, known, _pos(doc), "--env")])
+        where = _key_pos(doc, "environments") if "environments" in doc else _pos(doc)
+        raise ConfigError([_unknown("environment", name, known, where, "--env")])
     overlay = envs[name]
     if overlay is None:
         return result

@@ -12,6 +12,7 @@ composer when available, which is several times faster than the round-trip loade
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import re
 from typing import Any, NamedTuple
 
@@ -236,10 +237,12 @@ _STR = "tag:yaml.org,2002:str"
 _TAG_NAMES: dict[int, str] = {}
 
 
+@functools.cache
 def _fast_resolver() -> Any:
     """A YAML 1.2 resolver that skips ruamel's per-scalar version lookups (a third of load time).
 
     It returns one shared Tag object per tag, so the builder can tell tags apart by identity.
+    Built once (cached): the shared tags must live as long as `_TAG_NAMES` refers to their ids.
     """
     from ruamel.yaml.nodes import MappingNode, ScalarNode, SequenceNode
     from ruamel.yaml.resolver import VersionedResolver, implicit_resolvers

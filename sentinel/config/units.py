@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 import re
+from decimal import Decimal
 
 _DURATION_PART = re.compile(r"(\d+(?:\.\d+)?)(ms|h|m|s)")
 _DURATION_UNITS = {"h": 3600.0, "m": 60.0, "s": 1.0, "ms": 0.001}
@@ -70,7 +71,7 @@ def format_duration(seconds: float) -> str:
     """The shortest unit spelling of `seconds`: 5400 → `1h30m`, 0.5 → `500ms`, 0 → `0s`."""
     millis = round(seconds * 1000)
     if abs(millis - seconds * 1000) > 1e-6:  # not a whole number of milliseconds
-        return f"{seconds:.9f}".rstrip("0").rstrip(".") + "s"
+        return format(Decimal(repr(float(seconds))), "f") + "s"  # exact, and never 1e-06 (which reads back badly)
     if millis == 0:
         return "0s"
     parts = []

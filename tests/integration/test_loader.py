@@ -173,7 +173,7 @@ def test_environment_overlay_applies_before_templates_and_defaults(tmp_path: Pat
 
 def test_an_unknown_environment_is_one_line(tmp_path: Path) -> None:
     root = write(tmp_path, "sentinel.yaml", "processes: {}\nenvironments: {prod: {}, dev: {}}\n")
-    assert errors(root, env="stage") == [f"{root}:1:1: --env: unknown environment 'stage' (defined: dev, prod)"]
+    assert errors(root, env="stage") == [f"{root}:2:1: --env: unknown environment 'stage' (defined: dev, prod)"]
 
 
 def test_typos_are_found_in_unused_templates_and_unselected_environments(tmp_path: Path) -> None:
@@ -259,3 +259,38 @@ def test_unreadable_root_file(tmp_path: Path, setup: object, message: str) -> No
 def test_a_path_through_a_file_is_one_line(tmp_path: Path) -> None:
     blocker = Path(write(tmp_path, "file", "x"))
     assert errors(str(blocker / "sentinel.yaml")) == [f"{blocker}/sentinel.yaml: cannot be read: Not a directory"]
+
+
+def test_a_bad_extends_is_reported_once(tmp_path: Path) -> None:
+    root = write(tmp_path, "sentinel.yaml", """
+        templates: {python: {env: {A: "1"}}}
+        processes:
+          a: {command: "true", extends: pythn}
+          b: {command: b, depends_on: [a]}
+    """)
+    assert errors(root) == [
+        f"{root}:3:33: processes.a.extends: unknown template 'pythn'; did you mean 'python'? (defined: python)"
+    ]
+
+
+def test_null_with_nothing_to_delete_says_so(tmp_path: Path) -> None:
+    root = write(tmp_path, "sentinel.yaml", "processes:\n  gone: null\n")
+    assert errors(root) == [
+        f"{root}:2:9: processes.gone: is null: null deletes an inherited value, and there is none to delete here"
+    ]
+
+
+def test_interpolation_reads_the_process_environment(tmp_path: Path) -> None:
+    root = write(tmp_path, "sentinel.yaml", """
+        processes:
+          web:
+            command: serve --port ${PORT} --host ${HOST}
+            env_file: web.env
+            env: {PORT: "${BASE_PORT:-8000}", URL: "http://${HOST}:${PORT:-none}"}
+            health: {http: "http://${HOST}:${PORT}/"}
+    """)
+    write(tmp_path, "web.env", "HOST=file-host\n")
+    web = load(root, environ={"HOST": "environ-host"}).config.processes["web"]
+    assert web.command == "serve --port 8000 --host file-host"
+    assert web.env == {"PORT": "8000", "URL": "http://file-host:none"}, "env values read environ and env_file only"
+    assert web.health is not None and web.health.http == "http://file-host:8000/"

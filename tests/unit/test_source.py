@@ -88,3 +88,11 @@ def test_deep_nesting_is_an_error_not_a_crash() -> None:
 def test_oversized_files_are_refused() -> None:
     with pytest.raises(ConfigError, match="file is too large"):
         parse_or_raise(b"#" * (9 * 1024 * 1024), "f.yaml")
+
+
+def test_explicit_tags_are_read_right_however_many_files_were_read_before() -> None:
+    """Regression: tags were told apart by id(), and ids of freed tags were reused."""
+    for _ in range(200):
+        parse_or_raise(b"a: {b: [1, x]}\n", "f.yaml")
+        doc = parse_or_raise(b"m: {k: !!str 1}\nn: !!int '7'\ns: !!str x\n", "f.yaml")
+        assert doc == {"m": {"k": "1"}, "n": 7, "s": "x"}

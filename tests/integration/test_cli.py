@@ -1,0 +1,142 @@
+"""The `sentinel` command: validate, config, schema, exit codes and defaults (DESIGN §5)."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import click
+import pytest
+from click.testing import CliRunner
+
+from sentinel import __version__
+from sentinel.cli.main import cli
+from sentinel.cli.output import handles_errors
+from sentinel.config.schema import schema_text
+from tests.support.files import write
+
+GOOD = """
+    processes:
+      web:
+        command: python -m http.server ${PORT:-8000}
+        env: {DB_PASSWORD: hunter2, PRICE: "5$$", MODE: dev}
+      nightly: {command: ./backup.sh, schedule: {cron: "0 3 * * *"}}
+    environments:
+      prod: {processes: {web: {env: {MODE: prod}}}}
+"""
+
+
+def run(*args: str, env: dict[str, str] | None = None) -> click.testing.Result:
+    return CliRunner().invoke(cli, list(args), env=env or {}, catch_exceptions=False)
+
+
+def test_validate_reports_a_valid_file(tmp_path: Path) -> None:
+    path = write(tmp_path, "sentinel.yaml", GOOD)
+    result = run("validate", "-f", path)
+    assert (result.exit_code, result.stdout, result.stderr) == (0, f"{path}: valid (1 service, 1 job)\n", "")
+
+
+def test_validate_lists_every_problem_on_stderr_and_exits_2(tmp_path: Path) -> None:
+    path = write(tmp_path, "sentinel.yaml", "processes:\n  web: {comand: x, replicas: many}\n")
+    result = run("validate", "-f", path)
+    assert result.exit_code == 2
+    assert result.stdout == ""
+    assert result.stderr.splitlines() == [
+        f"{path}:2:3: processes.web.command: is required",
+        f"{path}:2:9: processes.web.comand: unknown key; did you mean 'command'?",
+        f"{path}:2:30: processes.web.replicas: must be a whole number (got 'many')",
+    ]
+
+
+def test_the_file_defaults_to_sentinel_config_then_the_current_directory(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    write(tmp_path, "sentinel.yaml", GOOD)
+    other = write(tmp_path, "other/prod.yaml", "processes: {a: {command: a}}\n")
+    monkeypatch.chdir(tmp_path)
+    assert run("validate").stdout == "sentinel.yaml: valid (1 service, 1 job)\n"
+    assert run("validate", env={"SENTINEL_CONFIG": other}).stdout == f"{other}: valid (1 service, 0 jobs)\n"
+
+
+def test_a_missing_default_file_is_one_line(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    result = run("validate")
+    assert (result.exit_code, result.stderr) == (2, "sentinel.yaml: file not found\n")
+
+
+def test_environment_comes_from_the_flag_or_sentinel_env(tmp_path: Path) -> None:
+    path = write(tmp_path, "sentinel.yaml", GOOD)
+    flag = json.loads(run("config", "-f", path, "--json", "--env", "prod").stdout)
+    from_env = json.loads(run("config", "-f", path, "--json", env={"SENTINEL_ENV": "prod"}).stdout)
+    assert flag["processes"]["web"]["env"]["MODE"] == from_env["processes"]["web"]["env"]["MODE"] == "prod"
+    assert run("validate", "-f", path, "--env", "prod").stdout.endswith("1 job, environment prod)\n")
+
+
+def test_config_masks_secrets_unless_asked(tmp_path: Path) -> None:
+    path = write(tmp_path, "sentinel.yaml", GOOD)
+    masked = json.loads(run("config", "-f", path, "--json").stdout)["processes"]["web"]["env"]
+    shown = json.loads(run("config", "-f", path, "--json", "--show-secrets").stdout)["processes"]["web"]["env"]
+    assert masked["DB_PASSWORD"] == "***" and shown["DB_PASSWORD"] == "hunter2"
+    assert "hunter2" not in run("config", "-f", path).stdout
+
+
+def test_config_yaml_escapes_dollars_and_json_shows_values(tmp_path: Path) -> None:
+    path = write(tmp_path, "sentinel.yaml", GOOD)
+    yaml_text = run("config", "-f", path).stdout
+    assert yaml_text.startswith(f"# {path} resolved by sentinel {__version__}\n")
+    assert 'PRICE: "5$$"' in yaml_text
+    assert "command: python -m http.server 8000" in yaml_text
+    data = json.loads(run("config", "-f", path, "--json").stdout)
+    assert data["processes"]["web"]["env"]["PRICE"] == "5$"
+    assert data["processes"]["nightly"]["restart"]["policy"] == "never"
+    printed = write(tmp_path, "printed.yaml", run("config", "-f", path, "--show-secrets").stdout)
+    assert run("config", "-f", printed, "--json", "--show-secrets").stdout == \
+        run("config", "-f", path, "--json", "--show-secrets").stdout
+
+
+def test_config_errors_exit_2(tmp_path: Path) -> None:
+    path = write(tmp_path, "sentinel.yaml", "processes: {a: {command: a}}\n")
+    result = run("config", "-f", path, "--env", "prod")
+    assert (result.exit_code, result.stderr) == (2, f"{path}:1:1: --env: unknown environment 'prod' (defined: none)\n")
+
+
+def test_schema_prints_the_checked_in_schema() -> None:
+    result = run("schema")
+    checked_in = (Path(__file__).parents[2] / "schema" / "sentinel.schema.json").read_text()
+    assert result.stdout == schema_text() == checked_in, "regenerate with: sentinel schema > schema/sentinel.schema.json"
+
+
+def test_unknown_commands_and_options_are_usage_errors() -> None:
+    result = CliRunner().invoke(cli, ["valdate"])
+    assert result.exit_code == 2
+    assert "No such command 'valdate'" in result.stderr
+
+
+def test_an_unexpected_error_is_one_line_without_traceback(monkeypatch: pytest.MonkeyPatch) -> None:
+    @click.command()
+    @handles_errors
+    def broken() -> None:
+        raise RuntimeError("boom")
+
+    result = CliRunner().invoke(broken, [])
+    assert result.exit_code == 70
+    assert result.stderr == (
+        "sentinel: internal error: RuntimeError: boom "
+        "(run again with SENTINEL_DEBUG=1 for a traceback, and please report it)\n"
+    )
+    monkeypatch.setenv("SENTINEL_DEBUG", "1")
+    assert isinstance(CliRunner().invoke(broken, []).exception, RuntimeError)
+
+
+def test_the_installed_command_answers_without_tracebacks(tmp_path: Path) -> None:
+    exe = Path(sys.executable).parent / "sentinel"
+    version = subprocess.run([exe, "--version"], capture_output=True, text=True, check=True)
+    assert version.stdout == f"sentinel {__version__}\n"
+    bad = write(tmp_path, "sentinel.yaml", "processes:\n\tweb: x\n")
+    result = subprocess.run([exe, "validate", "-f", bad], capture_output=True, text=True, check=False)
+    assert (result.returncode, result.stdout) == (2, "")
+    assert result.stderr == f"{bad}:2:1: a tab character is not allowed in indentation; indent with spaces\n"
+    module = subprocess.run([sys.executable, "-m", "sentinel", "--help"], capture_output=True, text=True, check=True)
+    assert "validate" in module.stdout and "Traceback" not in module.stderr
