@@ -107,7 +107,7 @@ def split_command(command: str | list[str]) -> list[str]:
     try:
         argv = shlex.split(command)
     except ValueError as exc:
-        raise ValueError(f"cannot be split into arguments: {exc}") from exc
+        raise ValueError(f"cannot be split into arguments: {str(exc).lower()}") from exc
     if not argv:
         raise ValueError("must not be empty")
     return argv
@@ -150,7 +150,7 @@ def _signal_name(value: Any) -> str:
         try:
             return signal.Signals(value).name.removeprefix("SIG")
         except ValueError:
-            raise ValueError(f"is not a signal number on this system ({value})") from None
+            raise ValueError("is not a signal number on this system") from None
     if not isinstance(value, str):
         raise ValueError("must be a signal name such as TERM, INT or QUIT")
     name = value.strip().upper().removeprefix("SIG")

@@ -15,6 +15,7 @@ from typing import Annotated, Any, Union, get_args, get_origin
 from pydantic import BaseModel
 
 from sentinel.config.hints import did_you_mean
+from sentinel.config.keypath import dotted, join
 from sentinel.config.models import Api, Process
 from sentinel.config.source import LocDict
 from sentinel.errors import Problem
@@ -69,7 +70,7 @@ def unknown_keys(data: Any, model: type[BaseModel], path: str, extra: tuple[str,
     allowed = [*model.model_fields, *extra]
     problems: list[Problem] = []
     for key, value in data.items():
-        where = f"{path}.{key}" if path else key
+        where = join(path, key)
         if key not in allowed:
             pos = data.key_pos[key]
             problems.append(Problem(pos.file, pos.line, pos.col, where, f"unknown key{did_you_mean(key, allowed)}"))
@@ -83,7 +84,7 @@ def unknown_keys(data: Any, model: type[BaseModel], path: str, extra: tuple[str,
             item = _unwrap(get_args(sub)[1])
             if isinstance(item, type) and issubclass(item, BaseModel):
                 for name, body in value.items():
-                    problems.extend(unknown_keys(body, item, f"{where}.{name}"))
+                    problems.extend(unknown_keys(body, item, join(where, name)))
     return problems
 
 
@@ -93,7 +94,13 @@ def unknown_keys_in_document(doc: LocDict) -> list[Problem]:
     envs = doc.get("environments")
     if isinstance(envs, LocDict):
         for name, overlay in envs.items():
-            problems.extend(_unknown_top(overlay, ENVIRONMENT_KEYS, f"environments.{name}"))
+            if overlay is not None and not isinstance(overlay, LocDict):
+                pos = envs.val_pos[name]
+                problems.append(Problem(pos.file, pos.line, pos.col, dotted("environments", name), "must be a mapping"))
+            problems.extend(_unknown_top(overlay, ENVIRONMENT_KEYS, dotted("environments", name)))
+    elif envs is not None:
+        pos = doc.val_pos["environments"]
+        problems.append(Problem(pos.file, pos.line, pos.col, "environments", "must be a mapping of environments"))
     return problems
 
 
@@ -101,21 +108,20 @@ def _unknown_top(doc: Any, allowed: tuple[str, ...], path: str) -> list[Problem]
     if not isinstance(doc, LocDict):
         return []
     problems: list[Problem] = []
-    prefix = f"{path}." if path else ""
     for key in doc:
         if key not in allowed:
             pos = doc.key_pos[key]
             message = f"unknown key{did_you_mean(key, allowed)}"
-            problems.append(Problem(pos.file, pos.line, pos.col, prefix + key, message))
-    problems.extend(unknown_keys(doc.get("defaults"), Process, f"{prefix}defaults"))
-    problems.extend(unknown_keys(doc.get("api"), Api, f"{prefix}api"))
+            problems.append(Problem(pos.file, pos.line, pos.col, join(path, key), message))
+    problems.extend(unknown_keys(doc.get("defaults"), Process, join(path, "defaults")))
+    problems.extend(unknown_keys(doc.get("api"), Api, join(path, "api")))
     # Top-level processes are checked by validation after merging (their keys all land there);
     # templates, defaults and environment overlays may never be used, so they are checked here.
     for section in ("templates", "processes") if path else ("templates",):
         bodies = doc.get(section)
         if isinstance(bodies, LocDict):
             for name, body in bodies.items():
-                problems.extend(unknown_keys(body, Process, f"{prefix}{section}.{name}", extra=("extends",)))
+                problems.extend(unknown_keys(body, Process, join(join(path, section), name), extra=("extends",)))
     return problems
 
 

@@ -110,6 +110,9 @@ def _include_paths(doc: LocDict, path: str, problems: list[Problem]) -> list[tup
             found.extend((match, pos) for match in sorted(glob.glob(full)) if os.path.isfile(match))
         elif os.path.isfile(full):
             found.append((full, pos))
+        elif os.path.isdir(full):
+            hint = f"is a directory; to include the files in it, write '{os.path.join(pattern, '*.yaml')}'"
+            problems.append(Problem(pos.file, pos.line, pos.col, f"include[{i}]", f"'{full}' {hint}"))
         else:
             problems.append(Problem(pos.file, pos.line, pos.col, f"include[{i}]", f"'{full}' does not exist"))
     return found

@@ -14,6 +14,7 @@ from typing import Any
 
 from sentinel.config.envfile import EnvFileError, parse_env_file
 from sentinel.config.interpolate import InterpolationError, interpolate
+from sentinel.config.keypath import dotted, join
 from sentinel.config.source import LocDict, LocList, Pos
 from sentinel.errors import Problem
 
@@ -31,12 +32,12 @@ def resolve_process(name: str, process: LocDict, root: str, environ: Mapping[str
     `${VAR}` reads the process's own environment, built as it will be when it runs: the
     reconciler's, then `env_file`, then `env` (whose own values read only the first two).
     """
-    path = f"processes.{name}"
+    path = dotted("processes", name)
     env_files, file_vars = _env_files(process, path, environ, problems)
     variables = {**environ, **file_vars}
     env = process.get("env")
     if isinstance(env, LocDict):
-        env = interpolate_tree(env, variables, f"{path}.env", problems, process.val_pos["env"])
+        env = interpolate_tree(env, variables, join(path, "env"), problems, process.val_pos["env"])
         variables.update({key: str(value) for key, value in env.items() if isinstance(value, str | int)})
     out = LocDict(process.pos)
     for key, value in process.items():
@@ -45,7 +46,7 @@ def resolve_process(name: str, process: LocDict, root: str, environ: Mapping[str
         elif key == "env":
             new = env
         else:
-            new = interpolate_tree(value, variables, f"{path}.{key}", problems, process.val_pos[key])
+            new = interpolate_tree(value, variables, join(path, key), problems, process.val_pos[key])
         if key == "cwd" and isinstance(new, str):
             new = _absolute(new, process.val_pos[key].file)
         out.put(key, new, process.key_pos[key], process.val_pos[key])
@@ -65,13 +66,16 @@ def _env_files(process: LocDict, path: str, environ: Mapping[str, str],
     resolved = LocList(where)
     variables: dict[str, str] = {}
     for i, (entry, pos) in enumerate(entries):
-        key_path = f"{path}.env_file" if isinstance(raw, str) else f"{path}.env_file[{i}]"
+        key_path = join(path, "env_file") if isinstance(raw, str) else join(join(path, "env_file"), i)
         if not isinstance(entry, str):
             resolved.add(entry, pos)  # validation reports the type
             continue
-        full = _absolute(interpolate_tree(entry, environ, key_path, problems, pos), pos.file)
-        variables.update(read_env_file(full, pos, problems, key_path))
-        resolved.add(full, pos)
+        known = len(problems)
+        text = interpolate_tree(entry, environ, key_path, problems, pos)
+        shown = os.path.normpath(os.path.join(os.path.dirname(pos.file), os.path.expanduser(text)))
+        if len(problems) == known:  # a path with an unset variable is not worth a "not found" too
+            variables.update(read_env_file(shown, pos, problems, key_path))
+        resolved.add(os.path.abspath(shown), pos)
     return resolved, variables
 
 
@@ -88,13 +92,13 @@ def interpolate_tree(node: Any, variables: Mapping[str, str], path: str, problem
     if isinstance(node, LocDict):
         out = LocDict(node.pos)
         for key, value in node.items():
-            new = interpolate_tree(value, variables, f"{path}.{key}", problems, node.val_pos[key])
+            new = interpolate_tree(value, variables, join(path, key), problems, node.val_pos[key])
             out.put(key, new, node.key_pos[key], node.val_pos[key])
         return out
     if isinstance(node, LocList):
         items = LocList(node.pos)
         for i, (value, item_pos) in enumerate(zip(node, node.item_pos, strict=True)):
-            items.add(interpolate_tree(value, variables, f"{path}[{i}]", problems, item_pos), item_pos)
+            items.add(interpolate_tree(value, variables, join(path, i), problems, item_pos), item_pos)
         return items
     return node
 
@@ -115,5 +119,5 @@ def read_env_file(path: str, where: Pos, problems: list[Problem], key_path: str)
     try:
         return parse_env_file(text)
     except EnvFileError as exc:
-        problems.append(Problem(path, exc.line, 1, "", str(exc)))
+        problems.append(Problem(path, exc.line, 1, "", f"{exc} (env file of {key_path})"))
         return {}

@@ -10,7 +10,7 @@ interpolation have been applied, so `extends`, `templates` and friends do not ap
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
@@ -47,7 +47,9 @@ class Spec(BaseModel):
 
 class Backoff(Spec):
     initial: Duration = Field(1.0, description="delay before the first restart")
-    factor: float = Field(2.0, ge=1.0, description="each further delay is the previous one times this")
+    factor: float = Field(
+        2.0, ge=1.0, allow_inf_nan=False, description="each further delay is the previous one times this"
+    )
     max: Duration = Field(60.0, description="the longest delay")
 
     @model_validator(mode="after")
@@ -64,15 +66,7 @@ class Restart(Spec):
     )
     backoff: Backoff = Backoff()
     reset_after: Duration = Field(60.0, description="a run this long clears the failure count")
-    exit_codes: list[int] = Field([0], description="exit codes that are not failures")
-
-    @field_validator("exit_codes")
-    @classmethod
-    def _exit_code_range(cls, codes: list[int]) -> list[int]:
-        for code in codes:
-            if not 0 <= code <= 255:
-                raise ValueError(f"exit codes are 0 to 255 (got {code})")
-        return codes
+    exit_codes: list[Annotated[int, Field(ge=0, le=255)]] = Field([0], description="exit codes that are not failures")
 
 
 class Stop(Spec):

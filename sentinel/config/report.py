@@ -7,12 +7,14 @@ even when it came from a template, `defaults`, an include or an environment over
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 from pydantic import ValidationError
 
 from sentinel.config.fields import FieldProblem
 from sentinel.config.hints import did_you_mean
+from sentinel.config.keypath import dotted
 from sentinel.config.keys import fields_of, type_at
 from sentinel.config.models import Config
 from sentinel.config.secrets import is_secret
@@ -57,7 +59,8 @@ def _problem(error: Any, doc: LocDict, fallback: str) -> Problem:
     pos, node_value, found = _locate(doc, loc, fallback, prefer_key=prefer_key)
     message = _message(kind, error, loc, cause)
     value = error.get("input") if about_key or not found else node_value
-    if kind not in ("missing", "extra_forbidden", "model_type", "dict_type") and _is_scalar(value):
+    quiet = kind in ("missing", "extra_forbidden", "model_type", "dict_type") or "(got " in message
+    if not quiet and _is_scalar(value):
         message += f" (got {_show(value, loc)})"
     return Problem(pos.file, pos.line, pos.col, _dotted(loc), message)
 
@@ -69,7 +72,7 @@ def _message(kind: str, error: Any, loc: tuple[Any, ...], cause: object) -> str:
         return f"unknown key{did_you_mean(str(loc[-1]), choices)}"
     if kind == "literal_error":
         expected = str(ctx.get("expected", "")).replace(" or ", ", ").replace("'", "")
-        return f"must be one of {expected}"
+        return f"must be one of {expected}" if "," in expected else f"must be {expected}"
     if kind in ("greater_than", "greater_than_equal", "less_than", "less_than_equal"):
         words = {"greater_than": "more than", "greater_than_equal": "at least",
                  "less_than": "less than", "less_than_equal": "at most"}[kind]
@@ -93,6 +96,9 @@ def _locate(doc: LocDict, loc: tuple[Any, ...], fallback: str, *, prefer_key: bo
         elif isinstance(node, LocList) and isinstance(part, int) and 0 <= part < len(node):
             key_pos = val_pos = node.item_pos[part]
             node = node[part]
+        elif isinstance(node, LocList) and part in node:  # a name given in a list (depends_on: [a, b])
+            key_pos = val_pos = node.item_pos[node.index(part)]
+            node = part
         else:
             # missing key: point at the mapping that lacks it (its key in the parent)
             return (key_pos if key_pos.file else Pos(fallback, 0, 0)), None, i == len(loc)
@@ -101,10 +107,7 @@ def _locate(doc: LocDict, loc: tuple[Any, ...], fallback: str, *, prefer_key: bo
 
 
 def _dotted(loc: tuple[Any, ...]) -> str:
-    text = ""
-    for part in loc:
-        text += f"[{part}]" if isinstance(part, int) else (f".{part}" if text else str(part))
-    return text
+    return dotted(*(part if isinstance(part, int) else str(part) for part in loc))
 
 
 def _is_scalar(value: Any) -> bool:
@@ -118,6 +121,8 @@ def _show(value: Any, loc: tuple[Any, ...]) -> str:
         return "null"
     if isinstance(value, bool):
         return "true" if value else "false"
+    if isinstance(value, float) and not math.isfinite(value):
+        return ".nan" if math.isnan(value) else ("-.inf" if value < 0 else ".inf")
     if isinstance(value, str):
         shown = value if len(value) <= 60 else value[:57] + "..."
         return repr(shown)

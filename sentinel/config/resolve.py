@@ -14,6 +14,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from sentinel.config.keypath import dotted, join
 from sentinel.config.source import LocDict, Pos
 from sentinel.errors import ConfigError, Problem
 
@@ -82,7 +83,8 @@ def overlay_environment(doc: Mapping[str, Any], name: str | None) -> LocDict:
         return result
     if not isinstance(overlay, Mapping):
         where = _val_pos(envs, name)
-        raise ConfigError([Problem(where.file, where.line, where.col, f"environments.{name}", "must be a mapping")])
+        path = dotted("environments", name)
+        raise ConfigError([Problem(where.file, where.line, where.col, path, "must be a mapping")])
     return merge(result, overlay)
 
 
@@ -92,7 +94,7 @@ def expand_process(name: str, process: Mapping[str, Any], templates: Mapping[str
     layers: list[Mapping[str, Any]] = []
     if defaults:
         layers.append(defaults)
-    layers.extend(_template_layers(f"processes.{name}", process, templates, ()))
+    layers.extend(_template_layers(dotted("processes", name), process, templates, ()))
     layers.append(copy_map(process, without=("extends",)))
     return merge_all(layers, _pos(process))
 
@@ -105,22 +107,22 @@ def _template_layers(path: str, body: Mapping[str, Any], templates: Mapping[str,
     where = _val_pos(body, "extends")
     names = [extends] if isinstance(extends, str) else extends
     if not isinstance(names, list) or not all(isinstance(n, str) for n in names):
-        raise ConfigError([Problem(where.file, where.line, where.col, f"{path}.extends",
+        raise ConfigError([Problem(where.file, where.line, where.col, join(path, "extends"),
                                    "must be a template name or a list of them")])
     layers: list[Mapping[str, Any]] = []
     for template_name in names:
         if template_name in seen:
             cycle = " -> ".join((*seen, template_name))
-            raise ConfigError([Problem(where.file, where.line, where.col, f"{path}.extends",
+            raise ConfigError([Problem(where.file, where.line, where.col, join(path, "extends"),
                                        f"templates extend each other in a cycle: {cycle}")])
         template = templates.get(template_name)
         if not isinstance(template, Mapping):
             if template_name in templates:
                 tpos = _val_pos(templates, template_name)
-                raise ConfigError([Problem(tpos.file, tpos.line, tpos.col, f"templates.{template_name}",
+                raise ConfigError([Problem(tpos.file, tpos.line, tpos.col, dotted("templates", template_name),
                                            "must be a mapping")])
-            raise ConfigError([_unknown("template", template_name, sorted(templates), where, f"{path}.extends")])
-        layers.extend(_template_layers(f"templates.{template_name}", template, templates, (*seen, template_name)))
+            raise ConfigError([_unknown("template", template_name, sorted(templates), where, join(path, "extends"))])
+        layers.extend(_template_layers(dotted("templates", template_name), template, templates, (*seen, template_name)))
         layers.append(copy_map(template, without=("extends",)))
     return layers
 

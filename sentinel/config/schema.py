@@ -32,6 +32,15 @@ def source_schema() -> dict[str, Any]:
         ],
         "description": depends.get("description", ""),
     }
+    # In a source file `null` deletes an inherited value (a template's, an include's, …).
+    for definition in defs.values():
+        _nullable(definition)
+    command = process["properties"]["command"]["anyOf"][1]
+    command["items"] = {"type": ["string", "number"]}
+    for name, prop in process["properties"].items():
+        if name == "env":
+            prop["additionalProperties"] = _nullable(prop["additionalProperties"])
+        process["properties"][name] = _nullable(prop)
     defaults = copy.deepcopy(process)
     defaults["title"] = "Defaults"
     process["properties"]["extends"] = {
@@ -55,7 +64,7 @@ def source_schema() -> dict[str, Any]:
         "api": schema["properties"]["api"],
     }
     defs["Environment"] = {
-        "type": "object",
+        "type": ["object", "null"],
         "additionalProperties": False,
         "properties": copy.deepcopy(sections),
         "description": "deep-merged over the file when selected with --env or SENTINEL_ENV",
@@ -80,6 +89,20 @@ def source_schema() -> dict[str, Any]:
         },
         "$defs": dict(sorted(defs.items())),
     }
+
+
+def _nullable(schema: dict[str, Any]) -> dict[str, Any]:
+    """`schema`, or null. (Widening "type" rather than wrapping keeps editors' messages precise;
+    sub-models referenced by `$ref` are widened where they are defined.)"""
+    options = schema.get("anyOf")
+    if options is not None and {"type": "null"} not in options:
+        options.append({"type": "null"})
+    kind = schema.get("type")
+    if isinstance(kind, str):
+        schema["type"] = [kind, "null"]
+    elif isinstance(kind, list) and "null" not in kind:
+        kind.append("null")
+    return schema
 
 
 def schema_text() -> str:

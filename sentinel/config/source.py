@@ -150,6 +150,8 @@ def _yaml_problem(exc: Any, text: str, file: str) -> ConfigError:
     line_text = lines[mark.line] if mark.line < len(lines) else ""
     if "\t" in line_text[: mark.column + 1]:
         problem = "a tab character is not allowed in indentation; indent with spaces"
+    elif "unexpected ':'" in problem:
+        problem += " (quote values that contain ':', such as times: at: \"2026-12-01T03:00:00Z\")"
     return ConfigError.single(file, problem, line=mark.line + 1, col=mark.column + 1)
 
 

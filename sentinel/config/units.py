@@ -45,7 +45,9 @@ def parse_duration(value: object) -> float:
         seconds = _parse_duration_text(value)
     else:
         raise ValueError("must be a duration such as 10s, 5m or 1h30m")
-    if not math.isfinite(seconds) or seconds < 0:
+    if not math.isfinite(seconds):
+        raise ValueError("must be a finite duration such as 10s, 5m or 1h30m")
+    if seconds < 0:
         raise ValueError("must be a duration of zero or more")
     return seconds
 
@@ -70,7 +72,7 @@ def _parse_duration_text(text: str) -> float:
 def format_duration(seconds: float) -> str:
     """The shortest unit spelling of `seconds`: 5400 → `1h30m`, 0.5 → `500ms`, 0 → `0s`."""
     millis = round(seconds * 1000)
-    if abs(millis - seconds * 1000) > 1e-6:  # not a whole number of milliseconds
+    if millis / 1000 != seconds:  # not a whole number of milliseconds: print it exactly
         return format(Decimal(repr(float(seconds))), "f") + "s"  # exact, and never 1e-06 (which reads back badly)
     if millis == 0:
         return "0s"

@@ -16,9 +16,11 @@ def check_cron(expression: str) -> str:
     text = " ".join(expression.split())
     if text.lower() in CRON_MACROS:
         return text
+    if text.startswith("@"):
+        raise ValueError(f"unknown cron macro; use one of {', '.join(sorted(CRON_MACROS))}, or 5 fields")
     fields = text.split(" ")
     if len(fields) not in (5, 6):
-        raise ValueError(f"a cron expression has 5 fields, or 6 with seconds first (got {len(fields)})")
+        raise ValueError(f"has {len(fields)} fields; a cron expression has 5, or 6 with seconds first")
     from croniter import croniter
 
     if not croniter.is_valid(text, second_at_beginning=len(fields) == 6):
@@ -45,9 +47,11 @@ def check_http_url(url: str) -> str:
     if not parts.hostname:
         raise ValueError("must name a host")
     try:
-        parts.port  # noqa: B018 - raises ValueError on an out-of-range port
+        port = parts.port
     except ValueError:
-        raise ValueError("has a port out of range (1-65535)") from None
+        port = -1
+    if port is not None and not 1 <= port <= 65535:
+        raise ValueError("has a port out of range (1-65535)")
     return url
 
 

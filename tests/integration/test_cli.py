@@ -105,7 +105,7 @@ def test_config_errors_exit_2(tmp_path: Path) -> None:
 def test_schema_prints_the_checked_in_schema() -> None:
     result = run("schema")
     checked_in = (Path(__file__).parents[2] / "schema" / "sentinel.schema.json").read_text()
-    assert result.stdout == schema_text() == checked_in, "regenerate with: sentinel schema > schema/sentinel.schema.json"
+    assert result.stdout == schema_text() == checked_in, "regenerate: sentinel schema > schema/sentinel.schema.json"
 
 
 def test_unknown_commands_and_options_are_usage_errors() -> None:

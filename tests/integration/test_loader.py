@@ -129,7 +129,7 @@ def test_env_file_problems(tmp_path: Path) -> None:
     bad = write(tmp_path, "bad.env", "OK=1\nthis is not a pair\n")
     nope = os.path.join(str(tmp_path), "nope.env")
     assert errors(root) == [
-        f"{bad}:2:1: expected KEY=value",
+        f"{bad}:2:1: expected KEY=value (env file of processes.b.env_file[0])",
         f"{root}:2:29: processes.a.env_file: env file '{nope}' not found",
     ]
 
@@ -207,12 +207,12 @@ def test_every_problem_is_listed_once(tmp_path: Path) -> None:
           db: {}
     """)
     assert errors(root) == [
-        f"{root}:1:10: version: must be one of 1 (got 2)",
+        f"{root}:1:10: version: must be 1 (got 2)",
         f"{root}:2:1: procesess: unknown key; did you mean 'processes'?",
         f"{root}:6:15: processes.web.replicas: must be at least 0 (got -1)",
         f"{root}:7:23: processes.web.restart.policy: must be one of always, on-failure, never (got 'sometimes')",
         f"{root}:7:34: processes.web.restart.backof: unknown key; did you mean 'backoff'?",
-        f"{root}:8:3: processes.bad/name: must start with a letter or digit and hold only letters, digits, "
+        f"{root}:8:3: processes[\"bad/name\"]: must start with a letter or digit and hold only letters, digits, "
         "'_', '.' and '-' (got 'bad/name')",
         f"{root}:9:3: processes.db.command: is required",
     ]

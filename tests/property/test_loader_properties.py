@@ -76,7 +76,7 @@ texts = st.text(st.characters(blacklist_categories=["Cs"], blacklist_characters=
 names = st.from_regex(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,10}", fullmatch=True)
 durations = st.one_of(st.integers(0, 10**6), st.floats(0, 10**5, allow_nan=False), st.sampled_from(["250ms", "1h"]))
 processes = st.fixed_dictionaries(
-    {"command": st.one_of(st.lists(texts, min_size=1, max_size=4), st.sampled_from(["run it", "python -m http.server"]))},
+    {"command": st.one_of(st.lists(texts, min_size=1, max_size=4), st.sampled_from(["run it", "python -m app"]))},
     optional={
         "env": st.dictionaries(st.from_regex(r"[A-Z_]{1,8}", fullmatch=True), texts, max_size=4),
         "group": names,

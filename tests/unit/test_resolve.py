@@ -95,7 +95,7 @@ def test_extends_must_name_templates() -> None:
 
 
 def test_a_template_that_is_not_a_mapping_is_reported() -> None:
-    with pytest.raises(ConfigError, match="templates.bad: must be a mapping"):
+    with pytest.raises(ConfigError, match=r"templates\.bad: must be a mapping"):
         resolve.expand_process("web", {"extends": "bad"}, {"bad": "text"}, None)
 
 
@@ -125,5 +125,5 @@ def test_unknown_environment_lists_the_defined_ones() -> None:
 
 
 def test_an_environment_that_is_not_a_mapping_is_reported() -> None:
-    with pytest.raises(ConfigError, match="environments.bad: must be a mapping"):
+    with pytest.raises(ConfigError, match=r"environments\.bad: must be a mapping"):
         resolve.overlay_environment({"environments": {"bad": [1]}}, "bad")
