@@ -23,8 +23,8 @@ def default_file() -> str:
 
 
 file_option = click.option(
-    "-f", "--file", "file", metavar="FILE", default=default_file, show_default="$SENTINEL_CONFIG or ./sentinel.yaml",
-    help="The config file.",
+    "-f", "--file", "file", metavar="FILE", default=default_file,
+    help="The config file (default: $SENTINEL_CONFIG, then ./sentinel.yaml).",
 )
 env_option = click.option(
     "--env", "env", metavar="NAME", envvar="SENTINEL_ENV", default=None,
@@ -46,7 +46,11 @@ def cli() -> None:
 @env_option
 @handles_errors
 def validate(file: str, env: str | None) -> None:
-    """Check a config file: exit 0, or 2 with every problem as FILE:LINE:COL: key.path: message."""
+    """Check a config file and list every problem.
+
+    Exit 0 when it is valid; otherwise exit 2 and print each problem on its own line as
+    FILE:LINE:COL: key.path: message.
+    """
     from sentinel.config.loader import load
 
     loaded = load(file, env=env)
@@ -68,11 +72,12 @@ def _count(n: int, noun: str) -> str:
 @click.option("--show-secrets", is_flag=True, help="Show env values whose names look secret instead of ***.")
 @handles_errors
 def config(file: str, env: str | None, as_json: bool, show_secrets: bool) -> None:
-    """Print the fully resolved config: includes, environment, templates, defaults and ${VAR} applied.
+    """Print the fully resolved config.
 
-    The YAML output is itself a valid config that resolves to the same thing (with
-    --show-secrets when env values are masked; a literal $ is printed as $$). --json prints
-    the values exactly as processes get them.
+    Includes, the environment overlay, templates, defaults and ${VAR} are applied, and every
+    default is filled in, like `docker compose config`. The YAML output is itself a valid
+    config that resolves to the same thing (with --show-secrets when env values are masked;
+    a literal $ is printed as $$). --json prints the values exactly as processes get them.
     """
     from sentinel.config.loader import load
     from sentinel.config.secrets import masked
@@ -104,7 +109,10 @@ def escape_dollars(data: Any) -> Any:
 @cli.command(context_settings=CONTEXT)
 @handles_errors
 def schema() -> None:
-    """Print the JSON Schema of sentinel.yaml (for editor completion and checks)."""
+    """Print the JSON Schema of sentinel.yaml.
+
+    Editors use it to complete and check the file; see the README for the one-line setup.
+    """
     from sentinel.config.schema import schema_text
 
     click.echo(schema_text(), nl=False)
