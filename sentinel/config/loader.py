@@ -40,7 +40,7 @@ def load(path: str, *, env: str | None = None, environ: Mapping[str, str] | None
 
     `environ` is the environment `${VAR}` reads (default: this process's).
     """
-    environ = os.environ if environ is None else environ
+    environ = dict(os.environ if environ is None else environ)  # a plain dict: os.environ decodes on every read
     problems: list[Problem] = []
     files: list[str] = []
     doc = _read_with_includes(path, (), files, problems)

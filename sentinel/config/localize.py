@@ -81,14 +81,40 @@ def _env_files(process: LocDict, path: str, environ: Mapping[str, str],
 
 def interpolate_tree(node: Any, variables: Mapping[str, str], path: str, problems: list[Problem],
                      pos: Pos | None = None) -> Any:
-    """Every string in `node` interpolated; problems recorded with each string's place."""
+    """Every string in `node` interpolated; problems recorded with each string's place.
+
+    Returns `node` itself when nothing in it changes (most values hold no `$`).
+    """
+    return _interpolate(node, variables, (path,), problems, pos or Pos("", 0, 0))
+
+
+def _interpolate(node: Any, variables: Mapping[str, str], path: tuple[str | int, ...], problems: list[Problem],
+                 pos: Pos) -> Any:
     if isinstance(node, str):
+        if "$" not in node:
+            return node
         try:
             return interpolate(node, variables)
         except InterpolationError as exc:
-            where = pos or Pos("", 0, 0)
-            problems.append(Problem(where.file, where.line, where.col, path, str(exc)))
+            where = path[0]
+            for part in path[1:]:
+                where = join(str(where), part)
+            problems.append(Problem(pos.file, pos.line, pos.col, str(where), str(exc)))
             return node
+    if isinstance(node, LocDict):
+        out = LocDict(node.pos)
+        changed = False
+        for key, value in node.items():
+            new = _interpolate(value, variables, (*path, key), problems, node.val_pos[key])
+            changed = changed or new is not value
+            out.put(key, new, node.key_pos[key], node.val_pos[key])
+        return out if changed else node
+    if isinstance(node, LocList):
+        items = LocList(node.pos)
+        for i, (value, item_pos) in enumerate(zip(node, node.item_pos, strict=True)):
+            items.add(_interpolate(value, variables, (*path, i), problems, item_pos), item_pos)
+        return items if any(a is not b for a, b in zip(items, node, strict=True)) else node
+    return node
     if isinstance(node, LocDict):
         out = LocDict(node.pos)
         for key, value in node.items():
