@@ -7,6 +7,7 @@ Each is an `Annotated` type that parses the user's spelling into a typed value a
 
 from __future__ import annotations
 
+import re
 import shlex
 import signal
 from typing import Annotated, Any
@@ -28,8 +29,6 @@ class FieldProblem(ValueError):
 
 
 def _name(value: str) -> str:
-    import re
-
     if len(value) > NAME_MAX:
         raise ValueError(f"must be at most {NAME_MAX} characters")
     if not re.match(NAME_PATTERN, value):

@@ -15,12 +15,15 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sentinel.config import resolve
 from sentinel.config.localize import interpolate_tree, resolve_process
 from sentinel.config.source import LocDict, LocList, Pos, parse_or_raise
 from sentinel.errors import ConfigError, Problem
+
+if TYPE_CHECKING:
+    from sentinel.config.models import Config  # imported lazily at run time: pydantic is slow to import
 
 _GLOB_CHARS = frozenset("*?[")
 
@@ -29,7 +32,7 @@ _GLOB_CHARS = frozenset("*?[")
 class Loaded:
     """A loaded config and what it was made from."""
 
-    config: Any  # sentinel.config.models.Config (imported lazily: pydantic is slow to import)
+    config: Config
     files: tuple[str, ...]  # every config file read, root first, then includes in merge order
     env_files: Mapping[str, Mapping[str, str]] = field(default_factory=dict)  # process → env_file variables
     environment: str | None = None
@@ -47,7 +50,7 @@ def load(path: str, *, env: str | None = None, environ: Mapping[str, str] | None
     doc = resolve.overlay_environment(doc, env)
     resolved, env_files = _expand(doc, path, environ, problems)
     config = _validate(resolved, path, problems)
-    if problems:
+    if problems or config is None:
         raise ConfigError(problems)
     return Loaded(config=config, files=tuple(files), env_files=env_files, environment=env)
 
@@ -157,7 +160,7 @@ def _mapping_or_problem(doc: LocDict, key: str, problems: list[Problem]) -> Mapp
     return {}
 
 
-def _validate(doc: LocDict, path: str, problems: list[Problem]) -> Any:
+def _validate(doc: LocDict, path: str, problems: list[Problem]) -> Config | None:
     from pydantic import ValidationError
 
     from sentinel.config.graph import check_processes
