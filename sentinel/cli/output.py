@@ -50,7 +50,7 @@ def handles_errors(command: Callable[P, R]) -> Callable[P, R]:
     return wrapper
 
 
-_PLAIN = re.compile(r"^[A-Za-z0-9_./][A-Za-z0-9_./@%+=,~ ()-]*$")
+_PLAIN = re.compile(r"^[A-Za-z0-9_./][A-Za-z0-9_./@%+=,~ ()*#:-]*$")
 _NUMERIC = re.compile(
     r"^(?:[-+]?[0-9][0-9_]*(?:\.[0-9_]*)?(?:[eE][-+]?[0-9]+)?|0x[0-9a-fA-F_]+|0o[0-7_]+|0b[01_]+"
     r"|[0-9]{4}-[0-9]{1,2}-[0-9]{1,2}.*)$"
@@ -71,8 +71,9 @@ def _scalar(value: Any) -> str:
     if isinstance(value, str):
         plain = (
             _PLAIN.match(value) is not None
-            and not value.endswith(" ")
+            and not value.endswith((" ", ":"))
             and " #" not in value
+            and ": " not in value
             and value.lower() not in _NOT_PLAIN_WORDS
             and not _looks_numeric(value)
         )

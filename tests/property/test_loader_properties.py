@@ -130,9 +130,17 @@ def test_printed_config_loads_back_to_the_same_config(workdir: Path, procs: dict
     assert load(str(printed), environ={}).config == first
 
 
+TRICKY = ["a: b", "a:b", "a:", "a #b", "a#b", "*x", "x*", "#x", "- x", "? x", "true", "True", "null", "~", "1e3",
+          "0x1F", "0o7", ".5", "2026-01-01", "12:30", "1:20:30", "@x", "`x", "'x", '"x"', "x ", " x", "", "x\ny",
+          "%x", "!x", "&x", "|", ">", "a,b", "[x]", "{x}", "yes", "on", "y", "NULL", "-1", "+1", ".inf", "-.inf",
+          ".nan", "1_000", "x: y: z", "http://h:1/", "0 3 * * *", "512MB", "90%", "1h30m", "a\tb", "\x85", "\u2028"]
+
+
 @given(st.recursive(
-    st.one_of(texts, st.integers(), st.booleans(), st.none(), st.floats(allow_nan=False, allow_infinity=False)),
-    lambda children: st.one_of(st.lists(children, max_size=3), st.dictionaries(texts, children, max_size=3)),
+    st.one_of(texts, st.sampled_from(TRICKY), st.integers(), st.booleans(), st.none(),
+              st.floats(allow_nan=False, allow_infinity=False)),
+    lambda children: st.one_of(st.lists(children, max_size=3),
+                               st.dictionaries(st.one_of(texts, st.sampled_from(TRICKY)), children, max_size=3)),
     max_leaves=20,
 ))
 def test_emitted_yaml_reads_back_to_the_same_data(data: Any) -> None:
