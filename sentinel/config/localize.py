@@ -88,45 +88,35 @@ def interpolate_tree(node: Any, variables: Mapping[str, str], path: str, problem
     return _interpolate(node, variables, (path,), problems, pos or Pos("", 0, 0))
 
 
-def _interpolate(node: Any, variables: Mapping[str, str], path: tuple[str | int, ...], problems: list[Problem],
-                 pos: Pos) -> Any:
+Path = tuple[str | int, ...]
+
+
+def _interpolate(node: Any, variables: Mapping[str, str], path: Path, problems: list[Problem], pos: Pos) -> Any:
     if isinstance(node, str):
-        if "$" not in node:
-            return node
-        try:
-            return interpolate(node, variables)
-        except InterpolationError as exc:
-            where = path[0]
-            for part in path[1:]:
-                where = join(str(where), part)
-            problems.append(Problem(pos.file, pos.line, pos.col, str(where), str(exc)))
-            return node
+        return _interpolate_text(node, variables, path, problems, pos) if "$" in node else node
     if isinstance(node, LocDict):
         out = LocDict(node.pos)
-        changed = False
         for key, value in node.items():
             new = _interpolate(value, variables, (*path, key), problems, node.val_pos[key])
-            changed = changed or new is not value
             out.put(key, new, node.key_pos[key], node.val_pos[key])
-        return out if changed else node
+        return out if any(out[key] is not node[key] for key in node) else node
     if isinstance(node, LocList):
         items = LocList(node.pos)
         for i, (value, item_pos) in enumerate(zip(node, node.item_pos, strict=True)):
             items.add(_interpolate(value, variables, (*path, i), problems, item_pos), item_pos)
         return items if any(a is not b for a, b in zip(items, node, strict=True)) else node
     return node
-    if isinstance(node, LocDict):
-        out = LocDict(node.pos)
-        for key, value in node.items():
-            new = interpolate_tree(value, variables, join(path, key), problems, node.val_pos[key])
-            out.put(key, new, node.key_pos[key], node.val_pos[key])
-        return out
-    if isinstance(node, LocList):
-        items = LocList(node.pos)
-        for i, (value, item_pos) in enumerate(zip(node, node.item_pos, strict=True)):
-            items.add(interpolate_tree(value, variables, join(path, i), problems, item_pos), item_pos)
-        return items
-    return node
+
+
+def _interpolate_text(text: str, variables: Mapping[str, str], path: Path, problems: list[Problem], pos: Pos) -> str:
+    try:
+        return interpolate(text, variables)
+    except InterpolationError as exc:
+        where = str(path[0])
+        for part in path[1:]:
+            where = join(where, part)
+        problems.append(Problem(pos.file, pos.line, pos.col, where, str(exc)))
+        return text
 
 
 def read_env_file(path: str, where: Pos, problems: list[Problem], key_path: str) -> dict[str, str]:
