@@ -89,7 +89,7 @@ def _locate(doc: LocDict, loc: tuple[Any, ...], fallback: str, *, prefer_key: bo
     """Position of the value at `loc` (of its key, with prefer_key), its value, and whether it exists."""
     node: Any = doc
     key_pos = val_pos = doc.pos
-    for i, part in enumerate(loc):
+    for part in loc:
         if isinstance(node, LocDict) and isinstance(part, str) and part in node:
             key_pos, val_pos = node.key_pos[part], node.val_pos[part]
             node = node[part]
@@ -101,7 +101,7 @@ def _locate(doc: LocDict, loc: tuple[Any, ...], fallback: str, *, prefer_key: bo
             node = part
         else:
             # missing key: point at the mapping that lacks it (its key in the parent)
-            return (key_pos if key_pos.file else Pos(fallback, 0, 0)), None, i == len(loc)
+            return (key_pos if key_pos.file else Pos(fallback, 0, 0)), None, False
     pos = key_pos if prefer_key or isinstance(node, LocDict | LocList) else val_pos
     return (pos if pos.file else Pos(fallback, 0, 0)), node, True
 

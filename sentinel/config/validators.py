@@ -60,7 +60,8 @@ def check_host_port(address: str) -> str:
     host, sep, port = address.rpartition(":")
     if not sep or not host:
         raise ValueError("must be host:port, such as 127.0.0.1:5432")
-    if host.startswith("[") != host.endswith("]"):
+    bracketed = host.startswith("[") and host.endswith("]")
+    if host.startswith("[") != host.endswith("]") or (":" in host and not bracketed):
         raise ValueError("must be host:port; write IPv6 addresses as [::1]:port")
     if not port.isdigit() or not 1 <= int(port) <= 65535:
         raise ValueError("has a port out of range (1-65535)")

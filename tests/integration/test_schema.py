@@ -9,6 +9,8 @@ from typing import Any
 import pytest
 from jsonschema import Draft202012Validator
 
+from sentinel.cli.output import to_yaml
+from sentinel.config.loader import load
 from sentinel.config.schema import schema_text
 from sentinel.config.source import parse_or_raise
 
@@ -54,3 +56,14 @@ def test_every_valid_file_passes_the_schema(path: Path) -> None:
 def test_schema_flags_what_editors_should_flag(document: dict[str, Any], complaint: str) -> None:
     messages = [e.message for e in Draft202012Validator(SCHEMA).iter_errors(document)]
     assert any(complaint in m for m in messages), messages
+
+
+WHOLE_CONFIGS = [p for p in VALID_FILES if "conf.d" not in p.parts]  # files under conf.d/ are fragments
+
+
+@pytest.mark.parametrize("path", WHOLE_CONFIGS, ids=lambda p: str(p.relative_to(ROOT)))
+def test_resolved_configs_pass_the_schema_too(path: Path) -> None:
+    """What `sentinel config` prints is itself a config, so editors must accept it."""
+    data = load(str(path), environ={}).config.model_dump(mode="json", exclude_none=True)
+    printed = plain(parse_or_raise(to_yaml(data).encode(), "printed.yaml"))
+    assert list(Draft202012Validator(SCHEMA).iter_errors(printed)) == []
