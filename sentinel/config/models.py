@@ -39,6 +39,13 @@ OnMissed = Literal["run-once", "skip"]
 JOB_DEFAULTS: dict[str, Any] = {"concurrency": "forbid", "on_missed": "run-once", "keep_runs": 20}
 
 
+def _exactly_one(model: BaseModel, names: tuple[str, str, str]) -> None:
+    found = [name for name in names if getattr(model, name) is not None]
+    if len(found) != 1:
+        listed = ", ".join(found) or "none"
+        raise ValueError(f"needs exactly one of {names[0]}, {names[1]} or {names[2]} (found {listed})")
+
+
 class Spec(BaseModel):
     """Base of every config model: immutable, and unknown keys are errors."""
 
@@ -108,10 +115,7 @@ class Health(Spec):
 
     @model_validator(mode="after")
     def _exactly_one_probe(self) -> Health:
-        probes = [name for name in ("http", "tcp", "exec") if getattr(self, name) is not None]
-        if len(probes) != 1:
-            found = ", ".join(probes) if probes else "none"
-            raise ValueError(f"needs exactly one of http, tcp or exec (found {found})")
+        _exactly_one(self, ("http", "tcp", "exec"))
         if self.expect_status is not None and self.http is None:
             raise FieldProblem("expect_status", "applies to http checks only")
         return self
@@ -135,10 +139,7 @@ class Schedule(Spec):
 
     @model_validator(mode="after")
     def _exactly_one_trigger(self) -> Schedule:
-        triggers = [name for name in ("cron", "every", "at") if getattr(self, name) is not None]
-        if len(triggers) != 1:
-            found = ", ".join(triggers) if triggers else "none"
-            raise ValueError(f"needs exactly one of cron, every or at (found {found})")
+        _exactly_one(self, ("cron", "every", "at"))
         if self.timezone is not None and self.every is not None:
             raise FieldProblem("timezone", "applies to cron and at, not every")
         return self

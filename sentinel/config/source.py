@@ -11,7 +11,6 @@ composer when available, which is several times faster than the round-trip loade
 
 from __future__ import annotations
 
-import datetime as dt
 import functools
 import re
 from typing import Any, NamedTuple
@@ -178,7 +177,6 @@ class _Builder:
     def build(self, node: Any) -> Any:
         self.nodes += 1
         if self.nodes > MAX_NODES:
-            self.problem(node, f"has more than {MAX_NODES} values (too many aliases?)")
             raise _TooBig
         if isinstance(node, self.mapping_node):
             return self._mapping(node)
@@ -201,11 +199,7 @@ class _Builder:
         except Exception as exc:  # noqa: BLE001 - ruamel raises assorted errors for bad scalars
             self.problem(node, f"cannot read this value: {_one_line(str(exc))}")
             return None
-        if isinstance(value, dt.datetime | dt.date):
-            return value
-        if isinstance(value, str):
-            return str(value)
-        return value
+        return str(value) if isinstance(value, str) else value  # str subclasses become plain str
 
     def _mapping(self, node: Any) -> LocDict:
         mapping = LocDict(self.pos(node))
