@@ -1,0 +1,155 @@
+"""The desired state: a validated Config expanded into one `DesiredProcess` per instance.
+
+Replicas become `web.0 … web.N-1` (`web` alone when there is one). Each instance carries the
+digests the planner compares (STYLE rule 5): one per run-defining field (DESIGN §3: command,
+shell, each environment variable, cwd, user) whose change means a restart, and one per other
+setting, whose change is applied in place. Values are hashed, never kept, so a `diff` line can
+name `env.API_TOKEN` without showing the secret. Pure.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import shlex
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from sentinel.config.fields import split_command
+from sentinel.config.graph import instance_names
+from sentinel.config.models import Config, Process
+
+# Fields of a process whose change restarts it (DESIGN §3). Everything else is updated in place.
+RUN_FIELDS = ("command", "shell", "env", "cwd", "user")
+# Fields that shape the instances rather than any one of them.
+_NOT_SETTINGS = frozenset({*RUN_FIELDS, "env_file", "replicas"})
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class RestartRule:
+    """The restart policy of one process, as numbers."""
+
+    policy: str  # always | on-failure | never
+    max_retries: int | None
+    initial: float
+    factor: float
+    max_delay: float
+    reset_after: float
+    exit_codes: frozenset[int]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class DesiredProcess:
+    """One instance the config asks for, with everything the runtime needs to start it."""
+
+    name: str  # the instance: web, web.0
+    process: str  # the config entry it comes from: web
+    argv: tuple[str, ...]
+    env: Mapping[str, str]  # env_file then env; the child gets the reconciler's environment under these
+    cwd: str
+    user: str | None
+    group: str | None
+    depends_on: Mapping[str, str]  # process → started | healthy | completed
+    restart: RestartRule
+    stop_signal: str
+    stop_timeout: float
+    log_max_size: int
+    log_keep: int
+    is_job: bool
+    spec_hash: str
+    digests: Mapping[str, str]  # field path → digest, run fields and settings alike
+
+
+Desired = Mapping[str, DesiredProcess]
+
+
+def expand(config: Config, env_files: Mapping[str, Mapping[str, str]] | None = None) -> dict[str, DesiredProcess]:
+    """Every instance of every process in `config`, keyed by instance name, in name order."""
+    env_files = env_files or {}
+    out: dict[str, DesiredProcess] = {}
+    for name in sorted(config.processes):
+        process = config.processes[name]
+        for instance in instance_names(name, process.replicas):
+            out[instance] = _instance(instance, name, process, env_files.get(name, {}))
+    return out
+
+
+def argv_of(process: Process) -> tuple[str, ...]:
+    if process.shell:
+        text = process.command if isinstance(process.command, str) else shlex.join(process.command)
+        return ("/bin/sh", "-c", text)
+    return tuple(split_command(process.command))
+
+
+def run_digests(process: Process, env_file: Mapping[str, str]) -> dict[str, str]:
+    """Digests of the run-defining fields: a change to any of them restarts the process."""
+    env = {**env_file, **process.env}
+    digests = {
+        "command": digest(list(argv_of(process))),
+        "shell": digest(process.shell),
+        "cwd": digest(process.cwd),
+        "user": digest(process.user),
+    }
+    digests.update({f"env.{key}": digest(value) for key, value in env.items()})
+    return digests
+
+
+def setting_digests(process: Process) -> dict[str, str]:
+    """Digests of every other leaf setting (restart.max_retries, logs.keep, …): applied in place."""
+    dumped = process.model_dump(mode="json", exclude=set(_NOT_SETTINGS))
+    return {path: digest(value) for path, value in _leaves(dumped, "")}
+
+
+def changed_fields(old: Mapping[str, str], new: Mapping[str, str]) -> tuple[str, ...]:
+    """Field paths whose digest differs, or that exist on one side only, sorted."""
+    return tuple(sorted(key for key in old.keys() | new.keys() if old.get(key) != new.get(key)))
+
+
+def is_run_field(path: str) -> bool:
+    return path.split(".", 1)[0] in RUN_FIELDS
+
+
+def digest(value: Any) -> str:
+    text = json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+def _leaves(value: Any, prefix: str) -> list[tuple[str, Any]]:
+    if isinstance(value, dict) and value:
+        pairs: list[tuple[str, Any]] = []
+        for key in sorted(value):
+            pairs.extend(_leaves(value[key], f"{prefix}.{key}" if prefix else key))
+        return pairs
+    return [(prefix, value)]
+
+
+def _instance(instance: str, name: str, process: Process, env_file: Mapping[str, str]) -> DesiredProcess:
+    runs = run_digests(process, env_file)
+    restart = process.restart
+    return DesiredProcess(
+        name=instance,
+        process=name,
+        argv=argv_of(process),
+        env={**env_file, **process.env},
+        cwd=process.cwd or ".",
+        user=process.user,
+        group=process.group,
+        depends_on=dict(process.depends_on),
+        restart=RestartRule(
+            policy=restart.policy,
+            max_retries=restart.max_retries,
+            initial=restart.backoff.initial,
+            factor=restart.backoff.factor,
+            max_delay=restart.backoff.max,
+            reset_after=restart.reset_after,
+            exit_codes=frozenset(restart.exit_codes),
+        ),
+        stop_signal=process.stop.signal,
+        stop_timeout=process.stop.timeout,
+        log_max_size=process.logs.max_size,
+        log_keep=process.logs.keep,
+        is_job=process.is_job,
+        spec_hash=digest(runs),
+        digests={**runs, **setting_digests(process)},
+    )

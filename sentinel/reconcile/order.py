@@ -1,0 +1,34 @@
+"""Dependency order: rank each process by how deep it sits under `depends_on`. Pure.
+
+Starts go in rank order (dependencies first), stops in reverse; ties by name (STYLE rule 4).
+Validation has already refused cycles; a name depending on nothing known ranks 0.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+
+def ranks(depends_on: Mapping[str, Mapping[str, str]]) -> dict[str, int]:
+    """process → 0 for no dependencies, else 1 + the highest rank of what it depends on."""
+    out: dict[str, int] = {}
+
+    def rank(name: str, seen: frozenset[str]) -> int:
+        if name in out:
+            return out[name]
+        deps = [d for d in depends_on.get(name, {}) if d in depends_on and d not in seen]
+        value = 1 + max(rank(d, seen | {name}) for d in deps) if deps else 0
+        out[name] = value
+        return value
+
+    for name in sorted(depends_on):
+        rank(name, frozenset())
+    return out
+
+
+def process_of(instance: str, known: Mapping[str, object]) -> str:
+    """The process an instance belongs to: `web.1` → `web` when `web` is known, else the name itself."""
+    if instance in known:
+        return instance
+    head, _, tail = instance.rpartition(".")
+    return head if head and tail.isdigit() and head in known else instance

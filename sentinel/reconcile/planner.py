@@ -1,0 +1,203 @@
+"""plan(desired, observed, records, now) -> Plan: the one place that decides what to do (DESIGN §3).
+
+Level-triggered: every pass looks at every instance. Each instance gets at most one action
+per pass; a pass that changes something is followed by another, until a pass plans nothing.
+Stops come first in reverse dependency order, then state records, then starts and restarts in
+dependency order, ties by name. Pure: time is the `now` passed in (monotonic seconds).
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Mapping
+
+from sentinel.reconcile.actions import Action, Forget, Plan, Restart, SetState, Start, Stop, Update
+from sentinel.reconcile.desired import Desired, DesiredProcess, changed_fields, is_run_field
+from sentinel.reconcile.observed import ExitStatus, Observed, ObservedProcess, ProcessRecord, Records
+from sentinel.reconcile.order import process_of, ranks
+from sentinel.reconcile.policy import after_exit
+from sentinel.states import ProcessState
+
+S = ProcessState
+HELD = "stopped by user"
+# A process in one of these states was running when we last knew of it.
+_WAS_RUNNING = frozenset({S.RUNNING, S.STARTING, S.STOPPING})
+
+
+def plan(desired: Desired, observed: Observed, records: Records, now: float) -> Plan:
+    """The actions that move the world from `observed` + `records` towards `desired`."""
+    return _Pass(desired, observed, records, now).run()
+
+
+class _Pass:
+    """The working state of one planning pass (local to `plan`, never shared)."""
+
+    def __init__(self, desired: Desired, observed: Observed, records: Records, now: float) -> None:
+        self.desired, self.observed, self.records, self.now = desired, observed, records, now
+        self.rank = ranks({d.process: d.depends_on for d in desired.values()})
+        self.instances: dict[str, list[str]] = defaultdict(list)
+        for d in desired.values():
+            self.instances[d.process].append(d.name)
+        self.up = {n for n, o in observed.items() if o.exit is None and not o.busy}
+        self.stops: list[tuple[int, str, Action]] = []
+        self.marks: list[Action] = []
+        self.starts: list[Action] = []
+        self.wake_at: float | None = None
+
+    def run(self) -> Plan:
+        names = self.desired.keys() | self.observed.keys() | self.records.keys()
+        for name in sorted(names, key=self._start_key):
+            self._decide(name)
+        stops = [action for _, _, action in sorted(self.stops, key=lambda s: (s[0], s[1]))]
+        return Plan((*stops, *self.marks, *self.starts), self.wake_at)
+
+    def _start_key(self, name: str) -> tuple[int, str]:
+        return (self.rank.get(process_of(name, self.rank), 0), name)
+
+    def _decide(self, name: str) -> None:
+        d, o, r = self.desired.get(name), self.observed.get(name), self.records.get(name)
+        if o is not None and o.busy:
+            return
+        if d is None:
+            self._undesired(name, o, r)
+        elif d.is_job:
+            self._job(d, o, r)
+        elif o is not None and o.exit is not None:
+            self._after_exit(d, o.exit, o.exited_at, r)
+        elif o is not None:
+            self._live(d, r)
+        else:
+            self._idle(d, r)
+
+    # --- the cases --------------------------------------------------------------------------
+
+    def _undesired(self, name: str, o: ObservedProcess | None, r: ProcessRecord | None) -> None:
+        why = "removed from config"
+        if o is not None and o.exit is None:
+            self._stop(Stop(instance=name, reason=why, forget=True, from_config=True))
+        elif o is not None or r is not None:
+            self._stop(Forget(instance=name, reason=why, from_config=r is not None))
+
+    def _job(self, d: DesiredProcess, o: ObservedProcess | None, r: ProcessRecord | None) -> None:
+        exited = o.exit if o is not None else None
+        if o is not None and exited is None:
+            return  # a run in progress (scheduling comes with jobs, #5)
+        if exited is not None or r is None or r.state is not S.SCHEDULED:
+            self.marks.append(
+                SetState(instance=d.name, state=S.SCHEDULED, reason="waits for its schedule", exit=exited,
+                         from_config=r is None)
+            )
+
+    def _after_exit(self, d: DesiredProcess, exit: ExitStatus, at: float | None, r: ProcessRecord | None) -> None:
+        exited_at = self.now if at is None else at
+        if r is not None and r.held:
+            self.marks.append(SetState(instance=d.name, state=S.STOPPED, reason=HELD, exit=exit))
+            return
+        if r is not None and r.spec_hash and r.spec_hash != d.spec_hash:
+            self._start(d, Start(instance=d.name, reason=self._changed(d, r), restart=True, from_config=True))
+            return
+        started = r.started_at if r is not None else None
+        ran_for = exited_at - started if started is not None else 0.0
+        decision = after_exit(d.restart, exit, ran_for=ran_for, failures=r.failures if r else 0, exited_at=exited_at)
+        due = decision.retry_at is not None and decision.retry_at <= self.now
+        if decision.state is S.BACKOFF and due and self._waits_for(d) is None:
+            self._start(d, Start(instance=d.name, reason=decision.reason, failures=decision.failures, restart=True))
+            return
+        if decision.retry_at is not None:
+            self._wake(decision.retry_at)
+        self.marks.append(
+            SetState(instance=d.name, state=decision.state, reason=decision.reason, retry_at=decision.retry_at,
+                     failures=decision.failures, exit=exit)
+        )
+
+    def _live(self, d: DesiredProcess, r: ProcessRecord | None) -> None:
+        if r is None:
+            self.marks.append(SetState(instance=d.name, state=S.RUNNING, reason="adopted"))
+        elif r.held:
+            self._stop(Stop(instance=d.name, reason=HELD))
+        elif r.spec_hash != d.spec_hash:
+            fields = tuple(f for f in changed_fields(r.digests, d.digests) if is_run_field(f))
+            self.starts.append(Restart(instance=d.name, reason=self._changed(d, r), fields=fields, from_config=True))
+        elif r.restart_requested:
+            self.starts.append(Restart(instance=d.name, reason="restart requested"))
+        elif r.digests != d.digests:
+            self.marks.append(self._update(d, r))
+        elif r.state is not S.RUNNING:
+            self.marks.append(SetState(instance=d.name, state=S.RUNNING, reason="running"))
+
+    def _idle(self, d: DesiredProcess, r: ProcessRecord | None) -> None:
+        if r is None:
+            self._start_or_wait(d, None, Start(instance=d.name, reason="new in config", from_config=True))
+        elif r.held:
+            if r.digests and r.digests != d.digests:
+                self._start_or_wait(d, r, Start(instance=d.name, reason="config changed, hold released",
+                                                from_config=True))
+            elif r.state is not S.STOPPED:
+                self.marks.append(SetState(instance=d.name, state=S.STOPPED, reason=HELD))
+        elif r.state in _WAS_RUNNING:
+            self._after_exit(d, ExitStatus(), None, r)  # it ended while no reconciler watched it
+        elif r.spec_hash and r.spec_hash != d.spec_hash:
+            self._start_or_wait(d, r, Start(instance=d.name, reason=self._changed(d, r), from_config=True))
+        elif r.state is S.BACKOFF:
+            self._backoff(d, r)
+        elif r.state in (S.FAILED, S.EXITED):
+            if r.restart_requested:
+                self._start_or_wait(d, r, Start(instance=d.name, reason="restart requested"))
+            elif r.digests != d.digests:
+                self.marks.append(self._update(d, r))
+        else:  # stopped but no longer held, pending, or a job that became a service
+            why = {S.STOPPED: "start requested", S.PENDING: "dependencies ready"}.get(r.state, "no longer a job")
+            self._start_or_wait(d, r, Start(instance=d.name, reason=why, failures=r.failures))
+
+    def _backoff(self, d: DesiredProcess, r: ProcessRecord) -> None:
+        if r.retry_at is not None and r.retry_at > self.now:
+            self._wake(r.retry_at)
+            return
+        self._start_or_wait(d, r, Start(instance=d.name, reason="backoff over", failures=r.failures, restart=True))
+
+    # --- helpers ------------------------------------------------------------------------------
+
+    def _start_or_wait(self, d: DesiredProcess, r: ProcessRecord | None, start: Start) -> None:
+        waiting = self._waits_for(d)
+        if waiting is None:
+            self._start(d, start)
+        elif r is None or r.state is not S.PENDING or r.reason != waiting:
+            self.marks.append(SetState(instance=d.name, state=S.PENDING, reason=waiting, from_config=r is None))
+
+    def _start(self, d: DesiredProcess, start: Start) -> None:
+        self.up.add(d.name)
+        self.starts.append(start)
+
+    def _stop(self, action: Stop | Forget) -> None:
+        rank = self.rank.get(process_of(action.instance, self.rank), 0)
+        self.stops.append((-rank, action.instance, action))
+
+    def _wake(self, at: float) -> None:
+        self.wake_at = at if self.wake_at is None else min(self.wake_at, at)
+
+    def _waits_for(self, d: DesiredProcess) -> str | None:
+        """'waiting for db, cache' while a dependency's condition does not hold yet, else None."""
+        missing = [dep for dep, condition in sorted(d.depends_on.items()) if not self._holds(dep, condition)]
+        return f"waiting for {', '.join(missing)}" if missing else None
+
+    def _holds(self, dep: str, condition: str) -> bool:
+        instances = self.instances.get(dep, [])
+        if condition == "completed":
+            return all(_state(self.records, i) is S.EXITED for i in instances)
+        # `healthy` waits for running until health checks land (#4).
+        return all(i in self.up for i in instances)
+
+    @staticmethod
+    def _update(d: DesiredProcess, r: ProcessRecord) -> Update:
+        fields = changed_fields(r.digests, d.digests)
+        return Update(instance=d.name, reason=f"updated in place ({', '.join(fields)})", fields=fields)
+
+    @staticmethod
+    def _changed(d: DesiredProcess, r: ProcessRecord) -> str:
+        fields = [f for f in changed_fields(r.digests, d.digests) if is_run_field(f)] or ["spec"]
+        return f"{', '.join(fields)} changed"
+
+
+def _state(records: Mapping[str, ProcessRecord], name: str) -> ProcessState | None:
+    record = records.get(name)
+    return record.state if record is not None else None

@@ -1,0 +1,63 @@
+"""Restart policy arithmetic: what follows an exit, and how long to back off. Pure.
+
+A run shorter than `reset_after` extends the crash loop (`failures`); a longer one clears it.
+Each restart in a loop waits `initial × factor^failures`, capped at `max`. Once `max_retries`
+restarts in a row have failed the process is `failed` (`max_retries: 3` = four runs in all).
+A quick clean exit under `always` counts toward the loop too, so nothing restarts hot forever.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sentinel.reconcile.desired import RestartRule
+from sentinel.reconcile.observed import ExitStatus
+from sentinel.states import ProcessState
+
+
+@dataclass(frozen=True, slots=True)
+class AfterExit:
+    """The decision for one exit: the next state, and for a restart when and at which attempt."""
+
+    state: ProcessState  # BACKOFF (restart at retry_at), EXITED or FAILED
+    failures: int
+    retry_at: float | None
+    reason: str
+
+
+def backoff_delay(rule: RestartRule, failures: int) -> float:
+    """Delay before the restart that follows `failures` earlier failed restarts in a row."""
+    if rule.initial <= 0:
+        return 0.0
+    exponent = min(failures, 64)  # beyond this the cap has long been reached
+    return float(min(rule.initial * rule.factor**exponent, rule.max_delay))
+
+
+def after_exit(
+    rule: RestartRule, exit: ExitStatus, *, ran_for: float, failures: int, exited_at: float
+) -> AfterExit:
+    """What happens after a run that lasted `ran_for` seconds ended with `exit`."""
+    what = exit.describe()
+    expected = exit.expected(rule.exit_codes)
+    if rule.policy == "never" or (rule.policy == "on-failure" and expected):
+        if expected:
+            return AfterExit(ProcessState.EXITED, 0, None, what)
+        return AfterExit(ProcessState.FAILED, failures, None, f"{what} (restart policy {rule.policy})")
+    loop = 0 if ran_for >= rule.reset_after else failures
+    if rule.max_retries is not None and loop >= rule.max_retries:
+        runs = loop + 1
+        return AfterExit(ProcessState.FAILED, loop, None, f"{what}; gave up after {runs} runs in a row failed")
+    delay = backoff_delay(rule, loop)
+    of = f"/{rule.max_retries}" if rule.max_retries is not None else ""
+    return AfterExit(
+        ProcessState.BACKOFF,
+        loop + 1,
+        exited_at + delay,
+        f"{what}, restarting in {_seconds(delay)} (attempt {loop + 1}{of})",
+    )
+
+
+def _seconds(delay: float) -> str:
+    if delay == int(delay):
+        return f"{int(delay)}s"
+    return f"{delay:.3g}s"

@@ -1,0 +1,89 @@
+"""How a record changes when an action has been carried out, or a user asks for something. Pure.
+
+The controller executes an action (I/O), then keeps `record_after(...)` as the new record;
+the planner's simulation in the tests applies the very same function, so what is simulated
+is what runs.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from typing import assert_never
+
+from sentinel.reconcile.actions import Action, Forget, Restart, SetState, Start, Stop, Update
+from sentinel.reconcile.desired import DesiredProcess
+from sentinel.reconcile.observed import ProcessRecord
+from sentinel.states import ProcessState
+
+S = ProcessState
+
+
+def record_after(
+    action: Action, record: ProcessRecord | None, desired: DesiredProcess | None, now: float
+) -> ProcessRecord | None:
+    """The record once `action` succeeded (None: no record is kept)."""
+    match action:
+        case Start() | Restart():
+            assert desired is not None, "only desired instances are started"
+            return _running(action, record, desired, now)
+        case Stop():
+            if action.forget or record is None:
+                return None
+            return replace(record, state=S.STOPPED, reason=action.reason, retry_at=None, restart_requested=False)
+        case Update():
+            assert record is not None and desired is not None
+            return replace(record, digests=dict(desired.digests), reason=action.reason)
+        case SetState():
+            return _set_state(action, record, desired)
+        case Forget():
+            return None
+        case _:
+            assert_never(action)
+
+
+def _running(action: Start | Restart, record: ProcessRecord | None, d: DesiredProcess, now: float) -> ProcessRecord:
+    restarts = record.restarts if record is not None else 0
+    counted = isinstance(action, Restart) or action.restart
+    return ProcessRecord(
+        name=d.name,
+        state=S.RUNNING,
+        spec_hash=d.spec_hash,
+        digests=dict(d.digests),
+        failures=action.failures if isinstance(action, Start) else 0,
+        restarts=restarts + 1 if counted else restarts,
+        exit=record.exit if record is not None else None,
+        started_at=now,
+        reason=action.reason,
+    )
+
+
+def _set_state(action: SetState, record: ProcessRecord | None, d: DesiredProcess | None) -> ProcessRecord:
+    base = record or ProcessRecord(name=action.instance, state=action.state)
+    return replace(
+        base,
+        state=action.state,
+        reason=action.reason,
+        retry_at=action.retry_at,
+        failures=base.failures if action.failures is None else action.failures,
+        exit=action.exit or base.exit,
+        restart_requested=False if action.state in (S.BACKOFF, S.STOPPED) else base.restart_requested,
+        digests=base.digests if base.digests or d is None else {},
+    )
+
+
+def held(record: ProcessRecord) -> ProcessRecord:
+    """`sentinel stop`: keep it stopped until `start` or a change to it in the file."""
+    return replace(record, held=True, restart_requested=False)
+
+
+def released(record: ProcessRecord) -> ProcessRecord:
+    """`sentinel start`: drop the hold; a failed, exited or backing-off process starts afresh."""
+    finished = record.state in (S.FAILED, S.BACKOFF, S.EXITED)
+    failures = 0 if finished else record.failures
+    state = S.STOPPED if finished else record.state
+    return replace(record, held=False, failures=failures, state=state, retry_at=None)
+
+
+def restart_requested(record: ProcessRecord) -> ProcessRecord:
+    """`sentinel restart`: restart it if running, start it if not (dropping any hold)."""
+    return replace(released(record), restart_requested=True)

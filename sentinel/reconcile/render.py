@@ -1,0 +1,51 @@
+"""Plans as text: the `diff` lines of DESIGN §5 and the one-line events of what was done. Pure.
+
+Only field names are ever shown, never values, so secrets cannot leak through a diff.
+"""
+
+from __future__ import annotations
+
+from typing import assert_never
+
+from sentinel.reconcile.actions import Action, Forget, Plan, Restart, SetState, Start, Stop, Update
+
+
+def diff_lines(plan: Plan) -> list[str]:
+    """`+ web.1 start`, `- old stop`, `~ web restart (command)`, `~ web update (restart.max_retries)`."""
+    return [line for action in plan.actions if action.from_config and (line := _diff_line(action))]
+
+
+def _diff_line(action: Action) -> str:
+    match action:
+        case Start():
+            return f"+ {action.instance} start"
+        case SetState():
+            return f"+ {action.instance} start ({action.reason})"
+        case Stop() | Forget():
+            return f"- {action.instance} stop"
+        case Restart():
+            return f"~ {action.instance} restart ({', '.join(action.fields) or action.reason})"
+        case Update():
+            return f"~ {action.instance} update ({', '.join(action.fields)})"
+        case _:
+            assert_never(action)
+
+
+def done_line(action: Action) -> str:
+    """What executing `action` did, for events and `apply` output: 'started web: new in config'."""
+    match action:
+        case Start():
+            verb = "restarted" if action.restart else "started"
+        case Stop():
+            verb = "stopped"
+        case Restart():
+            verb = "restarted"
+        case Update():
+            verb = "updated"
+        case SetState():
+            verb = str(action.state)
+        case Forget():
+            verb = "removed"
+        case _:
+            assert_never(action)
+    return f"{verb} {action.instance}: {action.reason}"
