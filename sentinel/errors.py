@@ -51,3 +51,50 @@ class ConfigError(SentinelError):
     @classmethod
     def single(cls, file: str, message: str, *, line: int = 0, col: int = 0, path: str = "") -> ConfigError:
         return cls([Problem(file, line, col, path, message)])
+
+
+class StateError(SentinelError):
+    """state.db could not be opened, read or written: locked, full, corrupt, read-only, missing, or too new.
+
+    One line, naming the file ("state.db: database is locked"). `sqlite_error` is SQLite's
+    error name when SQLite gave one ("SQLITE_BUSY", "SQLITE_FULL", …), for callers that decide
+    whether to retry; None for errors found by sentinel itself.
+    """
+
+    def __init__(self, message: str, *, sqlite_error: str | None = None) -> None:
+        super().__init__(message)
+        self.sqlite_error = sqlite_error
+
+
+class TargetError(SentinelError):
+    """`start`/`stop`/`restart` named something that is not a process, instance or group."""
+
+    exit_code: ClassVar[int] = 1
+
+    def __init__(self, unknown: list[str]) -> None:
+        self.unknown = tuple(unknown)
+        super().__init__(f"unknown process{'es' if len(unknown) > 1 else ''}: {', '.join(unknown)}")
+
+
+class DaemonUnavailable(SentinelError):
+    """No reconciler answers on the state directory's socket."""
+
+    exit_code: ClassVar[int] = 1
+
+
+class DaemonRunning(SentinelError):
+    """A reconciler already runs on this state directory."""
+
+    exit_code: ClassVar[int] = 1
+
+
+class SpawnError(SentinelError):
+    """A process could not be started; one line naming the instance ("web: command not found: nosuchprog")."""
+
+    exit_code: ClassVar[int] = 1
+
+
+class StopError(SentinelError):
+    """A process tree could not be stopped ("web: 1 process still running after SIGKILL")."""
+
+    exit_code: ClassVar[int] = 1

@@ -34,7 +34,9 @@ env_option = click.option(
 
 @click.group(context_settings=CONTEXT)
 @click.version_option(__version__, "-V", "--version", prog_name="sentinel", message="%(prog)s %(version)s")
-def cli() -> None:
+@click.option("--state-dir", "state_dir", metavar="DIR", default=None,
+              help="The reconciler's state directory (default: $SENTINEL_HOME, then the platform's).")
+def cli(state_dir: str | None) -> None:
     """SentinelZero: a declarative process supervisor.
 
     Declare processes in sentinel.yaml; SentinelZero keeps them running as declared.
@@ -121,3 +123,8 @@ def schema() -> None:
 def main() -> None:
     """Entry point of the `sentinel` command."""
     cli(prog_name="sentinel")
+
+
+# The commands that drive the reconciler register themselves on `cli`.
+from sentinel.cli import control, inspect, lifecycle  # noqa: E402
+

@@ -1,0 +1,48 @@
+"""`start`, `stop` and `restart`: act on processes by name, instance, `group:NAME` or `--all`.
+
+`stop` holds a process stopped until `start` (or until the file changes it), across reconciler
+restarts. Unknown targets exit 1 naming them, and change nothing.
+"""
+
+from __future__ import annotations
+
+import click
+
+from sentinel.cli.context import client
+from sentinel.cli.main import CONTEXT, cli
+from sentinel.cli.output import handles_errors
+from sentinel.errors import SentinelError
+
+
+class NoTargets(SentinelError):
+    exit_code = 1
+
+
+def _act(verb: str, targets: tuple[str, ...], everything: bool) -> None:
+    if not targets and not everything:
+        raise NoTargets(f"name what to {verb}: a process, an instance (web.1), group:NAME, or --all")
+    answer = client().post(f"/v1/processes/{verb}", {"targets": list(targets), "all": everything}, wait=60.0)
+    for row in answer.get("processes", []):
+        reason = f" ({row['reason']})" if row.get("reason") and row["state"] != "running" else ""
+        click.echo(f"{row['name']}: {row['state']}{reason}")
+    if not answer.get("settled", True):
+        click.echo("still settling; see `sentinel status`", err=True)
+
+
+def _command(verb: str, doc: str) -> None:
+    @click.argument("targets", nargs=-1, metavar="TARGET...")
+    @click.option("--all", "everything", is_flag=True, help=f"{verb.capitalize()} every process.")
+    @handles_errors
+    def command(targets: tuple[str, ...], everything: bool) -> None:
+        _act(verb, targets, everything)
+
+    command.__doc__ = doc
+    cli.command(name=verb, context_settings=CONTEXT)(command)
+
+
+_command("start", "Start processes, dropping a hold from `stop`.\n\n"
+         "TARGET is a process, an instance (web.1) or group:NAME.")
+_command("stop", "Stop processes and hold them stopped until `start`.\n\n"
+         "The hold survives reconciler restarts. TARGET is a process, an instance (web.1) or group:NAME.")
+_command("restart", "Restart processes (start them if they are not running).\n\n"
+         "TARGET is a process, an instance (web.1) or group:NAME.")

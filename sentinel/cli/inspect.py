@@ -1,0 +1,120 @@
+"""`status` (alias `ps`), `events` and `logs`: what runs, what was done, and what the processes printed.
+
+`status` and `events` ask the reconciler, or read state.db when none runs (saying so on
+stderr); `logs` reads the log files in the state directory directly.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from typing import Any
+
+import click
+
+from sentinel.cli.context import client, state_dir
+from sentinel.cli.logfiles import follow, last_lines, log_files
+from sentinel.cli.main import CONTEXT, cli
+from sentinel.cli.output import handles_errors
+from sentinel.cli.table import status_table
+from sentinel.errors import DaemonUnavailable, SentinelError
+
+
+class NoLogs(SentinelError):
+    exit_code = 1
+
+
+def _status(names: tuple[str, ...], group: str | None, as_json: bool) -> None:
+    api = client()
+    try:
+        answer = api.get("/v1/processes", name=list(names) or None, group=group)
+        rows: list[dict[str, Any]] = answer["processes"]
+        if answer.get("config_error"):
+            click.echo(f"config not applied: {answer['config_error']}", err=True)
+    except DaemonUnavailable:
+        from sentinel.cli.offline import offline_rows
+
+        click.echo(f"no reconciler is running; last recorded state from {api.state_dir.db}", err=True)
+        rows = [r for r in offline_rows(api.state_dir) if not names or _matches(r["name"], names)]
+    if as_json:
+        click.echo(json.dumps(rows, indent=2))
+    else:
+        click.echo(status_table(rows), nl=False)
+
+
+def _matches(instance: str, names: tuple[str, ...]) -> bool:
+    head, _, tail = instance.rpartition(".")
+    return instance in names or (tail.isdigit() and head in names)
+
+
+status_options = [
+    click.argument("names", nargs=-1, metavar="[NAME]..."),
+    click.option("--group", metavar="G", help="Only the processes of group G."),
+    click.option("--json", "as_json", is_flag=True, help="Print a JSON array, one object per process."),
+]
+
+
+def _with_options(function: Any) -> Any:
+    for option in reversed(status_options):
+        function = option(function)
+    return function
+
+
+@cli.command(context_settings=CONTEXT)
+@_with_options
+@handles_errors
+def status(names: tuple[str, ...], group: str | None, as_json: bool) -> None:
+    """Show each process: state, health, pid, uptime, restarts, cpu, memory.
+
+    Works when no reconciler runs, from the state it last recorded (said on stderr).
+    """
+    _status(names, group, as_json)
+
+
+@cli.command(context_settings=CONTEXT)
+@_with_options
+@handles_errors
+def ps(names: tuple[str, ...], group: str | None, as_json: bool) -> None:
+    """Alias of `status`."""
+    _status(names, group, as_json)
+
+
+@cli.command(context_settings=CONTEXT)
+@click.argument("name", required=False)
+@click.option("-n", "limit", type=click.IntRange(1, 10_000), default=20, show_default=True, help="How many.")
+@handles_errors
+def events(name: str | None, limit: int) -> None:
+    """What the reconciler did and why, newest last."""
+    api = client()
+    try:
+        rows = api.get("/v1/events", process=name, limit=limit)["events"]
+    except DaemonUnavailable:
+        from sentinel.cli.offline import offline_events
+
+        rows = offline_events(api.state_dir, name, limit)
+    for row in rows:
+        click.echo(f"{row['at']}  {row['message']}")
+
+
+@cli.command(context_settings=CONTEXT)
+@click.argument("name")
+@click.option("-f", "--follow", "keep_following", is_flag=True, help="Keep printing new output.")
+@click.option("-n", "lines", type=click.IntRange(0), default=100, show_default=True, help="Lines to show first.")
+@handles_errors
+def logs(name: str, keep_following: bool, lines: int) -> None:
+    """Print what NAME wrote to stdout and stderr, each line stamped with its time.
+
+    NAME is a process (all its instances, merged by time) or one instance such as web.1.
+    """
+    sd = state_dir()
+    files = log_files(sd, name)
+    if not files:
+        raise NoLogs(f"no logs for '{name}' in {sd.logs}")
+    for line in last_lines(files, lines):
+        click.echo(line, nl=False)
+    if keep_following:
+        try:
+            for line in follow(files, time.sleep):
+                click.echo(line, nl=False)
+        except KeyboardInterrupt:
+            return

@@ -1,0 +1,180 @@
+"""`up`, `down`, `apply` and `diff`: starting and stopping the reconciler, and changing what it runs.
+
+`up` is the one command that runs the reconciler itself (in this process); the others talk
+to it through the client, or start a detached one.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import time
+
+import click
+
+from sentinel.cli.context import client, state_dir
+from sentinel.cli.main import CONTEXT, cli, env_option, file_option
+from sentinel.cli.output import handles_errors
+from sentinel.errors import DaemonRunning, DaemonUnavailable, SentinelError
+from sentinel.paths import StateDir
+
+DETACH_TIMEOUT = 15.0
+
+
+class StartFailed(SentinelError):
+    """A detached reconciler exited before it answered (its last log line says why)."""
+
+
+@cli.command(context_settings=CONTEXT)
+@file_option
+@env_option
+@click.option("-d", "--detach", is_flag=True, help="Run in the background; return once it answers.")
+@handles_errors
+def up(file: str, env: str | None, detach: bool) -> None:
+    """Run the reconciler on FILE.
+
+    In the foreground (what launchd and systemd run), Ctrl-C or SIGTERM stops every process
+    in reverse dependency order, then exits; a second Ctrl-C forces. SIGHUP reloads the file.
+    """
+    from sentinel.config.loader import load
+
+    path = os.path.abspath(file)
+    load(path, env=env)  # an invalid file exits 2 before anything starts
+    sd = state_dir()
+    if detach:
+        if client().alive():
+            raise DaemonRunning(f"a reconciler is already running on {sd.root}")
+        pid = start_detached(sd, path, env)
+        click.echo(f"reconciler started (pid {pid}); state in {sd.root}, its log in {sd.daemon_log}")
+        return
+    from sentinel.daemon import DaemonOptions, run
+
+    run(DaemonOptions(config=path, environment=env, state_dir=sd))
+
+
+def start_detached(sd: StateDir, path: str, env: str | None) -> int:
+    """Start `sentinel up` in its own session and wait until it answers; its output goes to sentinel.log."""
+    sd.ensure()
+    argv = [sys.executable, "-m", "sentinel", "--state-dir", str(sd.root), "up", "-f", path]
+    if env:
+        argv += ["--env", env]
+    start = os.path.getsize(sd.daemon_log) if sd.daemon_log.exists() else 0
+    log = str(sd.daemon_log)
+    actions = [
+        (os.POSIX_SPAWN_OPEN, 0, os.devnull, os.O_RDONLY, 0),
+        (os.POSIX_SPAWN_OPEN, 1, log, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600),
+        (os.POSIX_SPAWN_DUP2, 1, 2),
+    ]
+    # posix_spawn, not Popen: the reconciler outlives this command, which never waits for it.
+    pid = os.posix_spawn(sys.executable, argv, dict(os.environ), file_actions=actions, setsid=True)
+    deadline = time.monotonic() + DETACH_TIMEOUT
+    probe = client(timeout=1.0)
+    while time.monotonic() < deadline:
+        done, status = os.waitpid(pid, os.WNOHANG)
+        if done:
+            code = os.waitstatus_to_exitcode(status)
+            raise StartFailed(_last_error(sd, start) or f"the reconciler exited with code {code}")
+        if probe.alive():
+            return pid
+        time.sleep(0.02)
+    raise DaemonUnavailable(f"the reconciler did not answer within {DETACH_TIMEOUT:.0f}s; see {sd.daemon_log}")
+
+
+def _last_error(sd: StateDir, offset: int) -> str:
+    with open(sd.daemon_log, "rb") as handle:
+        handle.seek(offset)
+        lines = handle.read().decode(errors="replace").strip().splitlines()
+    return lines[-1] if lines else ""
+
+
+@cli.command(context_settings=CONTEXT)
+@click.option("--keep", is_flag=True, help="Leave the processes running for the next reconciler to adopt.")
+@click.option("--timeout", type=float, default=120.0, show_default=True, metavar="S",
+              help="How long to wait for everything to stop.")
+@handles_errors
+def down(keep: bool, timeout: float) -> None:
+    """Stop every process in reverse dependency order, then the reconciler.
+
+    With --keep only the reconciler stops (for upgrades): the next `sentinel up` adopts the
+    processes it left running.
+    """
+    api = client()
+    try:
+        api.post("/v1/shutdown", {"keep": keep})
+    except DaemonUnavailable:
+        click.echo(f"no reconciler is running on {api.state_dir.root}")
+        return
+    deadline = time.monotonic() + timeout
+    while api.alive():
+        if time.monotonic() > deadline:
+            raise DaemonUnavailable(f"the reconciler is still stopping after {timeout:.0f}s")
+        time.sleep(0.02)
+    click.echo("reconciler stopped; processes left running" if keep else "reconciler stopped")
+
+
+@cli.command(context_settings=CONTEXT)
+@file_option
+@env_option
+@click.option("--dry-run", is_flag=True, help="Print what would be done, like `diff`, and change nothing.")
+@click.option("--timeout", type=float, default=30.0, show_default=True, metavar="S",
+              help="How long to wait for the processes to converge.")
+@handles_errors
+def apply(file: str, env: str | None, dry_run: bool, timeout: float) -> None:
+    """Make FILE the desired state and wait until it is reached.
+
+    Starts a detached reconciler if none runs. Prints what was done. Exit 0 when converged,
+    1 when not converged in time (or a process failed), 2 when FILE is invalid.
+    """
+    from sentinel.config.loader import load
+
+    path = os.path.abspath(file)
+    load(path, env=env)
+    if dry_run:
+        _print_diff(path, env)
+        return
+    api = client()
+    started = False
+    if not api.alive():
+        start_detached(api.state_dir, path, env)
+        started = True
+    body = {"file": path, "environment": env, "timeout": timeout, "since_start": started}
+    result = api.post("/v1/config/apply", body, wait=timeout)
+    for line in result.get("done", []):
+        click.echo(line)
+    if not result.get("converged"):
+        for line in result.get("waiting", []):
+            click.echo(f"not converged: {line}", err=True)
+        sys.exit(1)
+    click.echo("converged")
+
+
+@cli.command(context_settings=CONTEXT)
+@file_option
+@env_option
+@handles_errors
+def diff(file: str, env: str | None) -> None:
+    """Print what `apply` would do, changing nothing.
+
+    One line per change: `+ web.1 start`, `- old stop`, `~ web restart (command)`,
+    `~ web update (restart.max_retries)`. Exit 0 with no changes, 1 with changes, 2 when FILE
+    is invalid.
+    """
+    from sentinel.config.loader import load
+
+    path = os.path.abspath(file)
+    load(path, env=env)
+    if _print_diff(path, env):
+        sys.exit(1)
+
+
+def _print_diff(path: str, env: str | None) -> bool:
+    api = client()
+    try:
+        lines = api.post("/v1/config/diff", {"file": path, "environment": env})["lines"]
+    except DaemonUnavailable:
+        from sentinel.cli.offline import offline_diff
+
+        lines = offline_diff(api.state_dir, path, env)
+    for line in lines:
+        click.echo(line)
+    return bool(lines)

@@ -1,0 +1,113 @@
+"""Reading process logs from the state directory: the last N lines, and following new ones.
+
+Each instance writes `logs/NAME.log` (rotated to NAME.log.1 …); every line starts with its
+UTC time stamp, so the lines of several instances merge in time order by sorting.
+`follow` notices rotation (a new inode, or a file that shrank) and goes on from the new file.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+from sentinel.paths import StateDir
+
+_INSTANCE = re.compile(r"\.\d+$")
+BLOCK = 65536
+
+
+def log_files(sd: StateDir, name: str) -> list[Path]:
+    """The current log files of NAME: its own, or those of its instances NAME.0, NAME.1, …"""
+    own = sd.log_file(name)
+    if own.exists():
+        return [own]
+    if not sd.logs.is_dir():
+        return []
+    prefix = f"{name}."
+    found = [
+        sd.logs / entry for entry in os.listdir(sd.logs)
+        if entry.startswith(prefix) and entry.endswith(".log") and _INSTANCE.search(entry[: -len(".log")])
+        and entry[: -len(".log")].rpartition(".")[0] == name
+    ]
+    return sorted(found)
+
+
+def last_lines(files: list[Path], count: int) -> list[str]:
+    """The last `count` lines over `files` (and their newest rotated file), in time order."""
+    if count == 0:
+        return []
+    lines: list[str] = []
+    for path in files:
+        mine = _tail(path, count)
+        if len(mine) < count:
+            mine = _tail(Path(f"{path}.1"), count - len(mine)) + mine
+        lines.extend(mine)
+    if len(files) > 1:
+        lines.sort(key=lambda line: line[:24])
+    return lines[-count:]
+
+
+def follow(files: list[Path], sleep: Callable[[float], None], interval: float = 0.1) -> Iterator[str]:
+    """New complete lines of `files` as they are written, forever (the caller stops on Ctrl-C)."""
+    where: dict[Path, tuple[int, int]] = {}
+    for path in files:
+        info = _stat(path)
+        where[path] = (info[0], info[1]) if info else (0, 0)
+    partial: dict[Path, bytes] = {}
+    while True:
+        for path in files:
+            yield from _new_lines(path, where, partial)
+        sleep(interval)
+
+
+def _new_lines(path: Path, where: dict[Path, tuple[int, int]], partial: dict[Path, bytes]) -> Iterator[str]:
+    info = _stat(path)
+    if info is None:
+        return
+    inode, size = info
+    old_inode, offset = where[path]
+    if inode != old_inode or size < offset:
+        offset = 0  # rotated or truncated: read the new file from its start
+        partial[path] = b""
+    if size == offset:
+        where[path] = (inode, offset)
+        return
+    with open(path, "rb") as handle:
+        handle.seek(offset)
+        data = partial.get(path, b"") + handle.read(size - offset)
+    where[path] = (inode, size)
+    *complete, rest = data.split(b"\n")
+    partial[path] = rest
+    for line in complete:
+        yield line.decode(errors="replace") + "\n"
+
+
+def _stat(path: Path) -> tuple[int, int] | None:
+    try:
+        info = os.stat(path)
+    except FileNotFoundError:
+        return None
+    return (info.st_ino, info.st_size)
+
+
+def _tail(path: Path, count: int) -> list[str]:
+    """The last `count` lines of one file, reading backwards in blocks (a big log is not read whole)."""
+    try:
+        handle = open(path, "rb")
+    except FileNotFoundError:
+        return []
+    with handle:
+        end = handle.seek(0, os.SEEK_END)
+        data = b""
+        position = end
+        while position > 0 and data.count(b"\n") <= count:
+            step = min(BLOCK, position)
+            position -= step
+            handle.seek(position)
+            data = handle.read(step) + data
+    lines = data.decode(errors="replace").splitlines(keepends=True)
+    if position > 0:
+        lines = lines[1:]  # the first one may be cut
+    return lines[-count:]

@@ -1,0 +1,373 @@
+"""The control loop: wait for a trigger, observe, plan, execute, record (DESIGN §3, STYLE rules 1–2).
+
+`Controller` owns the only mutable state of the reconciler: the desired state, the records,
+the exits the runtime reported and the stops in flight. Triggers (child exit, config change,
+API request, a backoff timer) only wake the loop; every pass plans the whole world again.
+Stops and restarts run as tasks so a slow `stop.timeout` never holds up other processes.
+Called by `controller.daemon` (the process around it) and `api` (requests).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal as signals
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import replace
+from typing import assert_never
+
+from sentinel.clock import Clock
+from sentinel.config.loader import Loaded
+from sentinel.state.convert import identity_of, to_record, to_stored
+from sentinel.errors import SentinelError, SpawnError, TargetError
+from sentinel.reconcile import records as user_requests
+from sentinel.reconcile.actions import Action, Forget, Plan, Restart, SetState, Start, Stop, Update
+from sentinel.reconcile.desired import DesiredProcess, expand
+from sentinel.reconcile.observed import ExitStatus, ObservedProcess, ProcessIdentity, ProcessRecord
+from sentinel.reconcile.order import process_of, ranks
+from sentinel.reconcile.planner import plan
+from sentinel.reconcile.records import record_after
+from sentinel.reconcile.render import done_line
+from sentinel.reconcile.targets import resolve_targets
+from sentinel.runtime.manager import Runtime
+from sentinel.runtime.spawn import SpawnRequest
+from sentinel.state.store import StoredProcess, Store
+from sentinel.states import ProcessState, can_move
+
+S = ProcessState
+STEADY = frozenset({S.RUNNING, S.EXITED, S.STOPPED, S.FAILED, S.SCHEDULED})
+SPAWN_FAILED = ExitStatus(code=127)  # what a shell reports for a command it cannot run
+_DEFAULT_STOP = ("TERM", 10.0)
+log = logging.getLogger("sentinel")
+
+
+class Controller:
+    """The reconciler's state and its passes. All methods run on the event loop's thread."""
+
+    def __init__(self, *, runtime: Runtime, store: Store, clock: Clock, environ: Mapping[str, str]) -> None:
+        self.runtime, self.store, self.clock, self.environ = runtime, store, clock, dict(environ)
+        self.loaded: Loaded | None = None
+        self.path: str | None = None
+        self.desired: dict[str, DesiredProcess] = {}
+        self.records: dict[str, ProcessRecord] = {}
+        self.config_error: str | None = None
+        self.wake_at: float | None = None
+        self.passes = 0
+        self.closing = False
+        self._exits: dict[str, tuple[ExitStatus, float]] = {}
+        self._busy: set[str] = set()
+        self._acted: set[str] = set()  # instances the last pass acted on
+        self._stop_settings: dict[str, tuple[str, float]] = {}
+        self._tasks: set[asyncio.Task[None]] = set()
+        self._wake = asyncio.Event()
+        self._changed = asyncio.Condition()
+        self.journal: list[str] = []  # what was done, newest last (bounded)
+
+    # --- desired state ------------------------------------------------------------------------
+
+    def set_config(self, loaded: Loaded, path: str) -> None:
+        """Make `loaded` the desired state (the caller has validated it)."""
+        self.loaded, self.path, self.config_error = loaded, path, None
+        self.desired = expand(loaded.config, loaded.env_files)
+        for name, d in self.desired.items():
+            self._stop_settings[name] = (d.stop_signal, d.stop_timeout)
+        self.wake()
+
+    def set_config_error(self, message: str) -> None:
+        """An invalid file: recorded and shown, while the last good desired state stays in force."""
+        self.config_error = message
+        self.event("config_invalid", message)
+
+    # --- the loop -----------------------------------------------------------------------------
+
+    def wake(self) -> None:
+        self._wake.set()
+
+    async def run(self) -> None:
+        """Pass after pass until `close()`: each trigger, or the planner's wake-up time, starts one."""
+        while not self.closing:
+            timeout = None if self.wake_at is None else max(0.0, self.wake_at - self.clock.monotonic())
+            try:
+                await asyncio.wait_for(self._wake.wait(), timeout)
+            except TimeoutError:
+                pass
+            self._wake.clear()
+            if not self.closing:
+                await self.run_pass()
+
+    async def run_pass(self) -> Plan:
+        now = self.clock.monotonic()
+        result = plan(self.desired, self.observe(), self.records, now)
+        self._acted = {action.instance for action in result.actions}
+        for action in result.actions:
+            self._execute(action, now)
+        self.wake_at = result.wake_at
+        self.passes += 1
+        if result.actions:
+            self.wake()  # level-triggered: plan again until a pass has nothing to do
+        async with self._changed:
+            self._changed.notify_all()
+        return result
+
+    def observe(self) -> dict[str, ObservedProcess]:
+        observed: dict[str, ObservedProcess] = {}
+        for name, spawned in self.runtime.running().items():
+            observed[name] = ObservedProcess(name=name, identity=spawned.identity, busy=name in self._busy)
+        for name, (status, at) in self._exits.items():
+            identity = observed[name].identity if name in observed else ProcessIdentity(0, 0.0)
+            observed[name] = ObservedProcess(
+                name=name, identity=identity, busy=name in self._busy, exit=status, exited_at=at
+            )
+        for name in self._busy - observed.keys():
+            observed[name] = ObservedProcess(name=name, identity=ProcessIdentity(0, 0.0), busy=True)
+        return observed
+
+    def on_exit(self, name: str, identity: ProcessIdentity, status: ExitStatus) -> None:
+        """The runtime saw a process exit (output already drained)."""
+        if name in self._busy:
+            return  # a stop we asked for; its task records the outcome
+        self._exits[name] = (status, self.clock.monotonic())
+        self.wake()
+
+    # --- executing actions --------------------------------------------------------------------
+
+    def _execute(self, action: Action, now: float) -> None:
+        match action:
+            case Start():
+                self._launch(action, now)
+            case Stop():
+                self._background(action.instance, self._stop(action))
+            case Restart():
+                self._background(action.instance, self._restart(action))
+            case Update() | SetState() | Forget():
+                self._take(action, now)
+            case _:
+                assert_never(action)
+
+    def _take(self, action: Update | SetState | Forget, now: float) -> None:
+        name = action.instance
+        if name in self._exits and not isinstance(action, Update):
+            del self._exits[name]
+            self.runtime.release(name)
+        if isinstance(action, Forget):
+            self.runtime.forget(name)
+        self._keep(name, record_after(action, self.records.get(name), self.desired.get(name), now))
+        if isinstance(action, SetState) and action.state is S.PENDING:
+            return  # waiting is shown by status, not an event per pass
+        kind = str(action.state) if isinstance(action, SetState) else type(action).__name__.lower()
+        message = f"{name} {action.reason}" if isinstance(action, SetState) and action.exit else done_line(action)
+        self.event(kind, message, process=name)
+
+    def _launch(self, action: Start | Restart, now: float) -> None:
+        name = action.instance
+        d = self.desired[name]
+        if name in self._exits:
+            del self._exits[name]
+        self.runtime.release(name)
+        self._stop_settings[name] = (d.stop_signal, d.stop_timeout)
+        record = record_after(action, self.records.get(name), d, now)
+        try:
+            self.runtime.spawn(self._request(d), log_max_size=d.log_max_size, log_keep=d.log_keep)
+        except SpawnError as err:
+            self._keep(name, record)
+            self._exits[name] = (SPAWN_FAILED, now)
+            self.event("spawn_failed", str(err), process=name)
+            self.wake()
+            return
+        self._keep(name, record)
+        self.event("restarted" if isinstance(action, Restart) or action.restart else "started", done_line(action),
+                   process=name)
+
+    def _request(self, d: DesiredProcess) -> SpawnRequest:
+        env = {**self.environ, **d.env, "SENTINEL_INSTANCE": d.name}
+        return SpawnRequest(name=d.name, argv=d.argv, env=env, cwd=d.cwd, user=d.user,
+                            fifo=self.runtime.state_dir.fifo(d.name))
+
+    def _background(self, name: str, work: Awaitable[None]) -> None:
+        self._busy.add(name)
+
+        async def run() -> None:
+            try:
+                await work
+            except Exception:
+                log.exception("action_failed process=%s", name)
+            finally:
+                self._busy.discard(name)
+                self.wake()
+
+        task = asyncio.get_running_loop().create_task(run())
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def _stop_tree(self, name: str, *, force: bool = False) -> None:
+        signal_name, timeout = self._stop_settings.get(name, _DEFAULT_STOP)
+        number = signals.Signals[f"SIG{signal_name}"].value
+        await self.runtime.stop(name, signal=number, timeout=0.0 if force else timeout)
+        self._exits.pop(name, None)
+
+    async def _stop(self, action: Stop) -> None:
+        name = action.instance
+        await self._stop_tree(name)
+        if action.forget:
+            self.runtime.forget(name)
+        else:
+            self.runtime.release(name)
+        self._keep(name, record_after(action, self.records.get(name), self.desired.get(name), self.clock.monotonic()))
+        self.event("stopped", done_line(action), process=name)
+
+    async def _restart(self, action: Restart) -> None:
+        await self._stop_tree(action.instance)
+        if action.instance in self.desired:
+            self._launch(action, self.clock.monotonic())
+
+    # --- records and events -------------------------------------------------------------------
+
+    def _keep(self, name: str, record: ProcessRecord | None) -> None:
+        if record is None:
+            self.records.pop(name, None)
+            self._guard(self.store.delete_process, name)
+            return
+        old = self.records.get(name)
+        if old is not None and old.state is not record.state and not can_move(old.state, record.state):
+            log.warning("unexpected_transition process=%s from=%s to=%s", name, old.state, record.state)
+        self.records[name] = record
+        self._guard(self.store.save_process, self.stored(name))
+
+    def stored(self, name: str) -> StoredProcess:
+        spawned = self.runtime.running().get(name)
+        identity = spawned.identity if spawned is not None and name not in self._exits else None
+        pgid = spawned.pgid if spawned is not None and identity is not None else None
+        return to_stored(self.records[name], identity, pgid, mono=self.clock.monotonic(), wall=self.clock.now_utc())
+
+    def event(self, kind: str, message: str, *, process: str | None = None) -> None:
+        log.info("event kind=%s process=%s %s", kind, process or "-", message)
+        self.journal.append(message)
+        del self.journal[:-1000]
+        self._guard(self.store.add_event, kind, message, process=process, at=self.clock.now_utc())
+
+    def _guard(self, write: Callable[..., object], *args: object, **kwargs: object) -> None:
+        """A failed write to state.db is logged; supervision goes on (FAILURES F32, F34)."""
+        try:
+            write(*args, **kwargs)
+        except SentinelError as err:
+            log.warning("state_write_failed error=%s", err)
+
+    # --- start-up: records from state.db, adoption -------------------------------------------
+
+    def restore(self, stored: Mapping[str, StoredProcess]) -> list[str]:
+        """Take the records of the previous reconciler and adopt the processes it left running."""
+        mono, wall = self.clock.monotonic(), self.clock.now_utc()
+        adopted: list[str] = []
+        for name, row in sorted(stored.items()):
+            self.records[name] = to_record(row, mono=mono, wall=wall)
+            identity = identity_of(row)
+            if identity is None or row.state not in (S.RUNNING, S.STARTING, S.STOPPING):
+                continue
+            d = self.desired.get(name)
+            max_size, keep = (d.log_max_size, d.log_keep) if d else (10_000_000, 5)
+            if self.runtime.adopt(name, identity, row.pgid or identity.pid, log_max_size=max_size, log_keep=keep):
+                adopted.append(name)
+                self.event("adopted", f"adopted {name} (pid {identity.pid})", process=name)
+            else:
+                self.event("lost", f"{name} (pid {identity.pid}) ended while no reconciler watched it", process=name)
+        return adopted
+
+    # --- user requests ------------------------------------------------------------------------
+
+    def request(self, verb: str, targets: list[str], *, everything: bool = False) -> list[str]:
+        """`start`, `stop` or `restart` targets; raises TargetError naming unknown ones, changing nothing."""
+        names, unknown = resolve_targets(targets, self.desired, everything=everything)
+        if unknown:
+            raise TargetError(unknown)
+        change = {"start": user_requests.released, "stop": user_requests.held,
+                  "restart": user_requests.restart_requested}[verb]
+        for name in names:
+            record = self.records.get(name) or ProcessRecord(name=name, state=S.PENDING)
+            self._keep(name, change(record))
+            self.event(f"{verb}_requested", f"{verb} {name} requested", process=name)
+        self.wake()
+        return names
+
+    async def settle(self, names: list[str], timeout: float) -> bool:
+        """Wait until no pass acts on `names` and none of them is busy; False on timeout."""
+        start = self.passes
+
+        def settled() -> bool:
+            quiet = not (set(names) & (self._busy | self._acted))
+            return self.passes > start and quiet
+
+        return await self._wait(settled, timeout)
+
+    def unsettled(self) -> list[str]:
+        """Instances not yet where the desired state puts them, with why ('web: backoff (exited 1, …)')."""
+        out = [f"{n}: stopping" for n in sorted(self._busy)]
+        for name in sorted(self.desired):
+            record = self.records.get(name)
+            if name in self._busy:
+                continue
+            if record is None or record.state not in STEADY or record.state is S.FAILED:
+                state = record.state if record else "not started"
+                reason = f" ({record.reason})" if record and record.reason else ""
+                out.append(f"{name}: {state}{reason}")
+        out += [f"{n}: being removed" for n in sorted(self.records.keys() - self.desired.keys() - self._busy)]
+        return out
+
+    async def converge(self, timeout: float) -> bool:
+        """Wait until the world matches the desired state; False when it does not in time, or a process
+        failed for good (then `unsettled()` says which)."""
+        start = self.passes
+
+        def done() -> bool:
+            if self.passes <= start or self._busy or self._acted:
+                return False
+            waiting = self.unsettled()
+            return not waiting or all(": failed" in line or ": pending" in line for line in waiting)
+
+        return await self._wait(done, timeout) and not self.unsettled()
+
+    async def _wait(self, check: Callable[[], bool], timeout: float) -> bool:
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        async with self._changed:
+            while not check():
+                remaining = deadline - loop.time()
+                if remaining <= 0:
+                    return False
+                try:
+                    await asyncio.wait_for(self._changed.wait(), remaining)
+                except TimeoutError:
+                    return check()
+        return True
+
+    # --- shutdown -----------------------------------------------------------------------------
+
+    async def stop_everything(self, *, force: bool = False) -> None:
+        """Stop every process in reverse dependency order (`down`, SIGTERM); records stay for next time."""
+        self.closing = True
+        self.wake()
+        if self._tasks and not force:
+            await asyncio.gather(*list(self._tasks), return_exceptions=True)
+        running = sorted(self.runtime.running())
+        rank = ranks({d.process: d.depends_on for d in self.desired.values()})
+        levels = sorted({rank.get(process_of(n, rank), 0) for n in running}, reverse=True)
+        for level in levels:
+            batch = [n for n in running if rank.get(process_of(n, rank), 0) == level]
+            self._busy.update(batch)
+            await asyncio.gather(*(self._stop_tree(n, force=force) for n in batch), return_exceptions=True)
+            for name in batch:
+                self.runtime.release(name)
+                record = self.records.get(name)
+                if record is not None:
+                    self._keep(name, replace(record, state=S.STOPPED, reason="reconciler stopped", retry_at=None))
+        self.event("shutdown", f"stopped {len(running)} processes; reconciler exiting")
+
+    def detach(self) -> None:
+        """`down --keep`: leave every process running for the next reconciler to adopt."""
+        self.closing = True
+        self.wake()
+        for name in self.runtime.running():
+            if name in self.records:
+                self._guard(self.store.save_process, self.stored(name))
+        self.runtime.detach()
+        self.event("shutdown", "reconciler exiting; processes left running for the next one")
+

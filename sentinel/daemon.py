@@ -1,0 +1,252 @@
+"""The reconciler process (`sentinel up`), composed: lock, state, adoption, API socket, signals, shutdown.
+
+One reconciler per state directory, enforced by a lock on `sentinel.pid`. Signal handlers
+only record (STYLE rule 10): SIGTERM/SIGINT ask for a graceful stop of everything, a second
+SIGINT forces it, SIGHUP asks for a reload. Called by the CLI's `up`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import fcntl
+import logging
+import os
+import signal
+import socket
+import sys
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+from sentinel.clock import Clock, SystemClock
+from sentinel.config.loader import Loaded, load
+from sentinel.config.secrets import masked_config
+from sentinel.controller.loop import Controller
+from sentinel.controller.watch import watch_config
+from sentinel.errors import ConfigError, DaemonRunning
+from sentinel.paths import StateDir
+from sentinel.reconcile.desired import digest
+from sentinel.runtime.manager import Runtime
+from sentinel.state.store import Store
+
+log = logging.getLogger("sentinel")
+
+
+@dataclass(frozen=True, slots=True)
+class DaemonOptions:
+    config: str  # absolute path of the config file
+    environment: str | None
+    state_dir: StateDir
+
+
+@contextlib.contextmanager
+def state_lock(state_dir: StateDir) -> Iterator[None]:
+    """Hold the state directory for this process; DaemonRunning if another reconciler has it."""
+    state_dir.ensure()
+    fd = os.open(state_dir.pidfile, os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            other = os.pread(fd, 32, 0).decode(errors="replace").strip() or "?"
+            raise DaemonRunning(f"a reconciler is already running on {state_dir.root} (pid {other})") from None
+        os.ftruncate(fd, 0)
+        os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
+        yield
+        os.ftruncate(fd, 0)
+    finally:
+        os.close(fd)
+
+
+def bind_socket(path: Path) -> socket.socket:
+    """The API socket, owner-only. A stale socket is replaced: we hold the lock, so no live one is."""
+    with contextlib.suppress(FileNotFoundError):
+        path.unlink()
+    sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    old_umask = os.umask(0o177)
+    try:
+        sock.bind(str(path))
+    finally:
+        os.umask(old_umask)
+    os.chmod(path, 0o600)
+    sock.listen(128)
+    sock.setblocking(False)
+    return sock
+
+
+def config_digest(loaded: Loaded) -> str:
+    return digest([loaded.config.model_dump(mode="json"), {k: dict(v) for k, v in loaded.env_files.items()}])
+
+
+class Daemon:
+    """The pieces of a running reconciler, wired together; `serve()` runs until asked to stop."""
+
+    def __init__(self, options: DaemonOptions, loaded: Loaded, *, clock: Clock | None = None,
+                 environ: Mapping[str, str] | None = None) -> None:
+        self.options, self.clock = options, clock or SystemClock()
+        self.environ = dict(os.environ if environ is None else environ)
+        self.path, self.environment = options.config, options.environment
+        self.store = Store.open(options.state_dir.db)
+        self.runtime = Runtime(options.state_dir, on_exit=self._on_exit, utc=self.clock.now_utc)
+        self.controller = Controller(runtime=self.runtime, store=self.store, clock=self.clock, environ=self.environ)
+        self.stop_requested = asyncio.Event()
+        self.keep = False
+        self.force = False
+        self._interrupts = 0
+        self._reload_lock = asyncio.Lock()
+        self._digest = ""
+        if self.store.recovered:
+            self.controller.event("state_recovered", self.store.recovered)
+        self._take(loaded, "started")
+
+    def _on_exit(self, *args: object) -> None:
+        self.controller.on_exit(*args)  # type: ignore[arg-type]
+
+    # --- config ---------------------------------------------------------------------------------
+
+    def _take(self, loaded: Loaded, why: str) -> bool:
+        new = config_digest(loaded)
+        if new == self._digest:
+            return False
+        self._digest = new
+        self.controller.set_config(loaded, self.path)
+        self.controller.event("config_applied", f"config {self.path} applied ({why})")
+        self.controller._guard(
+            self.store.save_revision, path=self.path, environment=self.environment, digest=new,
+            config=_json(masked_config(loaded.config)), files=list(loaded.files), at=self.clock.now_utc(),
+        )
+        return True
+
+    async def reload(self, why: str, *, path: str | None = None, environment: str | None = None,
+                     switch: bool = False) -> Loaded:
+        """Load the file again (or another one, for `apply`) and make it desired; ConfigError keeps the old."""
+        async with self._reload_lock:
+            target = path or self.path
+            env = environment if switch else self.environment
+            before = _stat(target)
+            try:
+                loaded = await asyncio.to_thread(load, target, env=env, environ=self.environ)
+            except ConfigError as err:
+                self.controller.set_config_error(_one_line(err))
+                raise
+            if not switch and _stat(target) != before:
+                return loaded  # written again while we read it: the next change event reloads
+            self.path, self.environment = target, env
+            self._take(loaded, why)
+            return loaded
+
+    def watched(self) -> frozenset[str]:
+        loaded = self.controller.loaded
+        files = loaded.files if loaded else (self.path,)
+        return frozenset(os.path.abspath(f) for f in files)
+
+    async def _on_file_change(self) -> None:
+        with contextlib.suppress(ConfigError):
+            await self.reload("file changed")
+
+    # --- signals --------------------------------------------------------------------------------
+
+    def _on_signal(self, number: int) -> None:
+        if number == signal.SIGHUP:
+            if not self.stop_requested.is_set():
+                asyncio.get_running_loop().create_task(self._on_hup())
+            return
+        self._interrupts += 1
+        if self._interrupts > 1 and number == signal.SIGINT:
+            self.force = True
+        self.stop_requested.set()
+
+    async def _on_hup(self) -> None:
+        with contextlib.suppress(ConfigError):
+            await self.reload("SIGHUP")
+
+    def request_stop(self, *, keep: bool) -> None:
+        self.keep = keep
+        self.stop_requested.set()
+
+    # --- the run --------------------------------------------------------------------------------
+
+    async def serve(self) -> None:
+        from sentinel.api.server import ApiServer
+
+        loop = asyncio.get_running_loop()
+        for number in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
+            loop.add_signal_handler(number, self._on_signal, number)
+        stop_watching = asyncio.Event()
+        server = ApiServer(self, bind_socket(self.options.state_dir.socket))
+        try:
+            self.controller.restore(self.store.processes())
+            tasks = [
+                loop.create_task(self.controller.run()),
+                loop.create_task(server.serve()),
+                loop.create_task(watch_config(self.watched, self._on_file_change, stop_watching)),
+            ]
+            log.info("reconciler_ready pid=%s state_dir=%s config=%s", os.getpid(), self.options.state_dir.root,
+                     self.path)
+            await self.stop_requested.wait()
+            stop_watching.set()
+            await self._shut_down()
+            server.close()
+            await asyncio.gather(*tasks, return_exceptions=True)
+        finally:
+            for number in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
+                loop.remove_signal_handler(number)
+            with contextlib.suppress(FileNotFoundError):
+                self.options.state_dir.socket.unlink()
+            self.store.close()
+
+    async def _shut_down(self) -> None:
+        if self.keep:
+            self.controller.detach()
+            return
+        graceful = asyncio.get_running_loop().create_task(self.controller.stop_everything(force=self.force))
+        while not graceful.done():
+            await asyncio.wait({graceful}, timeout=0.1)
+            if self.force and not graceful.done():
+                graceful.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await graceful
+                await self.controller.stop_everything(force=True)
+                return
+
+
+def run(options: DaemonOptions) -> None:
+    """`sentinel up` in the foreground: returns when the reconciler has stopped."""
+    loaded = load(options.config, env=options.environment)  # ConfigError before anything is touched
+    with state_lock(options.state_dir):
+        _configure_logging()
+
+        async def main() -> None:
+            await Daemon(options, loaded).serve()
+
+        asyncio.run(main())
+
+
+def _configure_logging() -> None:
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(message)s"))
+    root = logging.getLogger("sentinel")
+    root.handlers[:] = [handler]
+    root.setLevel(logging.INFO)
+    root.propagate = False
+
+
+def _stat(path: str) -> tuple[int, int] | None:
+    try:
+        info = os.stat(path)
+    except OSError:
+        return None
+    return (info.st_mtime_ns, info.st_size)
+
+
+def _one_line(err: ConfigError) -> str:
+    first = str(err.problems[0]) if err.problems else str(err)
+    more = len(err.problems) - 1
+    return f"{first} (and {more} more)" if more > 0 else first
+
+
+def _json(value: object) -> str:
+    import json
+
+    return json.dumps(value, sort_keys=True)

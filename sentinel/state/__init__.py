@@ -1,0 +1,12 @@
+"""The reconciler's memory across restarts: state.db (Peewee on SQLite, WAL).
+
+Used by the controller (the only writer) and, read-only, by the CLI when no reconciler runs.
+`Store` is the whole interface; it returns the plain values below.
+"""
+
+from __future__ import annotations
+
+from sentinel.state.store import Store
+from sentinel.state.values import Event, Revision, StoredProcess
+
+__all__ = ["Event", "Revision", "Store", "StoredProcess"]

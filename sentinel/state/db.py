@@ -1,0 +1,205 @@
+"""Opening and closing state.db: pragmas, the integrity check, moving a corrupt file aside, migrations.
+
+Called only by `sentinel.state.store.Store`: nothing else opens the database.
+
+Writable open (the reconciler): the file is created 0600 whatever the umask (SQLite gives its
+-wal and -shm the same mode); `PRAGMA quick_check` runs first. A file SQLite calls corrupt or
+"not a database" is renamed `state.db.corrupt-<UTC time>`, with whatever -wal/-shm/-journal
+SQLite has not already dropped while finding it corrupt, and a fresh database takes its place;
+`OpenedDb.recovered` says so, for the caller to record as an event (FAILURES F33: never a
+crash loop). Only corruption moves a file: a locked, full, unreadable, newer or foreign
+database raises StateError and is left as it was. Then migrations run, and only then
+`journal_mode=WAL`; every connection has `synchronous=NORMAL`, `foreign_keys=ON` and a busy
+timeout (~2 s by default). Write transactions are `sql.transaction` (BEGIN IMMEDIATE).
+
+Read-only open (the CLI, when no reconciler runs): a `file:…?mode=ro` URI plus `query_only`;
+it never creates, migrates or repairs anything, and refuses a missing, corrupt, older or newer
+file with a StateError.
+
+Closing a writable database switches it back to `journal_mode=DELETE` when no other connection
+has it open, so that a read-only open after a clean shutdown needs no -wal/-shm: SQLite creates
+those even for a read-only connection to a WAL database when they are missing, and leaves them
+behind. A reconciler killed without closing leaves the file in WAL mode with its -wal; readers
+and the next reconciler use that -wal, and nothing committed is lost.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+import peewee as pw
+
+from sentinel.errors import StateError
+from sentinel.state.migrations import SCHEMA_VERSION, check_version, migrate, schema_version
+from sentinel.state.sql import CORRUPT_CODES, DbErrors, execute_sql, first_line, primary_code, sqlite_cause, state_error
+
+DEFAULT_BUSY_TIMEOUT = 2.0  # seconds a write waits for another connection's lock
+
+# journal_mode=WAL is set after the checks and migrations, so that a corrupt, newer or foreign
+# file is left as it was.
+_WRITABLE_PRAGMAS = (("synchronous", "normal"), ("foreign_keys", "on"))
+_READONLY_PRAGMAS = (("query_only", "on"), ("foreign_keys", "on"))
+_SIDECARS = ("-wal", "-shm", "-journal")
+
+
+@dataclass(frozen=True, slots=True)
+class OpenedDb:
+    """An open, checked, migrated database. `recovered` is set when a corrupt file was replaced."""
+
+    database: pw.SqliteDatabase
+    name: str  # the file name, for messages ("state.db")
+    readonly: bool
+    recovered: str | None = None  # "state.db was corrupt (…); moved to /…/state.db.corrupt-…"
+
+
+class _Corrupt(Exception):
+    def __init__(self, detail: str) -> None:
+        super().__init__(detail)
+        self.detail = detail
+
+
+def open_database(path: Path, *, readonly: bool = False, busy_timeout: float = DEFAULT_BUSY_TIMEOUT) -> OpenedDb:
+    """Open state.db at `path` for the reconciler (writable) or for a reader (`readonly`).
+
+    Raises StateError, never a Peewee or sqlite3 exception.
+    """
+    if readonly:
+        return _open_readonly(path, busy_timeout)
+    return _open_writable(path, busy_timeout)
+
+
+def close_database(opened: OpenedDb) -> None:
+    """Close; a writable database is first switched to journal_mode=DELETE if no one else has it open."""
+    db = opened.database
+    if db.is_closed():
+        return
+    if not opened.readonly:
+        try:
+            execute_sql(db, "PRAGMA busy_timeout = 0")
+            execute_sql(db, "PRAGMA journal_mode = DELETE")
+        except DbErrors:
+            pass  # another connection has it open: it stays in WAL mode, which is as safe
+    try:
+        db.close()
+    except DbErrors as exc:
+        raise state_error(opened.name, exc) from exc
+
+
+def _open_writable(path: Path, busy_timeout: float) -> OpenedDb:
+    name = path.name
+    _create_private(path)
+    recovered = None
+    try:
+        db = _connect(path, busy_timeout, readonly=False)
+    except _Corrupt as corrupt:
+        moved = _move_aside(path, corrupt.detail)
+        _create_private(path)
+        try:
+            db = _connect(path, busy_timeout, readonly=False)
+        except _Corrupt as again:  # a fresh file cannot be corrupt: give up rather than loop
+            raise StateError(f"{name}: {again.detail} (even after moving the old file to {moved})") from again
+        recovered = f"{name} was corrupt ({corrupt.detail}); moved to {moved}"
+    _finish(db, name, _upgrade)
+    return OpenedDb(db, name, readonly=False, recovered=recovered)
+
+
+def _open_readonly(path: Path, busy_timeout: float) -> OpenedDb:
+    name = path.name
+    if not path.is_file():
+        raise StateError(f"{name}: not found at {path} (no reconciler has used this state directory yet)")
+    try:
+        db = _connect(path, busy_timeout, readonly=True)
+    except _Corrupt as corrupt:
+        raise StateError(f"{name}: {corrupt.detail} (the reconciler moves it aside when it next starts)") from corrupt
+    _finish(db, name, _check_readable)
+    return OpenedDb(db, name, readonly=True)
+
+
+def _upgrade(db: pw.SqliteDatabase, name: str) -> None:
+    """Migrate, then switch to WAL: a file that cannot be migrated is left exactly as it was."""
+    migrate(db, name)
+    execute_sql(db, "PRAGMA journal_mode = WAL")
+
+
+def _check_readable(db: pw.SqliteDatabase, name: str) -> None:
+    found = schema_version(db)
+    check_version(found, name)
+    if found < SCHEMA_VERSION:
+        raise StateError(
+            f"{name} has schema {found}, this sentinel reads {SCHEMA_VERSION}: start the reconciler once to upgrade it"
+        )
+
+
+def _finish(db: pw.SqliteDatabase, name: str, step: Callable[[pw.SqliteDatabase, str], None]) -> None:
+    """Run `step` on a freshly connected database; on any failure close it and raise StateError."""
+    try:
+        step(db, name)
+    except StateError:
+        db.close()
+        raise
+    except DbErrors as exc:
+        db.close()
+        raise state_error(name, exc) from exc
+
+
+def _connect(path: Path, busy_timeout: float, *, readonly: bool) -> pw.SqliteDatabase:
+    """Connect, apply the pragmas and run quick_check. Raises _Corrupt, or StateError for anything else."""
+    db = pw.SqliteDatabase(
+        path.absolute().as_uri() + "?mode=ro" if readonly else str(path),
+        pragmas=_READONLY_PRAGMAS if readonly else _WRITABLE_PRAGMAS,
+        timeout=busy_timeout,
+        autoconnect=False,
+        thread_safe=False,  # one connection per Store; the Store serialises its callers
+        check_same_thread=False,
+        uri=readonly,
+    )
+    try:
+        db.connect()
+        problems = [str(row[0]) for row in execute_sql(db, "PRAGMA quick_check(1)").fetchall()]
+    except DbErrors as exc:
+        db.close()
+        cause = sqlite_cause(exc)
+        if cause is not None and primary_code(cause) in CORRUPT_CODES:
+            raise _Corrupt(first_line(cause)) from exc
+        raise state_error(path.name, exc) from exc
+    if problems != ["ok"]:
+        db.close()
+        found = [line for problem in problems for line in problem.splitlines() if not line.startswith("***")]
+        raise _Corrupt(f"quick_check: {'; '.join(found) or 'no answer'}")
+    return db
+
+
+def _create_private(path: Path) -> None:
+    """Create the file if missing, and make it owner-only (0600) whatever the umask."""
+    try:
+        fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+        try:
+            os.fchmod(fd, 0o600)
+        finally:
+            os.close(fd)
+    except OSError as exc:
+        raise StateError(f"{path.name}: cannot open {path}: {exc.strerror}") from exc
+
+
+def _move_aside(path: Path, detail: str) -> Path:
+    """Rename a corrupt database and its sidecar files out of the way; return its new path."""
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
+    target = path.with_name(f"{path.name}.corrupt-{stamp}")
+    serial = 1
+    while any(Path(f"{target}{suffix}").exists() for suffix in ("", *_SIDECARS)):
+        serial += 1
+        target = path.with_name(f"{path.name}.corrupt-{stamp}-{serial}")
+    try:
+        # Sidecars first: a stale -wal left next to a fresh database would be replayed into it.
+        for suffix in _SIDECARS:
+            sidecar = Path(f"{path}{suffix}")
+            if sidecar.exists():
+                os.replace(sidecar, f"{target}{suffix}")
+        os.replace(path, target)
+    except OSError as exc:
+        raise StateError(f"{path.name} is corrupt ({detail}) and could not be moved aside: {exc.strerror}") from exc
+    return target

@@ -1,0 +1,73 @@
+"""The plain values the Store returns and takes: a stored process record, an event, a config revision.
+
+Made by `sentinel.state.store`; read by the controller (which maps `StoredProcess` to and
+from the planner's `ProcessRecord`), the API and the CLI. Frozen dataclasses, never Peewee
+rows; every datetime is timezone-aware UTC.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from sentinel.states import ProcessState
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class StoredProcess:
+    """What the reconciler remembers about one process instance across its own restarts.
+
+    `pid`, `create_time` and `pgid` identify the running process (a pid alone is never
+    trusted, DESIGN §8). `updated_at` is stamped by the Store when saved without one.
+    """
+
+    name: str
+    state: ProcessState
+    spec_hash: str = ""
+    digests: Mapping[str, str] = field(default_factory=dict)
+    failures: int = 0
+    restarts: int = 0
+    exit_code: int | None = None
+    exit_signal: int | None = None
+    pid: int | None = None
+    create_time: float | None = None
+    pgid: int | None = None
+    started_at: datetime | None = None
+    retry_at: datetime | None = None
+    held: bool = False
+    restart_requested: bool = False
+    reason: str = ""
+    updated_at: datetime | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Event:
+    """One line of `sentinel events`: what the reconciler did or noticed, and why.
+
+    `process` is None for events about the reconciler or the config; `kind` is a short
+    snake_case word (`started`, `exited`, `config_invalid`); `message` is one line.
+    """
+
+    id: int
+    at: datetime
+    process: str | None
+    kind: str
+    message: str
+
+
+@dataclass(frozen=True, slots=True)
+class Revision:
+    """A resolved config the reconciler accepted: restored as the desired state after a restart.
+
+    `config` is the resolved config's JSON text exactly as saved (not masked: it is what the
+    reconciler runs); `digest` its hash; `files` the config file and its includes.
+    """
+
+    id: int
+    at: datetime
+    path: str
+    environment: str | None
+    digest: str
+    config: str
+    files: tuple[str, ...]

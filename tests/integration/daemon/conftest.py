@@ -1,0 +1,28 @@
+"""Fixtures for black-box tests of the reconciler: a config file and a reconciler on a temp state dir."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.support.daemon import Reconciler
+
+SLEEP = "sleep 1000"
+
+
+@pytest.fixture
+def make_reconciler(tmp_path: Path) -> Iterator[Callable[[str], Reconciler]]:
+    started: list[Reconciler] = []
+
+    def make(config_text: str, *, name: str = "home") -> Reconciler:
+        config = tmp_path / f"{name}.yaml"
+        config.write_text(config_text)
+        reconciler = Reconciler(home=tmp_path / name, config=config)
+        started.append(reconciler)
+        return reconciler
+
+    yield make
+    for reconciler in started:
+        reconciler.stop()

@@ -1,0 +1,106 @@
+"""`apply`, `diff` and editing the watched file: only what changed is touched (DESIGN §3)."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+
+from tests.support.daemon import Reconciler
+from tests.support.wait import wait_for
+
+BASE = """
+processes:
+  a: {command: sleep 1000}
+  b: {command: sleep 1000, env: {API_TOKEN: s3cret}}
+  c: {command: sleep 1000}
+  old: {command: sleep 1000}
+"""
+EDITED = """
+processes:
+  a: {command: sleep 1000}
+  b: {command: sleep 1000, env: {API_TOKEN: changed}}
+  c: {command: sleep 1000, restart: {max_retries: 4}}
+  new: {command: sleep 1000}
+"""
+
+
+def test_diff_then_apply_touch_only_what_changed(make_reconciler: Callable[..., Reconciler]) -> None:
+    r = make_reconciler(BASE)
+    r.start()
+    before = {n: r.wait_state(n, "running")["pid"] for n in ("a", "b", "c", "old")}
+    edited = r.config.parent / "edited.yaml"
+    edited.write_text(EDITED)
+    diff = r.cli("diff", "-f", str(edited))
+    assert diff.exit_code == 1
+    assert diff.output.splitlines() == [
+        "- old stop", "~ c update (restart.max_retries)", "~ b restart (env.API_TOKEN)", "+ new start"]
+    assert "s3cret" not in diff.output and "changed" not in diff.output
+    applied = r.cli("apply", "-f", str(edited))
+    assert applied.exit_code == 0, applied.output
+    assert applied.output.splitlines()[-1] == "converged"
+    assert "restarted b: env.API_TOKEN changed" in applied.output
+    rows = r.rows()
+    assert rows["a"]["pid"] == before["a"] and rows["c"]["pid"] == before["c"]
+    assert rows["b"]["pid"] != before["b"] and rows["new"]["state"] == "running"
+    assert "old" not in rows
+    again = r.cli("diff", "-f", str(edited))
+    assert (again.exit_code, again.output) == (0, "")
+    second = r.cli("apply", "-f", str(edited))
+    assert second.output == "converged\n"
+    assert r.rows()["b"]["pid"] == rows["b"]["pid"]
+
+
+def test_invalid_edit_changes_nothing_and_is_reported(make_reconciler: Callable[..., Reconciler]) -> None:
+    r = make_reconciler(BASE)
+    r.start()
+    before = {n: r.wait_state(n, "running")["pid"] for n in ("a", "b", "c", "old")}
+    r.config.write_text(BASE.replace("a: {command: sleep 1000}", "a: {command: sleep 1000, restart: {policy: alway}}"))
+    expected = r.cli("validate", "-f", str(r.config)).stderr.strip()
+    assert expected.endswith("processes.a.restart.policy: must be one of always, on-failure, never (got 'alway')")
+    wait_for(lambda: r.client.get("/v1/processes")["config_error"] == expected)
+    assert {n: r.row(n)["pid"] for n in before} == before
+    status = r.cli("status")
+    assert f"config not applied: {expected}" in status.stderr
+    assert expected in r.cli("events").output
+
+
+def test_editor_save_by_rename_reconciles_by_itself(make_reconciler: Callable[..., Reconciler]) -> None:
+    r = make_reconciler(BASE)
+    r.start()
+    pid_a = r.wait_state("a", "running")["pid"]
+    temp = r.config.parent / ".home.yaml.swp"
+    temp.write_text(BASE.replace("old:", "renamed:"))
+    os.rename(temp, r.config)
+    r.wait_state("renamed", "running")
+    wait_for(lambda: "old" not in r.rows())
+    assert r.row("a")["pid"] == pid_a
+
+
+def test_apply_starts_a_reconciler_when_none_runs(make_reconciler: Callable[..., Reconciler]) -> None:
+    r = make_reconciler("processes: {solo: {command: sleep 1000}}")
+    result = r.cli("apply", "-f", str(r.config))
+    try:
+        assert result.exit_code == 0, result.output
+        assert result.output.splitlines() == ["config {} applied (started)".format(r.config),
+                                              "started solo: new in config", "converged"]
+        assert r.row("solo")["state"] == "running"
+    finally:
+        assert r.cli("down").exit_code == 0
+
+
+def test_apply_of_invalid_file_exits_2_with_every_problem(make_reconciler: Callable[..., Reconciler]) -> None:
+    r = make_reconciler("processes: {a: {command: sleep 1000, replicas: -1, restart: {policy: x}}}")
+    result = r.cli("apply", "-f", str(r.config))
+    assert result.exit_code == 2
+    assert len(result.stderr.splitlines()) == 2
+    assert not r.client.alive()
+
+
+def test_apply_reports_processes_that_do_not_converge(make_reconciler: Callable[..., Reconciler]) -> None:
+    r = make_reconciler("processes: {ok: {command: sleep 1000}}")
+    r.start()
+    bad = r.config.parent / "bad.yaml"
+    bad.write_text("processes: {ok: {command: sleep 1000}, crash: {command: 'false', restart: {max_retries: 0}}}")
+    result = r.cli("apply", "-f", str(bad), "--timeout", "5")
+    assert result.exit_code == 1
+    assert "not converged: crash: failed (exited 1; gave up after 1 runs in a row failed)" in result.stderr

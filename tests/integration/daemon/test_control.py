@@ -1,0 +1,51 @@
+"""`start`, `stop`, `restart` by name, instance, group and --all; holds survive reconciler restarts."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from tests.support.daemon import Reconciler
+
+CONF = """
+processes:
+  db: {command: sleep 1000, group: back}
+  web: {command: sleep 1000, replicas: 2, group: front}
+"""
+
+
+def test_stop_holds_until_start_even_across_restarts(make_reconciler: Callable[..., Reconciler]) -> None:
+    r = make_reconciler(CONF)
+    r.start()
+    r.wait_state("web.1", "running")
+    result = r.cli("stop", "web.1")
+    assert result.exit_code == 0 and result.output == "web.1: stopped (stopped by user)\n"
+    r.stop()
+    r.start()
+    r.wait_state("web.0", "running")
+    assert r.row("web.1")["state"] == "stopped"
+    started = r.cli("start", "web.1")
+    assert started.exit_code == 0 and started.output == "web.1: running\n"
+
+
+def test_group_and_all_targets(make_reconciler: Callable[..., Reconciler]) -> None:
+    r = make_reconciler(CONF)
+    r.start()
+    pids = {n: r.wait_state(n, "running")["pid"] for n in ("db", "web.0", "web.1")}
+    result = r.cli("restart", "group:front")
+    assert result.output == "web.0: running\nweb.1: running\n"
+    rows = r.rows()
+    assert rows["db"]["pid"] == pids["db"]
+    assert rows["web.0"]["pid"] != pids["web.0"] and rows["web.1"]["restarts"] == 1
+    stopped = r.cli("stop", "--all")
+    assert stopped.output == "db: stopped (stopped by user)\nweb.0: stopped (stopped by user)\nweb.1: stopped (stopped by user)\n"
+
+
+def test_unknown_target_exits_1_and_changes_nothing(make_reconciler: Callable[..., Reconciler]) -> None:
+    r = make_reconciler(CONF)
+    r.start()
+    r.wait_state("db", "running")
+    result = r.cli("stop", "db", "wbe", "group:nope")
+    assert result.exit_code == 1
+    assert result.stderr == "unknown processes: wbe, group:nope\n"
+    assert r.row("db")["state"] == "running"
+    assert r.cli("stop").exit_code == 1

@@ -1,0 +1,99 @@
+"""`up`, `down`, status and the state directory, black-box against a real reconciler."""
+
+from __future__ import annotations
+
+import os
+import signal
+import stat
+import subprocess
+import sys
+from collections.abc import Callable
+
+import psutil
+
+from tests.support.daemon import Reconciler
+from tests.support.wait import wait_for
+
+TWO = """
+processes:
+  db: {command: sleep 1000}
+  web: {command: sleep 1000, depends_on: [db], replicas: 2, group: front}
+"""
+
+
+def test_up_starts_everything_and_status_shows_it(make_reconciler: Callable[..., Reconciler]) -> None:
+    r = make_reconciler(TWO)
+    r.start()
+    for name in ("db", "web.0", "web.1"):
+        row = r.wait_state(name, "running")
+        assert psutil.Process(row["pid"]).cmdline() == ["sleep", "1000"]
+    result = r.cli("status")
+    assert result.exit_code == 0
+    lines = result.output.splitlines()
+    assert lines[0].split()[:4] == ["NAME", "STATE", "HEALTH", "PID"]
+    assert [line.split()[:2] for line in lines[1:]] == [["db", "running"], ["web.0", "running"], ["web.1", "running"]]
+    rows = r.cli("status", "--json", "web")
+    import json
+
+    data = json.loads(rows.output)
+    assert [row["name"] for row in data] == ["web.0", "web.1"]
+    assert set(data[0]) >= {"name", "state", "health", "pid", "restarts", "exit_code", "started_at", "uptime_s",
+                            "cpu_percent", "memory_rss", "group", "next_run", "last_run"}
+    assert data[0]["group"] == "front" and data[0]["memory_rss"] > 0
+
+
+def test_state_dir_and_socket_are_owner_only(make_reconciler: Callable[..., Reconciler]) -> None:
+    old = os.umask(0)
+    try:
+        r = make_reconciler("processes: {a: {command: sleep 1000}}")
+        r.start()
+    finally:
+        os.umask(old)
+    assert stat.S_IMODE(os.stat(r.home).st_mode) == 0o700
+    assert stat.S_IMODE(os.stat(r.state_dir.socket).st_mode) == 0o600
+    assert stat.S_IMODE(os.stat(r.state_dir.db).st_mode) == 0o600
+
+
+def test_second_reconciler_on_one_state_dir_is_refused(make_reconciler: Callable[..., Reconciler]) -> None:
+    r = make_reconciler("processes: {a: {command: sleep 1000}}")
+    r.start()
+    second = subprocess.run(
+        [sys.executable, "-m", "sentinel", "--state-dir", str(r.home), "up", "-f", str(r.config)],
+        capture_output=True, text=True, timeout=30,
+    )
+    assert second.returncode == 1
+    assert second.stderr.strip() == f"a reconciler is already running on {r.home} (pid {r.process.pid})"  # type: ignore[union-attr]
+    assert r.client.alive()
+
+
+def test_sigterm_stops_every_process_then_exits(make_reconciler: Callable[..., Reconciler]) -> None:
+    r = make_reconciler(TWO)
+    r.start()
+    pids = [r.wait_state(n, "running")["pid"] for n in ("db", "web.0", "web.1")]
+    r.signal(signal.SIGTERM)
+    assert r.wait_exit() == 0
+    assert not any(psutil.pid_exists(p) and psutil.Process(p).status() != psutil.STATUS_ZOMBIE for p in pids)
+    result = r.cli("status")
+    assert "no reconciler is running" in result.stderr
+    assert [line.split()[:2] for line in result.stdout.splitlines()[1:]] == [
+        ["db", "stopped"], ["web.0", "stopped"], ["web.1", "stopped"]]
+
+
+def test_down_stops_processes_and_reconciler(make_reconciler: Callable[..., Reconciler]) -> None:
+    r = make_reconciler(TWO)
+    r.start()
+    pids = [r.wait_state(n, "running")["pid"] for n in ("db", "web.0", "web.1")]
+    result = r.cli("down")
+    assert result.exit_code == 0, result.output
+    assert result.output == "reconciler stopped\n"
+    assert r.wait_exit() == 0
+    wait_for(lambda: not any(psutil.pid_exists(p) for p in pids))
+    assert r.cli("down").output == f"no reconciler is running on {r.home}\n"
+
+
+def test_invalid_config_at_up_exits_2_and_starts_nothing(make_reconciler: Callable[..., Reconciler]) -> None:
+    r = make_reconciler("processes: {a: {command: sleep 1000, restart: {policy: alway}}}")
+    r.start(wait=False)
+    assert r.wait_exit() == 2
+    assert "restart.policy: must be one of always, on-failure, never (got 'alway')" in r.log
+    assert "Traceback" not in r.log

@@ -1,0 +1,104 @@
+"""Running a real reconciler (`python -m sentinel up`) for black-box tests, and driving it.
+
+`Reconciler.start()` launches it as a subprocess (so coverage counts it) and waits until it
+answers on its socket; `cli(...)` runs a command in-process against the same state dir;
+teardown stops it with SIGTERM (SIGKILL after a deadline). Process trees it leaves are the
+marker fixture's job (tests/integration/conftest.py).
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from click.testing import CliRunner, Result
+
+from sentinel.cli.main import cli
+from sentinel.client import Client
+from sentinel.paths import StateDir
+from tests.support.wait import wait_for
+
+
+@dataclass
+class Reconciler:
+    """One reconciler on its own state directory, with its config file."""
+
+    home: Path
+    config: Path
+    environment: str | None = None
+    process: subprocess.Popen[bytes] | None = None
+    extra_env: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def state_dir(self) -> StateDir:
+        return StateDir(self.home)
+
+    @property
+    def client(self) -> Client:
+        return Client(self.state_dir, timeout=30.0)
+
+    @property
+    def log(self) -> str:
+        path = self.home.parent / f"{self.home.name}.out"
+        return path.read_text(errors="replace") if path.exists() else ""
+
+    def start(self, *, wait: bool = True) -> subprocess.Popen[bytes]:
+        argv = [sys.executable, "-m", "sentinel", "--state-dir", str(self.home), "up", "-f", str(self.config)]
+        if self.environment:
+            argv += ["--env", self.environment]
+        out = open(self.home.parent / f"{self.home.name}.out", "ab")  # noqa: SIM115
+        with out:
+            self.process = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=out, stderr=out,
+                                            env={**os.environ, **self.extra_env})
+        if wait:
+            wait_for(lambda: self._answers(), timeout=15.0, message=lambda: f"reconciler did not answer:\n{self.log}")
+        return self.process
+
+    def _answers(self) -> bool:
+        assert self.process is not None
+        if self.process.poll() is not None:
+            raise AssertionError(f"reconciler exited {self.process.returncode}:\n{self.log}")
+        return self.client.alive()
+
+    def cli(self, *args: str, input: str | None = None) -> Result:
+        return CliRunner().invoke(cli, ["--state-dir", str(self.home), *args], input=input, catch_exceptions=False)
+
+    def rows(self) -> dict[str, dict[str, Any]]:
+        return {row["name"]: row for row in self.client.get("/v1/processes")["processes"]}
+
+    def row(self, name: str) -> dict[str, Any]:
+        return self.rows()[name]
+
+    def wait_state(self, name: str, state: str, timeout: float = 10.0) -> dict[str, Any]:
+        wait_for(lambda: self.rows().get(name, {}).get("state") == state, timeout=timeout,
+                 message=lambda: f"{name} never became {state}: {self.rows().get(name)}\n{self.log[-3000:]}")
+        return self.row(name)
+
+    def signal(self, number: int) -> None:
+        assert self.process is not None
+        self.process.send_signal(number)
+
+    def wait_exit(self, timeout: float = 30.0) -> int:
+        assert self.process is not None
+        return self.process.wait(timeout)
+
+    def stop(self) -> None:
+        """SIGTERM and wait; SIGKILL if it will not go."""
+        if self.process is None or self.process.poll() is not None:
+            return
+        self.process.send_signal(signal.SIGTERM)
+        try:
+            self.process.wait(30)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait(5)
+
+    def kill(self) -> None:
+        assert self.process is not None
+        self.process.kill()
+        self.process.wait(5)
