@@ -1,0 +1,188 @@
+"""Reading one instance's named pipe into its log file, so that output survives the reconciler.
+
+Used by `manager.Runtime`; `spawn` uses `ensure_fifo`. The child holds the FIFO open read-write
+as stdout and stderr (STYLE rule 13): while no reconciler reads, its writes block once the pipe
+is full; the next reconciler opens the same FIFO and goes on reading.
+
+We open the FIFO `O_RDWR | O_NONBLOCK` (we count as a writer too, so there is never an EOF to
+spin on) and read it from the event loop, up to 64 KiB per callback.
+
+Nothing read is lost to a SIGKILL of the reconciler (Linux): each chunk is moved from the pipe
+into a spool file next to the FIFO with one `splice()` (bytes are either still in the pipe or in
+the spool), then stamped into the log, then the spool is emptied. The spool starts with the log
+size before the chunk; a new reader that finds a non-empty spool cuts the log back to that size
+and writes the chunk again, so a chunk is never lost nor doubled. Where `splice()` is missing
+(macOS) or fails, chunks are read and written at once, and a kill between the two loses one chunk.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import stat
+import struct
+from pathlib import Path
+
+from sentinel.runtime.logfile import LogWriter
+
+log = logging.getLogger(__name__)
+
+CHUNK = 64 * 1024
+_DRAIN_LIMIT = 256  # chunks per drain(): a tree that keeps writing cannot hold the loop forever
+_HEADER = struct.Struct("<Q")  # log size before the spooled chunk
+
+
+def ensure_fifo(path: Path) -> None:
+    """Create the named pipe (mode 0600) unless it exists; anything else at that path is replaced."""
+    try:
+        if stat.S_ISFIFO(os.lstat(path).st_mode):
+            return
+        os.unlink(path)
+    except FileNotFoundError:
+        pass
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with contextlib.suppress(FileExistsError):
+        os.mkfifo(path, 0o600)
+
+
+def spool_path(fifo: Path) -> Path:
+    return fifo.with_name(fifo.name.removesuffix(".fifo") + ".spool")
+
+
+def remove_pipe(fifo: Path) -> None:
+    """Unlink an instance's FIFO and spool (the instance is gone for good)."""
+    for path in (fifo, spool_path(fifo)):
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(path)
+
+
+class Capture:
+    """Moves everything written to `fifo` into `writer`; `start` reads as data arrives."""
+
+    def __init__(self, fifo: Path, writer: LogWriter) -> None:
+        ensure_fifo(fifo)
+        self.fifo = fifo
+        self.dropped = 0  # bytes read but not written (log file not writable)
+        self._broken = False
+        self._writer = writer
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._fd = os.open(fifo, os.O_RDWR | os.O_NONBLOCK | os.O_CLOEXEC)
+        self._spool = -1
+        if hasattr(os, "splice"):
+            try:
+                self._spool = os.open(spool_path(fifo), os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+                self._recover()
+            except OSError as err:
+                self._no_spool(err)
+
+    def start(self, loop: asyncio.AbstractEventLoop) -> None:
+        """Read from now on whenever the pipe has data."""
+        self._loop = loop
+        loop.add_reader(self._fd, self._on_readable)
+
+    def drain(self) -> int:
+        """Read until the pipe is empty (bounded); returns the bytes moved. Called before an exit is reported."""
+        total = 0
+        for _ in range(_DRAIN_LIMIT):
+            moved = self._pump_safely()
+            if not moved:
+                break
+            total += moved
+        return total
+
+    def close(self) -> None:
+        """Stop reading and close our descriptors and the log; the FIFO stays for the next reader."""
+        if self._loop is not None:
+            self._loop.remove_reader(self._fd)
+            self._loop = None
+        for fd in (self._fd, self._spool):
+            if fd >= 0:
+                os.close(fd)
+        self._fd = self._spool = -1
+        self._writer.close()
+
+    def _on_readable(self) -> None:
+        self._pump_safely()
+
+    def _pump_safely(self) -> int:
+        if self._fd < 0:
+            return 0
+        try:
+            return self._pump()
+        except OSError:
+            log.exception("capture_failed fifo=%s", self.fifo)
+            self.close()
+            return 0
+
+    def _pump(self) -> int:
+        if self._spool >= 0:
+            try:
+                return self._pump_spliced()
+            except OSError as err:
+                self._no_spool(err)
+        try:
+            data = os.read(self._fd, CHUNK)
+        except BlockingIOError:
+            return 0
+        self._deliver(data)
+        return len(data)
+
+    def _pump_spliced(self) -> int:
+        self._prepare()
+        os.pwrite(self._spool, _HEADER.pack(self._writer.size), 0)
+        try:
+            moved = os.splice(self._fd, self._spool, CHUNK, offset_dst=_HEADER.size, flags=os.SPLICE_F_NONBLOCK)
+        except BlockingIOError:
+            return 0
+        if moved:
+            self._write(os.pread(self._spool, moved, _HEADER.size))
+            os.ftruncate(self._spool, 0)
+        return moved
+
+    def _recover(self) -> None:
+        """Finish the chunk a killed reader had taken from the pipe (see the module docstring)."""
+        size = os.fstat(self._spool).st_size
+        if size > _HEADER.size:
+            (before,) = _HEADER.unpack(os.pread(self._spool, _HEADER.size, 0))
+            data = os.pread(self._spool, size - _HEADER.size, _HEADER.size)
+            if before <= self._writer.size:
+                self._writer.truncate(before)
+            self._write(data)
+            log.info("capture_recovered fifo=%s bytes=%d", self.fifo, len(data))
+        os.ftruncate(self._spool, 0)
+
+    def _deliver(self, data: bytes) -> None:
+        self._prepare()
+        self._write(data)
+
+    def _prepare(self) -> None:
+        try:
+            self._writer.prepare()
+        except OSError as err:
+            self._failing(err)
+
+    def _write(self, data: bytes) -> None:
+        """Append to the log; when it cannot be written the chunk is dropped, so the child never blocks
+        on a full pipe because of us (FAILURES F23). Logged once per outage."""
+        try:
+            self._writer.append(data)
+        except OSError as err:
+            self._failing(err)
+            self.dropped += len(data)
+            return
+        if self._broken:
+            self._broken = False
+            log.warning("log_writable_again path=%s dropped_bytes=%d", self._writer.path, self.dropped)
+
+    def _failing(self, err: OSError) -> None:
+        if not self._broken:
+            self._broken = True
+            log.warning("log_write_failed path=%s error=%s (dropping output until it works)", self._writer.path, err)
+
+    def _no_spool(self, err: OSError) -> None:
+        log.warning("capture_spool_unavailable fifo=%s error=%s (reading without a spool)", self.fifo, err)
+        if self._spool >= 0:
+            os.close(self._spool)
+        self._spool = -1

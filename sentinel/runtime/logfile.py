@@ -1,0 +1,139 @@
+"""One process's log file: time-stamped lines, partial lines kept on disk, rotation by size.
+
+Written by `capture.Capture` as output arrives; read by `sentinel logs` (through the API).
+Each line is `<UTC time with milliseconds>Z <text>\\n`, e.g. `2026-11-26T02:35:57.123Z hello`.
+
+- A chunk ending without a newline is written at once (nothing is held in memory); the bytes
+  that follow continue that line without a new stamp. On opening an existing file, its last
+  byte says whether it ends mid-line, so a reconciler killed mid-line continues correctly.
+- Bytes are written as they came: invalid UTF-8 passes through unchanged (readers decode
+  with `errors="replace"`). Lines are never cut, however long.
+- Rotation: once the file has reached `max_size`, at the next line boundary NAME.log becomes
+  NAME.log.1 (NAME.log.1 → .2 … up to .{keep}, the oldest dropped) and a new NAME.log starts.
+  A file can exceed `max_size` by one chunk, or by a line still being written. `keep=0`
+  keeps no old files.
+- A log file removed or renamed by someone else (logrotate) is noticed at the next chunk and
+  a new one is created (FAILURES F25); a file truncated in place (copytruncate) is followed.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import errno
+import os
+from collections.abc import Callable
+from datetime import UTC, datetime
+from pathlib import Path
+
+
+def stamp(when: datetime) -> bytes:
+    """`2026-11-26T02:35:57.123Z ` (with the separating space)."""
+    utc = when.astimezone(UTC)
+    return f"{utc:%Y-%m-%dT%H:%M:%S}.{utc.microsecond // 1000:03d}Z ".encode()
+
+
+class LogWriter:
+    """Appends output chunks to `path`, stamping each line; see the module docstring for the format."""
+
+    def __init__(self, path: Path, max_size: int, keep: int, clock_utc: Callable[[], datetime]) -> None:
+        self.path = path
+        self._max_size = max_size
+        self._keep = max(keep, 0)
+        self._clock = clock_utc
+        self._fd = -1
+        self._inode = (0, 0)
+        self._size = 0
+        self._mid_line = False
+        self._open()
+
+    @property
+    def size(self) -> int:
+        """Bytes in the current file, as far as this writer knows."""
+        return self._size
+
+    @property
+    def mid_line(self) -> bool:
+        """The file ends inside a line: the next bytes continue it without a stamp."""
+        return self._mid_line
+
+    def write(self, chunk: bytes) -> None:
+        """Append a chunk of output (any bytes, any number of lines, maybe a partial one)."""
+        self.prepare()
+        self.append(chunk)
+
+    def prepare(self) -> None:
+        """Before a chunk: follow a file removed, renamed or truncated by others, then rotate if full."""
+        self._follow()
+        if self._size >= self._max_size and not self._mid_line:
+            self.rotate()
+
+    def append(self, chunk: bytes) -> None:
+        """Stamp and write `chunk` now; no rotation, no checks (`capture` calls `prepare` first)."""
+        if not chunk:
+            return
+        if self._fd < 0:
+            raise OSError(errno.EBADF, "log file not open", str(self.path))
+        mark = stamp(self._clock())
+        body = chunk.replace(b"\n", b"\n" + mark)
+        if chunk.endswith(b"\n"):
+            body = body[: -len(mark)]
+        if not self._mid_line:
+            body = mark + body
+        view = memoryview(body)
+        while view:
+            written = os.write(self._fd, view)
+            view = view[written:]
+            self._size += written
+        self._mid_line = not chunk.endswith(b"\n")
+
+    def truncate(self, size: int) -> None:
+        """Cut the file back to `size` bytes (undoing a write a crash interrupted; see `capture`)."""
+        os.ftruncate(self._fd, size)
+        self._size = size
+        self._mid_line = self._ends_mid_line()
+
+    def rotate(self) -> None:
+        """NAME.log → NAME.log.1 → … → NAME.log.{keep} (oldest dropped), then a new, empty NAME.log."""
+        self.close()
+        # Gone already, or cannot be renamed (permissions): then keep appending to the current file.
+        with contextlib.suppress(OSError):
+            for index in range(self._keep - 1, 0, -1):
+                older = self._numbered(index)
+                if older.exists():
+                    os.replace(older, self._numbered(index + 1))
+            if self._keep:
+                os.replace(self.path, self._numbered(1))
+            else:
+                os.unlink(self.path)
+        self._open()
+
+    def close(self) -> None:
+        if self._fd >= 0:
+            os.close(self._fd)
+            self._fd = -1
+
+    def _numbered(self, index: int) -> Path:
+        return self.path.with_name(f"{self.path.name}.{index}")
+
+    def _open(self) -> None:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._fd = os.open(self.path, os.O_RDWR | os.O_APPEND | os.O_CREAT | os.O_CLOEXEC, 0o600)
+        st = os.fstat(self._fd)
+        self._inode = (st.st_dev, st.st_ino)
+        self._size = st.st_size
+        self._mid_line = self._ends_mid_line()
+
+    def _follow(self) -> None:
+        try:
+            st = os.stat(self.path)
+        except OSError:
+            st = None
+        if self._fd < 0 or st is None or (st.st_dev, st.st_ino) != self._inode:
+            self.close()
+            self._open()
+        elif st.st_size != self._size:
+            self._size = st.st_size
+            self._mid_line = self._ends_mid_line()
+
+    def _ends_mid_line(self) -> bool:
+        return self._size > 0 and os.pread(self._fd, 1, self._size - 1) != b"\n"

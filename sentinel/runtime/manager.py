@@ -1,0 +1,222 @@
+"""The runtime façade the controller uses: spawn, adopt, stop, sample, and let go of processes.
+
+`Runtime` ties the parts together for each instance: the child (`spawn`), its output
+(`capture` into `logfile`), its exit (`exits`), its stop (`signals`) and its usage (`probe`).
+All methods run on the event loop thread; `on_exit(name, identity, status)` is called from the
+loop once per run, after the run's output was drained (FAILURES F24).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from functools import partial
+from pathlib import Path
+
+from sentinel.errors import SpawnError
+from sentinel.paths import StateDir
+from sentinel.reconcile.observed import ExitStatus, ProcessIdentity
+from sentinel.runtime import probe
+from sentinel.runtime.capture import Capture, remove_pipe
+from sentinel.runtime.exits import ExitWatch, watch_exit
+from sentinel.runtime.logfile import LogWriter
+from sentinel.runtime.signals import KILL_WAIT, StopReport, StopTarget, stop_tree
+from sentinel.runtime.spawn import Spawned, SpawnRequest, spawn, tree_tag
+
+log = logging.getLogger(__name__)
+
+OnExit = Callable[[str, ProcessIdentity, ExitStatus], None]
+
+
+@dataclass(eq=False)
+class _Run:
+    """One run of an instance that we watch; `status` is set once it has exited."""
+
+    spawned: Spawned
+    tag: str  # SENTINEL_TREE of its processes
+    capture: Capture | None
+    sampler: probe.TreeSampler
+    exited: asyncio.Event = field(default_factory=asyncio.Event)
+    watch: ExitWatch | None = None
+    status: ExitStatus | None = None
+
+
+class Runtime:
+    """Runs and watches the processes of one reconciler (one state directory)."""
+
+    def __init__(self, state_dir: StateDir, *, on_exit: OnExit, utc: Callable[[], datetime]) -> None:
+        self.state_dir = state_dir
+        self._on_exit = on_exit
+        self._utc = utc
+        self._runs: dict[str, _Run] = {}
+        self._dirs_ready = False
+        self._scan: probe.ProcessTable | None = None
+
+    def spawn(self, req: SpawnRequest, *, log_max_size: int, log_keep: int) -> Spawned:
+        """Start `req` with its output captured and its exit watched; raises SpawnError."""
+        loop = asyncio.get_running_loop()
+        old = self._runs.get(req.name)
+        if old is not None and old.status is None:
+            raise SpawnError(f"{req.name}: already running (pid {old.spawned.identity.pid})")
+        self.release(req.name)
+        try:
+            capture = self._capture(req.name, req.fifo, log_max_size, log_keep)
+        except OSError as err:
+            reason = os.strerror(err.errno).lower() if err.errno else str(err)
+            where = f"{err.filename}: " if err.filename else ""
+            raise SpawnError(f"{req.name}: cannot capture output: {where}{reason}") from None
+        try:
+            spawned = spawn(req)
+        except SpawnError:
+            capture.close()
+            raise
+        self._watch(loop, spawned, tree_tag(req.fifo), capture)
+        log.info("spawned process=%s pid=%d", req.name, spawned.identity.pid)
+        return spawned
+
+    def adopt(self, name: str, identity: ProcessIdentity, pgid: int, *, log_max_size: int, log_keep: int) -> bool:
+        """Watch a process a previous reconciler started; False (nothing registered) if it is no longer alive."""
+        loop = asyncio.get_running_loop()
+        old = self._runs.get(name)
+        if old is not None and old.status is None:
+            return old.spawned.identity == identity
+        if not probe.is_alive(identity):
+            return False
+        self.release(name)
+        fifo = self.state_dir.fifo(name)
+        capture: Capture | None = None
+        try:
+            capture = self._capture(name, fifo, log_max_size, log_keep)
+            capture.drain()
+        except OSError as err:
+            log.warning("adopt_without_capture process=%s error=%s", name, err)
+        self._watch(loop, Spawned(name=name, identity=identity, pgid=pgid), tree_tag(fifo), capture)
+        log.info("adopted process=%s pid=%d", name, identity.pid)
+        return True
+
+    async def stop(self, name: str, *, signal: int, timeout: float) -> StopReport:
+        """Stop the instance's whole tree (signal, `timeout`, SIGKILL); returns once it is gone and its exit reported.
+
+        Also ends what is left of a run that already exited (a group member or an escaped child
+        that outlived its leader). Nothing to do for an unknown name.
+        """
+        run = self._runs.get(name)
+        if run is None:
+            return StopReport()
+        spawned = run.spawned
+        target = StopTarget(spawned.identity, spawned.pgid, tag=run.tag, known=run.sampler.seen())
+        report = await stop_tree(target, sig=signal, timeout=timeout, leader_exited=run.exited)
+        if run.watch is not None:  # the exit is seen by now, but its callback may not have run yet
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(run.exited.wait(), KILL_WAIT)
+        if report.survivors:
+            log.error("stop_incomplete process=%s survivors=%s", name, [i.pid for i in report.survivors])
+        return report
+
+    async def stop_stray(self, name: str, identity: ProcessIdentity, pgid: int, *, signal: int,
+                         timeout: float) -> StopReport:
+        """Stop the tree of a run of `name` that is not registered (leftovers of one that ended while no
+        reconciler ran, or one that could not be adopted). While `name` runs, its tag is not used: the
+        tag would find the current run too."""
+        tag = None if name in self.running() else tree_tag(self.state_dir.fifo(name))
+        target = StopTarget(identity, pgid, tag=tag)
+        return await stop_tree(target, sig=signal, timeout=timeout, leader_exited=_set_event())
+
+    def usage(self, name: str) -> tuple[float, int] | None:
+        """(cpu_percent since the previous call, rss bytes) of the instance's tree; None if it is not running."""
+        run = self._runs.get(name)
+        if run is None or run.status is not None:
+            return None
+        return run.sampler.sample(self._table())
+
+    def release(self, name: str) -> None:
+        """Let go of the instance after its exit was handled: drain and close its capture; the FIFO stays."""
+        run = self._runs.pop(name, None)
+        if run is None:
+            return
+        if run.status is None:
+            log.warning("released_while_running process=%s pid=%d", name, run.spawned.identity.pid)
+        self._close(run)
+
+    def forget(self, name: str) -> None:
+        """The instance is gone for good: release it and remove its FIFO."""
+        run = self._runs.get(name)
+        fifos = {self.state_dir.fifo(name)}
+        if run is not None and run.capture is not None:
+            fifos.add(run.capture.fifo)
+        self.release(name)
+        for fifo in sorted(fifos):
+            remove_pipe(fifo)
+
+    def running(self) -> Mapping[str, Spawned]:
+        """The instances started or adopted whose exit has not been seen, by name."""
+        return {name: run.spawned for name, run in sorted(self._runs.items()) if run.status is None}
+
+    def detach(self) -> None:
+        """Stop watching and capturing everything and leave the processes running (`down --keep`, exit)."""
+        for name in sorted(self._runs):
+            self._close(self._runs.pop(name))
+
+    # --- parts ----------------------------------------------------------------------------------
+
+    def _table(self) -> probe.ProcessTable:
+        """One scan of the process table serves every `usage()` call until the loop turns (a status
+        request asks for all instances at once)."""
+        if self._scan is None:
+            self._scan = probe.ProcessTable.read()
+            asyncio.get_running_loop().call_soon(self._forget_scan)
+        return self._scan
+
+    def _forget_scan(self) -> None:
+        self._scan = None
+
+    def _capture(self, name: str, fifo: Path, max_size: int, keep: int) -> Capture:
+        if not self._dirs_ready:
+            self.state_dir.ensure()
+            self._dirs_ready = True
+        writer = LogWriter(self.state_dir.log_file(name), max_size, keep, self._utc)
+        try:
+            return Capture(fifo, writer)
+        except OSError:
+            writer.close()
+            raise
+
+    def _watch(self, loop: asyncio.AbstractEventLoop, spawned: Spawned, tag: str, capture: Capture | None) -> None:
+        run = _Run(spawned=spawned, tag=tag, capture=capture, sampler=probe.TreeSampler(spawned.identity))
+        self._runs[spawned.name] = run
+        if capture is not None:
+            capture.start(loop)
+        run.watch = watch_exit(loop, spawned.identity, partial(self._exited, run))
+
+    def _exited(self, run: _Run, status: ExitStatus) -> None:
+        name = run.spawned.name
+        if self._runs.get(name) is not run or run.status is not None:
+            return
+        run.status = status
+        run.watch = None
+        if run.capture is not None:
+            run.capture.drain()
+        run.exited.set()
+        log.info("exited process=%s pid=%d status=%s", name, run.spawned.identity.pid, status.describe())
+        self._on_exit(name, run.spawned.identity, status)
+
+    @staticmethod
+    def _close(run: _Run) -> None:
+        if run.watch is not None:
+            run.watch.cancel()
+            run.watch = None
+        if run.capture is not None:
+            run.capture.drain()
+            run.capture.close()
+            run.capture = None
+
+
+def _set_event() -> asyncio.Event:
+    event = asyncio.Event()
+    event.set()
+    return event

@@ -1,0 +1,222 @@
+"""Reading the process table: identities, liveness, trees, tags and per-tree resource usage.
+
+Called by the rest of the runtime (spawn, exits, signals, manager); the only place besides
+`signals` that uses psutil. A pid is only ever trusted together with its creation time
+(DESIGN §8, STYLE rule 12), and a zombie is never alive (FAILURES F06).
+
+Scans of the whole table (`ProcessTable.read`, `tagged`) read /proc directly on Linux, several
+times faster than psutil's per-process objects; elsewhere they go through psutil.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import sys
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+import psutil
+
+from sentinel.reconcile.observed import ProcessIdentity
+
+# psutil derives create_time from the start tick (1/100 s on Linux) plus the boot time; values
+# computed by two processes for one pid agree exactly. The slack only absorbs float noise: it
+# must stay far below the time the kernel needs to hand the same pid out again (FAILURES F07).
+SLACK = 0.005
+_PROC = "/proc"
+_LINUX = sys.platform == "linux"
+
+_GONE = (psutil.NoSuchProcess, psutil.AccessDenied, ValueError)
+
+
+def same_start(a: float, b: float) -> bool:
+    """Two creation times name the same process start."""
+    return abs(a - b) <= SLACK
+
+
+def identify(pid: int) -> ProcessIdentity | None:
+    """The identity of the process now holding `pid` (a zombie too), or None when there is none."""
+    try:
+        return ProcessIdentity(pid, psutil.Process(pid).create_time())
+    except _GONE:
+        return None
+
+
+def process(identity: ProcessIdentity) -> psutil.Process | None:
+    """A psutil handle on exactly that process (a zombie included), or None when the pid is gone or reused.
+
+    psutil remembers the creation time in the handle, so signals sent through it are never
+    delivered to a process that reused the pid later.
+    """
+    try:
+        proc = psutil.Process(identity.pid)
+        created = proc.create_time()
+    except _GONE:
+        return None
+    return proc if same_start(created, identity.create_time) else None
+
+
+def matches(identity: ProcessIdentity) -> bool:
+    """The pid still names that process, exited but unreaped (zombie) included."""
+    return process(identity) is not None
+
+
+def running(proc: psutil.Process) -> bool:
+    """The handle's process exists, is the same one, and is not a zombie."""
+    try:
+        return proc.is_running() and proc.status() != psutil.STATUS_ZOMBIE
+    except _GONE:
+        return False
+
+
+def is_alive(identity: ProcessIdentity) -> bool:
+    """The process with that identity is running: same pid and creation time, not a zombie."""
+    proc = process(identity)
+    return proc is not None and running(proc)
+
+
+def parent_pid(identity: ProcessIdentity) -> int | None:
+    """The parent of that process (a zombie too), or None when it is gone or the pid was reused."""
+    proc = process(identity)
+    try:
+        return proc.ppid() if proc is not None else None
+    except _GONE:
+        return None
+
+
+def identity_of(proc: psutil.Process) -> ProcessIdentity | None:
+    try:
+        return ProcessIdentity(proc.pid, proc.create_time())
+    except _GONE:
+        return None
+
+
+def tagged(name: str, value: str) -> list[int]:
+    """Pids of the processes whose (initial) environment has `name=value`."""
+    if not _LINUX:
+        found = []
+        for proc in psutil.process_iter():
+            with contextlib.suppress(psutil.Error):
+                if proc.environ().get(name) == value:
+                    found.append(proc.pid)
+        return found
+    needle = f"{name}={value}\0".encode()
+    found = []
+    for pid in psutil.pids():
+        try:
+            with open(f"{_PROC}/{pid}/environ", "rb") as f:
+                data = f.read()
+        except OSError:
+            continue
+        if data.startswith(needle) or b"\0" + needle in data:
+            found.append(pid)
+    return found
+
+
+@dataclass(frozen=True, slots=True)
+class ProcessTable:
+    """One reading of every process's parent and group: the trees of many processes for the price of one scan."""
+
+    children: Mapping[int, tuple[int, ...]]  # ppid -> pids
+    groups: Mapping[int, tuple[int, ...]]  # pgid -> pids
+
+    @classmethod
+    def read(cls) -> ProcessTable:
+        children: dict[int, list[int]] = {}
+        groups: dict[int, list[int]] = {}
+        for pid, ppid, pgid in _scan():
+            children.setdefault(ppid, []).append(pid)
+            groups.setdefault(pgid, []).append(pid)
+        return cls({k: tuple(v) for k, v in children.items()}, {k: tuple(v) for k, v in groups.items()})
+
+    def descendants(self, proc: psutil.Process) -> list[psutil.Process]:
+        """Live descendants of `proc` as of this reading. A child is never older than its parent, which
+        keeps out a pid reused since the reading."""
+        found: list[psutil.Process] = []
+        stack = [proc]
+        while stack:
+            parent = stack.pop()
+            try:
+                born = parent.create_time()
+            except _GONE:
+                continue
+            for pid in self.children.get(parent.pid, ()):
+                try:
+                    child = psutil.Process(pid)
+                    if child.create_time() >= born - SLACK:
+                        found.append(child)
+                        stack.append(child)
+                except _GONE:
+                    continue
+        return [p for p in found if running(p)]
+
+
+def _scan() -> list[tuple[int, int, int]]:
+    """(pid, ppid, pgid) of every process."""
+    rows = []
+    if not _LINUX:
+        for proc in psutil.process_iter(["ppid"]):
+            with contextlib.suppress(OSError):
+                rows.append((proc.pid, int(proc.info["ppid"] or 0), os.getpgid(proc.pid)))
+        return rows
+    for pid in psutil.pids():
+        try:
+            with open(f"{_PROC}/{pid}/stat", "rb") as f:
+                data = f.read()
+            # "pid (comm) state ppid pgrp ...": comm may hold spaces and parentheses
+            _state, ppid, pgid = data[data.rindex(b")") + 2 :].split(b" ", 3)[:3]
+            rows.append((pid, int(ppid), int(pgid)))
+        except (OSError, ValueError):
+            continue
+    return rows
+
+
+class TreeSampler:
+    """CPU and memory of one process and all its descendants.
+
+    `cpu_percent` is measured since the previous `sample()` (psutil's non-blocking mode), so the
+    psutil handles are cached between samples; a process seen for the first time counts 0 % CPU
+    until the next sample. `memory_rss` is the sum of the resident set sizes of the tree.
+    """
+
+    def __init__(self, leader: ProcessIdentity) -> None:
+        self._leader = leader
+        self._cache: dict[int, psutil.Process] = {}
+        self._seen: tuple[ProcessIdentity, ...] = ()
+
+    def sample(self, table: ProcessTable) -> tuple[float, int] | None:
+        """(cpu_percent, rss bytes) of the tree in `table`, or None when the leader is no longer alive."""
+        leader = self._cached(self._leader.pid, self._leader.create_time)
+        if leader is None or not running(leader):
+            self._cache.clear()
+            return None
+        members = [leader] + [self._keep(p) for p in table.descendants(leader)]
+        cpu, rss = 0.0, 0
+        for proc in members:
+            try:
+                with proc.oneshot():
+                    cpu += proc.cpu_percent(None)
+                    rss += proc.memory_info().rss
+            except _GONE:
+                continue
+        self._cache = {p.pid: p for p in members}
+        self._seen = tuple(i for i in map(identity_of, members[1:]) if i is not None)
+        return cpu, rss
+
+    def seen(self) -> tuple[ProcessIdentity, ...]:
+        """The descendants found by the last sample: a stop looks for them even after the leader died."""
+        return self._seen
+
+    def _cached(self, pid: int, created: float) -> psutil.Process | None:
+        proc = self._cache.get(pid)
+        if proc is not None and same_start(proc.create_time(), created):
+            return proc
+        return process(ProcessIdentity(pid, created))
+
+    def _keep(self, fresh: psutil.Process) -> psutil.Process:
+        old = self._cache.get(fresh.pid)
+        with contextlib.suppress(*_GONE):
+            if old is not None and same_start(old.create_time(), fresh.create_time()):
+                return old
+        return fresh

@@ -1,0 +1,137 @@
+"""Starting one child: its own session, output into its named pipe, no inherited descriptors.
+
+Called by `manager.Runtime.spawn`. Every failure becomes a one-line `SpawnError` naming the
+instance ("web: command not found: nosuchprog"), never a traceback.
+
+The child gets the FIFO opened read-write as stdout and stderr (merged, in the order written),
+/dev/null as stdin, and no other descriptor (FAILURES F44). Its environment is `req.env` plus
+`SENTINEL_TREE` (see `signals`), which lets a stop find descendants that left the tree.
+Reaping is ours from the moment it runs: `exits` waits for this pid alone (FAILURES F05), so the
+Popen object is dropped at once.
+"""
+
+from __future__ import annotations
+
+import errno
+import os
+import pwd
+import subprocess
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+from sentinel.errors import SpawnError
+from sentinel.reconcile.observed import ProcessIdentity
+from sentinel.runtime import probe
+from sentinel.runtime.capture import ensure_fifo
+from sentinel.runtime.signals import TREE_VAR
+
+# Stands in for the creation time of a child that was reaped by someone else before we could
+# read it (SIGCHLD ignored): it matches no process, so the exit watcher reports the exit at once.
+UNKNOWN_START = 0.0
+
+
+@dataclass(frozen=True, slots=True)
+class SpawnRequest:
+    """What to run. `env` is the child's environment (plus SENTINEL_TREE); `user` runs it as that user (root only)."""
+
+    name: str
+    argv: tuple[str, ...]
+    env: Mapping[str, str]
+    cwd: str
+    user: str | None
+    fifo: Path
+
+
+@dataclass(frozen=True, slots=True)
+class Spawned:
+    """A started child: its identity and its process group (its own session: pgid == pid)."""
+
+    name: str
+    identity: ProcessIdentity
+    pgid: int
+
+
+@dataclass(frozen=True, slots=True)
+class _Credentials:
+    uid: int
+    gid: int
+    groups: tuple[int, ...]
+    env: Mapping[str, str]
+
+
+def spawn(req: SpawnRequest) -> Spawned:
+    """Start `req` in a new session writing to its FIFO; raises SpawnError."""
+    if not req.argv:
+        raise SpawnError(f"{req.name}: empty command")
+    creds = _credentials(req)
+    env = dict(creds.env if creds else req.env)
+    env[TREE_VAR] = tree_tag(req.fifo)
+    ensure_fifo(req.fifo)
+    out = os.open(req.fifo, os.O_RDWR | os.O_CLOEXEC)
+    try:
+        proc = subprocess.Popen(
+            req.argv,
+            stdin=subprocess.DEVNULL,
+            stdout=out,
+            stderr=out,
+            cwd=req.cwd,
+            env=env,
+            start_new_session=True,
+            close_fds=True,
+            user=creds.uid if creds else None,
+            group=creds.gid if creds else None,
+            extra_groups=list(creds.groups) if creds else None,
+        )
+    except (OSError, ValueError, subprocess.SubprocessError) as exc:
+        raise SpawnError(_describe(req, exc)) from None
+    finally:
+        os.close(out)
+    # The exit watcher reaps this pid itself; marking the Popen done keeps its finalizer from
+    # warning or queueing the pid for subprocess._cleanup(), which would reap it behind our back.
+    # (asyncio's subprocess transport sets returncode the same way.)
+    proc.returncode = 0
+    identity = probe.identify(proc.pid) or ProcessIdentity(proc.pid, UNKNOWN_START)
+    return Spawned(name=req.name, identity=identity, pgid=proc.pid)
+
+
+def tree_tag(fifo: Path) -> str:
+    """The `SENTINEL_TREE` value of an instance's processes: its FIFO path, unique per state dir and instance."""
+    return str(fifo)
+
+
+def _credentials(req: SpawnRequest) -> _Credentials | None:
+    """The uid/gid/groups and HOME/USER/LOGNAME for `req.user`; None to run as ourselves."""
+    if req.user is None:
+        return None
+    try:
+        entry = pwd.getpwnam(req.user)
+    except KeyError:
+        raise SpawnError(f"{req.name}: unknown user '{req.user}'") from None
+    if entry.pw_uid == os.geteuid():
+        return None
+    if os.geteuid() != 0:
+        raise SpawnError(f"{req.name}: user '{req.user}' needs the reconciler to run as root")
+    groups = tuple(os.getgrouplist(entry.pw_name, entry.pw_gid))
+    env = {**req.env, "HOME": entry.pw_dir, "USER": entry.pw_name, "LOGNAME": entry.pw_name}
+    return _Credentials(entry.pw_uid, entry.pw_gid, groups, env)
+
+
+def _describe(req: SpawnRequest, exc: BaseException) -> str:
+    """One line: the instance, then what could not be done."""
+    return f"{req.name}: {_problem(req, exc)}"
+
+
+def _problem(req: SpawnRequest, exc: BaseException) -> str:
+    program = req.argv[0]
+    if not isinstance(exc, OSError) or not exc.errno:
+        return f"cannot start {program}: {exc}"
+    reason = os.strerror(exc.errno).lower()
+    if exc.filename is not None and str(exc.filename) == req.cwd:
+        return f"cwd {req.cwd}: {'no such directory' if exc.errno == errno.ENOENT else reason}"
+    if exc.filename is None and req.user is not None:
+        return f"cannot run as user '{req.user}': {reason}"
+    known = {errno.ENOENT: "command not found", errno.EACCES: "permission denied"}
+    if exc.errno in known:
+        return f"{known[exc.errno]}: {program}"
+    return f"cannot start {program}: {reason}"

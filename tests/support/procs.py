@@ -1,0 +1,60 @@
+"""Finding and killing every process a test started, through a marker in their environment.
+
+Each integration test gets a unique `SENTINEL_TEST_MARKER` (see tests/integration/conftest.py);
+children inherit it, so a test's processes are found even after they were reparented or left
+their process group. "Alive" never counts zombies (FAILURES F06).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import time
+
+import psutil
+
+MARKER = "SENTINEL_TEST_MARKER"
+
+
+def marked(marker: str | None = None) -> list[psutil.Process]:
+    """Live (non-zombie) processes whose environment carries `marker` (default: this test's)."""
+    value = marker if marker is not None else os.environ.get(MARKER)
+    if not value:
+        return []
+    found = []
+    for proc in psutil.process_iter():
+        if proc.pid == os.getpid():
+            continue
+        with contextlib.suppress(psutil.Error):
+            if proc.environ().get(MARKER) == value and proc.status() != psutil.STATUS_ZOMBIE:
+                found.append(proc)
+    return found
+
+
+def marked_alive(marker: str | None = None) -> list[int]:
+    """Pids of this test's live processes: `assert marked_alive() == []` proves no orphan survived."""
+    return sorted(p.pid for p in marked(marker))
+
+
+def kill_marked(marker: str, timeout: float = 5.0) -> list[int]:
+    """SIGKILL every live process carrying `marker`, wait until they are dead, reap those that are our children.
+
+    Returns the pids that were still alive (a test that left processes behind).
+    """
+    victims = marked(marker)
+    for proc in victims:
+        with contextlib.suppress(psutil.Error):
+            proc.send_signal(signal.SIGKILL)
+    deadline = time.monotonic() + timeout
+    while marked(marker) and time.monotonic() < deadline:
+        time.sleep(0.01)
+    for proc in victims:
+        _reap_if_child(proc)
+    return sorted(p.pid for p in victims)
+
+
+def _reap_if_child(proc: psutil.Process) -> None:
+    with contextlib.suppress(psutil.Error, ChildProcessError):
+        if proc.is_running() and proc.ppid() == os.getpid():
+            os.waitpid(proc.pid, os.WNOHANG)

@@ -1,0 +1,153 @@
+"""LogWriter: stamped lines, partial lines on disk, reopening mid-line, rotation, files replaced by others."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from sentinel.runtime.logfile import LogWriter, stamp
+
+T0 = datetime(2026, 11, 26, 2, 35, 57, 123456, tzinfo=UTC)
+
+
+class Ticks:
+    """A clock that advances one second per reading."""
+
+    def __init__(self) -> None:
+        self.now = T0
+
+    def __call__(self) -> datetime:
+        current, self.now = self.now, self.now + timedelta(seconds=1)
+        return current
+
+
+def writer(path: Path, max_size: int = 1_000_000, keep: int = 3) -> LogWriter:
+    return LogWriter(path, max_size, keep, Ticks())
+
+
+def test_stamp_is_utc_iso_8601_with_milliseconds() -> None:
+    assert stamp(T0) == b"2026-11-26T02:35:57.123Z "
+    other_zone = T0.astimezone(__import__("zoneinfo").ZoneInfo("Asia/Tokyo"))
+    assert stamp(other_zone) == b"2026-11-26T02:35:57.123Z "
+
+
+def test_each_line_of_a_chunk_gets_the_chunks_stamp(tmp_path: Path) -> None:
+    log = writer(tmp_path / "web.log")
+    log.write(b"one\ntwo\n")
+    log.write(b"three\n")
+    log.close()
+    assert (tmp_path / "web.log").read_bytes() == (
+        b"2026-11-26T02:35:57.123Z one\n2026-11-26T02:35:57.123Z two\n2026-11-26T02:35:58.123Z three\n"
+    )
+
+
+def test_partial_line_is_written_at_once_and_continued_without_a_new_stamp(tmp_path: Path) -> None:
+    path = tmp_path / "web.log"
+    log = writer(path)
+    log.write(b"abc")
+    assert path.read_bytes() == b"2026-11-26T02:35:57.123Z abc"
+    assert log.mid_line
+    log.write(b"def\nghi")
+    assert path.read_bytes() == b"2026-11-26T02:35:57.123Z abcdef\n2026-11-26T02:35:58.123Z ghi"
+    log.close()
+
+
+def test_a_new_writer_continues_a_file_that_ends_mid_line(tmp_path: Path) -> None:
+    path = tmp_path / "web.log"
+    first = writer(path)
+    first.write(b"abc")
+    first.close()  # as if the reconciler was killed here
+    second = writer(path)
+    assert second.mid_line
+    second.write(b"def\n")
+    second.write(b"next\n")
+    second.close()
+    assert path.read_bytes() == b"2026-11-26T02:35:57.123Z abcdef\n2026-11-26T02:35:58.123Z next\n"
+
+
+def test_invalid_utf8_and_long_lines_pass_through_unchanged(tmp_path: Path) -> None:
+    path = tmp_path / "web.log"
+    log = writer(path)
+    long = b"z" * 262144
+    log.write(b"\xff\xfe\xc3(\n" + long[:1000])
+    log.write(long[1000:] + b"\n")
+    log.close()
+    assert path.read_bytes() == b"2026-11-26T02:35:57.123Z \xff\xfe\xc3(\n2026-11-26T02:35:57.123Z " + long + b"\n"
+
+
+def test_rotation_keeps_keep_files_and_drops_the_oldest(tmp_path: Path) -> None:
+    path = tmp_path / "web.log"
+    log = writer(path, max_size=100, keep=2)
+    for i in range(20):
+        log.write(b"%02d %s\n" % (i, b"x" * 40))  # 25-byte stamp + 44 bytes: two lines fill a file
+    log.close()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["web.log", "web.log.1", "web.log.2"]
+    texts = [
+        [line[25:28] for line in (tmp_path / name).read_bytes().splitlines()]
+        for name in ("web.log.2", "web.log.1", "web.log")
+    ]
+    assert texts == [[b"14 ", b"15 "], [b"16 ", b"17 "], [b"18 ", b"19 "]]
+
+
+def test_rotation_waits_for_the_end_of_a_line(tmp_path: Path) -> None:
+    path = tmp_path / "web.log"
+    log = writer(path, max_size=30, keep=1)
+    log.write(b"a" * 40)
+    log.write(b"b" * 40)  # still the same line: no rotation in the middle of it
+    assert not (tmp_path / "web.log.1").exists()
+    log.write(b"\nnext\n")
+    assert not (tmp_path / "web.log.1").exists(), "rotation happens before a chunk, never inside one"
+    log.write(b"later\n")
+    log.close()
+    assert (tmp_path / "web.log.1").read_bytes().endswith(b"a" * 40 + b"b" * 40 + b"\n2026-11-26T02:35:59.123Z next\n")
+    assert path.read_bytes() == b"2026-11-26T02:36:00.123Z later\n"
+
+
+def test_keep_zero_keeps_no_old_files(tmp_path: Path) -> None:
+    log = writer(tmp_path / "web.log", max_size=10, keep=0)
+    for i in range(5):
+        log.write(b"line %d\n" % i)
+    log.close()
+    assert [p.name for p in tmp_path.iterdir()] == ["web.log"]
+    assert (tmp_path / "web.log").read_bytes().endswith(b"line 4\n")
+
+
+@pytest.mark.parametrize("how", ["removed", "renamed"])
+def test_a_log_removed_or_renamed_by_others_is_recreated(tmp_path: Path, how: str) -> None:
+    path = tmp_path / "web.log"
+    log = writer(path)
+    log.write(b"before\n")
+    if how == "removed":
+        path.unlink()
+    else:
+        path.rename(tmp_path / "web.log.old")
+    log.write(b"after\n")
+    log.close()
+    assert path.read_bytes() == b"2026-11-26T02:35:58.123Z after\n"
+
+
+def test_a_log_truncated_in_place_is_followed(tmp_path: Path) -> None:
+    path = tmp_path / "web.log"
+    log = writer(path)
+    log.write(b"before\n")
+    path.write_bytes(b"")  # copytruncate
+    log.write(b"after\n")
+    assert log.size == len(path.read_bytes())
+    log.close()
+    assert path.read_bytes() == b"2026-11-26T02:35:58.123Z after\n"
+
+
+def test_truncate_restores_the_mid_line_state(tmp_path: Path) -> None:
+    path = tmp_path / "web.log"
+    log = writer(path)
+    log.write(b"one\n")
+    size = log.size
+    log.write(b"two")
+    assert log.mid_line
+    log.truncate(size)
+    assert not log.mid_line
+    log.write(b"three\n")
+    log.close()
+    assert path.read_bytes() == b"2026-11-26T02:35:57.123Z one\n2026-11-26T02:35:59.123Z three\n"
