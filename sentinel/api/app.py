@@ -1,12 +1,14 @@
 """The API routes (Starlette): GET reads, POST acts. Every error is `{"error": "one line"}`.
 
-`create_app(daemon)` builds a fresh app around one running daemon; there is no module-level
-app. Routes stay thin: they parse, call the controller or daemon, and shape JSON.
+`create_app(daemon)` builds a fresh app around one running daemon (held in `app.state`);
+there is no module-level app. Routes stay thin: they parse, call the controller or daemon,
+and shape JSON.
 """
 
 from __future__ import annotations
 
 import json
+import os
 from typing import TYPE_CHECKING, Any
 
 from starlette.applications import Starlette
@@ -15,6 +17,8 @@ from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
 
 from sentinel.api.status import metrics_text, status_rows
+from sentinel.config.loader import load
+from sentinel.config.secrets import masked_config
 from sentinel.errors import ConfigError, TargetError
 from sentinel.reconcile.desired import expand
 from sentinel.reconcile.planner import plan
@@ -28,105 +32,8 @@ MAX_WAIT = 600.0
 
 
 def create_app(daemon: Daemon) -> Starlette:
-    controller = daemon.controller
-
-    async def healthz(request: Request) -> Response:
-        return JSONResponse({"ok": True, "pid": _pid(), "config": daemon.path, "environment": daemon.environment})
-
-    async def list_processes(request: Request) -> Response:
-        names = request.query_params.getlist("name")
-        group = request.query_params.get("group")
-        rows = status_rows(controller)
-        unknown = [n for n in names if not any(_is_instance_of(row["name"], n) for row in rows)]
-        if unknown:
-            return _error(404, str(TargetError(unknown)))
-        if names:
-            rows = [row for row in rows if any(_is_instance_of(row["name"], n) for n in names)]
-        if group is not None:
-            rows = [row for row in rows if row["group"] == group]
-        return JSONResponse({"processes": rows, "config_error": controller.config_error})
-
-    async def act(request: Request) -> Response:
-        verb = request.path_params["verb"]
-        if verb not in VERBS:
-            return _error(404, f"unknown action '{verb}' (use start, stop or restart)")
-        body = await _body(request)
-        if isinstance(body, Response):
-            return body
-        targets = body.get("targets", [])
-        if "name" in request.path_params:
-            targets = [request.path_params["name"]]
-        if not isinstance(targets, list) or not all(isinstance(t, str) for t in targets):
-            return _error(400, "targets must be a list of names")
-        everything = bool(body.get("all", False))
-        try:
-            names = controller.request(verb, targets, everything=everything)
-        except TargetError as err:
-            return _error(404, str(err))
-        settled = await controller.settle(names, timeout=_timeout(body, 30.0))
-        return JSONResponse({"done": names, "settled": settled, "processes": status_rows(controller, names)})
-
-    async def config_get(request: Request) -> Response:
-        from sentinel.config.secrets import masked_config
-
-        loaded = controller.loaded
-        return JSONResponse({
-            "path": daemon.path,
-            "environment": daemon.environment,
-            "error": controller.config_error,
-            "config": masked_config(loaded.config) if loaded else None,
-        })
-
-    async def config_diff(request: Request) -> Response:
-        from sentinel.config.loader import load
-
-        body = await _body(request)
-        if isinstance(body, Response):
-            return body
-        try:
-            loaded = load(str(body.get("file") or daemon.path), env=body.get("environment"), environ=daemon.environ)
-        except ConfigError as err:
-            return _config_error(err)
-        desired = expand(loaded.config, loaded.env_files)
-        result = plan(desired, controller.observe(), controller.records, controller.clock.monotonic())
-        return JSONResponse({"lines": diff_lines(result)})
-
-    async def config_apply(request: Request) -> Response:
-        body = await _body(request)
-        if isinstance(body, Response):
-            return body
-        mark = 0 if body.get("since_start") else len(controller.journal)
-        try:
-            await daemon.reload("apply", path=body.get("file"), environment=body.get("environment"), switch=True)
-        except ConfigError as err:
-            return _config_error(err)
-        controller.wake()
-        converged = await controller.converge(_timeout(body, 30.0))
-        return JSONResponse({"converged": converged, "done": controller.journal[mark:],
-                             "waiting": controller.unsettled()})
-
-    async def events(request: Request) -> Response:
-        process = request.query_params.get("process")
-        try:
-            limit = max(1, min(10_000, int(request.query_params.get("limit", "20"))))
-        except ValueError:
-            return _error(400, "limit must be a whole number")
-        rows = daemon.store.events(process=process, limit=limit)
-        return JSONResponse({"events": [
-            {"at": _iso(e.at), "process": e.process, "kind": e.kind, "message": e.message} for e in rows
-        ]})
-
-    async def shutdown(request: Request) -> Response:
-        body = await _body(request)
-        if isinstance(body, Response):
-            return body
-        daemon.request_stop(keep=bool(body.get("keep", False)))
-        return JSONResponse({"stopping": True}, status_code=202)
-
-    async def metrics(request: Request) -> Response:
-        return PlainTextResponse(metrics_text(controller), media_type="text/plain; version=0.0.4")
-
-    return Starlette(routes=[
+    """A fresh app serving `daemon` (kept in `app.state`, not in a module global)."""
+    app = Starlette(routes=[
         Route("/healthz", healthz),
         Route("/metrics", metrics),
         Route("/v1/processes", list_processes),
@@ -138,6 +45,118 @@ def create_app(daemon: Daemon) -> Starlette:
         Route("/v1/events", events),
         Route("/v1/shutdown", shutdown, methods=["POST"]),
     ])
+    app.state.daemon = daemon
+    return app
+
+
+def _daemon(request: Request) -> Daemon:
+    daemon: Daemon = request.app.state.daemon
+    return daemon
+
+
+async def healthz(request: Request) -> Response:
+    daemon = _daemon(request)
+    return JSONResponse({"ok": True, "pid": os.getpid(), "config": daemon.path, "environment": daemon.environment})
+
+
+async def list_processes(request: Request) -> Response:
+    controller = _daemon(request).controller
+    names = request.query_params.getlist("name")
+    group = request.query_params.get("group")
+    rows = status_rows(controller)
+    unknown = [n for n in names if not any(_is_instance_of(row["name"], n) for row in rows)]
+    if unknown:
+        return _error(404, str(TargetError(unknown)))
+    if names:
+        rows = [row for row in rows if any(_is_instance_of(row["name"], n) for n in names)]
+    if group is not None:
+        rows = [row for row in rows if row["group"] == group]
+    return JSONResponse({"processes": rows, "config_error": controller.config_error})
+
+
+async def act(request: Request) -> Response:
+    controller = _daemon(request).controller
+    verb = request.path_params["verb"]
+    if verb not in VERBS:
+        return _error(404, f"unknown action '{verb}' (use start, stop or restart)")
+    body = await _body(request)
+    if isinstance(body, Response):
+        return body
+    targets = [request.path_params["name"]] if "name" in request.path_params else body.get("targets", [])
+    if not isinstance(targets, list) or not all(isinstance(t, str) for t in targets):
+        return _error(400, "targets must be a list of names")
+    try:
+        names = controller.request(verb, targets, everything=bool(body.get("all", False)))
+    except TargetError as err:
+        return _error(404, str(err))
+    settled = await controller.settle(names, timeout=_timeout(body, 30.0))
+    return JSONResponse({"done": names, "settled": settled, "processes": status_rows(controller, names)})
+
+
+async def config_get(request: Request) -> Response:
+    daemon = _daemon(request)
+    loaded = daemon.controller.loaded
+    return JSONResponse({
+        "path": daemon.path,
+        "environment": daemon.environment,
+        "error": daemon.controller.config_error,
+        "config": masked_config(loaded.config) if loaded else None,
+    })
+
+
+async def config_diff(request: Request) -> Response:
+    daemon = _daemon(request)
+    controller = daemon.controller
+    body = await _body(request)
+    if isinstance(body, Response):
+        return body
+    try:
+        loaded = load(str(body.get("file") or daemon.path), env=body.get("environment"), environ=daemon.environ)
+    except ConfigError as err:
+        return _config_error(err)
+    desired = expand(loaded.config, loaded.env_files)
+    result = plan(desired, controller.observe(), controller.records, controller.clock.monotonic())
+    return JSONResponse({"lines": diff_lines(result)})
+
+
+async def config_apply(request: Request) -> Response:
+    daemon = _daemon(request)
+    controller = daemon.controller
+    body = await _body(request)
+    if isinstance(body, Response):
+        return body
+    mark = 0 if body.get("since_start") else len(controller.journal)
+    try:
+        await daemon.reload("apply", path=body.get("file"), environment=body.get("environment"), switch=True)
+    except ConfigError as err:
+        return _config_error(err)
+    controller.wake()
+    converged = await controller.converge(_timeout(body, 30.0))
+    return JSONResponse({"converged": converged, "done": controller.journal[mark:], "waiting": controller.unsettled()})
+
+
+async def events(request: Request) -> Response:
+    daemon = _daemon(request)
+    try:
+        limit = max(1, min(10_000, int(request.query_params.get("limit", "20"))))
+    except ValueError:
+        return _error(400, "limit must be a whole number")
+    rows = daemon.store.events(process=request.query_params.get("process"), limit=limit)
+    return JSONResponse({"events": [
+        {"at": _iso(e.at), "process": e.process, "kind": e.kind, "message": e.message} for e in rows
+    ]})
+
+
+async def shutdown(request: Request) -> Response:
+    body = await _body(request)
+    if isinstance(body, Response):
+        return body
+    _daemon(request).request_stop(keep=bool(body.get("keep", False)))
+    return JSONResponse({"stopping": True}, status_code=202)
+
+
+async def metrics(request: Request) -> Response:
+    return PlainTextResponse(metrics_text(_daemon(request).controller), media_type="text/plain; version=0.0.4")
 
 
 def _is_instance_of(instance: str, name: str) -> bool:
@@ -174,10 +193,4 @@ def _config_error(err: ConfigError) -> Response:
 
 
 def _iso(at: Any) -> str:
-    return str(at.isoformat().replace("+00:00", "Z"))
-
-
-def _pid() -> int:
-    import os
-
-    return os.getpid()
+    return str(at.isoformat(timespec="milliseconds").replace("+00:00", "Z"))

@@ -60,7 +60,7 @@ def _with_options(function: Any) -> Any:
     return function
 
 
-@cli.command(context_settings=CONTEXT)
+@cli.command(context_settings=CONTEXT, short_help="Show each process: state, pid, uptime, cpu, memory.")
 @_with_options
 @handles_errors
 def status(names: tuple[str, ...], group: str | None, as_json: bool) -> None:
@@ -96,7 +96,7 @@ def events(name: str | None, limit: int) -> None:
         click.echo(f"{row['at']}  {row['message']}")
 
 
-@cli.command(context_settings=CONTEXT)
+@cli.command(context_settings=CONTEXT, short_help="Print a process's captured output.")
 @click.argument("name")
 @click.option("-f", "--follow", "keep_following", is_flag=True, help="Keep printing new output.")
 @click.option("-n", "lines", type=click.IntRange(0), default=100, show_default=True, help="Lines to show first.")

@@ -87,7 +87,7 @@ def _last_error(sd: StateDir, offset: int) -> str:
     return lines[-1] if lines else ""
 
 
-@cli.command(context_settings=CONTEXT)
+@cli.command(context_settings=CONTEXT, short_help="Stop every process, then the reconciler.")
 @click.option("--keep", is_flag=True, help="Leave the processes running for the next reconciler to adopt.")
 @click.option("--timeout", type=float, default=120.0, show_default=True, metavar="S",
               help="How long to wait for everything to stop.")

@@ -94,11 +94,9 @@ def _stat(path: Path) -> tuple[int, int] | None:
 
 def _tail(path: Path, count: int) -> list[str]:
     """The last `count` lines of one file, reading backwards in blocks (a big log is not read whole)."""
-    try:
-        handle = open(path, "rb")
-    except FileNotFoundError:
+    if not path.exists():
         return []
-    with handle:
+    with open(path, "rb") as handle:
         end = handle.seek(0, os.SEEK_END)
         data = b""
         position = end

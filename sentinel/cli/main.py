@@ -126,5 +126,5 @@ def main() -> None:
 
 
 # The commands that drive the reconciler register themselves on `cli`.
-from sentinel.cli import control, inspect, lifecycle  # noqa: E402
 
+from sentinel.cli import control, inspect, lifecycle  # noqa: E402, F401

@@ -10,6 +10,7 @@ Called by `controller.daemon` (the process around it) and `api` (requests).
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import signal as signals
 from collections.abc import Awaitable, Callable, Mapping
@@ -18,7 +19,6 @@ from typing import assert_never
 
 from sentinel.clock import Clock
 from sentinel.config.loader import Loaded
-from sentinel.state.convert import identity_of, to_record, to_stored
 from sentinel.errors import SentinelError, SpawnError, TargetError
 from sentinel.reconcile import records as user_requests
 from sentinel.reconcile.actions import Action, Forget, Plan, Restart, SetState, Start, Stop, Update
@@ -31,7 +31,8 @@ from sentinel.reconcile.render import done_line
 from sentinel.reconcile.targets import resolve_targets
 from sentinel.runtime.manager import Runtime
 from sentinel.runtime.spawn import SpawnRequest
-from sentinel.state.store import StoredProcess, Store
+from sentinel.state.convert import identity_of, to_record, to_stored
+from sentinel.state.store import Store, StoredProcess
 from sentinel.states import ProcessState, can_move
 
 S = ProcessState
@@ -87,10 +88,8 @@ class Controller:
         """Pass after pass until `close()`: each trigger, or the planner's wake-up time, starts one."""
         while not self.closing:
             timeout = None if self.wake_at is None else max(0.0, self.wake_at - self.clock.monotonic())
-            try:
+            with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), timeout)
-            except TimeoutError:
-                pass
             self._wake.clear()
             if not self.closing:
                 await self.run_pass()

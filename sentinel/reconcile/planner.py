@@ -20,6 +20,7 @@ from sentinel.states import ProcessState
 
 S = ProcessState
 HELD = "stopped by user"
+JOB_WAITS = "a job: schedules are not run yet in this release"
 # A process in one of these states was running when we last knew of it.
 _WAS_RUNNING = frozenset({S.RUNNING, S.STARTING, S.STOPPING})
 
@@ -83,10 +84,8 @@ class _Pass:
         if o is not None and exited is None:
             return  # a run in progress (scheduling comes with jobs, #5)
         if exited is not None or r is None or r.state is not S.SCHEDULED:
-            self.marks.append(
-                SetState(instance=d.name, state=S.SCHEDULED, reason="waits for its schedule", exit=exited,
-                         from_config=r is None)
-            )
+            self.marks.append(SetState(instance=d.name, state=S.SCHEDULED, reason=JOB_WAITS, exit=exited,
+                                       from_config=r is None))
 
     def _after_exit(self, d: DesiredProcess, exit: ExitStatus, at: float | None, r: ProcessRecord | None) -> None:
         exited_at = self.now if at is None else at

@@ -29,8 +29,14 @@ def backoff_delay(rule: RestartRule, failures: int) -> float:
     """Delay before the restart that follows `failures` earlier failed restarts in a row."""
     if rule.initial <= 0:
         return 0.0
-    exponent = min(failures, 64)  # beyond this the cap has long been reached
-    return float(min(rule.initial * rule.factor**exponent, rule.max_delay))
+    delay = rule.initial
+    if rule.factor <= 1:  # validation keeps factor >= 1: a constant delay
+        return float(min(delay, rule.max_delay))
+    for _ in range(failures):  # multiply step by step: a huge factor reaches the cap instead of overflowing
+        if delay >= rule.max_delay:
+            break
+        delay *= rule.factor
+    return float(min(delay, rule.max_delay))
 
 
 def after_exit(
@@ -58,6 +64,6 @@ def after_exit(
 
 
 def _seconds(delay: float) -> str:
-    if delay == int(delay):
-        return f"{int(delay)}s"
-    return f"{delay:.3g}s"
+    """'4s', '0.05s', '1350.5s': plain decimals, at most three after the point."""
+    text = f"{delay:.3f}".rstrip("0").rstrip(".")
+    return f"{text}s"

@@ -7,7 +7,9 @@ from collections.abc import Iterable, Sequence
 from sentinel.reconcile.desired import Desired
 
 
-def resolve_targets(targets: Sequence[str], desired: Desired, *, everything: bool = False) -> tuple[list[str], list[str]]:
+def resolve_targets(
+    targets: Sequence[str], desired: Desired, *, everything: bool = False
+) -> tuple[list[str], list[str]]:
     """(instances in name order, targets that match nothing)."""
     if everything:
         return sorted(desired), []

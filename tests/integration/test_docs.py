@@ -36,7 +36,11 @@ def test_readme_error_example_is_what_validate_prints(tmp_path: Path, monkeypatc
     assert result.stderr == shown.group(1)
 
 
-@pytest.mark.parametrize("command", [[], ["validate"], ["config"], ["schema"]], ids=lambda c: " ".join(c) or "top")
+COMMANDS = [[], ["up"], ["apply"], ["diff"], ["status"], ["logs"], ["events"], ["start"], ["stop"], ["restart"],
+            ["down"], ["validate"], ["config"], ["schema"]]
+
+
+@pytest.mark.parametrize("command", COMMANDS, ids=lambda c: " ".join(c) or "top")
 def test_cli_reference_is_the_real_help(command: list[str]) -> None:
     help_text = CliRunner().invoke(cli, [*command, "--help"], terminal_width=80, prog_name="sentinel").output
     block = f"```text\n$ sentinel {' '.join([*command, '--help'])}\n{help_text}```"

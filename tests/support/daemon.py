@@ -56,7 +56,7 @@ class Reconciler:
             self.process = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=out, stderr=out,
                                             env={**os.environ, **self.extra_env})
         if wait:
-            wait_for(lambda: self._answers(), timeout=15.0, message=lambda: f"reconciler did not answer:\n{self.log}")
+            wait_for(self._answers, timeout=15.0, message=lambda: f"reconciler did not answer:\n{self.log}")
         return self.process
 
     def _answers(self) -> bool:

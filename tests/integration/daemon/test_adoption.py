@@ -13,7 +13,12 @@ import psutil
 from tests.support.daemon import Reconciler
 from tests.support.wait import wait_for
 
-COUNTER = "import itertools, time\nfor i in itertools.count():\n    print(f'line {i}', flush=True)\n    time.sleep(0.0005)\n"
+COUNTER = (
+    "import itertools, time\n"
+    "for i in itertools.count():\n"
+    "    print(f'line {i}', flush=True)\n"
+    "    time.sleep(0.0005)\n"
+)
 
 
 def _numbers(text: str) -> list[int]:

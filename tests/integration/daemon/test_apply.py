@@ -81,7 +81,7 @@ def test_apply_starts_a_reconciler_when_none_runs(make_reconciler: Callable[...,
     result = r.cli("apply", "-f", str(r.config))
     try:
         assert result.exit_code == 0, result.output
-        assert result.output.splitlines() == ["config {} applied (started)".format(r.config),
+        assert result.output.splitlines() == [f"config {r.config} applied (started)",
                                               "started solo: new in config", "converged"]
         assert r.row("solo")["state"] == "running"
     finally:
