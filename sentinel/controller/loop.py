@@ -132,6 +132,8 @@ class Controller:
 
     def _execute(self, action: Action, now: float) -> None:
         match action:
+            case Start() if action.instance in self._exits:
+                self._background(action.instance, self._relaunch(action))
             case Start():
                 self._launch(action, now)
             case Stop():
@@ -147,8 +149,8 @@ class Controller:
         name = action.instance
         if name in self._exits and not isinstance(action, Update):
             del self._exits[name]
-            self.runtime.release(name)
-        if isinstance(action, Forget):
+            self._background(name, self._clean_up(name, forget=isinstance(action, Forget)))
+        elif isinstance(action, Forget):
             self.runtime.forget(name)
         self._keep(name, record_after(action, self.records.get(name), self.desired.get(name), now))
         if isinstance(action, SetState) and action.state is S.PENDING:
@@ -213,6 +215,19 @@ class Controller:
             self.runtime.release(name)
         self._keep(name, record_after(action, self.records.get(name), self.desired.get(name), self.clock.monotonic()))
         self.event("stopped", done_line(action), process=name)
+
+    async def _clean_up(self, name: str, *, forget: bool) -> None:
+        """After a run ended: end what is left of its tree (a child that outlived the leader would keep
+        its port or lock, FAILURES F03), then let go of it."""
+        await self._stop_tree(name)
+        if forget:
+            self.runtime.forget(name)
+        else:
+            self.runtime.release(name)
+
+    async def _relaunch(self, action: Start) -> None:
+        await self._clean_up(action.instance, forget=False)
+        self._launch(action, self.clock.monotonic())
 
     async def _restart(self, action: Restart) -> None:
         await self._stop_tree(action.instance)

@@ -101,3 +101,38 @@ processes:
             return False
 
     assert not any(alive(pid) for pid in family)
+
+
+def _alive_with_instance(name: str, cmdline: list[str] | None = None) -> list[int]:
+    found = []
+    for proc in psutil.process_iter(["status", "cmdline"]):
+        try:
+            if cmdline is not None and proc.info["cmdline"] != cmdline:
+                continue
+            if proc.info["status"] != psutil.STATUS_ZOMBIE and proc.environ().get("SENTINEL_INSTANCE") == name:
+                found.append(proc.pid)
+        except (psutil.NoSuchProcess, psutil.AccessDenied):
+            continue
+    return found
+
+
+def test_children_an_exited_leader_left_are_ended_before_the_restart(
+    make_reconciler: Callable[..., Reconciler],
+) -> None:
+    r = make_reconciler("""
+processes:
+  leaky:
+    command: ["sh", "-c", "sleep 1000 & sleep 0.3; exit 1"]
+    restart: {max_retries: 2, backoff: {initial: 0}}
+""")
+    r.start()
+    peak = 0
+
+    def failed() -> bool:
+        nonlocal peak
+        peak = max(peak, len(_alive_with_instance("leaky", ["sleep", "1000"])))
+        return bool(r.row("leaky")["state"] == "failed")
+
+    wait_for(failed, timeout=15)
+    assert peak == 1  # the sleep of one generation is gone before the next starts
+    wait_for(lambda: not _alive_with_instance("leaky"))
