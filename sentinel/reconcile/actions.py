@@ -66,6 +66,7 @@ class SetState:
     retry_at: float | None = None
     failures: int | None = None  # None: keep the recorded count
     exit: ExitStatus | None = None
+    take_settings: bool = False  # also take the desired settings (an edit seen in the same pass as an exit)
     from_config: bool = False
 
 

@@ -116,12 +116,14 @@ def digest(value: Any) -> str:
 
 
 def _leaves(value: Any, prefix: str) -> list[tuple[str, Any]]:
-    if isinstance(value, dict) and value:
+    """Dotted leaf paths and values; an unset (None) or empty mapping has no leaves, so setting one
+    names only what it sets (`depends_on.db`, not also `depends_on`)."""
+    if isinstance(value, dict):
         pairs: list[tuple[str, Any]] = []
         for key in sorted(value):
             pairs.extend(_leaves(value[key], f"{prefix}.{key}" if prefix else key))
         return pairs
-    return [(prefix, value)]
+    return [] if value is None else [(prefix, value)]
 
 
 def _instance(instance: str, name: str, process: Process, env_file: Mapping[str, str]) -> DesiredProcess:

@@ -35,7 +35,8 @@ class _Pass:
 
     def __init__(self, desired: Desired, observed: Observed, records: Records, now: float) -> None:
         self.desired, self.observed, self.records, self.now = desired, observed, records, now
-        self.rank = ranks({d.process: d.depends_on for d in desired.values()})
+        self.rank = ranks({**_recorded_dependencies(records, desired), **{d.process: d.depends_on
+                                                                          for d in desired.values()}})
         self.instances: dict[str, list[str]] = defaultdict(list)
         for d in desired.values():
             self.instances[d.process].append(d.name)
@@ -44,6 +45,7 @@ class _Pass:
         self.marks: list[Action] = []
         self.starts: list[Action] = []
         self.wake_at: float | None = None
+        self.marked: dict[str, ProcessState] = {}  # states recorded earlier in this pass
 
     def run(self) -> Plan:
         names = self.desired.keys() | self.observed.keys() | self.records.keys()
@@ -84,34 +86,41 @@ class _Pass:
         if o is not None and exited is None:
             return  # a run in progress (scheduling comes with jobs, #5)
         if exited is not None or r is None or r.state is not S.SCHEDULED:
-            self.marks.append(SetState(instance=d.name, state=S.SCHEDULED, reason=JOB_WAITS, exit=exited,
-                                       from_config=r is None))
+            self._mark(SetState(instance=d.name, state=S.SCHEDULED, reason=JOB_WAITS, exit=exited,
+                                from_config=r is None))
 
     def _after_exit(self, d: DesiredProcess, exit: ExitStatus, at: float | None, r: ProcessRecord | None) -> None:
         exited_at = self.now if at is None else at
-        if r is not None and r.held:
-            self.marks.append(SetState(instance=d.name, state=S.STOPPED, reason=HELD, exit=exit))
+        changed = r is not None and bool(r.digests) and r.digests != d.digests
+        if r is not None and r.held and not changed:
+            self._mark(SetState(instance=d.name, state=S.STOPPED, reason=HELD, exit=exit))
             return
-        if r is not None and r.spec_hash and r.spec_hash != d.spec_hash:
-            self._start(d, Start(instance=d.name, reason=self._changed(d, r), restart=True, from_config=True))
+        if r is not None and (r.held or r.restart_requested or (r.spec_hash and r.spec_hash != d.spec_hash)):
+            why = "config changed, hold released" if r.held else (
+                "restart requested" if r.restart_requested else self._changed(d, r))
+            self._start_or_wait(d, r, Start(instance=d.name, reason=why, restart=True, from_config=changed),
+                                exit=exit)
             return
         started = r.started_at if r is not None else None
         ran_for = exited_at - started if started is not None else 0.0
         decision = after_exit(d.restart, exit, ran_for=ran_for, failures=r.failures if r else 0, exited_at=exited_at)
         due = decision.retry_at is not None and decision.retry_at <= self.now
-        if decision.state is S.BACKOFF and due and self._waits_for(d) is None:
-            self._start(d, Start(instance=d.name, reason=decision.reason, failures=decision.failures, restart=True))
+        if decision.state is S.BACKOFF and due:
+            start = Start(instance=d.name, reason=decision.reason, failures=decision.failures, restart=True)
+            self._start_or_wait(d, r, start, exit=exit)
             return
         if decision.retry_at is not None:
             self._wake(decision.retry_at)
-        self.marks.append(
+        self._mark(
             SetState(instance=d.name, state=decision.state, reason=decision.reason, retry_at=decision.retry_at,
-                     failures=decision.failures, exit=exit)
+                     failures=decision.failures, exit=exit, take_settings=changed)
         )
 
     def _live(self, d: DesiredProcess, r: ProcessRecord | None) -> None:
         if r is None:
-            self.marks.append(SetState(instance=d.name, state=S.RUNNING, reason="adopted"))
+            self._mark(SetState(instance=d.name, state=S.RUNNING, reason="adopted"))
+        elif r.held and r.digests and r.digests != d.digests:
+            self.starts.append(Restart(instance=d.name, reason="config changed, hold released", from_config=True))
         elif r.held:
             self._stop(Stop(instance=d.name, reason=HELD))
         elif r.spec_hash != d.spec_hash:
@@ -122,7 +131,7 @@ class _Pass:
         elif r.digests != d.digests:
             self.marks.append(self._update(d, r))
         elif r.state is not S.RUNNING:
-            self.marks.append(SetState(instance=d.name, state=S.RUNNING, reason="running"))
+            self._mark(SetState(instance=d.name, state=S.RUNNING, reason="running"))
 
     def _idle(self, d: DesiredProcess, r: ProcessRecord | None) -> None:
         if r is None:
@@ -132,7 +141,7 @@ class _Pass:
                 self._start_or_wait(d, r, Start(instance=d.name, reason="config changed, hold released",
                                                 from_config=True))
             elif r.state is not S.STOPPED:
-                self.marks.append(SetState(instance=d.name, state=S.STOPPED, reason=HELD))
+                self._mark(SetState(instance=d.name, state=S.STOPPED, reason=HELD))
         elif r.state in _WAS_RUNNING:
             self._after_exit(d, ExitStatus(), None, r)  # it ended while no reconciler watched it
         elif r.spec_hash and r.spec_hash != d.spec_hash:
@@ -156,18 +165,27 @@ class _Pass:
 
     # --- helpers ------------------------------------------------------------------------------
 
-    def _start_or_wait(self, d: DesiredProcess, r: ProcessRecord | None, start: Start) -> None:
+    def _start_or_wait(self, d: DesiredProcess, r: ProcessRecord | None, start: Start,
+                       exit: ExitStatus | None = None) -> None:
+        """Start now, or record `pending` with what it waits for. An exit being handled is always recorded."""
         waiting = self._waits_for(d)
         if waiting is None:
             self._start(d, start)
-        elif r is None or r.state is not S.PENDING or r.reason != waiting:
-            self.marks.append(SetState(instance=d.name, state=S.PENDING, reason=waiting, from_config=r is None))
+        elif exit is not None or r is None or r.state is not S.PENDING or r.reason != waiting:
+            failures = start.failures if exit is not None else None
+            self._mark(SetState(instance=d.name, state=S.PENDING, reason=waiting, failures=failures, exit=exit,
+                                from_config=r is None))
 
     def _start(self, d: DesiredProcess, start: Start) -> None:
         self.up.add(d.name)
         self.starts.append(start)
 
+    def _mark(self, action: SetState) -> None:
+        self.marked[action.instance] = action.state
+        self.marks.append(action)
+
     def _stop(self, action: Stop | Forget) -> None:
+        self.up.discard(action.instance)
         rank = self.rank.get(process_of(action.instance, self.rank), 0)
         self.stops.append((-rank, action.instance, action))
 
@@ -182,7 +200,7 @@ class _Pass:
     def _holds(self, dep: str, condition: str) -> bool:
         instances = self.instances.get(dep, [])
         if condition == "completed":
-            return all(_state(self.records, i) is S.EXITED for i in instances)
+            return all(self.marked.get(i, _state(self.records, i)) is S.EXITED for i in instances)
         # `healthy` waits for running until health checks land (#4).
         return all(i in self.up for i in instances)
 
@@ -195,6 +213,20 @@ class _Pass:
     def _changed(d: DesiredProcess, r: ProcessRecord) -> str:
         fields = [f for f in changed_fields(r.digests, d.digests) if is_run_field(f)] or ["spec"]
         return f"{', '.join(fields)} changed"
+
+
+def _recorded_dependencies(records: Records, desired: Desired) -> dict[str, dict[str, str]]:
+    """What processes no longer in the file depended on, from their records' digests (`depends_on.db`),
+    so that they too stop in reverse dependency order."""
+    out: dict[str, dict[str, str]] = {}
+    for name, record in records.items():
+        if name in desired:
+            continue
+        head, _, tail = name.rpartition(".")
+        process = head if head and tail.isdigit() else name
+        deps = out.setdefault(process, {})
+        deps.update({key.split(".", 1)[1]: "started" for key in record.digests if key.startswith("depends_on.")})
+    return out
 
 
 def _state(records: Mapping[str, ProcessRecord], name: str) -> ProcessState | None:

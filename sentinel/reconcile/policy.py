@@ -52,7 +52,7 @@ def after_exit(
     loop = 0 if ran_for >= rule.reset_after else failures
     if rule.max_retries is not None and loop >= rule.max_retries:
         runs = loop + 1
-        return AfterExit(ProcessState.FAILED, loop, None, f"{what}; gave up after {runs} runs in a row failed")
+        return AfterExit(ProcessState.FAILED, loop, None, f"{what}; gave up after {runs} {_runs(runs)} in a row failed")
     delay = backoff_delay(rule, loop)
     of = f"/{rule.max_retries}" if rule.max_retries is not None else ""
     return AfterExit(
@@ -61,6 +61,10 @@ def after_exit(
         exited_at + delay,
         f"{what}, restarting in {_seconds(delay)} (attempt {loop + 1}{of})",
     )
+
+
+def _runs(count: int) -> str:
+    return "run" if count == 1 else "runs"
 
 
 def _seconds(delay: float) -> str:

@@ -58,7 +58,10 @@ def _running(action: Start | Restart, record: ProcessRecord | None, d: DesiredPr
 
 
 def _set_state(action: SetState, record: ProcessRecord | None, d: DesiredProcess | None) -> ProcessRecord:
-    base = record or ProcessRecord(name=action.instance, state=action.state)
+    base = record
+    if base is None:  # a first record: it describes the desired spec
+        base = ProcessRecord(name=action.instance, state=action.state, spec_hash=d.spec_hash if d else "",
+                             digests=dict(d.digests) if d else {})
     return replace(
         base,
         state=action.state,
@@ -67,7 +70,7 @@ def _set_state(action: SetState, record: ProcessRecord | None, d: DesiredProcess
         failures=base.failures if action.failures is None else action.failures,
         exit=action.exit or base.exit,
         restart_requested=False if action.state in (S.BACKOFF, S.STOPPED) else base.restart_requested,
-        digests=base.digests if base.digests or d is None else {},
+        digests=dict(d.digests) if action.take_settings and d is not None else base.digests,
     )
 
 

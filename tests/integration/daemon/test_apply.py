@@ -103,4 +103,4 @@ def test_apply_reports_processes_that_do_not_converge(make_reconciler: Callable[
     bad.write_text("processes: {ok: {command: sleep 1000}, crash: {command: 'false', restart: {max_retries: 0}}}")
     result = r.cli("apply", "-f", str(bad), "--timeout", "5")
     assert result.exit_code == 1
-    assert "not converged: crash: failed (exited 1; gave up after 1 runs in a row failed)" in result.stderr
+    assert "not converged: crash: failed (exited 1; gave up after 1 run in a row failed)" in result.stderr
