@@ -61,6 +61,8 @@ class Client:
             self._call("GET", "/healthz", None, timeout=1.0)
         except DaemonUnavailable:
             return False
+        except RemoteError:
+            return True  # something answers on the socket, if slowly: a reconciler is there
         return True
 
     def _call(self, method: str, path: str, body: dict[str, Any] | None, *, extra: float = 0.0,

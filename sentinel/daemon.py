@@ -23,7 +23,6 @@ from sentinel.clock import Clock, SystemClock
 from sentinel.config.loader import Loaded, load
 from sentinel.config.secrets import masked_config
 from sentinel.controller.loop import Controller
-from sentinel.controller.watch import watch_config
 from sentinel.errors import ConfigError, DaemonRunning
 from sentinel.paths import StateDir
 from sentinel.reconcile.desired import digest
@@ -168,16 +167,26 @@ class Daemon:
     # --- the run --------------------------------------------------------------------------------
 
     async def serve(self) -> None:
-        from sentinel.api.server import ApiServer
+        """Adopt, start what the file asks for, then answer on the socket and watch the file until stopped.
 
+        The first pass runs before the web and file-watching modules are even imported, so the
+        processes start as early as they can (cold start, DESIGN §9).
+        """
         loop = asyncio.get_running_loop()
         for number in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
             loop.add_signal_handler(number, self._on_signal, number)
         stop_watching = asyncio.Event()
-        server = ApiServer(self, bind_socket(self.options.state_dir.socket))
+        tasks: list[asyncio.Task[None]] = []
+        server = None
         try:
             self.controller.restore(self.store.processes())
-            tasks = [
+            await self.controller.stop_strays()
+            await self.controller.run_pass()
+            from sentinel.api.server import ApiServer
+            from sentinel.controller.watch import watch_config
+
+            server = ApiServer(self, bind_socket(self.options.state_dir.socket))
+            tasks += [
                 loop.create_task(self.controller.run()),
                 loop.create_task(server.serve()),
                 loop.create_task(watch_config(self.watched, self._on_file_change, stop_watching)),
@@ -187,9 +196,10 @@ class Daemon:
             await self.stop_requested.wait()
             stop_watching.set()
             await self._shut_down()
-            server.close()
-            await asyncio.gather(*tasks, return_exceptions=True)
         finally:
+            if server is not None:
+                server.close()
+            await asyncio.gather(*tasks, return_exceptions=True)
             for number in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
                 loop.remove_signal_handler(number)
             with contextlib.suppress(FileNotFoundError):
@@ -211,9 +221,11 @@ class Daemon:
                 return
 
 
-def run(options: DaemonOptions) -> None:
-    """`sentinel up` in the foreground: returns when the reconciler has stopped."""
-    loaded = load(options.config, env=options.environment)  # ConfigError before anything is touched
+def run(options: DaemonOptions, loaded: Loaded | None = None) -> None:
+    """`sentinel up` in the foreground: returns when the reconciler has stopped. `loaded` is the config
+    the caller already loaded from `options.config`, if it did."""
+    if loaded is None:
+        loaded = load(options.config, env=options.environment)  # ConfigError before anything is touched
     with state_lock(options.state_dir):
         _configure_logging()
 

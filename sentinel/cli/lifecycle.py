@@ -6,6 +6,7 @@ to it through the client, or start a detached one.
 
 from __future__ import annotations
 
+import fcntl
 import os
 import sys
 import time
@@ -39,7 +40,7 @@ def up(file: str, env: str | None, detach: bool) -> None:
     from sentinel.config.loader import load
 
     path = os.path.abspath(file)
-    load(path, env=env)  # an invalid file exits 2 before anything starts
+    loaded = load(path, env=env)  # an invalid file exits 2 before anything starts
     sd = state_dir()
     if detach:
         if client().alive():
@@ -49,7 +50,7 @@ def up(file: str, env: str | None, detach: bool) -> None:
         return
     from sentinel.daemon import DaemonOptions, run
 
-    run(DaemonOptions(config=path, environment=env, state_dir=sd))
+    run(DaemonOptions(config=path, environment=env, state_dir=sd), loaded)
 
 
 def start_detached(sd: StateDir, path: str, env: str | None) -> int:
@@ -80,6 +81,25 @@ def start_detached(sd: StateDir, path: str, env: str | None) -> int:
     raise DaemonUnavailable(f"the reconciler did not answer within {DETACH_TIMEOUT:.0f}s; see {sd.daemon_log}")
 
 
+class StillStopping(SentinelError):
+    """`down` waited its whole timeout."""
+
+
+def _lock_released(sd: StateDir) -> bool:
+    """True once no reconciler holds the state directory's lock (its process has ended or is ending)."""
+    try:
+        fd = os.open(sd.pidfile, os.O_RDONLY)
+    except FileNotFoundError:
+        return True
+    try:
+        fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
+    except BlockingIOError:
+        return False
+    finally:
+        os.close(fd)
+    return True
+
+
 def _last_error(sd: StateDir, offset: int) -> str:
     with open(sd.daemon_log, "rb") as handle:
         handle.seek(offset)
@@ -105,9 +125,9 @@ def down(keep: bool, timeout: float) -> None:
         click.echo(f"no reconciler is running on {api.state_dir.root}")
         return
     deadline = time.monotonic() + timeout
-    while api.alive():
+    while not _lock_released(api.state_dir):  # the reconciler holds it until its very end
         if time.monotonic() > deadline:
-            raise DaemonUnavailable(f"the reconciler is still stopping after {timeout:.0f}s")
+            raise StillStopping(f"the reconciler is still stopping after {timeout:.0f}s; see `sentinel status`")
         time.sleep(0.02)
     click.echo("reconciler stopped; processes left running" if keep else "reconciler stopped")
 

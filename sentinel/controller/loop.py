@@ -98,8 +98,8 @@ class Controller:
         now = self.clock.monotonic()
         result = plan(self.desired, self.observe(), self.records, now)
         self._acted = {action.instance for action in result.actions}
-        for action in result.actions:
-            self._execute(action, now)
+        if result.actions:
+            self._execute_all(result.actions, now)
         self.wake_at = result.wake_at
         self.passes += 1
         if result.actions:
@@ -129,6 +129,19 @@ class Controller:
         self.wake()
 
     # --- executing actions --------------------------------------------------------------------
+
+    def _execute_all(self, actions: tuple[Action, ...], now: float) -> None:
+        """Execute a plan's actions in order; their records and events are written in one transaction."""
+        try:
+            with contextlib.ExitStack() as stack:
+                try:
+                    stack.enter_context(self.store.batch())
+                except SentinelError as err:  # no batch: each write is tried on its own
+                    log.warning("state_write_failed error=%s", err)
+                for action in actions:
+                    self._execute(action, now)
+        except SentinelError as err:
+            log.warning("state_write_failed error=%s", err)
 
     def _execute(self, action: Action, now: float) -> None:
         match action:
@@ -285,6 +298,18 @@ class Controller:
             else:
                 self.event("lost", f"{name} (pid {identity.pid}) ended while no reconciler watched it", process=name)
         return adopted
+
+    async def stop_strays(self) -> list[str]:
+        """Stop processes of this state directory that no record knows (their reconciler died between
+        starting them and writing them down), so that none runs twice (FAILURES F33)."""
+        strays = self.runtime.strays()
+        for name, (identity, pgid) in sorted(strays.items()):
+            signal_name, timeout = self._stop_settings.get(name, _DEFAULT_STOP)
+            await self.runtime.stop_stray(name, identity, pgid, signal=signals.Signals[f"SIG{signal_name}"].value,
+                                          timeout=timeout)
+            self.event("stray_stopped", f"stopped {name} (pid {identity.pid}): running, but unknown to state.db",
+                       process=name)
+        return sorted(strays)
 
     # --- user requests ------------------------------------------------------------------------
 

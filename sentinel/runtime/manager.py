@@ -25,7 +25,7 @@ from sentinel.runtime import probe
 from sentinel.runtime.capture import Capture, remove_pipe
 from sentinel.runtime.exits import ExitWatch, watch_exit
 from sentinel.runtime.logfile import LogWriter
-from sentinel.runtime.signals import KILL_WAIT, StopReport, StopTarget, stop_tree
+from sentinel.runtime.signals import KILL_WAIT, TREE_VAR, StopReport, StopTarget, stop_tree
 from sentinel.runtime.spawn import Spawned, SpawnRequest, spawn, tree_tag
 
 log = logging.getLogger(__name__)
@@ -55,7 +55,7 @@ class Runtime:
         self._utc = utc
         self._runs: dict[str, _Run] = {}
         self._dirs_ready = False
-        self._scan: probe.ProcessTable | None = None
+        self._scanner = probe.Scanner(TREE_VAR)
 
     def spawn(self, req: SpawnRequest, *, log_max_size: int, log_keep: int) -> Spawned:
         """Start `req` with its output captured and its exit watched; raises SpawnError."""
@@ -110,7 +110,8 @@ class Runtime:
             return StopReport()
         spawned = run.spawned
         target = StopTarget(spawned.identity, spawned.pgid, tag=run.tag, known=run.sampler.seen())
-        report = await stop_tree(target, sig=signal, timeout=timeout, leader_exited=run.exited)
+        report = await stop_tree(target, sig=signal, timeout=timeout, leader_exited=run.exited,
+                                 scanner=self._scanner)
         if run.watch is not None:  # the exit is seen by now, but its callback may not have run yet
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(run.exited.wait(), KILL_WAIT)
@@ -125,14 +126,32 @@ class Runtime:
         tag would find the current run too."""
         tag = None if name in self.running() else tree_tag(self.state_dir.fifo(name))
         target = StopTarget(identity, pgid, tag=tag)
-        return await stop_tree(target, sig=signal, timeout=timeout, leader_exited=_set_event())
+        return await stop_tree(target, sig=signal, timeout=timeout, leader_exited=_set_event(), scanner=self._scanner)
+
+    def strays(self) -> dict[str, tuple[ProcessIdentity, int]]:
+        """Instances of this state directory whose processes run unwatched: started by a reconciler that
+        died before it recorded them. name → (identity of one of them, its process group)."""
+        prefix = f"{self.state_dir.run}{os.sep}"
+        running = self.running()
+        found: dict[str, tuple[ProcessIdentity, int]] = {}
+        for tag, pids in sorted(probe.tag_index(TREE_VAR).items()):
+            name = tag.removeprefix(prefix).removesuffix(".fifo")
+            if not tag.startswith(prefix) or not tag.endswith(".fifo") or name in running:
+                continue
+            for pid in sorted(pids):
+                identity = probe.identify(pid)
+                with contextlib.suppress(OSError):
+                    if identity is not None:
+                        found[name] = (identity, os.getpgid(pid))
+                        break
+        return found
 
     def usage(self, name: str) -> tuple[float, int] | None:
         """(cpu_percent since the previous call, rss bytes) of the instance's tree; None if it is not running."""
         run = self._runs.get(name)
         if run is None or run.status is not None:
             return None
-        return run.sampler.sample(self._table())
+        return run.sampler.sample(self._scanner.table())
 
     def release(self, name: str) -> None:
         """Let go of the instance after its exit was handled: drain and close its capture; the FIFO stays."""
@@ -163,17 +182,6 @@ class Runtime:
             self._close(self._runs.pop(name))
 
     # --- parts ----------------------------------------------------------------------------------
-
-    def _table(self) -> probe.ProcessTable:
-        """One scan of the process table serves every `usage()` call until the loop turns (a status
-        request asks for all instances at once)."""
-        if self._scan is None:
-            self._scan = probe.ProcessTable.read()
-            asyncio.get_running_loop().call_soon(self._forget_scan)
-        return self._scan
-
-    def _forget_scan(self) -> None:
-        self._scan = None
 
     def _capture(self, name: str, fifo: Path, max_size: int, keep: int) -> Capture:
         if not self._dirs_ready:

@@ -4,12 +4,13 @@ Called by the rest of the runtime (spawn, exits, signals, manager); the only pla
 `signals` that uses psutil. A pid is only ever trusted together with its creation time
 (DESIGN §8, STYLE rule 12), and a zombie is never alive (FAILURES F06).
 
-Scans of the whole table (`ProcessTable.read`, `tagged`) read /proc directly on Linux, several
+Scans of the whole table (`ProcessTable.read`, `tag_index`) read /proc directly on Linux, several
 times faster than psutil's per-process objects; elsewhere they go through psutil.
 """
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import os
 import sys
@@ -92,26 +93,71 @@ def identity_of(proc: psutil.Process) -> ProcessIdentity | None:
         return None
 
 
-def tagged(name: str, value: str) -> list[int]:
-    """Pids of the processes whose (initial) environment has `name=value`."""
+def tag_index(name: str) -> dict[str, list[int]]:
+    """value → pids, for every process whose (initial) environment sets `name`: one scan serves many lookups."""
     if not _LINUX:
-        found = []
+        index: dict[str, list[int]] = {}
         for proc in psutil.process_iter():
             with contextlib.suppress(psutil.Error):
-                if proc.environ().get(name) == value:
-                    found.append(proc.pid)
-        return found
-    needle = f"{name}={value}\0".encode()
-    found = []
+                value = proc.environ().get(name)
+                if value is not None:
+                    index.setdefault(value, []).append(proc.pid)
+        return index
+    prefix = f"{name}=".encode()
+    index = {}
     for pid in psutil.pids():
         try:
             with open(f"{_PROC}/{pid}/environ", "rb") as f:
                 data = f.read()
         except OSError:
             continue
-        if data.startswith(needle) or b"\0" + needle in data:
-            found.append(pid)
-    return found
+        for entry in data.split(b"\0"):
+            if entry.startswith(prefix):
+                index.setdefault(entry[len(prefix):].decode(errors="replace"), []).append(pid)
+                break
+    return index
+
+
+class Scanner:
+    """Readings of the process table, shared by every caller in one turn of the event loop.
+
+    A status request samples every instance, and a `down` stops every tree at once: each would
+    otherwise read all of /proc again. A reading is dropped when the loop turns.
+    """
+
+    def __init__(self, tag_name: str, loop: asyncio.AbstractEventLoop | None = None) -> None:
+        self._tag_name = tag_name
+        self._loop = loop
+        self._table: ProcessTable | None = None
+        self._tags: dict[str, list[int]] | None = None
+
+    def table(self) -> ProcessTable:
+        table = self._table or ProcessTable.read()
+        if self._table is None and self._shared():
+            self._table = table
+        return table
+
+    def tagged(self, value: str) -> list[int]:
+        tags = self._tags if self._tags is not None else tag_index(self._tag_name)
+        if self._tags is None and self._shared():
+            self._tags = tags
+        return list(tags.get(value, ()))
+
+    def _shared(self) -> bool:
+        """Keep a reading until the loop turns; False (keep nothing) outside a running loop."""
+        loop = self._loop
+        if loop is None:
+            try:
+                loop = asyncio.get_running_loop()
+            except RuntimeError:
+                return False
+        if self._table is None and self._tags is None:
+            loop.call_soon(self._forget)
+        return True
+
+    def _forget(self) -> None:
+        self._table = None
+        self._tags = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -59,10 +59,13 @@ class StopReport:
     survivors: tuple[ProcessIdentity, ...] = ()
 
 
-async def stop_tree(target: StopTarget, *, sig: int, timeout: float, leader_exited: asyncio.Event) -> StopReport:
-    """Stop the tree of `target`; returns once all of it is gone (or outlived SIGKILL, see `survivors`)."""
+async def stop_tree(target: StopTarget, *, sig: int, timeout: float, leader_exited: asyncio.Event,
+                    scanner: probe.Scanner | None = None) -> StopReport:
+    """Stop the tree of `target`; returns once all of it is gone (or outlived SIGKILL, see `survivors`).
+
+    `scanner` shares readings of the process table between stops running at once (`down`)."""
     loop = asyncio.get_running_loop()
-    tree = _Tree(target)
+    tree = _Tree(target, scanner or probe.Scanner(TREE_VAR))
     leader_alive = tree.leader is not None and probe.running(tree.leader)
     signalled = tree.signal(sig)
     deadline = loop.time() + max(timeout, 0.0)
@@ -88,7 +91,8 @@ async def _wait(event: asyncio.Event, timeout: float) -> None:
 class _Tree:
     """The processes one stop must end; grows as new descendants and group members turn up."""
 
-    def __init__(self, target: StopTarget) -> None:
+    def __init__(self, target: StopTarget, scanner: probe.Scanner) -> None:
+        self.scanner = scanner
         self.pgid = target.pgid
         self.tag = target.tag
         self.started = target.leader.create_time
@@ -142,7 +146,7 @@ class _Tree:
         """The live processes of the tree: the known ones, and with `deep` a fresh scan of the process
         table for their descendants, the group's members and the tagged processes."""
         if deep:
-            table = probe.ProcessTable.read()
+            table = self.scanner.table()
             for member in self._group(table) + self._tagged():
                 self._add(member)
             for proc in list(self.procs.values()):
@@ -194,7 +198,7 @@ class _Tree:
         if not self.tag:
             return []
         found = []
-        for pid in probe.tagged(TREE_VAR, self.tag):
+        for pid in self.scanner.tagged(self.tag):
             with contextlib.suppress(psutil.Error):
                 proc = psutil.Process(pid)
                 if proc.environ().get(TREE_VAR) == self.tag and probe.running(proc):

@@ -50,9 +50,13 @@ def transaction(db: pw.SqliteDatabase) -> Iterator[None]:
     """BEGIN IMMEDIATE … COMMIT, rolled back on any error without hiding it.
 
     IMMEDIATE takes the write lock up front, so a writer waits (busy timeout) for another
-    connection's lock at BEGIN instead of failing with SQLITE_BUSY in the middle.
+    connection's lock at BEGIN instead of failing with SQLITE_BUSY in the middle. Inside an
+    open transaction it adds nothing: the writes join it.
     """
     connection: sqlite3.Connection = db.connection()  # type: ignore[no-untyped-call]
+    if connection.in_transaction:  # inside `Store.batch()`: the outer transaction commits
+        yield
+        return
     execute_sql(db, "BEGIN IMMEDIATE")
     try:
         yield

@@ -100,6 +100,12 @@ class Store:
     def __exit__(self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None) -> None:
         self.close()
 
+    @contextmanager
+    def batch(self) -> Iterator[None]:
+        """One transaction for every write inside (a reconcile pass): one commit instead of one per write."""
+        with self._guard(), transaction(self._db):
+            yield
+
     # Process records
 
     def processes(self) -> dict[str, StoredProcess]:
