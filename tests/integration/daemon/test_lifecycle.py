@@ -97,3 +97,18 @@ def test_invalid_config_at_up_exits_2_and_starts_nothing(make_reconciler: Callab
     assert r.wait_exit() == 2
     assert "restart.policy: must be one of always, on-failure, never (got 'alway')" in r.log
     assert "Traceback" not in r.log
+
+
+def test_second_interrupt_forces_the_stop(make_reconciler: Callable[..., Reconciler]) -> None:
+    r = make_reconciler("""
+processes:
+  stubborn: {command: ["sh", "-c", "trap '' TERM; while :; do sleep 0.1; done"], stop: {timeout: 60s}}
+""")
+    r.start()
+    pid = r.wait_state("stubborn", "running")["pid"]
+    r.signal(signal.SIGINT)
+    wait_for(lambda: "stop_signal pgid=" in r.log)
+    assert r.process is not None and r.process.poll() is None  # still waiting out the 60 s grace
+    r.signal(signal.SIGINT)
+    assert r.wait_exit(timeout=10) == 0
+    wait_for(lambda: not psutil.pid_exists(pid) or psutil.Process(pid).status() == psutil.STATUS_ZOMBIE)
