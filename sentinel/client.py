@@ -1,13 +1,13 @@
 """The CLI's way to the reconciler: HTTP/JSON over the state directory's unix socket (stdlib only).
 
-Kept light (no pydantic, no HTTP library) so `sentinel status` answers fast. Errors become
+Kept light so `sentinel status` answers fast: no pydantic, and not even `http.client` (17 ms to
+import); one request per connection, HTTP/1.1 with `Connection: close`. Errors become
 SentinelErrors: DaemonUnavailable when nothing answers, RemoteError with the API's one-line
 message otherwise (RemoteConfigError, exit 2, for an invalid config).
 """
 
 from __future__ import annotations
 
-import http.client
 import json
 import socket
 from typing import Any, ClassVar
@@ -25,20 +25,28 @@ class RemoteConfigError(SentinelError):
     exit_code: ClassVar[int] = 2
 
 
-class _UnixConnection(http.client.HTTPConnection):
-    def __init__(self, path: str, timeout: float) -> None:
-        super().__init__("localhost", timeout=timeout)
-        self._path = path
+def _exchange(path: str, request: bytes, timeout: float) -> bytes:
+    """Send one HTTP/1.1 request (Connection: close) over the unix socket and read the whole answer."""
+    sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    try:
+        sock.settimeout(timeout)
+        sock.connect(path)
+        sock.sendall(request)
+        chunks = []
+        while data := sock.recv(65536):
+            chunks.append(data)
+        return b"".join(chunks)
+    finally:
+        sock.close()
 
-    def connect(self) -> None:
-        sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-        sock.settimeout(self.timeout)
-        try:
-            sock.connect(self._path)
-        except BaseException:
-            sock.close()
-            raise
-        self.sock = sock
+
+def _parse(raw: bytes) -> tuple[int, bytes]:
+    """(status, body) of a raw HTTP/1.1 response. The API always sends a Content-Length (no chunks)."""
+    head, _, body = raw.partition(b"\r\n\r\n")
+    try:
+        return int(head.split(b" ", 2)[1]), body
+    except (IndexError, ValueError):
+        raise RemoteError("the reconciler sent an answer that is not HTTP") from None
 
 
 class Client:
@@ -67,13 +75,13 @@ class Client:
 
     def _call(self, method: str, path: str, body: dict[str, Any] | None, *, extra: float = 0.0,
               timeout: float | None = None) -> dict[str, Any]:
-        conn = _UnixConnection(str(self.state_dir.socket), timeout or self.timeout + extra)
+        payload = json.dumps(body).encode() if body is not None else b""
+        head = f"{method} {path} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n"
+        if body is not None:
+            head += f"Content-Type: application/json\r\nContent-Length: {len(payload)}\r\n"
+        request = head.encode() + b"\r\n" + payload
         try:
-            payload = json.dumps(body).encode() if body is not None else None
-            headers = {"Content-Type": "application/json"} if payload is not None else {}
-            conn.request(method, path, body=payload, headers=headers)
-            response = conn.getresponse()
-            raw = response.read()
+            raw = _exchange(str(self.state_dir.socket), request, timeout or self.timeout + extra)
         except (FileNotFoundError, ConnectionRefusedError):
             raise DaemonUnavailable(f"no reconciler is running on {self.state_dir.root} (start one with "
                                     "`sentinel up` or `sentinel apply`)") from None
@@ -81,9 +89,8 @@ class Client:
             raise RemoteError(f"the reconciler on {self.state_dir.root} did not answer in time") from None
         except OSError as err:
             raise DaemonUnavailable(f"cannot reach the reconciler on {self.state_dir.socket}: {err.strerror}") from None
-        finally:
-            conn.close()
-        return _decode(response.status, raw)
+        status, data = _parse(raw)
+        return _decode(status, data)
 
 
 def _decode(status: int, raw: bytes) -> dict[str, Any]:

@@ -31,11 +31,9 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
-import peewee as pw
-
 from sentinel.errors import StateError
 from sentinel.state.migrations import SCHEMA_VERSION, check_version, migrate, schema_version
-from sentinel.state.sql import CORRUPT_CODES, DbErrors, execute_sql, first_line, primary_code, sqlite_cause, state_error
+from sentinel.state.sql import CORRUPT_CODES, Database, DbErrors, first_line, primary_code, sqlite_cause, state_error
 
 DEFAULT_BUSY_TIMEOUT = 2.0  # seconds a write waits for another connection's lock
 
@@ -50,7 +48,7 @@ _SIDECARS = ("-wal", "-shm", "-journal")
 class OpenedDb:
     """An open, checked, migrated database. `recovered` is set when a corrupt file was replaced."""
 
-    database: pw.SqliteDatabase
+    database: Database
     name: str  # the file name, for messages ("state.db")
     readonly: bool
     recovered: str | None = None  # "state.db was corrupt (…); moved to /…/state.db.corrupt-…"
@@ -65,7 +63,7 @@ class _Corrupt(Exception):
 def open_database(path: Path, *, readonly: bool = False, busy_timeout: float = DEFAULT_BUSY_TIMEOUT) -> OpenedDb:
     """Open state.db at `path` for the reconciler (writable) or for a reader (`readonly`).
 
-    Raises StateError, never a Peewee or sqlite3 exception.
+    Raises StateError, never a sqlite3 exception.
     """
     if readonly:
         return _open_readonly(path, busy_timeout)
@@ -79,8 +77,8 @@ def close_database(opened: OpenedDb) -> None:
         return
     if not opened.readonly:
         try:
-            execute_sql(db, "PRAGMA busy_timeout = 0")
-            execute_sql(db, "PRAGMA journal_mode = DELETE")
+            db.execute("PRAGMA busy_timeout = 0")
+            db.execute("PRAGMA journal_mode = DELETE")
         except DbErrors:
             pass  # another connection has it open: it stays in WAL mode, which is as safe
     try:
@@ -119,13 +117,13 @@ def _open_readonly(path: Path, busy_timeout: float) -> OpenedDb:
     return OpenedDb(db, name, readonly=True)
 
 
-def _upgrade(db: pw.SqliteDatabase, name: str) -> None:
+def _upgrade(db: Database, name: str) -> None:
     """Migrate, then switch to WAL: a file that cannot be migrated is left exactly as it was."""
     migrate(db, name)
-    execute_sql(db, "PRAGMA journal_mode = WAL")
+    db.execute("PRAGMA journal_mode = WAL")
 
 
-def _check_readable(db: pw.SqliteDatabase, name: str) -> None:
+def _check_readable(db: Database, name: str) -> None:
     found = schema_version(db)
     check_version(found, name)
     if found < SCHEMA_VERSION:
@@ -134,7 +132,7 @@ def _check_readable(db: pw.SqliteDatabase, name: str) -> None:
         )
 
 
-def _finish(db: pw.SqliteDatabase, name: str, step: Callable[[pw.SqliteDatabase, str], None]) -> None:
+def _finish(db: Database, name: str, step: Callable[[Database, str], None]) -> None:
     """Run `step` on a freshly connected database; on any failure close it and raise StateError."""
     try:
         step(db, name)
@@ -146,22 +144,20 @@ def _finish(db: pw.SqliteDatabase, name: str, step: Callable[[pw.SqliteDatabase,
         raise state_error(name, exc) from exc
 
 
-def _connect(path: Path, busy_timeout: float, *, readonly: bool) -> pw.SqliteDatabase:
+def _connect(path: Path, busy_timeout: float, *, readonly: bool) -> Database:
     """Connect, apply the pragmas and run quick_check. Raises _Corrupt, or StateError for anything else."""
-    db = pw.SqliteDatabase(
-        path.absolute().as_uri() + "?mode=ro" if readonly else str(path),
-        pragmas=_READONLY_PRAGMAS if readonly else _WRITABLE_PRAGMAS,
-        timeout=busy_timeout,
-        autoconnect=False,
-        thread_safe=False,  # one connection per Store; the Store serialises its callers
-        check_same_thread=False,
-        uri=readonly,
-    )
+    db: Database | None = None
     try:
-        db.connect()
-        problems = [str(row[0]) for row in execute_sql(db, "PRAGMA quick_check(1)").fetchall()]
+        db = Database(
+            path.absolute().as_uri() + "?mode=ro" if readonly else str(path),
+            uri=readonly,
+            timeout=busy_timeout,
+            pragmas=_READONLY_PRAGMAS if readonly else _WRITABLE_PRAGMAS,
+        )
+        problems = [str(row[0]) for row in db.execute("PRAGMA quick_check(1)").fetchall()]
     except DbErrors as exc:
-        db.close()
+        if db is not None:
+            db.close()
         cause = sqlite_cause(exc)
         if cause is not None and primary_code(cause) in CORRUPT_CODES:
             raise _Corrupt(first_line(cause)) from exc

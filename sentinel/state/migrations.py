@@ -11,18 +11,15 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-import peewee as pw
-
 from sentinel.errors import StateError
-from sentinel.state.sql import execute_sql, transaction
+from sentinel.state.sql import Database, transaction
 
-Migration = Callable[[pw.SqliteDatabase], None]
+Migration = Callable[[Database], None]
 
 
-def _v1_records_and_events(db: pw.SqliteDatabase) -> None:
+def _v1_records_and_events(db: Database) -> None:
     """Schema 1: what the reconciler remembers per process, and the event log."""
-    execute_sql(
-        db,
+    db.execute(
         """
         CREATE TABLE process_record (
             name TEXT NOT NULL PRIMARY KEY,
@@ -45,8 +42,7 @@ def _v1_records_and_events(db: pw.SqliteDatabase) -> None:
         )
         """,
     )
-    execute_sql(
-        db,
+    db.execute(
         """
         CREATE TABLE event (
             id INTEGER PRIMARY KEY AUTOINCREMENT,
@@ -59,10 +55,9 @@ def _v1_records_and_events(db: pw.SqliteDatabase) -> None:
     )
 
 
-def _v2_config_revisions(db: pw.SqliteDatabase) -> None:
+def _v2_config_revisions(db: Database) -> None:
     """Schema 2: accepted configs (to restore the last good desired state), and events by process."""
-    execute_sql(
-        db,
+    db.execute(
         """
         CREATE TABLE config_revision (
             id INTEGER PRIMARY KEY AUTOINCREMENT,
@@ -75,15 +70,15 @@ def _v2_config_revisions(db: pw.SqliteDatabase) -> None:
         )
         """,
     )
-    execute_sql(db, "CREATE INDEX event_process ON event (process, id)")
+    db.execute("CREATE INDEX event_process ON event (process, id)")
 
 
 MIGRATIONS: tuple[Migration, ...] = (_v1_records_and_events, _v2_config_revisions)
 SCHEMA_VERSION = len(MIGRATIONS)
 
 
-def schema_version(db: pw.SqliteDatabase) -> int:
-    row = execute_sql(db, "PRAGMA user_version").fetchone()
+def schema_version(db: Database) -> int:
+    row = db.execute("PRAGMA user_version").fetchone()
     return int(row[0])
 
 
@@ -93,7 +88,7 @@ def check_version(found: int, name: str) -> None:
         raise StateError(f"{name} was written by a newer sentinel (schema {found} > {SCHEMA_VERSION})")
 
 
-def migrate(db: pw.SqliteDatabase, name: str) -> int:
+def migrate(db: Database, name: str) -> int:
     """Bring `db` to SCHEMA_VERSION, one transaction per step; return the version it was at.
 
     Raises StateError for a newer schema; SQLite errors from a step propagate (the caller
@@ -106,5 +101,5 @@ def migrate(db: pw.SqliteDatabase, name: str) -> int:
             if schema_version(db) != version:  # another connection got here first
                 continue
             MIGRATIONS[version](db)
-            execute_sql(db, f"PRAGMA user_version = {version + 1}")
+            db.execute(f"PRAGMA user_version = {version + 1}")
     return found

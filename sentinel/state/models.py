@@ -1,10 +1,11 @@
-"""The tables of state.db as Peewee models, and how values are encoded in their columns.
+"""The tables of state.db (name, columns, row type) and how values are encoded in their columns.
 
-Used only by `sentinel.state.store`. The models here are unbound (no module-level database):
-`bind_tables(db)` returns subclasses bound to one database, so two Stores on two files live
-side by side in one process without rebinding anything global. The schema itself is created
-by the migrations (`sentinel.state.migrations`); these models must match the latest one
-(tests/integration/state check that).
+Used only by `sentinel.state.store`. The schema itself is created by the migrations
+(`sentinel.state.migrations`); the descriptions here must match the latest one
+(tests/integration/state check that). A `Table` builds the SELECT and INSERT statements of its
+table and turns a fetched tuple into its row type, each value converted by its column (text,
+integer, real or boolean; NULL stays None, and a value that does not convert is kept as it is,
+for the decoder to refuse).
 
 Encodings: times are UTC text `YYYY-MM-DDTHH:MM:SS.ffffffZ` (fixed width, so text order is
 time order, and readable with the sqlite3 shell); mappings and lists are compact JSON text
@@ -14,102 +15,171 @@ with sorted keys; booleans are 0/1.
 from __future__ import annotations
 
 import json
-import types
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import TypeVar, cast
-
-import peewee as pw
+from typing import Any, Generic, NamedTuple, TypeVar
 
 _TIME_FORMAT = "%Y-%m-%dT%H:%M:%S.%fZ"
 
 
-class _Table(pw.Model):
-    class Meta:
-        database = None  # bound per Store by bind_tables()
-        legacy_table_names = False
+def _text(value: object) -> object:
+    if isinstance(value, bytes):
+        return value.decode("utf-8")
+    return value if isinstance(value, str) else str(value)
 
 
-class ProcessRow(_Table):
-    """What the reconciler remembers about one process instance (one row per name)."""
-
-    name = pw.TextField(primary_key=True)
-    state = pw.TextField()
-    spec_hash = pw.TextField()
-    digests = pw.TextField()  # JSON object str → str
-    failures = pw.IntegerField()
-    restarts = pw.IntegerField()
-    exit_code = pw.IntegerField(null=True)
-    exit_signal = pw.IntegerField(null=True)
-    pid = pw.IntegerField(null=True)
-    create_time = pw.FloatField(null=True)
-    pgid = pw.IntegerField(null=True)
-    started_at = pw.TextField(null=True)  # UTC time text
-    retry_at = pw.TextField(null=True)  # UTC time text
-    held = pw.BooleanField()
-    restart_requested = pw.BooleanField()
-    reason = pw.TextField()
-    updated_at = pw.TextField()  # UTC time text
-
-    class Meta:
-        table_name = "process_record"
+def _integer(value: Any) -> object:
+    try:
+        return int(value)
+    except (ValueError, TypeError):
+        return value
 
 
-class EventRow(_Table):
-    """One thing the reconciler did or noticed, and why."""
-
-    id = pw.AutoField()
-    at = pw.TextField()  # UTC time text
-    process = pw.TextField(null=True)  # None: about the reconciler or the config
-    kind = pw.TextField()
-    message = pw.TextField()
-
-    class Meta:
-        table_name = "event"
-
-
-class RevisionRow(_Table):
-    """One resolved config the reconciler accepted as its desired state."""
-
-    id = pw.AutoField()
-    at = pw.TextField()  # UTC time text
-    path = pw.TextField()
-    environment = pw.TextField(null=True)
-    digest = pw.TextField()
-    config = pw.TextField()  # JSON of the resolved config, as given
-    files = pw.TextField()  # JSON list of the files it was read from
-
-    class Meta:
-        table_name = "config_revision"
-
-
-MODELS: tuple[type[_Table], ...] = (ProcessRow, EventRow, RevisionRow)
-
-_M = TypeVar("_M", bound=_Table)
+def _real(value: Any) -> object:
+    try:
+        return float(value)
+    except (ValueError, TypeError):
+        return value
 
 
 @dataclass(frozen=True, slots=True)
-class Tables:
-    """The models bound to one database."""
+class Column:
+    """One column: its name, how a value is converted going in and coming out, NOT NULL, key."""
 
-    process: type[ProcessRow]
-    event: type[EventRow]
-    revision: type[RevisionRow]
+    name: str
+    convert: Callable[[Any], object]
+    null: bool = False
+    primary_key: bool = False
+    auto: bool = False  # INTEGER PRIMARY KEY AUTOINCREMENT: SQLite assigns it
+
+    def value(self, value: object) -> object:
+        return None if value is None else self.convert(value)
 
 
-def bind_tables(db: pw.Database) -> Tables:
-    """Subclasses of the models bound to `db` (same tables, same fields, their own database)."""
-    return Tables(_bound(ProcessRow, db), _bound(EventRow, db), _bound(RevisionRow, db))
+_R = TypeVar("_R", bound=NamedTuple)
 
 
-def _bound(model: type[_M], db: pw.Database) -> type[_M]:
-    meta = type("Meta", (), {"database": db, "table_name": model._meta.table_name})
+@dataclass(frozen=True, slots=True)
+class Table(Generic[_R]):
+    """A table: its name, its columns in schema order, and the row type holding one row of them."""
 
-    def body(namespace: dict[str, object]) -> None:
-        namespace.update(Meta=meta, __module__=__name__, __qualname__=model.__qualname__)
+    name: str
+    row: type[_R]
+    columns: tuple[Column, ...]
 
-    return cast("type[_M]", types.new_class(model.__name__, (model,), {}, body))
+    def __post_init__(self) -> None:
+        if tuple(column.name for column in self.columns) != self.row._fields:
+            raise AssertionError(f"{self.name}: the columns and the fields of {self.row.__name__} differ")
+
+    @property
+    def select(self) -> str:
+        """`SELECT <every column> FROM <table>`, for the caller to complete."""
+        return f"SELECT {', '.join(column.name for column in self.columns)} FROM {self.name}"
+
+    def decode(self, values: Sequence[object]) -> _R:
+        """A fetched tuple (every column, in order) as a row, each value converted by its column."""
+        return self.row._make(column.value(value) for column, value in zip(self.columns, values, strict=True))
+
+    def insert(self, rows: Sequence[Mapping[str, object]], *, replace: bool = False) -> tuple[str, list[object]]:
+        """`INSERT [OR REPLACE] … VALUES (…), (…)` of `rows` (which all name the same columns), and its parameters."""
+        names = list(rows[0])
+        columns = [column for name in names for column in self.columns if column.name == name]
+        if len(columns) != len(names):
+            raise ValueError(f"{self.name} has no column among {names}")
+        marks = f"({', '.join('?' * len(names))})"
+        verb = "INSERT OR REPLACE" if replace else "INSERT"
+        sql = f"{verb} INTO {self.name} ({', '.join(names)}) VALUES {', '.join([marks] * len(rows))}"
+        return sql, [column.value(row[column.name]) for row in rows for column in columns]
+
+
+class ProcessRow(NamedTuple):
+    """What the reconciler remembers about one process instance (one row per name)."""
+
+    name: str
+    state: str
+    spec_hash: str
+    digests: str  # JSON object str → str
+    failures: int
+    restarts: int
+    exit_code: int | None
+    exit_signal: int | None
+    pid: int | None
+    create_time: float | None
+    pgid: int | None
+    started_at: str | None  # UTC time text
+    retry_at: str | None  # UTC time text
+    held: bool
+    restart_requested: bool
+    reason: str
+    updated_at: str  # UTC time text
+
+
+class EventRow(NamedTuple):
+    """One thing the reconciler did or noticed, and why."""
+
+    id: int
+    at: str  # UTC time text
+    process: str | None  # None: about the reconciler or the config
+    kind: str
+    message: str
+
+
+class RevisionRow(NamedTuple):
+    """One resolved config the reconciler accepted as its desired state."""
+
+    id: int
+    at: str  # UTC time text
+    path: str
+    environment: str | None
+    digest: str
+    config: str  # JSON of the resolved config, as given
+    files: str  # JSON list of the files it was read from
+
+
+_ID = Column("id", _integer, primary_key=True, auto=True)
+PROCESS = Table(
+    "process_record",
+    ProcessRow,
+    (
+        Column("name", _text, primary_key=True),
+        Column("state", _text),
+        Column("spec_hash", _text),
+        Column("digests", _text),
+        Column("failures", _integer),
+        Column("restarts", _integer),
+        Column("exit_code", _integer, null=True),
+        Column("exit_signal", _integer, null=True),
+        Column("pid", _integer, null=True),
+        Column("create_time", _real, null=True),
+        Column("pgid", _integer, null=True),
+        Column("started_at", _text, null=True),
+        Column("retry_at", _text, null=True),
+        Column("held", bool),
+        Column("restart_requested", bool),
+        Column("reason", _text),
+        Column("updated_at", _text),
+    ),
+)
+EVENT = Table(
+    "event",
+    EventRow,
+    (_ID, Column("at", _text), Column("process", _text, null=True), Column("kind", _text), Column("message", _text)),
+)
+REVISION = Table(
+    "config_revision",
+    RevisionRow,
+    (
+        _ID,
+        Column("at", _text),
+        Column("path", _text),
+        Column("environment", _text, null=True),
+        Column("digest", _text),
+        Column("config", _text),
+        Column("files", _text),
+    ),
+)
+TABLES: tuple[Table[Any], ...] = (PROCESS, EVENT, REVISION)
 
 
 def encode_time(value: datetime) -> str:

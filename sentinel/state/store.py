@@ -2,7 +2,7 @@
 
 The controller opens one writable Store for its lifetime and is its only writer; the CLI
 opens one read-only (`sentinel status`, `sentinel events` when no reconciler runs). Methods
-take and return the plain frozen values of `sentinel.state.values`, never Peewee rows.
+take and return the plain frozen values of `sentinel.state.values`, never database rows.
 
 Every database failure (locked past the busy timeout, disk full, read-only, corrupt) raises
 one exception type, `StateError`, with a one-line message ("state.db: database is locked");
@@ -19,23 +19,25 @@ events) and 50 config revisions (checked at each save).
 from __future__ import annotations
 
 import re
+import sqlite3
 import threading
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager, suppress
 from datetime import UTC, datetime
 from pathlib import Path
 from types import TracebackType
-from typing import TypeVar
-
-import peewee as pw
+from typing import Any, TypeVar
 
 from sentinel.errors import StateError
 from sentinel.state.db import DEFAULT_BUSY_TIMEOUT, OpenedDb, close_database, open_database
 from sentinel.state.models import (
+    EVENT,
+    PROCESS,
+    REVISION,
     EventRow,
     ProcessRow,
     RevisionRow,
-    bind_tables,
+    Table,
     decode_mapping,
     decode_optional_time,
     decode_strings,
@@ -57,6 +59,10 @@ KEEP_REVISIONS = 50
 _Row = TypeVar("_Row", ProcessRow, EventRow, RevisionRow)
 _V = TypeVar("_V")
 
+# The events of a process and of its instances ("web", "web.0", "web.1", not "webby" nor "web.api"):
+# the name, or a range on the prefix whose remainder is digits only.
+_PROCESS_OR_INSTANCES = "process = ? OR (process > ? AND process < ? AND substr(process, ?) NOT GLOB '*[^0-9]*')"
+
 _KIND = re.compile(r"[a-z][a-z0-9_]*\Z")
 _ROWS_PER_INSERT = 50  # 17 columns each: well under SQLite's bound-parameter limit
 
@@ -67,7 +73,6 @@ class Store:
     def __init__(self, opened: OpenedDb) -> None:
         self._opened = opened
         self._db = opened.database
-        self._tables = bind_tables(opened.database)
         self._lock = threading.RLock()
         self._events_since_prune = 0
         self.recovered: str | None = opened.recovered
@@ -110,10 +115,10 @@ class Store:
 
     def processes(self) -> dict[str, StoredProcess]:
         """Every stored process record by name, in name order."""
-        table = self._tables.process
         with self._guard():
-            rows = list(table.select().order_by(table.name))
-        return {row.name: self._decoded(row.name, _stored_process, row) for row in rows}
+            rows = self._db.execute(f"{PROCESS.select} ORDER BY name").fetchall()
+        decoded = (self._decoded(PROCESS, row, _stored_process) for row in rows)
+        return {process.name: process for process in decoded}
 
     def save_process(self, process: StoredProcess) -> None:
         """Insert or replace the record of `process.name`."""
@@ -126,14 +131,13 @@ class Store:
         if not rows:
             return
         with self._guard(), transaction(self._db):
-            for batch in pw.chunked(rows, _ROWS_PER_INSERT):
-                self._tables.process.insert_many(batch).on_conflict_replace().execute()
+            for start in range(0, len(rows), _ROWS_PER_INSERT):
+                self._db.execute(*PROCESS.insert(rows[start : start + _ROWS_PER_INSERT], replace=True))
 
     def delete_process(self, name: str) -> None:
         """Forget a process (pruned from the config). Deleting an unknown name does nothing."""
-        table = self._tables.process
         with self._guard(), transaction(self._db):
-            table.delete().where(table.name == name).execute()
+            self._db.execute(f"DELETE FROM {PROCESS.name} WHERE name = ?", (name,))
 
     # Events
 
@@ -143,12 +147,12 @@ class Store:
             raise ValueError(f"event kind must be snake_case, got {kind!r}")
         at_text = encode_time(at)
         text = "; ".join(part.strip() for part in message.splitlines() if part.strip())
-        table = self._tables.event
+        row = {"at": at_text, "process": process, "kind": kind, "message": text}
         with self._guard(), transaction(self._db):
-            event_id = int(table.insert(at=at_text, process=process, kind=kind, message=text).execute())
+            event_id = self._inserted_id(self._db.execute(*EVENT.insert([row])))
             prune = self._events_since_prune + 1 >= PRUNE_EVENTS_EVERY
             if prune:
-                self._delete_oldest(table, table.id, KEEP_EVENTS)
+                self._delete_oldest(EVENT, KEEP_EVENTS)
         self._events_since_prune = 0 if prune else self._events_since_prune + 1
         return Event(event_id, decode_time(at_text), process, kind, text)
 
@@ -160,15 +164,18 @@ class Store:
         """
         if limit is not None and limit <= 0:
             return []
-        table = self._tables.event
-        query = table.select().order_by(table.id.desc())
+        sql, params = EVENT.select, list[object]()
         if process is not None:
-            query = query.where(_process_or_instances(table.process, process))
+            prefix = f"{process}."
+            sql += f" WHERE {_PROCESS_OR_INSTANCES}"
+            params += [process, prefix, f"{process}/", len(prefix) + 1]
+        sql += " ORDER BY id DESC"
         if limit is not None:
-            query = query.limit(limit)
+            sql += " LIMIT ?"
+            params.append(limit)
         with self._guard():
-            rows = list(query)
-        return [self._decoded(str(row.id), _event, row) for row in reversed(rows)]
+            rows = self._db.execute(sql, params).fetchall()
+        return [self._decoded(EVENT, row, _event) for row in reversed(rows)]
 
     # Config revisions
 
@@ -178,19 +185,17 @@ class Store:
         """Record a resolved config the reconciler accepted; keeps the newest KEEP_REVISIONS."""
         at_text = encode_time(at)
         files_text = encode_json(list(files))
-        table = self._tables.revision
-        fields = {"path": path, "environment": environment, "digest": digest, "config": config}
+        row = {"at": at_text, "path": path, "environment": environment, "digest": digest, "config": config}
         with self._guard(), transaction(self._db):
-            revision_id = int(table.insert(at=at_text, files=files_text, **fields).execute())
-            self._delete_oldest(table, table.id, KEEP_REVISIONS)
+            revision_id = self._inserted_id(self._db.execute(*REVISION.insert([{**row, "files": files_text}])))
+            self._delete_oldest(REVISION, KEEP_REVISIONS)
         return Revision(revision_id, decode_time(at_text), path, environment, digest, config, tuple(files))
 
     def last_revision(self) -> Revision | None:
         """The newest accepted config, or None when there is none."""
-        table = self._tables.revision
         with self._guard():
-            row = table.select().order_by(table.id.desc()).first()
-        return None if row is None else self._decoded(str(row.id), _revision, row)
+            row = self._db.execute(f"{REVISION.select} ORDER BY id DESC LIMIT 1").fetchone()
+        return None if row is None else self._decoded(REVISION, row, _revision)
 
     # Internals
 
@@ -206,34 +211,28 @@ class Store:
                 raise state_error(self._opened.name, exc) from exc
 
     def _prune_events(self) -> None:
-        table = self._tables.event
         with self._guard(), transaction(self._db):
-            self._delete_oldest(table, table.id, KEEP_EVENTS)
+            self._delete_oldest(EVENT, KEEP_EVENTS)
         self._events_since_prune = 0
 
-    @staticmethod
-    def _delete_oldest(table: type[EventRow] | type[RevisionRow], id_field: pw.AutoField[int], keep: int) -> None:
+    def _delete_oldest(self, table: Table[EventRow] | Table[RevisionRow], keep: int) -> None:
         """Delete all but the newest `keep` rows: ids only grow (AUTOINCREMENT), so one range delete does it."""
-        newest = table.select(pw.fn.MAX(id_field)).scalar()
+        newest = self._db.execute(f"SELECT MAX(id) FROM {table.name}").fetchone()[0]
         if newest is not None and newest > keep:
-            table.delete().where(id_field <= newest - keep).execute()
+            self._db.execute(f"DELETE FROM {table.name} WHERE id <= ?", (newest - keep,))
 
-    def _decoded(self, key: str, decode: Callable[[_Row], _V], row: _Row) -> _V:
-        """`decode(row)`, with a damaged row (bad JSON, time or state) reported as StateError."""
+    @staticmethod
+    def _inserted_id(cursor: sqlite3.Cursor) -> int:
+        if cursor.lastrowid is None:  # an INSERT of one row always sets it
+            raise AssertionError("INSERT set no row id")
+        return cursor.lastrowid
+
+    def _decoded(self, table: Table[_Row], values: Sequence[Any], decode: Callable[[_Row], _V]) -> _V:
+        """`decode` of a fetched row, with a damaged row (bad JSON, time or state) reported as StateError."""
         try:
-            return decode(row)
+            return decode(table.decode(values))
         except (ValueError, TypeError) as exc:
-            table = row._meta.table_name
-            raise StateError(f"{self._opened.name}: {table} row {key} is damaged ({exc})") from exc
-
-
-def _process_or_instances(column: pw.TextField[str | None], name: str) -> pw.Expression:
-    """`column` is `name` or `name.<digits>` (an instance of it). A range on the prefix, then the digits."""
-    prefix = f"{name}."
-    suffix = pw.fn.substr(column, len(prefix) + 1)
-    return (column == name) | (
-        (column > prefix) & (column < f"{name}/") & pw.Expression(suffix, "NOT GLOB", "*[^0-9]*")
-    )
+            raise StateError(f"{self._opened.name}: {table.name} row {values[0]} is damaged ({exc})") from exc
 
 
 def _process_row(process: StoredProcess, now: datetime) -> dict[str, object]:

@@ -1,7 +1,7 @@
 """The plain values the Store returns and takes: a stored process record, an event, a config revision.
 
 Made by `sentinel.state.store`; read by the controller (which maps `StoredProcess` to and
-from the planner's `ProcessRecord`), the API and the CLI. Frozen dataclasses, never Peewee
+from the planner's `ProcessRecord`), the API and the CLI. Frozen dataclasses, never database
 rows; every datetime is timezone-aware UTC.
 """
 

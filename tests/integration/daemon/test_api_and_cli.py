@@ -121,7 +121,7 @@ def test_follow_prints_new_lines_across_rotation(tmp_path: Path) -> None:
     sd.logs.mkdir(parents=True)
     log = sd.log_file("w")
     log.write_text("2026-01-01T00:00:00.000Z old\n")
-    writes: Iterator[Callable[[], None]] = iter([
+    writes: Iterator[Callable[[], object]] = iter([
         lambda: log.write_text("2026-01-01T00:00:00.000Z old\n2026-01-01T00:00:01.000Z new\n"),
         lambda: (log.rename(f"{log}.1"), log.write_text("2026-01-01T00:00:02.000Z after rotation\n")),
     ])

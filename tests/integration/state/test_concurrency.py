@@ -9,6 +9,7 @@ import sqlite3
 import subprocess
 import sys
 import textwrap
+import threading
 import time
 from pathlib import Path
 
@@ -147,3 +148,63 @@ def test_sqlite_full_reads_disk_is_full(db_path: Path) -> None:
             connection.execute("INSERT INTO t VALUES (zeroblob(100000))")
     error = state_error("state.db", caught.value)
     assert (str(error), error.sqlite_error) == ("state.db: disk is full", "SQLITE_FULL")
+
+
+def test_a_batch_commits_every_write_inside_at_once(db_path: Path) -> None:
+    with Store.open(db_path) as store, raw(db_path) as reader:
+        with store.batch():
+            store.save_process(StoredProcess(name="web", state=ProcessState.RUNNING))
+            store.add_event("started", "web started", process="web", at=T0)
+            with store.batch():  # a nested batch (or write) joins the open transaction
+                store.save_revision(path="/s.yaml", environment=None, digest="d", config="{}", files=(), at=T0)
+            assert reader.execute("SELECT count(*) FROM process_record").fetchone() == (0,)  # not committed yet
+            assert reader.execute("SELECT count(*) FROM event").fetchone() == (0,)
+            assert [event.message for event in store.events()] == ["web started"]  # the Store reads its own writes
+        assert reader.execute("SELECT count(*) FROM process_record").fetchone() == (1,)
+        assert reader.execute("SELECT count(*) FROM event").fetchone() == (1,)
+        assert reader.execute("SELECT digest FROM config_revision").fetchall() == [("d",)]
+
+
+def test_a_batch_that_fails_writes_nothing_and_the_store_goes_on(db_path: Path) -> None:
+    class Boom(Exception):
+        pass
+
+    with Store.open(db_path) as store:
+        store.add_event("started", "before", at=T0)
+        with pytest.raises(Boom), store.batch():
+            store.save_process(StoredProcess(name="web", state=ProcessState.RUNNING))
+            store.add_event("started", "inside", at=T0)
+            raise Boom
+        assert store.processes() == {}
+        assert [event.message for event in store.events()] == ["before"]
+        store.add_event("started", "after", at=T0)
+    assert scalar(db_path, "SELECT group_concat(message, ',') FROM event") == "before,after"
+
+
+def test_a_batch_waiting_for_another_connections_lock_is_a_state_error(db_path: Path) -> None:
+    with Store.open(db_path, busy_timeout=0.05) as store, raw(db_path) as other:
+        other.execute("BEGIN IMMEDIATE")
+        with pytest.raises(StateError, match=r"^state\.db: database is locked$"), store.batch():
+            pytest.fail("the batch must not start without the write lock")
+        other.execute("ROLLBACK")
+        with store.batch():
+            store.add_event("started", "x", at=T0)
+    assert scalar(db_path, "SELECT count(*) FROM event") == 1
+
+
+def test_one_store_is_shared_by_threads(db_path: Path) -> None:
+    with Store.open(db_path) as store:
+
+        def write(worker: int) -> None:
+            for i in range(25):
+                store.add_event("started", f"{worker}.{i}", process=f"w.{worker}", at=T0)
+                store.save_process(StoredProcess(name=f"w.{worker}", state=ProcessState.RUNNING, restarts=i))
+
+        threads = [threading.Thread(target=write, args=(worker,)) for worker in range(4)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        events = store.events(limit=None)
+        assert len(events) == len({event.id for event in events}) == 100
+        assert {name: p.restarts for name, p in store.processes().items()} == {f"w.{n}": 24 for n in range(4)}

@@ -8,13 +8,12 @@ import os
 import stat
 from pathlib import Path
 
-import peewee as pw
 import pytest
 
 from sentinel.errors import StateError
 from sentinel.state import Store, StoredProcess
 from sentinel.state.migrations import SCHEMA_VERSION
-from sentinel.state.models import MODELS
+from sentinel.state.models import TABLES
 from sentinel.states import ProcessState
 from tests.integration.state.support import T0, raw, scalar
 
@@ -84,20 +83,22 @@ def test_a_schema_1_file_made_by_hand_is_migrated_and_keeps_its_rows(db_path: Pa
     assert scalar(db_path, "PRAGMA user_version") == SCHEMA_VERSION
 
 
-def test_the_models_match_the_migrated_schema(db_path: Path) -> None:
+def test_the_table_descriptions_match_the_migrated_schema(db_path: Path) -> None:
     Store.open(db_path).close()
     with raw(db_path) as connection:
-        for model in MODELS:
+        for table in TABLES:
             columns = {
                 row[1]: (bool(row[3]), bool(row[5]))  # name: (not null, primary key)
-                for row in connection.execute(f"PRAGMA table_info({model._meta.table_name})")
+                for row in connection.execute(f"PRAGMA table_info({table.name})")
             }
-            fields = {
-                field.column_name: (not field.null, bool(field.primary_key)) for field in model._meta.sorted_fields
-            }
-            if any(isinstance(field, pw.AutoField) for field in model._meta.sorted_fields):
-                columns["id"] = (True, True)  # SQLite reports INTEGER PRIMARY KEY as nullable
-            assert columns == fields, model.__name__
+            described = {column.name: (not column.null, column.primary_key) for column in table.columns}
+            for column in table.columns:
+                if column.auto:
+                    columns[column.name] = (True, True)  # SQLite reports INTEGER PRIMARY KEY as nullable
+            assert columns == described, table.name
+            # The SELECT reads every column in schema order: rows are decoded by position.
+            schema_order = [row[1] for row in connection.execute(f"PRAGMA table_info({table.name})")]
+            assert [column.name for column in table.columns] == schema_order, table.name
 
 
 @pytest.mark.parametrize("readonly", [False, True])

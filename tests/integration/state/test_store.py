@@ -247,3 +247,56 @@ def test_a_damaged_row_is_a_state_error_naming_it(db_path: Path, store: Store) -
         connection.execute("INSERT INTO process_record (name, state, updated_at) VALUES ('x', 'dancing', 'now')")
     with pytest.raises(StateError, match=r"^state\.db: process_record row x is damaged \(.*dancing"):
         store.processes()
+
+
+# Files written by earlier versions
+
+
+# Rows exactly as the Peewee-based Store wrote them (sqlite3's iterdump of its state.db) for the
+# writes of test_rows_of_the_peewee_store_read_back_and_are_written_byte_for_byte_the_same.
+PEEWEE_ROWS = r"""
+INSERT INTO "process_record" VALUES('web.1','backoff','sha256:abc','{"command":"d1","cwd":"\u00e9","env":"d2"}',3,7,1,9,
+    4242,1764124800.125,4240,'2026-03-01T12:00:00.123456Z','2026-03-01T12:00:04.123457Z',1,1,
+    'crashed (exit 1), retrying in 4s','2026-03-01T12:01:00.123456Z');
+INSERT INTO "process_record" VALUES('db','pending','','{}',0,0,NULL,NULL,NULL,3.0,NULL,NULL,NULL,0,0,'',
+    '2026-03-01T12:00:00.123456Z');
+INSERT INTO "event" VALUES(1,'2026-03-01T12:00:00.123456Z','web.1','started','web.1 started');
+INSERT INTO "event" VALUES(2,'2026-03-01T12:00:01.123456Z',NULL,'config_invalid','x; y');
+INSERT INTO "config_revision" VALUES(1,'2026-03-01T12:00:00.123456Z','/a.yaml','prod','d','{"a": "é"}',
+    '["/a.yaml","/b"]');
+"""
+DB_RECORD = StoredProcess(name="db", state=ProcessState.PENDING, create_time=3, updated_at=T0)
+
+
+def typed_rows(path: Path) -> dict[str, list[tuple[object, ...]]]:
+    """Every row of every table, each value with its SQLite storage class."""
+    rows = {}
+    with raw(path) as connection:
+        for table in ("process_record", "event", "config_revision"):
+            columns = [row[1] for row in connection.execute(f"PRAGMA table_info({table})")]
+            typed = ", ".join(f"{column}, typeof({column})" for column in columns)
+            rows[table] = connection.execute(f"SELECT {typed} FROM {table} ORDER BY rowid").fetchall()
+    return rows
+
+
+def test_rows_of_the_peewee_store_read_back_and_are_written_byte_for_byte_the_same(tmp_path: Path) -> None:
+    old = tmp_path / "old.db"
+    Store.open(old).close()
+    with raw(old) as connection:
+        connection.executescript(PEEWEE_ROWS)
+    with Store.open(old, readonly=True) as reader:
+        assert reader.processes() == {"db": DB_RECORD, "web.1": EVERY_FIELD}
+        assert reader.events() == [
+            Event(1, T0, "web.1", "started", "web.1 started"),
+            Event(2, T0 + timedelta(seconds=1), None, "config_invalid", "x; y"),
+        ]
+        assert reader.last_revision() == Revision(1, T0, "/a.yaml", "prod", "d", '{"a": "é"}', ("/a.yaml", "/b"))
+    new = tmp_path / "new.db"
+    with Store.open(new) as store:
+        store.save_processes([EVERY_FIELD, DB_RECORD])
+        store.add_event("started", "web.1 started", process="web.1", at=T0)
+        store.add_event("config_invalid", "x\ny", at=T0 + timedelta(seconds=1))
+        files = ["/a.yaml", "/b"]
+        store.save_revision(path="/a.yaml", environment="prod", digest="d", config='{"a": "é"}', files=files, at=T0)
+    assert typed_rows(new) == typed_rows(old)
+    assert typed_rows(new)["process_record"][1][18:20] == (3.0, "real")  # create_time, given as the int 3
