@@ -27,8 +27,10 @@ class _Server(uvicorn.Server):
 
 class ApiServer:
     def __init__(self, daemon: Daemon, sock: socket.socket) -> None:
+        # h11 and no websockets: uvicorn would otherwise import whichever optional protocol packages are
+        # installed, a few MB of memory for nothing the API uses.
         config = uvicorn.Config(create_app(daemon), log_config=None, log_level="warning", access_log=False,
-                                lifespan="off", timeout_graceful_shutdown=2)
+                                lifespan="off", timeout_graceful_shutdown=2, http="h11", ws="none")
         self._server = _Server(config)
         self._sock = sock
 

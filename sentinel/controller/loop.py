@@ -22,6 +22,7 @@ from sentinel.config.loader import Loaded
 from sentinel.errors import SentinelError, SpawnError, TargetError
 from sentinel.reconcile import records as user_requests
 from sentinel.reconcile.actions import Action, Forget, Plan, Restart, SetState, Start, Stop, Update
+from sentinel.reconcile.convergence import nothing_more_to_wait_for, unsettled
 from sentinel.reconcile.desired import DesiredProcess, expand
 from sentinel.reconcile.observed import ExitStatus, ObservedProcess, ProcessIdentity, ProcessRecord
 from sentinel.reconcile.order import process_of, ranks
@@ -36,7 +37,6 @@ from sentinel.state.store import Store, StoredProcess
 from sentinel.states import ProcessState, can_move
 
 S = ProcessState
-STEADY = frozenset({S.RUNNING, S.EXITED, S.STOPPED, S.FAILED, S.SCHEDULED})
 SPAWN_FAILED = ExitStatus(code=127)  # what a shell reports for a command it cannot run
 _DEFAULT_STOP = ("TERM", 10.0)
 log = logging.getLogger("sentinel")
@@ -339,17 +339,7 @@ class Controller:
 
     def unsettled(self) -> list[str]:
         """Instances not yet where the desired state puts them, with why ('web: backoff (exited 1, …)')."""
-        out = [f"{n}: stopping" for n in sorted(self._busy)]
-        for name in sorted(self.desired):
-            record = self.records.get(name)
-            if name in self._busy:
-                continue
-            if record is None or record.state not in STEADY or record.state is S.FAILED:
-                state = record.state if record else "not started"
-                reason = f" ({record.reason})" if record and record.reason else ""
-                out.append(f"{name}: {state}{reason}")
-        out += [f"{n}: being removed" for n in sorted(self.records.keys() - self.desired.keys() - self._busy)]
-        return out
+        return unsettled(self.desired, self.records, self._busy)
 
     async def converge(self, timeout: float) -> bool:
         """Wait until the world matches the desired state; False when it does not in time, or a process
@@ -357,10 +347,8 @@ class Controller:
         start = self.passes
 
         def done() -> bool:
-            if self.passes <= start or self._busy or self._acted:
-                return False
-            waiting = self.unsettled()
-            return not waiting or all(": failed" in line or ": pending" in line for line in waiting)
+            quiet = self.passes > start and not self._busy and not self._acted
+            return quiet and nothing_more_to_wait_for(self.unsettled())
 
         return await self._wait(done, timeout) and not self.unsettled()
 
