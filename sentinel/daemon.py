@@ -125,7 +125,8 @@ class Daemon:
             env = environment if switch else self.environment
             before = _stat(target)
             try:
-                loaded = await asyncio.to_thread(load, target, env=env, environ=self.environ)
+                # In the loop's thread: a worker thread would keep its own malloc arena (MBs of RSS) for good.
+                loaded = load(target, env=env, environ=self.environ)
             except ConfigError as err:
                 self.controller.set_config_error(_one_line(err))
                 raise

@@ -39,7 +39,9 @@ DEFAULT_BUSY_TIMEOUT = 2.0  # seconds a write waits for another connection's loc
 
 # journal_mode=WAL is set after the checks and migrations, so that a corrupt, newer or foreign
 # file is left as it was.
-_WRITABLE_PRAGMAS = (("synchronous", "normal"), ("foreign_keys", "on"))
+# cache_size: SQLite's default page cache is 2 MB per connection; state.db's working set is far
+# smaller, and the reconciler's memory budget is 50 MB in all (DESIGN §9).
+_WRITABLE_PRAGMAS = (("synchronous", "normal"), ("foreign_keys", "on"), ("cache_size", "-256"))
 _READONLY_PRAGMAS = (("query_only", "on"), ("foreign_keys", "on"))
 _SIDECARS = ("-wal", "-shm", "-journal")
 

@@ -104,3 +104,20 @@ def test_apply_reports_processes_that_do_not_converge(make_reconciler: Callable[
     result = r.cli("apply", "-f", str(bad), "--timeout", "5")
     assert result.exit_code == 1
     assert "not converged: crash: failed (exited 1; gave up after 1 run in a row failed)" in result.stderr
+
+
+def test_truncate_then_write_applies_once_and_leaves_the_rest_alone(
+    make_reconciler: Callable[..., Reconciler],
+) -> None:
+    r = make_reconciler(BASE)
+    r.start()
+    before = {n: r.wait_state(n, "running")["pid"] for n in ("a", "b", "c", "old")}
+    text = BASE + "  extra: {command: sleep 1000}\n"
+    with open(r.config, "w") as handle:  # truncate, then write in two pieces, as some editors do
+        handle.write(text[: len(text) // 2])
+        handle.flush()
+        handle.write(text[len(text) // 2 :])
+    r.wait_state("extra", "running")
+    assert {n: r.row(n)["pid"] for n in before} == before
+    applied = [e for e in r.client.get("/v1/events", limit=100)["events"] if e["kind"] == "config_applied"]
+    assert len(applied) == 2  # the start, then this edit: once
