@@ -39,7 +39,7 @@ def status_rows(controller: Controller, names: Iterable[str] | None = None) -> l
         rows.append({
             "name": name,
             "state": str(state),
-            "health": "none",
+            "health": _health(controller, name, live),
             "pid": spawned.identity.pid if live and spawned else None,
             "restarts": record.restarts if record else 0,
             "exit_code": exit.code if exit else None,
@@ -53,6 +53,13 @@ def status_rows(controller: Controller, names: Iterable[str] | None = None) -> l
             "reason": record.reason if record else "",
         })
     return rows
+
+
+def _health(controller: Controller, name: str, live: bool) -> str:
+    desired = controller.desired.get(name)
+    if desired is None or desired.health is None:
+        return "none"
+    return str(controller.health.status(name)) if live else "unknown"
 
 
 def metrics_text(controller: Controller) -> str:

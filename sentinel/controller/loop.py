@@ -19,7 +19,9 @@ from typing import assert_never
 
 from sentinel.clock import Clock
 from sentinel.config.loader import Loaded
+from sentinel.controller.health import HealthMonitor
 from sentinel.errors import SentinelError, SpawnError, TargetError
+from sentinel.health.tracker import HealthState
 from sentinel.reconcile import records as user_requests
 from sentinel.reconcile.actions import Action, Forget, Plan, Restart, SetState, Start, Stop, Update
 from sentinel.reconcile.convergence import nothing_more_to_wait_for, unsettled
@@ -34,7 +36,7 @@ from sentinel.runtime.manager import Runtime
 from sentinel.runtime.spawn import SpawnRequest
 from sentinel.state.convert import identity_of, to_record, to_stored
 from sentinel.state.store import Store, StoredProcess
-from sentinel.states import ProcessState, can_move
+from sentinel.states import Health, ProcessState, can_move
 
 S = ProcessState
 SPAWN_FAILED = ExitStatus(code=127)  # what a shell reports for a command it cannot run
@@ -63,6 +65,7 @@ class Controller:
         self._wake = asyncio.Event()
         self._changed = asyncio.Condition()
         self.journal: list[str] = []  # what was done, newest last (bounded)
+        self.health = HealthMonitor(clock, self._on_health)
 
     # --- desired state ------------------------------------------------------------------------
 
@@ -111,7 +114,11 @@ class Controller:
     def observe(self) -> dict[str, ObservedProcess]:
         observed: dict[str, ObservedProcess] = {}
         for name, spawned in self.runtime.running().items():
-            observed[name] = ObservedProcess(name=name, identity=spawned.identity, busy=name in self._busy)
+            state = self.health.state(name)
+            observed[name] = ObservedProcess(
+                name=name, identity=spawned.identity, busy=name in self._busy,
+                health=state.status if state else Health.NONE, health_detail=state.detail if state else "",
+            )
         for name, (status, at) in self._exits.items():
             identity = observed[name].identity if name in observed else ProcessIdentity(0, 0.0)
             observed[name] = ObservedProcess(
@@ -123,6 +130,7 @@ class Controller:
 
     def on_exit(self, name: str, identity: ProcessIdentity, status: ExitStatus) -> None:
         """The runtime saw a process exit (output already drained)."""
+        self.health.unwatch(name)
         if name in self._busy:
             return  # a stop we asked for; its task records the outcome
         self._exits[name] = (status, self.clock.monotonic())
@@ -166,6 +174,10 @@ class Controller:
         elif isinstance(action, Forget):
             self.runtime.forget(name)
         self._keep(name, record_after(action, self.records.get(name), self.desired.get(name), now))
+        d = self.desired.get(name)
+        health_changed = isinstance(action, Update) and any(f.startswith("health") for f in action.fields)
+        if d is not None and health_changed and name in self.runtime.running():
+            self._check_health(d, now)
         if isinstance(action, SetState) and action.state is S.PENDING:
             return  # waiting is shown by status, not an event per pass
         kind = str(action.state) if isinstance(action, SetState) else type(action).__name__.lower()
@@ -189,11 +201,27 @@ class Controller:
             self.wake()
             return
         self._keep(name, record)
+        self._check_health(d, now)
         self.event("restarted" if isinstance(action, Restart) or action.restart else "started", done_line(action),
                    process=name)
 
+    def _check_health(self, d: DesiredProcess, started_at: float) -> None:
+        """Start (or restart) the instance's health check, or stop it if it has none any more."""
+        if d.health is None:
+            self.health.unwatch(d.name)
+        else:
+            self.health.watch(d.name, d.health, started_at=started_at, cwd=d.cwd, env=self._env(d))
+
+    def _on_health(self, name: str, old: HealthState, new: HealthState) -> None:
+        detail = f" ({new.detail})" if new.status is Health.UNHEALTHY and new.detail else ""
+        self.event(str(new.status), f"{name} is {new.status}{detail}", process=name)
+        self.wake()
+
+    def _env(self, d: DesiredProcess) -> dict[str, str]:
+        return {**self.environ, **d.env, "SENTINEL_INSTANCE": d.name}
+
     def _request(self, d: DesiredProcess) -> SpawnRequest:
-        env = {**self.environ, **d.env, "SENTINEL_INSTANCE": d.name}
+        env = self._env(d)
         return SpawnRequest(name=d.name, argv=d.argv, env=env, cwd=d.cwd, user=d.user,
                             fifo=self.runtime.state_dir.fifo(d.name))
 
@@ -214,6 +242,7 @@ class Controller:
         task.add_done_callback(self._tasks.discard)
 
     async def _stop_tree(self, name: str, *, force: bool = False) -> None:
+        self.health.unwatch(name)
         signal_name, timeout = self._stop_settings.get(name, _DEFAULT_STOP)
         number = signals.Signals[f"SIG{signal_name}"].value
         await self.runtime.stop(name, signal=number, timeout=0.0 if force else timeout)
@@ -294,6 +323,9 @@ class Controller:
             max_size, keep = (d.log_max_size, d.log_keep) if d else (10_000_000, 5)
             if self.runtime.adopt(name, identity, row.pgid or identity.pid, log_max_size=max_size, log_keep=keep):
                 adopted.append(name)
+                if d is not None:
+                    started = self.records[name].started_at
+                    self._check_health(d, mono if started is None else started)
                 self.event("adopted", f"adopted {name} (pid {identity.pid})", process=name)
             else:
                 self.event("lost", f"{name} (pid {identity.pid}) ended while no reconciler watched it", process=name)
@@ -371,6 +403,7 @@ class Controller:
     async def stop_everything(self, *, force: bool = False) -> None:
         """Stop every process in reverse dependency order (`down`, SIGTERM); records stay for next time."""
         self.closing = True
+        self.health.close()
         self.wake()
         if self._tasks and not force:
             await asyncio.gather(*list(self._tasks), return_exceptions=True)
@@ -391,6 +424,7 @@ class Controller:
     def detach(self) -> None:
         """`down --keep`: leave every process running for the next reconciler to adopt."""
         self.closing = True
+        self.health.close()
         self.wake()
         for name in self.runtime.running():
             if name in self.records:

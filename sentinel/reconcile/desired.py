@@ -19,6 +19,7 @@ from typing import Any
 from sentinel.config.fields import split_command
 from sentinel.config.graph import instance_names
 from sentinel.config.models import Config, Process
+from sentinel.config.models import Health as HealthCheck
 
 # Fields of a process whose change restarts it (DESIGN §3). Everything else is updated in place.
 RUN_FIELDS = ("command", "shell", "env", "cwd", "user")
@@ -57,6 +58,7 @@ class DesiredProcess:
     log_max_size: int
     log_keep: int
     is_job: bool
+    health: HealthCheck | None  # the check to run while it runs, if any
     spec_hash: str
     digests: Mapping[str, str]  # field path → digest, run fields and settings alike
 
@@ -152,6 +154,7 @@ def _instance(instance: str, name: str, process: Process, env_file: Mapping[str,
         log_max_size=process.logs.max_size,
         log_keep=process.logs.keep,
         is_job=process.is_job,
+        health=process.health,
         spec_hash=digest(runs),
         digests={**runs, **setting_digests(process)},
     )

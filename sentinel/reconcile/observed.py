@@ -10,7 +10,7 @@ import signal as _signal
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
 
-from sentinel.states import ProcessState
+from sentinel.states import Health, ProcessState
 
 
 @dataclass(frozen=True, slots=True, order=True)
@@ -72,7 +72,8 @@ class ObservedProcess:
 
     `busy` is true while a stop or restart of it is in flight: the planner leaves it alone.
     `exit` is set once it has exited; the controller drops the observation after the planner
-    has decided what follows (a `SetState`, `Start` or `Forget` for that instance).
+    has decided what follows (a `SetState`, `Start` or `Forget` for that instance). `health`
+    is what its health check says (`none` without one).
     """
 
     name: str
@@ -80,6 +81,8 @@ class ObservedProcess:
     busy: bool = False
     exit: ExitStatus | None = None
     exited_at: float | None = None  # monotonic
+    health: Health = Health.NONE  # from its health check, while it runs
+    health_detail: str = ""  # the last check's result: "HTTP 503", "connection refused"
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

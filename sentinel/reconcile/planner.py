@@ -16,7 +16,7 @@ from sentinel.reconcile.desired import Desired, DesiredProcess, changed_fields, 
 from sentinel.reconcile.observed import ExitStatus, Observed, ObservedProcess, ProcessRecord, Records
 from sentinel.reconcile.order import process_of, ranks
 from sentinel.reconcile.policy import after_exit
-from sentinel.states import ProcessState
+from sentinel.states import Health, ProcessState
 
 S = ProcessState
 HELD = "stopped by user"
@@ -41,6 +41,7 @@ class _Pass:
         for d in desired.values():
             self.instances[d.process].append(d.name)
         self.up = {n for n, o in observed.items() if o.exit is None and not o.busy}
+        self.healthy = {n for n in self.up if observed[n].health is Health.HEALTHY}
         self.stops: list[tuple[int, str, Action]] = []
         self.marks: list[Action] = []
         self.starts: list[Action] = []
@@ -68,7 +69,7 @@ class _Pass:
         elif o is not None and o.exit is not None:
             self._after_exit(d, o.exit, o.exited_at, r)
         elif o is not None:
-            self._live(d, r)
+            self._live(d, o, r)
         else:
             self._idle(d, r)
 
@@ -116,7 +117,7 @@ class _Pass:
                      failures=decision.failures, exit=exit, take_settings=changed)
         )
 
-    def _live(self, d: DesiredProcess, r: ProcessRecord | None) -> None:
+    def _live(self, d: DesiredProcess, o: ObservedProcess, r: ProcessRecord | None) -> None:
         if r is None:
             self._mark(SetState(instance=d.name, state=S.RUNNING, reason="adopted"))
         elif r.held and r.digests and r.digests != d.digests:
@@ -124,10 +125,14 @@ class _Pass:
         elif r.held:
             self._stop(Stop(instance=d.name, reason=HELD))
         elif r.spec_hash != d.spec_hash:
+            self.healthy.discard(d.name)  # the new process has to pass its check again
             fields = tuple(f for f in changed_fields(r.digests, d.digests) if is_run_field(f))
             self.starts.append(Restart(instance=d.name, reason=self._changed(d, r), fields=fields, from_config=True))
         elif r.restart_requested:
             self.starts.append(Restart(instance=d.name, reason="restart requested"))
+        elif o.health is Health.UNHEALTHY and d.health is not None and d.health.restart:
+            detail = f" ({o.health_detail})" if o.health_detail else ""
+            self.starts.append(Restart(instance=d.name, reason=f"unhealthy{detail}"))
         elif r.digests != d.digests:
             self.marks.append(self._update(d, r))
         elif r.state is not S.RUNNING:
@@ -186,6 +191,7 @@ class _Pass:
 
     def _stop(self, action: Stop | Forget) -> None:
         self.up.discard(action.instance)
+        self.healthy.discard(action.instance)
         rank = self.rank.get(process_of(action.instance, self.rank), 0)
         self.stops.append((-rank, action.instance, action))
 
@@ -201,7 +207,8 @@ class _Pass:
         instances = self.instances.get(dep, [])
         if condition == "completed":
             return all(self.marked.get(i, _state(self.records, i)) is S.EXITED for i in instances)
-        # `healthy` waits for running until health checks land (#4).
+        if condition == "healthy":
+            return all(i in self.healthy for i in instances)
         return all(i in self.up for i in instances)
 
     @staticmethod

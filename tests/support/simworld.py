@@ -29,7 +29,7 @@ from sentinel.reconcile.desired import DesiredProcess, expand
 from sentinel.reconcile.observed import ExitStatus, ObservedProcess, ProcessIdentity, ProcessRecord
 from sentinel.reconcile.planner import plan
 from sentinel.reconcile.records import held, record_after, released, restart_requested
-from sentinel.states import ProcessState, can_move
+from sentinel.states import Health, ProcessState, can_move
 from tests.support.fakeclock import FakeClock
 
 
@@ -216,6 +216,10 @@ class SimWorld:
         """A live process with no record (found running, record lost)."""
         self.records.pop(name, None)
         self.observed[name] = ObservedProcess(name=name, identity=ProcessIdentity(next(self._pids), self.now))
+
+    def set_health(self, name: str, health: Health, detail: str = "") -> None:
+        """What the instance's health check now says (the controller's HealthMonitor in real life)."""
+        self.observed[name] = replace(self.observed[name], health=health, health_detail=detail)
 
     def set_busy(self, name: str, busy: bool = True) -> None:
         self.observed[name] = replace(self.observed[name], busy=busy)

@@ -1,0 +1,83 @@
+"""Running each process's health check on its schedule, and telling the controller when its verdict changes.
+
+One asyncio task per checked instance (timers, not threads): it probes at once, then every
+`interval`, or every second at most while no check has passed yet (so that a dependent
+waiting for `healthy` starts soon after its dependency is ready, not an `interval` later).
+Verdicts come from the pure tracker; the planner decides what an unhealthy process means.
+Called by the controller when it starts, adopts, updates or lets go of an instance.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+
+from sentinel.clock import Clock
+from sentinel.config.models import Health as HealthCheck
+from sentinel.health.checks import run_check
+from sentinel.health.tracker import HealthState, initial, observe
+from sentinel.states import Health
+
+log = logging.getLogger("sentinel")
+EARLY_INTERVAL = 1.0  # how often to probe until a check has passed
+
+OnChange = Callable[[str, HealthState, HealthState], None]
+
+
+@dataclass
+class _Watch:
+    spec: HealthCheck
+    started_at: float  # monotonic
+    cwd: str
+    env: Mapping[str, str]
+    state: HealthState = field(default_factory=initial)
+    passed: bool = False  # a check has passed since it started
+    task: asyncio.Task[None] | None = None
+
+
+class HealthMonitor:
+    """The health checks of the running instances of one reconciler."""
+
+    def __init__(self, clock: Clock, on_change: OnChange) -> None:
+        self._clock = clock
+        self._on_change = on_change
+        self._watches: dict[str, _Watch] = {}
+
+    def watch(self, name: str, spec: HealthCheck, *, started_at: float, cwd: str, env: Mapping[str, str]) -> None:
+        """Check `name` from now on (again from `unknown` if it was already checked)."""
+        self.unwatch(name)
+        watch = _Watch(spec=spec, started_at=started_at, cwd=cwd, env=dict(env))
+        watch.task = asyncio.get_running_loop().create_task(self._run(name, watch))
+        self._watches[name] = watch
+
+    def unwatch(self, name: str) -> None:
+        watch = self._watches.pop(name, None)
+        if watch is not None and watch.task is not None:
+            watch.task.cancel()
+
+    def state(self, name: str) -> HealthState | None:
+        watch = self._watches.get(name)
+        return watch.state if watch is not None else None
+
+    def status(self, name: str) -> Health:
+        watch = self._watches.get(name)
+        return watch.state.status if watch is not None else Health.NONE
+
+    def close(self) -> None:
+        for name in list(self._watches):
+            self.unwatch(name)
+
+    async def _run(self, name: str, watch: _Watch) -> None:
+        spec = watch.spec
+        while True:
+            result = await run_check(spec, timeout=spec.timeout, cwd=watch.cwd, env=watch.env)
+            elapsed = self._clock.monotonic() - watch.started_at
+            new = observe(watch.state, result.ok, result.detail, in_start_period=elapsed < spec.start_period,
+                          retries=spec.retries)
+            old, watch.state = watch.state, new
+            watch.passed = watch.passed or result.ok
+            if new.status is not old.status:
+                self._on_change(name, old, new)
+            await self._clock.sleep(spec.interval if watch.passed else min(spec.interval, EARLY_INTERVAL))

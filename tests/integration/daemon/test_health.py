@@ -1,0 +1,77 @@
+"""Health checks end to end: a real HTTP server that turns unhealthy, a TCP dependency, status and events."""
+
+from __future__ import annotations
+
+import socket
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
+from tests.support.daemon import Reconciler
+from tests.support.wait import wait_for
+
+# Answers 200 until the file `sick` appears next to it, then 503.
+SERVER = """
+import http.server, os, sys
+class H(http.server.BaseHTTPRequestHandler):
+    def do_GET(self):
+        self.send_response(503 if os.path.exists('sick') else 200)
+        self.end_headers()
+    def log_message(self, *a):
+        pass
+http.server.HTTPServer(('127.0.0.1', int(sys.argv[1])), H).serve_forever()
+"""
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _events(r: Reconciler, name: str) -> list[str]:
+    return [e["message"] for e in r.client.get("/v1/events", process=name, limit=100)["events"]]
+
+
+def test_unhealthy_process_is_restarted_and_its_dependent_waited_for_it(
+    make_reconciler: Callable[..., Reconciler], tmp_path: Path,
+) -> None:
+    port = _free_port()
+    server = tmp_path / "server.py"  # beside the config, which is also the processes' cwd
+    server.write_text(SERVER)
+    r = make_reconciler(f"""
+processes:
+  api:
+    command: ["{sys.executable}", "{server}", "{port}"]
+    health: {{http: "http://127.0.0.1:{port}/", interval: 200ms, timeout: 1s, retries: 2}}
+  worker:
+    command: sleep 1000
+    depends_on: {{api: healthy}}
+""")
+    r.start()
+    worker = r.wait_state("worker", "running")
+    api = r.row("api")
+    assert api["health"] == "healthy"
+    assert worker["started_at"] >= api["started_at"]
+    assert "api is healthy" in _events(r, "api")
+    (r.config.parent / "sick").write_text("")  # the server runs in the config's directory (its cwd)
+    wait_for(lambda: r.row("api")["restarts"] >= 1, timeout=10)
+    messages = _events(r, "api")
+    assert "api is unhealthy (HTTP 503)" in messages
+    assert "restarted api: unhealthy (HTTP 503)" in messages
+    assert r.row("worker")["pid"] == worker["pid"]  # a running dependent is left alone
+
+
+def test_report_only_check_does_not_restart(make_reconciler: Callable[..., Reconciler]) -> None:
+    port = _free_port()
+    r = make_reconciler(f"""
+processes:
+  quiet:
+    command: sleep 1000
+    health: {{tcp: "127.0.0.1:{port}", interval: 100ms, retries: 1, restart: false}}
+""")
+    r.start()
+    wait_for(lambda: r.row("quiet")["health"] == "unhealthy")
+    row = r.row("quiet")
+    assert row["restarts"] == 0 and row["state"] == "running"
+    assert r.cli("status").output.splitlines()[1].split()[:3] == ["quiet", "running", "unhealthy"]

@@ -1,0 +1,1 @@
+"""Integration tests of sentinel.health.checks: probes against real servers and processes."""

@@ -1,0 +1,1 @@
+"""Unit tests of sentinel.health: the pure tracker."""
