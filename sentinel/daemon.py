@@ -94,6 +94,7 @@ class Daemon:
         self.force = False
         self._interrupts = 0
         self._reload_lock = asyncio.Lock()
+        self._sampler: asyncio.Task[None] | None = None
         self._digest = ""
         if self.store.recovered:
             self.controller.event("state_recovered", self.store.recovered)
@@ -192,12 +193,17 @@ class Daemon:
                 loop.create_task(server.serve()),
                 loop.create_task(watch_config(self.watched, self._on_file_change, stop_watching)),
             ]
+            self._sampler = loop.create_task(self.controller.limits.run(lambda: self.controller.desired,
+                                                                        self.runtime.running))
+            tasks.append(self._sampler)
             log.info("reconciler_ready pid=%s state_dir=%s config=%s", os.getpid(), self.options.state_dir.root,
                      self.path)
             await self.stop_requested.wait()
             stop_watching.set()
             await self._shut_down()
         finally:
+            if self._sampler is not None:
+                self._sampler.cancel()
             if server is not None:
                 server.close()
             await asyncio.gather(*tasks, return_exceptions=True)

@@ -20,6 +20,7 @@ from typing import assert_never
 from sentinel.clock import Clock
 from sentinel.config.loader import Loaded
 from sentinel.controller.health import HealthMonitor
+from sentinel.controller.limits import LimitSampler
 from sentinel.errors import SentinelError, SpawnError, TargetError
 from sentinel.health.tracker import HealthState
 from sentinel.reconcile import records as user_requests
@@ -66,6 +67,7 @@ class Controller:
         self._changed = asyncio.Condition()
         self.journal: list[str] = []  # what was done, newest last (bounded)
         self.health = HealthMonitor(clock, self._on_health)
+        self.limits = LimitSampler(clock, runtime.usage, self.wake)
 
     # --- desired state ------------------------------------------------------------------------
 
@@ -118,6 +120,7 @@ class Controller:
             observed[name] = ObservedProcess(
                 name=name, identity=spawned.identity, busy=name in self._busy,
                 health=state.status if state else Health.NONE, health_detail=state.detail if state else "",
+                over_limit=self.limits.breach(name),
             )
         for name, (status, at) in self._exits.items():
             identity = observed[name].identity if name in observed else ProcessIdentity(0, 0.0)
@@ -243,6 +246,7 @@ class Controller:
 
     async def _stop_tree(self, name: str, *, force: bool = False) -> None:
         self.health.unwatch(name)
+        self.limits.forget(name)
         signal_name, timeout = self._stop_settings.get(name, _DEFAULT_STOP)
         number = signals.Signals[f"SIG{signal_name}"].value
         await self.runtime.stop(name, signal=number, timeout=0.0 if force else timeout)

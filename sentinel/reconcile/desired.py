@@ -20,6 +20,7 @@ from sentinel.config.fields import split_command
 from sentinel.config.graph import instance_names
 from sentinel.config.models import Config, Process
 from sentinel.config.models import Health as HealthCheck
+from sentinel.reconcile.limits import LimitRule
 
 # Fields of a process whose change restarts it (DESIGN §3). Everything else is updated in place.
 RUN_FIELDS = ("command", "shell", "env", "cwd", "user")
@@ -59,6 +60,8 @@ class DesiredProcess:
     log_keep: int
     is_job: bool
     health: HealthCheck | None  # the check to run while it runs, if any
+    restart_dependents: bool  # restart the processes that depend on this one after it restarts
+    limits: LimitRule
     spec_hash: str
     digests: Mapping[str, str]  # field path → digest, run fields and settings alike
 
@@ -155,6 +158,8 @@ def _instance(instance: str, name: str, process: Process, env_file: Mapping[str,
         log_keep=process.logs.keep,
         is_job=process.is_job,
         health=process.health,
+        restart_dependents=process.restart_dependents,
+        limits=LimitRule(memory=process.limits.memory, cpu=process.limits.cpu, cpu_window=process.limits.cpu_window),
         spec_hash=digest(runs),
         digests={**runs, **setting_digests(process)},
     )

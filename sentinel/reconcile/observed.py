@@ -83,6 +83,7 @@ class ObservedProcess:
     exited_at: float | None = None  # monotonic
     health: Health = Health.NONE  # from its health check, while it runs
     health_detail: str = ""  # the last check's result: "HTTP 503", "connection refused"
+    over_limit: str = ""  # a resource limit it breaks: "memory 612MB > 512MB"
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -42,6 +42,7 @@ class _Pass:
             self.instances[d.process].append(d.name)
         self.up = {n for n, o in observed.items() if o.exit is None and not o.busy}
         self.healthy = {n for n in self.up if observed[n].health is Health.HEALTHY}
+        self.bounced: set[str] = set()  # processes restarting in this plan whose dependents restart too
         self.stops: list[tuple[int, str, Action]] = []
         self.marks: list[Action] = []
         self.starts: list[Action] = []
@@ -121,18 +122,21 @@ class _Pass:
         if r is None:
             self._mark(SetState(instance=d.name, state=S.RUNNING, reason="adopted"))
         elif r.held and r.digests and r.digests != d.digests:
-            self.starts.append(Restart(instance=d.name, reason="config changed, hold released", from_config=True))
+            self._restart(d, Restart(instance=d.name, reason="config changed, hold released", from_config=True))
         elif r.held:
             self._stop(Stop(instance=d.name, reason=HELD))
         elif r.spec_hash != d.spec_hash:
-            self.healthy.discard(d.name)  # the new process has to pass its check again
             fields = tuple(f for f in changed_fields(r.digests, d.digests) if is_run_field(f))
-            self.starts.append(Restart(instance=d.name, reason=self._changed(d, r), fields=fields, from_config=True))
+            self._restart(d, Restart(instance=d.name, reason=self._changed(d, r), fields=fields, from_config=True))
         elif r.restart_requested:
-            self.starts.append(Restart(instance=d.name, reason="restart requested"))
+            self._restart(d, Restart(instance=d.name, reason="restart requested"))
         elif o.health is Health.UNHEALTHY and d.health is not None and d.health.restart:
             detail = f" ({o.health_detail})" if o.health_detail else ""
-            self.starts.append(Restart(instance=d.name, reason=f"unhealthy{detail}"))
+            self._restart(d, Restart(instance=d.name, reason=f"unhealthy{detail}"))
+        elif o.over_limit:
+            self._restart(d, Restart(instance=d.name, reason=o.over_limit))
+        elif bounced := sorted(self.bounced & d.depends_on.keys()):
+            self._restart(d, Restart(instance=d.name, reason=f"{', '.join(bounced)} restarted"))
         elif r.digests != d.digests:
             self.marks.append(self._update(d, r))
         elif r.state is not S.RUNNING:
@@ -183,7 +187,18 @@ class _Pass:
 
     def _start(self, d: DesiredProcess, start: Start) -> None:
         self.up.add(d.name)
+        if start.restart:
+            self._bounce(d)
         self.starts.append(start)
+
+    def _restart(self, d: DesiredProcess, restart: Restart) -> None:
+        self.healthy.discard(d.name)  # the new process has to pass its check again
+        self._bounce(d)
+        self.starts.append(restart)
+
+    def _bounce(self, d: DesiredProcess) -> None:
+        if d.restart_dependents:
+            self.bounced.add(d.process)
 
     def _mark(self, action: SetState) -> None:
         self.marked[action.instance] = action.state
@@ -201,7 +216,12 @@ class _Pass:
     def _waits_for(self, d: DesiredProcess) -> str | None:
         """'waiting for db, cache' while a dependency's condition does not hold yet, else None."""
         missing = [dep for dep, condition in sorted(d.depends_on.items()) if not self._holds(dep, condition)]
-        return f"waiting for {', '.join(missing)}" if missing else None
+        return f"waiting for {', '.join(map(self._named, missing))}" if missing else None
+
+    def _named(self, dep: str) -> str:
+        """`db`, or `db (failed)` when one of its instances has given up: it will not come by itself."""
+        failed = any(self.marked.get(i, _state(self.records, i)) is S.FAILED for i in self.instances.get(dep, []))
+        return f"{dep} (failed)" if failed else dep
 
     def _holds(self, dep: str, condition: str) -> bool:
         instances = self.instances.get(dep, [])

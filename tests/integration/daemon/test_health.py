@@ -75,3 +75,24 @@ processes:
     row = r.row("quiet")
     assert row["restarts"] == 0 and row["state"] == "running"
     assert r.cli("status").output.splitlines()[1].split()[:3] == ["quiet", "running", "unhealthy"]
+
+
+HOG = "x = bytearray(30_000_000)\nimport time\ntime.sleep(1000)\n"
+
+
+def test_process_over_its_memory_limit_is_restarted_with_a_reason(
+    make_reconciler: Callable[..., Reconciler], tmp_path: Path,
+) -> None:
+    (tmp_path / "hog.py").write_text(HOG)
+    r = make_reconciler(f"""
+processes:
+  hog:
+    command: ["{sys.executable}", "hog.py"]
+    limits: {{memory: 20MB}}
+    restart: {{backoff: {{initial: 0}}}}
+""")
+    r.start()
+    wait_for(lambda: r.row("hog")["restarts"] >= 1, timeout=10)
+    restarted = [m for m in _events(r, "hog") if m.startswith("restarted hog: memory ")]
+    assert restarted, _events(r, "hog")
+    assert restarted[0].endswith("MB > 20MB")
