@@ -96,3 +96,19 @@ processes:
     restarted = [m for m in _events(r, "hog") if m.startswith("restarted hog: memory ")]
     assert restarted, _events(r, "hog")
     assert restarted[0].endswith("MB > 20MB")
+
+
+def test_slow_starter_gets_interval_times_retries_before_it_is_unhealthy(
+    make_reconciler: Callable[..., Reconciler],
+) -> None:
+    port = _free_port()
+    r = make_reconciler(f"""
+processes:
+  slow:
+    command: ["sh", "-c", "sleep 1.5; exec {sys.executable} -m http.server {port} --bind 127.0.0.1"]
+    health: {{http: "http://127.0.0.1:{port}/", interval: 1s, retries: 2}}
+""")
+    r.start()
+    wait_for(lambda: r.row("slow")["health"] == "healthy", timeout=10)
+    assert r.row("slow")["restarts"] == 0
+    assert not any("unhealthy" in m for m in _events(r, "slow"))
