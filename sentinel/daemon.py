@@ -26,6 +26,7 @@ from sentinel.controller.loop import Controller
 from sentinel.errors import ConfigError, DaemonRunning
 from sentinel.paths import StateDir
 from sentinel.reconcile.desired import digest
+from sentinel.reconcile.observed import ExitStatus, ProcessIdentity
 from sentinel.runtime.manager import Runtime
 from sentinel.state.store import Store
 
@@ -95,13 +96,14 @@ class Daemon:
         self._interrupts = 0
         self._reload_lock = asyncio.Lock()
         self._sampler: asyncio.Task[None] | None = None
+        self._pending: set[asyncio.Task[None]] = set()
         self._digest = ""
         if self.store.recovered:
             self.controller.event("state_recovered", self.store.recovered)
         self._take(loaded, "started")
 
-    def _on_exit(self, *args: object) -> None:
-        self.controller.on_exit(*args)  # type: ignore[arg-type]
+    def _on_exit(self, name: str, identity: ProcessIdentity, status: ExitStatus) -> None:
+        self.controller.on_exit(name, identity, status)  # the controller is made after the runtime
 
     # --- config ---------------------------------------------------------------------------------
 
@@ -112,7 +114,7 @@ class Daemon:
         self._digest = new
         self.controller.set_config(loaded, self.path)
         self.controller.event("config_applied", f"config {self.path} applied ({why})")
-        self.controller._guard(
+        self.controller.write_safely(
             self.store.save_revision, path=self.path, environment=self.environment, digest=new,
             config=_json(masked_config(loaded.config)), files=list(loaded.files), at=self.clock.now_utc(),
         )
@@ -134,6 +136,7 @@ class Daemon:
             if not switch and _stat(target) != before:
                 return loaded  # written again while we read it: the next change event reloads
             self.path, self.environment = target, env
+            self.controller.config_error = None  # also when the file went back to what already runs
             self._take(loaded, why)
             return loaded
 
@@ -151,7 +154,9 @@ class Daemon:
     def _on_signal(self, number: int) -> None:
         if number == signal.SIGHUP:
             if not self.stop_requested.is_set():
-                asyncio.get_running_loop().create_task(self._on_hup())
+                task = asyncio.get_running_loop().create_task(self._on_hup())
+                self._pending.add(task)
+                task.add_done_callback(self._pending.discard)
             return
         self._interrupts += 1
         if self._interrupts > 1 and number == signal.SIGINT:

@@ -285,13 +285,13 @@ class Controller:
     def _keep(self, name: str, record: ProcessRecord | None) -> None:
         if record is None:
             self.records.pop(name, None)
-            self._guard(self.store.delete_process, name)
+            self.write_safely(self.store.delete_process, name)
             return
         old = self.records.get(name)
         if old is not None and old.state is not record.state and not can_move(old.state, record.state):
             log.warning("unexpected_transition process=%s from=%s to=%s", name, old.state, record.state)
         self.records[name] = record
-        self._guard(self.store.save_process, self.stored(name))
+        self.write_safely(self.store.save_process, self.stored(name))
 
     def stored(self, name: str) -> StoredProcess:
         spawned = self.runtime.running().get(name)
@@ -303,9 +303,9 @@ class Controller:
         log.info("event kind=%s process=%s %s", kind, process or "-", message)
         self.journal.append(message)
         del self.journal[:-1000]
-        self._guard(self.store.add_event, kind, message, process=process, at=self.clock.now_utc())
+        self.write_safely(self.store.add_event, kind, message, process=process, at=self.clock.now_utc())
 
-    def _guard(self, write: Callable[..., object], *args: object, **kwargs: object) -> None:
+    def write_safely(self, write: Callable[..., object], *args: object, **kwargs: object) -> None:
         """A failed write to state.db is logged; supervision goes on (FAILURES F32, F34)."""
         try:
             write(*args, **kwargs)
@@ -432,7 +432,7 @@ class Controller:
         self.wake()
         for name in self.runtime.running():
             if name in self.records:
-                self._guard(self.store.save_process, self.stored(name))
+                self.write_safely(self.store.save_process, self.stored(name))
         self.runtime.detach()
         self.event("shutdown", "reconciler exiting; processes left running for the next one")
 

@@ -121,3 +121,13 @@ def test_truncate_then_write_applies_once_and_leaves_the_rest_alone(
     assert {n: r.row(n)["pid"] for n in before} == before
     applied = [e for e in r.client.get("/v1/events", limit=100)["events"] if e["kind"] == "config_applied"]
     assert len(applied) == 2  # the start, then this edit: once
+
+
+def test_fixing_an_invalid_edit_back_to_what_runs_clears_the_error(make_reconciler: Callable[..., Reconciler]) -> None:
+    r = make_reconciler(BASE)
+    r.start()
+    r.wait_state("a", "running")
+    r.config.write_text(BASE.replace("a: {command: sleep 1000}", "a: {command: sleep 1000, replicas: -1}"))
+    wait_for(lambda: r.client.get("/v1/processes")["config_error"] is not None)
+    r.config.write_text(BASE)
+    wait_for(lambda: r.client.get("/v1/processes")["config_error"] is None)
