@@ -131,3 +131,15 @@ def test_fixing_an_invalid_edit_back_to_what_runs_clears_the_error(make_reconcil
     wait_for(lambda: r.client.get("/v1/processes")["config_error"] is not None)
     r.config.write_text(BASE)
     wait_for(lambda: r.client.get("/v1/processes")["config_error"] is None)
+
+
+def test_apply_dry_run_prints_the_plan_and_changes_nothing(make_reconciler: Callable[..., Reconciler]) -> None:
+    r = make_reconciler(BASE)
+    r.start()
+    before = {n: r.wait_state(n, "running")["pid"] for n in ("a", "b", "c", "old")}
+    edited = r.config.parent / "edited.yaml"
+    edited.write_text(EDITED)
+    result = r.cli("apply", "-f", str(edited), "--dry-run")
+    assert result.exit_code == 0
+    assert "~ b restart (env.API_TOKEN)" in result.output.splitlines()
+    assert {n: r.row(n)["pid"] for n in before} == before and "new" not in r.rows()
