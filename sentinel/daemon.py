@@ -240,11 +240,26 @@ def run(options: DaemonOptions, loaded: Loaded | None = None) -> None:
         loaded = load(options.config, env=options.environment)  # ConfigError before anything is touched
     with state_lock(options.state_dir):
         _configure_logging()
+        _raise_fd_limit()
 
         async def main() -> None:
             await Daemon(options, loaded).serve()
 
         asyncio.run(main())
+
+
+def _raise_fd_limit() -> None:
+    """Each process costs the reconciler about four descriptors (its pipe, log, spool and pidfd), so
+    the common soft limit of 1024 would stop it near 250 processes: raise it to the hard limit."""
+    import resource
+
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    wanted = hard if hard != resource.RLIM_INFINITY else max(soft, 65536)
+    if soft != resource.RLIM_INFINITY and soft < wanted:
+        try:
+            resource.setrlimit(resource.RLIMIT_NOFILE, (wanted, hard))
+        except (ValueError, OSError) as err:
+            log.warning("fd_limit_unchanged soft=%d hard=%d error=%s", soft, hard, err)
 
 
 def _configure_logging() -> None:

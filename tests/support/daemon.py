@@ -23,6 +23,13 @@ from sentinel.client import Client
 from sentinel.paths import StateDir
 from tests.support.wait import wait_for
 
+LIMITED = (
+    "import resource, runpy, sys\n"
+    "resource.setrlimit(resource.RLIMIT_NOFILE, ({soft}, resource.getrlimit(resource.RLIMIT_NOFILE)[1]))\n"
+    "sys.argv[0] = 'sentinel'\n"
+    "runpy.run_module('sentinel', run_name='__main__', alter_sys=True)\n"
+)
+
 
 @dataclass
 class Reconciler:
@@ -33,6 +40,7 @@ class Reconciler:
     environment: str | None = None
     process: subprocess.Popen[bytes] | None = None
     extra_env: dict[str, str] = field(default_factory=dict)
+    fd_soft_limit: int | None = None  # start the reconciler with this soft RLIMIT_NOFILE
 
     @property
     def state_dir(self) -> StateDir:
@@ -49,6 +57,8 @@ class Reconciler:
 
     def start(self, *, wait: bool = True) -> subprocess.Popen[bytes]:
         argv = [sys.executable, "-m", "sentinel", "--state-dir", str(self.home), "up", "-f", str(self.config)]
+        if self.fd_soft_limit is not None:  # lower the limit in the child, then run sentinel as -m would
+            argv[1:3] = ["-c", LIMITED.format(soft=self.fd_soft_limit)]
         if self.environment:
             argv += ["--env", self.environment]
         out = open(self.home.parent / f"{self.home.name}.out", "ab")  # noqa: SIM115

@@ -112,3 +112,15 @@ processes:
     r.signal(signal.SIGINT)
     assert r.wait_exit(timeout=10) == 0
     wait_for(lambda: not psutil.pid_exists(pid) or psutil.Process(pid).status() == psutil.STATUS_ZOMBIE)
+
+
+def test_more_processes_than_a_1024_descriptor_limit_allows_all_run(
+    make_reconciler: Callable[..., Reconciler],
+) -> None:
+    """Each process costs the reconciler about four descriptors; started with a soft limit of 256, it
+    raises its own limit and runs 100 processes."""
+    r = make_reconciler("processes: {many: {command: sleep 1000, replicas: 100}}")
+    r.fd_soft_limit = 256
+    r.start()
+    wait_for(lambda: sum(row["state"] == "running" for row in r.rows().values()) == 100, timeout=30)
+    assert "Too many open files" not in r.log
