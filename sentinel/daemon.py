@@ -17,6 +17,7 @@ import socket
 import sys
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
+from datetime import UTC, datetime, tzinfo
 from pathlib import Path
 
 from sentinel.clock import Clock, SystemClock
@@ -89,13 +90,16 @@ class Daemon:
         self.path, self.environment = options.config, options.environment
         self.store = Store.open(options.state_dir.db)
         self.runtime = Runtime(options.state_dir, on_exit=self._on_exit, utc=self.clock.now_utc)
-        self.controller = Controller(runtime=self.runtime, store=self.store, clock=self.clock, environ=self.environ)
+        self.controller = Controller(runtime=self.runtime, store=self.store, clock=self.clock, environ=self.environ,
+                                     system_tz=_system_zone())
+        self.scheduler = self.controller.scheduler
         self.stop_requested = asyncio.Event()
         self.keep = False
         self.force = False
         self._interrupts = 0
         self._reload_lock = asyncio.Lock()
         self._sampler: asyncio.Task[None] | None = None
+        self._scheduling: asyncio.Task[None] | None = None
         self._pending: set[asyncio.Task[None]] = set()
         self._digest = ""
         if self.store.recovered:
@@ -113,6 +117,7 @@ class Daemon:
             return False
         self._digest = new
         self.controller.set_config(loaded, self.path)
+        self.scheduler.changed()
         self.controller.event("config_applied", f"config {self.path} applied ({why})")
         self.controller.write_safely(
             self.store.save_revision, path=self.path, environment=self.environment, digest=new,
@@ -188,6 +193,8 @@ class Daemon:
         try:
             self.controller.restore(self.store.processes())
             await self.controller.stop_strays()
+            self.controller.jobs.reattach(self.runtime.running())
+            self.scheduler.catch_up()
             await self.controller.run_pass()
             from sentinel.api.server import ApiServer
             from sentinel.controller.watch import watch_config
@@ -201,14 +208,17 @@ class Daemon:
             self._sampler = loop.create_task(self.controller.limits.run(lambda: self.controller.desired,
                                                                         self.runtime.running))
             tasks.append(self._sampler)
+            self._scheduling = loop.create_task(self.scheduler.run())
+            tasks.append(self._scheduling)
             log.info("reconciler_ready pid=%s state_dir=%s config=%s", os.getpid(), self.options.state_dir.root,
                      self.path)
             await self.stop_requested.wait()
             stop_watching.set()
             await self._shut_down()
         finally:
-            if self._sampler is not None:
-                self._sampler.cancel()
+            for background in (self._sampler, self._scheduling):
+                if background is not None:
+                    background.cancel()
             if server is not None:
                 server.close()
             await asyncio.gather(*tasks, return_exceptions=True)
@@ -246,6 +256,12 @@ def run(options: DaemonOptions, loaded: Loaded | None = None) -> None:
             await Daemon(options, loaded).serve()
 
         asyncio.run(main())
+
+
+def _system_zone() -> tzinfo:
+    """The machine's time zone, for cron schedules that name none."""
+    zone = datetime.now().astimezone().tzinfo
+    return zone if zone is not None else UTC
 
 
 def _raise_fd_limit() -> None:

@@ -98,3 +98,9 @@ class StopError(SentinelError):
     """A process tree could not be stopped ("web: 1 process still running after SIGKILL")."""
 
     exit_code: ClassVar[int] = 1
+
+
+class NotAJob(SentinelError):
+    """`sentinel run` named a service: only jobs (processes with a schedule) have runs."""
+
+    exit_code: ClassVar[int] = 1

@@ -19,10 +19,11 @@ from starlette.routing import Route
 from sentinel.api.status import metrics_text, status_rows
 from sentinel.config.loader import load
 from sentinel.config.secrets import masked_config
-from sentinel.errors import ConfigError, TargetError
+from sentinel.errors import ConfigError, NotAJob, TargetError
 from sentinel.reconcile.desired import expand
 from sentinel.reconcile.planner import plan
 from sentinel.reconcile.render import diff_lines
+from sentinel.state.values import Run
 
 if TYPE_CHECKING:
     from sentinel.daemon import Daemon
@@ -39,6 +40,7 @@ def create_app(daemon: Daemon) -> Starlette:
         Route("/v1/processes", list_processes),
         Route("/v1/processes/{verb}", act, methods=["POST"]),
         Route("/v1/processes/{name}/{verb}", act, methods=["POST"]),
+        Route("/v1/processes/{name}/runs", list_runs),
         Route("/v1/config", config_get),
         Route("/v1/config/diff", config_diff, methods=["POST"]),
         Route("/v1/config/apply", config_apply, methods=["POST"]),
@@ -77,6 +79,8 @@ async def list_processes(request: Request) -> Response:
 async def act(request: Request) -> Response:
     controller = _daemon(request).controller
     verb = request.path_params["verb"]
+    if verb == "run" and "name" in request.path_params:
+        return await run_job(request)
     if verb not in VERBS:
         return _error(404, f"unknown action '{verb}' (use start, stop or restart)")
     body = await _body(request)
@@ -91,6 +95,47 @@ async def act(request: Request) -> Response:
         return _error(404, str(err))
     settled = await controller.settle(names, timeout=_timeout(body, 30.0))
     return JSONResponse({"done": names, "settled": settled, "processes": status_rows(controller, names)})
+
+
+async def run_job(request: Request) -> Response:
+    controller = _daemon(request).controller
+    name = request.path_params["name"]
+    body = await _body(request)
+    if isinstance(body, Response):
+        return body
+    try:
+        controller.request_run(name)
+    except TargetError as err:
+        return _error(404, str(err))
+    except NotAJob as err:
+        return _error(400, str(err))
+    settled = await controller.settle([name], timeout=_timeout(body, 30.0))
+    return JSONResponse({"done": [name], "settled": settled, "processes": status_rows(controller, [name])})
+
+
+async def list_runs(request: Request) -> Response:
+    daemon = _daemon(request)
+    name = request.path_params["name"]
+    d = daemon.controller.desired.get(name)
+    if d is None:
+        return _error(404, str(TargetError([name])))
+    if not d.is_job:
+        return _error(400, f"{name} is not a job (it has no schedule)")
+    try:
+        limit = max(1, min(10_000, int(request.query_params.get("limit", "20"))))
+    except ValueError:
+        return _error(400, "limit must be a whole number")
+    return JSONResponse({"runs": [run_json(run) for run in daemon.store.runs(name, limit=limit)]})
+
+
+def run_json(run: Run) -> dict[str, Any]:
+    duration = (run.ended_at - run.started_at).total_seconds() if run.ended_at and run.started_at else None
+    return {"id": run.id, "scheduled_for": _iso(run.scheduled_for) if run.scheduled_for else None,
+            "started_at": _iso(run.started_at) if run.started_at else None,
+            "ended_at": _iso(run.ended_at) if run.ended_at else None,
+            "duration_s": round(duration, 3) if duration is not None else None,
+            "exit_code": run.exit_code, "exit_signal": run.exit_signal, "outcome": run.outcome,
+            "trigger": run.trigger}
 
 
 async def config_get(request: Request) -> Response:

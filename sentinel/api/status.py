@@ -48,8 +48,8 @@ def status_rows(controller: Controller, names: Iterable[str] | None = None) -> l
             "cpu_percent": round(usage[0], 1) if usage else None,
             "memory_rss": usage[1] if usage else None,
             "group": desired.group if desired else None,
-            "next_run": None,
-            "last_run": None,
+            "next_run": _iso(controller.scheduler.next_run(name)) if desired and desired.is_job else None,
+            "last_run": _iso(controller.jobs.last_run(name)) if desired and desired.is_job else None,
             "reason": record.reason if record else "",
         })
     return rows

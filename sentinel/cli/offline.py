@@ -83,3 +83,19 @@ def offline_diff(sd: StateDir, path: str, env: str | None) -> list[str]:
 
 def _iso(at: Any) -> str | None:
     return at.isoformat(timespec="milliseconds").replace("+00:00", "Z") if at is not None else None
+
+
+def offline_runs(sd: StateDir, job: str, limit: int) -> list[dict[str, Any]]:
+    store = _store(sd)
+    if store is None:
+        return []
+    try:
+        found = store.runs(job, limit=limit)
+    finally:
+        store.close()
+    out = []
+    for run in found:
+        span = (run.ended_at - run.started_at).total_seconds() if run.ended_at and run.started_at else None
+        out.append({"started_at": _iso(run.started_at), "ended_at": _iso(run.ended_at), "duration_s": span,
+                    "exit_code": run.exit_code, "outcome": run.outcome, "trigger": run.trigger})
+    return out

@@ -70,7 +70,7 @@ _NOT_PLAIN_WORDS = frozenset({"true", "false", "null", "~", "yes", "no", "on", "
 def _scalar(value: Any) -> str:
     if isinstance(value, str):
         plain = (
-            _PLAIN.match(value) is not None
+            _PLAIN.fullmatch(value) is not None  # not `match`: `$` also matches before a final newline
             and not value.endswith((" ", ":"))
             and " #" not in value
             and ": " not in value

@@ -15,13 +15,16 @@ import logging
 import signal as signals
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import replace
+from datetime import UTC, tzinfo
 from typing import assert_never
 
 from sentinel.clock import Clock
 from sentinel.config.loader import Loaded
+from sentinel.config.units import format_duration
 from sentinel.controller.health import HealthMonitor
+from sentinel.controller.jobs import JobRuns, JobScheduler
 from sentinel.controller.limits import LimitSampler
-from sentinel.errors import SentinelError, SpawnError, TargetError
+from sentinel.errors import NotAJob, SentinelError, SpawnError, TargetError
 from sentinel.health.tracker import HealthState
 from sentinel.reconcile import records as user_requests
 from sentinel.reconcile.actions import Action, Forget, Plan, Restart, SetState, Start, Stop, Update
@@ -48,7 +51,8 @@ log = logging.getLogger("sentinel")
 class Controller:
     """The reconciler's state and its passes. All methods run on the event loop's thread."""
 
-    def __init__(self, *, runtime: Runtime, store: Store, clock: Clock, environ: Mapping[str, str]) -> None:
+    def __init__(self, *, runtime: Runtime, store: Store, clock: Clock, environ: Mapping[str, str],
+                 system_tz: tzinfo = UTC) -> None:
         self.runtime, self.store, self.clock, self.environ = runtime, store, clock, dict(environ)
         self.loaded: Loaded | None = None
         self.path: str | None = None
@@ -68,6 +72,8 @@ class Controller:
         self.journal: list[str] = []  # what was done, newest last (bounded)
         self.health = HealthMonitor(clock, self._on_health)
         self.limits = LimitSampler(clock, runtime.usage, self.wake)
+        self.jobs = JobRuns(self)
+        self.scheduler = JobScheduler(self, system_tz)
 
     # --- desired state ------------------------------------------------------------------------
 
@@ -178,6 +184,10 @@ class Controller:
             self.runtime.forget(name)
         self._keep(name, record_after(action, self.records.get(name), self.desired.get(name), now))
         d = self.desired.get(name)
+        if isinstance(action, SetState) and action.exit is not None and d is not None and d.is_job:
+            ok = action.exit.expected(d.restart.exit_codes)
+            self.jobs.ended(name, outcome="succeeded" if ok else "failed", exit_code=action.exit.code,
+                            exit_signal=action.exit.signal)
         health_changed = isinstance(action, Update) and any(f.startswith("health") for f in action.fields)
         if d is not None and health_changed and name in self.runtime.running():
             self._check_health(d, now)
@@ -195,6 +205,8 @@ class Controller:
         self.runtime.release(name)
         self._stop_settings[name] = (d.stop_signal, d.stop_timeout)
         record = record_after(action, self.records.get(name), d, now)
+        if d.is_job:
+            self.jobs.started(name, now)
         try:
             self.runtime.spawn(self._request(d), log_max_size=d.log_max_size, log_keep=d.log_keep)
         except SpawnError as err:
@@ -279,6 +291,44 @@ class Controller:
         await self._stop_tree(action.instance)
         if action.instance in self.desired:
             self._launch(action, self.clock.monotonic())
+
+    # --- jobs ---------------------------------------------------------------------------------
+
+    def exits_seen(self) -> set[str]:
+        return set(self._exits)
+
+    def ask_for_run(self, name: str, why: str) -> None:
+        """Have the planner start a run of job `name` (or replace the one going)."""
+        record = self.records.get(name) or ProcessRecord(name=name, state=S.SCHEDULED)
+        self._keep(name, replace(record, restart_requested=True, reason=why))
+        self.wake()
+
+    def cut_overdue_runs(self) -> float | None:
+        """Stop the runs that outlived their job's `timeout`; seconds until the next deadline."""
+        late, soonest = self.jobs.overdue(self.clock.monotonic())
+        for name in late:
+            if name not in self._busy:
+                self._background(name, self._time_out(name))
+        return soonest
+
+    async def _time_out(self, name: str) -> None:
+        d = self.desired[name]
+        limit = format_duration(d.run_timeout or 0.0)
+        self.jobs.ended(name, outcome="timed out")
+        await self._stop_tree(name)
+        self.runtime.release(name)
+        record = self.records.get(name) or ProcessRecord(name=name, state=S.RUNNING)
+        self._keep(name, replace(record, state=S.SCHEDULED, reason=f"last run timed out after {limit}"))
+        self.event("timed_out", f"stopped {name}: the run took longer than {limit}", process=name)
+
+    def request_run(self, name: str) -> None:
+        """`sentinel run NAME`: a run of a job now. TargetError for an unknown name, NotAJob for a service."""
+        d = self.desired.get(name)
+        if d is None:
+            raise TargetError([name])
+        if not d.is_job:
+            raise NotAJob(f"{name} is not a job (it has no schedule)")
+        self.jobs.ask(name, slot=None, trigger="manual", why="run requested")
 
     # --- records and events -------------------------------------------------------------------
 

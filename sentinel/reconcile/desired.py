@@ -18,7 +18,7 @@ from typing import Any
 
 from sentinel.config.fields import split_command
 from sentinel.config.graph import instance_names
-from sentinel.config.models import Config, Process
+from sentinel.config.models import Config, OnMissed, Process, Schedule
 from sentinel.config.models import Health as HealthCheck
 from sentinel.reconcile.limits import LimitRule
 
@@ -62,6 +62,11 @@ class DesiredProcess:
     health: HealthCheck | None  # the check to run while it runs, if any
     restart_dependents: bool  # restart the processes that depend on this one after it restarts
     limits: LimitRule
+    schedule: Schedule | None  # set for a job
+    concurrency: str  # jobs: forbid | allow | replace
+    run_timeout: float | None  # jobs: a run longer than this is stopped
+    on_missed: OnMissed  # jobs: run-once | skip
+    keep_runs: int  # jobs: run history kept
     spec_hash: str
     digests: Mapping[str, str]  # field path → digest, run fields and settings alike
 
@@ -160,6 +165,11 @@ def _instance(instance: str, name: str, process: Process, env_file: Mapping[str,
         health=process.health,
         restart_dependents=process.restart_dependents,
         limits=LimitRule(memory=process.limits.memory, cpu=process.limits.cpu, cpu_window=process.limits.cpu_window),
+        schedule=process.schedule,
+        concurrency=process.concurrency or "forbid",
+        run_timeout=process.timeout,
+        on_missed=process.on_missed or "run-once",
+        keep_runs=process.keep_runs or 20,
         spec_hash=digest(runs),
         digests={**runs, **setting_digests(process)},
     )

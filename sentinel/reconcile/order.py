@@ -1,7 +1,8 @@
 """Dependency order: rank each process by how deep it sits under `depends_on`. Pure.
 
 Starts go in rank order (dependencies first), stops in reverse; ties by name (STYLE rule 4).
-Validation has already refused cycles; a name depending on nothing known ranks 0.
+Validation has already refused cycles; a dependency nothing is known about ranks 0, so what
+depends on it still ranks above it (a removed process whose record is gone, for instance).
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ def ranks(depends_on: Mapping[str, Mapping[str, str]]) -> dict[str, int]:
     def rank(name: str, seen: frozenset[str]) -> int:
         if name in out:
             return out[name]
-        deps = [d for d in depends_on.get(name, {}) if d in depends_on and d not in seen]
+        deps = [d for d in depends_on.get(name, {}) if d not in seen]  # an unknown name ranks 0
         value = 1 + max(rank(d, seen | {name}) for d in deps) if deps else 0
         out[name] = value
         return value

@@ -20,7 +20,7 @@ from sentinel.states import Health, ProcessState
 
 S = ProcessState
 HELD = "stopped by user"
-JOB_WAITS = "a job: schedules are not run yet in this release"
+JOB_WAITS = "waits for its schedule"
 # A process in one of these states was running when we last knew of it.
 _WAS_RUNNING = frozenset({S.RUNNING, S.STARTING, S.STOPPING})
 
@@ -84,12 +84,33 @@ class _Pass:
             self._stop(Forget(instance=name, reason=why, from_config=r is not None))
 
     def _job(self, d: DesiredProcess, o: ObservedProcess | None, r: ProcessRecord | None) -> None:
-        exited = o.exit if o is not None else None
-        if o is not None and exited is None:
-            return  # a run in progress (scheduling comes with jobs, #5)
-        if exited is not None or r is None or r.state is not S.SCHEDULED:
-            self._mark(SetState(instance=d.name, state=S.SCHEDULED, reason=JOB_WAITS, exit=exited,
-                                from_config=r is None))
+        """A job runs when asked (`restart_requested`, set by the scheduler or `sentinel run`), and
+        between runs waits `scheduled` (`stopped` while held)."""
+        if o is not None and o.exit is not None:
+            self._job_ended(d, o.exit, r)
+        elif o is not None:
+            if r is not None and r.restart_requested:  # concurrency: replace
+                self._restart(d, Restart(instance=d.name, reason=r.reason or "run requested"))
+            elif r is None or r.state is not S.RUNNING:
+                self._mark(SetState(instance=d.name, state=S.RUNNING, reason="running"))
+        elif r is None:
+            self._mark(SetState(instance=d.name, state=S.SCHEDULED, reason=JOB_WAITS, from_config=True))
+        elif r.held:
+            if r.state is not S.STOPPED:
+                self._mark(SetState(instance=d.name, state=S.STOPPED, reason=HELD))
+        elif r.restart_requested:
+            self._start_or_wait(d, r, Start(instance=d.name, reason=r.reason or "run requested"))
+        elif r.state in _WAS_RUNNING:
+            self._job_ended(d, ExitStatus(), r)
+        elif r.state is not S.SCHEDULED:
+            self._mark(SetState(instance=d.name, state=S.SCHEDULED, reason=JOB_WAITS))
+
+    def _job_ended(self, d: DesiredProcess, exit: ExitStatus, r: ProcessRecord | None) -> None:
+        if r is not None and r.held:
+            self._mark(SetState(instance=d.name, state=S.STOPPED, reason=HELD, exit=exit))
+            return
+        self._mark(SetState(instance=d.name, state=S.SCHEDULED, reason=f"last run {exit.describe()}", failures=0,
+                            exit=exit))
 
     def _after_exit(self, d: DesiredProcess, exit: ExitStatus, at: float | None, r: ProcessRecord | None) -> None:
         exited_at = self.now if at is None else at
@@ -218,6 +239,16 @@ class _Pass:
         missing = [dep for dep, condition in sorted(d.depends_on.items()) if not self._holds(dep, condition)]
         return f"waiting for {', '.join(map(self._named, missing))}" if missing else None
 
+    def _completed(self, instance: str) -> bool:
+        """Exited as expected: a service that is done, or a job whose last run succeeded."""
+        state = self.marked.get(instance, _state(self.records, instance))
+        if state is S.EXITED:
+            return True
+        record, d = self.records.get(instance), self.desired.get(instance)
+        last = record.exit if record is not None else None
+        return (state is S.SCHEDULED and d is not None and last is not None and instance not in self.marked
+                and last.expected(d.restart.exit_codes))
+
     def _named(self, dep: str) -> str:
         """`db`, or `db (failed)` when one of its instances has given up: it will not come by itself."""
         failed = any(self.marked.get(i, _state(self.records, i)) is S.FAILED for i in self.instances.get(dep, []))
@@ -226,7 +257,7 @@ class _Pass:
     def _holds(self, dep: str, condition: str) -> bool:
         instances = self.instances.get(dep, [])
         if condition == "completed":
-            return all(self.marked.get(i, _state(self.records, i)) is S.EXITED for i in instances)
+            return all(self._completed(i) for i in instances)
         if condition == "healthy":
             return all(i in self.healthy for i in instances)
         return all(i in self.up for i in instances)

@@ -7,6 +7,6 @@ Used by the controller (the only writer) and, read-only, by the CLI when no reco
 from __future__ import annotations
 
 from sentinel.state.store import Store
-from sentinel.state.values import Event, Revision, StoredProcess
+from sentinel.state.values import RUN_OUTCOMES, RUN_TRIGGERS, Event, Revision, Run, StoredProcess
 
-__all__ = ["Event", "Revision", "Store", "StoredProcess"]
+__all__ = ["RUN_OUTCOMES", "RUN_TRIGGERS", "Event", "Revision", "Run", "Store", "StoredProcess"]

@@ -73,7 +73,27 @@ def _v2_config_revisions(db: Database) -> None:
     db.execute("CREATE INDEX event_process ON event (process, id)")
 
 
-MIGRATIONS: tuple[Migration, ...] = (_v1_records_and_events, _v2_config_revisions)
+def _v3_job_runs(db: Database) -> None:
+    """Schema 3: the run history of scheduled jobs (one row per run or skipped trigger)."""
+    db.execute(
+        """
+        CREATE TABLE runs (
+            id INTEGER PRIMARY KEY AUTOINCREMENT,
+            job TEXT NOT NULL,
+            scheduled_for TEXT,
+            started_at TEXT,
+            ended_at TEXT,
+            exit_code INTEGER,
+            exit_signal INTEGER,
+            outcome TEXT NOT NULL,
+            trigger TEXT NOT NULL
+        )
+        """,
+    )
+    db.execute("CREATE INDEX runs_job ON runs (job, id)")
+
+
+MIGRATIONS: tuple[Migration, ...] = (_v1_records_and_events, _v2_config_revisions, _v3_job_runs)
 SCHEMA_VERSION = len(MIGRATIONS)
 
 

@@ -137,6 +137,20 @@ class RevisionRow(NamedTuple):
     files: str  # JSON list of the files it was read from
 
 
+class RunRow(NamedTuple):
+    """One run of a scheduled job, or one trigger that was skipped."""
+
+    id: int
+    job: str
+    scheduled_for: str | None  # UTC time text of the trigger slot; None: not from a slot (a manual run)
+    started_at: str | None  # UTC time text
+    ended_at: str | None  # UTC time text; None while running
+    exit_code: int | None
+    exit_signal: int | None
+    outcome: str  # one of values.RUN_OUTCOMES
+    trigger: str  # one of values.RUN_TRIGGERS
+
+
 _ID = Column("id", _integer, primary_key=True, auto=True)
 PROCESS = Table(
     "process_record",
@@ -179,7 +193,22 @@ REVISION = Table(
         Column("files", _text),
     ),
 )
-TABLES: tuple[Table[Any], ...] = (PROCESS, EVENT, REVISION)
+RUNS = Table(
+    "runs",
+    RunRow,
+    (
+        _ID,
+        Column("job", _text),
+        Column("scheduled_for", _text, null=True),
+        Column("started_at", _text, null=True),
+        Column("ended_at", _text, null=True),
+        Column("exit_code", _integer, null=True),
+        Column("exit_signal", _integer, null=True),
+        Column("outcome", _text),
+        Column("trigger", _text),
+    ),
+)
+TABLES: tuple[Table[Any], ...] = (PROCESS, EVENT, REVISION, RUNS)
 
 
 def encode_time(value: datetime) -> str:

@@ -13,7 +13,8 @@ A Store holds one SQLite connection; a lock serialises its callers, so it may be
 threads, although the controller uses it from its loop thread only.
 
 Retention: at most ~10,000 events (the oldest are deleted, checked at open and every 500
-events) and 50 config revisions (checked at each save).
+events) and 50 config revisions (checked at each save). Job runs are kept until the caller
+prunes them (`prune_runs`, with the job's `keep_runs`).
 """
 
 from __future__ import annotations
@@ -34,9 +35,11 @@ from sentinel.state.models import (
     EVENT,
     PROCESS,
     REVISION,
+    RUNS,
     EventRow,
     ProcessRow,
     RevisionRow,
+    RunRow,
     Table,
     decode_mapping,
     decode_optional_time,
@@ -47,16 +50,16 @@ from sentinel.state.models import (
     encode_time,
 )
 from sentinel.state.sql import DbErrors, state_error, transaction
-from sentinel.state.values import Event, Revision, StoredProcess
+from sentinel.state.values import RUN_OUTCOMES, RUN_TRIGGERS, Event, Revision, Run, StoredProcess
 from sentinel.states import ProcessState
 
-__all__ = ["KEEP_EVENTS", "KEEP_REVISIONS", "Event", "Revision", "Store", "StoredProcess"]
+__all__ = ["KEEP_EVENTS", "KEEP_REVISIONS", "Event", "Revision", "Run", "Store", "StoredProcess"]
 
 KEEP_EVENTS = 10_000
 PRUNE_EVENTS_EVERY = 500  # events added between two prunes
 KEEP_REVISIONS = 50
 
-_Row = TypeVar("_Row", ProcessRow, EventRow, RevisionRow)
+_Row = TypeVar("_Row", ProcessRow, EventRow, RevisionRow, RunRow)
 _V = TypeVar("_V")
 
 # The events of a process and of its instances ("web", "web.0", "web.1", not "webby" nor "web.api"):
@@ -197,6 +200,124 @@ class Store:
             row = self._db.execute(f"{REVISION.select} ORDER BY id DESC LIMIT 1").fetchone()
         return None if row is None else self._decoded(REVISION, row, _revision)
 
+    # Job runs
+
+    def start_run(self, job: str, *, scheduled_for: datetime | None, started_at: datetime, trigger: str) -> Run:
+        """Record a run that starts now (outcome `running`); `finish_run` with its id when it ends."""
+        return self._add_run(job, scheduled_for=scheduled_for, started_at=started_at, trigger=trigger, skipped=False)
+
+    def add_skipped_run(self, job: str, *, scheduled_for: datetime | None, at: datetime, trigger: str) -> Run:
+        """Record a trigger that did not run (concurrency `forbid`): started and ended `at`, outcome `skipped`."""
+        return self._add_run(job, scheduled_for=scheduled_for, started_at=at, trigger=trigger, skipped=True)
+
+    def finish_run(
+        self,
+        run_id: int,
+        *,
+        ended_at: datetime,
+        outcome: str,
+        exit_code: int | None = None,
+        exit_signal: int | None = None,
+    ) -> None:
+        """Record how run `run_id` ended. `outcome` is any of RUN_OUTCOMES but `running`.
+
+        An unknown id (a run pruned meanwhile) does nothing.
+        """
+        if outcome not in RUN_OUTCOMES or outcome == "running":
+            raise ValueError(
+                f"a finished run's outcome must be one of {_choices(RUN_OUTCOMES - {'running'})}, got {outcome!r}"
+            )
+        ended_text = encode_time(ended_at)
+        with self._guard(), transaction(self._db):
+            self._db.execute(
+                f"UPDATE {RUNS.name} SET ended_at = ?, outcome = ?, exit_code = ?, exit_signal = ? WHERE id = ?",
+                (ended_text, outcome, exit_code, exit_signal, run_id),
+            )
+
+    def runs(self, job: str, *, limit: int | None = 20) -> list[Run]:
+        """The newest `limit` runs of `job` (all when None), newest last."""
+        if limit is not None and limit <= 0:
+            return []
+        sql, params = f"{RUNS.select} WHERE job = ? ORDER BY id DESC", list[object]([job])
+        if limit is not None:
+            sql += " LIMIT ?"
+            params.append(limit)
+        with self._guard():
+            rows = self._db.execute(sql, params).fetchall()
+        return [self._decoded(RUNS, row, _run) for row in reversed(rows)]
+
+    def last_run(self, job: str) -> Run | None:
+        """The newest run of `job` (by id, whatever its outcome), or None when it never ran."""
+        with self._guard():
+            row = self._db.execute(f"{RUNS.select} WHERE job = ? ORDER BY id DESC LIMIT 1", (job,)).fetchone()
+        return None if row is None else self._decoded(RUNS, row, _run)
+
+    def last_slot(self, job: str) -> datetime | None:
+        """The trigger slot of the newest run of `job` that had one (manual runs have none), or None."""
+        sql = f"SELECT id, scheduled_for FROM {RUNS.name} WHERE job = ? AND scheduled_for IS NOT NULL"
+        sql += " ORDER BY id DESC LIMIT 1"
+        with self._guard():
+            row = self._db.execute(sql, (job,)).fetchone()
+        if row is None:
+            return None
+        try:
+            return decode_time(str(row[1]))
+        except ValueError as exc:
+            raise StateError(f"{self._opened.name}: {RUNS.name} row {row[0]} is damaged ({exc})") from exc
+
+    def prune_runs(self, job: str, keep: int) -> None:
+        """Delete all but the newest `keep` runs of `job`; other jobs' runs are untouched."""
+        if keep < 0:
+            raise ValueError(f"keep must be 0 or more, got {keep}")
+        with self._guard(), transaction(self._db):
+            self._db.execute(
+                f"DELETE FROM {RUNS.name} WHERE job = ? AND id NOT IN "
+                f"(SELECT id FROM {RUNS.name} WHERE job = ? ORDER BY id DESC LIMIT ?)",
+                (job, job, keep),
+            )
+
+    def close_open_runs(self, at: datetime) -> int:
+        """Mark every `running` run `stopped`, ended `at` (at start-up: its reconciler died); return how many."""
+        at_text = encode_time(at)
+        with self._guard(), transaction(self._db):
+            cursor = self._db.execute(
+                f"UPDATE {RUNS.name} SET outcome = 'stopped', ended_at = ? WHERE outcome = 'running'", (at_text,)
+            )
+            return cursor.rowcount
+
+    def _add_run(
+        self, job: str, *, scheduled_for: datetime | None, started_at: datetime, trigger: str, skipped: bool
+    ) -> Run:
+        if trigger not in RUN_TRIGGERS:
+            raise ValueError(f"a run's trigger must be one of {_choices(RUN_TRIGGERS)}, got {trigger!r}")
+        if not job:
+            raise ValueError("a run needs a job name")
+        slot_text = encode_optional_time(scheduled_for)
+        started_text = encode_time(started_at)
+        outcome = "skipped" if skipped else "running"
+        ended_text = started_text if skipped else None
+        row = {
+            "job": job,
+            "scheduled_for": slot_text,
+            "started_at": started_text,
+            "ended_at": ended_text,
+            "outcome": outcome,
+            "trigger": trigger,
+        }
+        with self._guard(), transaction(self._db):
+            run_id = self._inserted_id(self._db.execute(*RUNS.insert([row])))
+        return Run(
+            run_id,
+            job,
+            decode_optional_time(slot_text),
+            decode_time(started_text),
+            decode_optional_time(ended_text),
+            None,
+            None,
+            outcome,
+            trigger,
+        )
+
     # Internals
 
     @contextmanager
@@ -286,3 +407,25 @@ def _event(row: EventRow) -> Event:
 def _revision(row: RevisionRow) -> Revision:
     files = decode_strings(row.files)
     return Revision(row.id, decode_time(row.at), row.path, row.environment, row.digest, row.config, files)
+
+
+def _run(row: RunRow) -> Run:
+    if row.outcome not in RUN_OUTCOMES:
+        raise ValueError(f"unknown outcome {row.outcome!r}")
+    if row.trigger not in RUN_TRIGGERS:
+        raise ValueError(f"unknown trigger {row.trigger!r}")
+    return Run(
+        row.id,
+        row.job,
+        decode_optional_time(row.scheduled_for),
+        decode_optional_time(row.started_at),
+        decode_optional_time(row.ended_at),
+        row.exit_code,
+        row.exit_signal,
+        row.outcome,
+        row.trigger,
+    )
+
+
+def _choices(values: Iterable[str]) -> str:
+    return ", ".join(repr(value) for value in sorted(values))

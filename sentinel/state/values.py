@@ -1,4 +1,4 @@
-"""The plain values the Store returns and takes: a stored process record, an event, a config revision.
+"""The plain values the Store returns and takes: a stored process record, an event, a config revision, a job run.
 
 Made by `sentinel.state.store`; read by the controller (which maps `StoredProcess` to and
 from the planner's `ProcessRecord`), the API and the CLI. Frozen dataclasses, never database
@@ -71,3 +71,30 @@ class Revision:
     digest: str
     config: str
     files: tuple[str, ...]
+
+
+RUN_OUTCOMES: frozenset[str] = frozenset({"running", "succeeded", "failed", "timed out", "skipped", "stopped"})
+"""What became of a run: `running` until it ends; `stopped` when the reconciler died during it."""
+RUN_TRIGGERS: frozenset[str] = frozenset({"schedule", "missed", "manual", "retry"})
+"""Why a run started: its slot came, a slot missed while down, `sentinel run`, a retry of a failed run."""
+
+
+@dataclass(frozen=True, slots=True)
+class Run:
+    """One run of a scheduled job (a line of `sentinel runs NAME`), or a trigger that was skipped.
+
+    `scheduled_for` is the trigger slot the run is for (None for a manual run); `ended_at`,
+    `exit_code` and `exit_signal` are None while it runs. A skipped trigger has `started_at`
+    and `ended_at` both at the moment it was skipped. `outcome` is one of RUN_OUTCOMES,
+    `trigger` one of RUN_TRIGGERS.
+    """
+
+    id: int
+    job: str
+    scheduled_for: datetime | None
+    started_at: datetime | None
+    ended_at: datetime | None
+    exit_code: int | None
+    exit_signal: int | None
+    outcome: str
+    trigger: str

@@ -37,7 +37,7 @@ def test_readme_error_example_is_what_validate_prints(tmp_path: Path, monkeypatc
 
 
 COMMANDS = [[], ["up"], ["apply"], ["diff"], ["status"], ["logs"], ["events"], ["start"], ["stop"], ["restart"],
-            ["down"], ["validate"], ["config"], ["schema"]]
+            ["run"], ["runs"], ["down"], ["validate"], ["config"], ["schema"]]
 
 
 @pytest.mark.parametrize("command", COMMANDS, ids=lambda c: " ".join(c) or "top")

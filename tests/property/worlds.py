@@ -289,8 +289,9 @@ def settled_state_problems(world: SimWorld) -> list[str]:
     problems += [f"{n} recorded but not desired" for n in world.records.keys() - world.desired.keys()]
     for name, d in world.desired.items():
         r, live = world.records.get(name), name in world.live()
-        if d.is_job:  # jobs do not run yet (#5): a run found going is left alone, whatever its record
-            if not (live or (r is not None and r.state is S.SCHEDULED)):
+        if d.is_job:  # a run found going is left alone; between runs a job waits, or is held stopped
+            between_runs = r is not None and (r.state is S.SCHEDULED or (r.held and r.state is S.STOPPED))
+            if not (live or between_runs):
                 problems.append(f"job {name} is {r and r.state}, live={live}")
         elif r is None:
             problems.append(f"{name} desired but has no record")

@@ -34,6 +34,19 @@ INSERT INTO event (at, process, kind, message) VALUES ('2026-03-01T12:00:00.1234
 PRAGMA user_version = 1;
 """
 
+# Schema 2 exactly as it shipped: schema 1 plus config revisions and the event index, with a revision.
+SCHEMA_2 = (
+    SCHEMA_1.replace("PRAGMA user_version = 1;", "")
+    + """
+CREATE TABLE config_revision (id INTEGER PRIMARY KEY AUTOINCREMENT, at TEXT NOT NULL, path TEXT NOT NULL,
+    environment TEXT, digest TEXT NOT NULL, config TEXT NOT NULL, files TEXT NOT NULL DEFAULT '[]');
+CREATE INDEX event_process ON event (process, id);
+INSERT INTO config_revision (at, path, environment, digest, config, files)
+    VALUES ('2026-03-01T12:00:00.123456Z', '/s.yaml', 'prod', 'd1', '{"a":1}', '["/s.yaml"]');
+PRAGMA user_version = 2;
+"""
+)
+
 
 def digest(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
@@ -54,7 +67,7 @@ def make_database(path: Path) -> None:
 
 def test_a_new_file_is_migrated_to_the_current_schema(db_path: Path) -> None:
     Store.open(db_path).close()
-    assert scalar(db_path, "PRAGMA user_version") == SCHEMA_VERSION == 2
+    assert scalar(db_path, "PRAGMA user_version") == SCHEMA_VERSION == 3
 
 
 def test_an_empty_existing_file_is_migrated(db_path: Path) -> None:
@@ -83,6 +96,30 @@ def test_a_schema_1_file_made_by_hand_is_migrated_and_keeps_its_rows(db_path: Pa
     assert scalar(db_path, "PRAGMA user_version") == SCHEMA_VERSION
 
 
+def test_a_schema_2_file_made_by_hand_is_migrated_to_3_and_keeps_its_rows(db_path: Path) -> None:
+    with raw(db_path) as connection:
+        connection.executescript(SCHEMA_2)
+    with Store.open(db_path) as store:
+        assert store.processes()["web.0"].pid == 77
+        assert [(e.process, e.kind) for e in store.events()] == [("web.0", "held")]
+        revision = store.last_revision()
+        assert revision is not None
+        assert (revision.path, revision.environment, revision.digest, revision.files) == (
+            "/s.yaml",
+            "prod",
+            "d1",
+            ("/s.yaml",),
+        )
+        assert store.runs("backup") == []
+        run = store.start_run("backup", scheduled_for=T0, started_at=T0, trigger="schedule")
+        assert store.last_run("backup") == run
+    assert scalar(db_path, "PRAGMA user_version") == SCHEMA_VERSION == 3
+    indexes = scalar(db_path, "SELECT group_concat(name) FROM sqlite_master WHERE type = 'index' AND tbl_name = 'runs'")
+    assert indexes == "runs_job"
+    with Store.open(db_path, readonly=True) as reader:
+        assert [r.job for r in reader.runs("backup")] == ["backup"]
+
+
 def test_the_table_descriptions_match_the_migrated_schema(db_path: Path) -> None:
     Store.open(db_path).close()
     with raw(db_path) as connection:
@@ -107,7 +144,7 @@ def test_a_file_from_a_newer_sentinel_is_refused_and_left_alone(db_path: Path, r
     with raw(db_path) as connection:
         connection.execute("PRAGMA user_version = 5")
     before = digest(db_path)
-    with pytest.raises(StateError, match=r"^state\.db was written by a newer sentinel \(schema 5 > 2\)$"):
+    with pytest.raises(StateError, match=r"^state\.db was written by a newer sentinel \(schema 5 > 3\)$"):
         Store.open(db_path, readonly=readonly)
     assert digest(db_path) == before
     assert not [name for name in siblings(db_path) if "corrupt" in name]
@@ -250,7 +287,7 @@ def test_read_only_open_of_a_wal_file_without_sidecars_documents_what_sqlite_doe
 def test_read_only_open_refuses_an_older_schema_without_migrating_it(db_path: Path) -> None:
     with raw(db_path) as connection:
         connection.executescript(SCHEMA_1)
-    with pytest.raises(StateError, match=r"^state\.db has schema 1, this sentinel reads 2: start the reconciler"):
+    with pytest.raises(StateError, match=r"^state\.db has schema 1, this sentinel reads 3: start the reconciler"):
         Store.open(db_path, readonly=True)
     assert scalar(db_path, "PRAGMA user_version") == 1
 

@@ -15,7 +15,8 @@ from sentinel.reconcile.order import process_of, ranks
         pytest.param({"api": {"db": "started"}, "db": {}}, {"api": 1, "db": 0}, id="one-edge"),
         pytest.param({"web": {"api": "started", "db": "started"}, "api": {"db": "healthy"}, "db": {}},
                      {"web": 2, "api": 1, "db": 0}, id="diamond-takes-the-longest-path"),
-        pytest.param({"api": {"gone": "started"}}, {"api": 0}, id="unknown-dependency-ranks-zero"),
+        pytest.param({"api": {"gone": "started"}}, {"gone": 0, "api": 1},
+                     id="unknown-dependency-ranks-zero-below-its-dependent"),
     ],
 )
 def test_ranks(depends_on: dict[str, dict[str, str]], expected: dict[str, int]) -> None:

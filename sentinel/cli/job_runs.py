@@ -1,0 +1,48 @@
+"""`run` and `runs`: run a job now, and list a job's past runs (from state.db when no reconciler runs)."""
+
+from __future__ import annotations
+
+import click
+
+from sentinel.cli.context import client
+from sentinel.cli.main import CONTEXT, cli
+from sentinel.cli.output import handles_errors
+from sentinel.cli.table import duration
+from sentinel.errors import DaemonUnavailable
+
+
+@cli.command(context_settings=CONTEXT)
+@click.argument("name")
+@handles_errors
+def run(name: str) -> None:
+    """Run the job NAME now, whatever its schedule.
+
+    With `concurrency: replace` a run still going is stopped first; otherwise a run still going
+    means this one is skipped (and recorded as skipped).
+    """
+    answer = client().post(f"/v1/processes/{name}/run", {}, wait=30.0)
+    for row in answer.get("processes", []):
+        click.echo(f"{row['name']}: {row['state']}" + (f" ({row['reason']})" if row.get("reason") else ""))
+
+
+@cli.command(context_settings=CONTEXT, short_help="List a job's past runs.")
+@click.argument("name")
+@click.option("-n", "limit", type=click.IntRange(1, 10_000), default=20, show_default=True, help="How many.")
+@handles_errors
+def runs(name: str, limit: int) -> None:
+    """List the past runs of the job NAME, newest last: start, end, duration, exit code, outcome."""
+    api = client()
+    try:
+        rows = api.get(f"/v1/processes/{name}/runs", limit=limit)["runs"]
+    except DaemonUnavailable:
+        from sentinel.cli.offline import offline_runs
+
+        rows = offline_runs(api.state_dir, name, limit)
+    header = ("STARTED", "ENDED", "DURATION", "EXIT", "OUTCOME", "TRIGGER")
+    cells = [header] + [(
+        row["started_at"] or "-", row["ended_at"] or "-", duration(row["duration_s"]),
+        "-" if row["exit_code"] is None else str(row["exit_code"]), row["outcome"], row["trigger"],
+    ) for row in rows]
+    widths = [max(len(r[i]) for r in cells) for i in range(len(header))]
+    for r in cells:
+        click.echo("  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)).rstrip())

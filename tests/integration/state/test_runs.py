@@ -1,0 +1,176 @@
+"""The run history of scheduled jobs in state.db: runs round-trip, are ordered, limited and
+pruned per job, the last run and slot are found, and runs left open by a dead reconciler close."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+
+import pytest
+
+from sentinel.errors import StateError
+from sentinel.state import RUN_OUTCOMES, RUN_TRIGGERS, Run, Store
+from tests.integration.state.support import T0, raw, scalar
+
+
+def at(minutes: int) -> datetime:
+    return T0 + timedelta(minutes=minutes)
+
+
+def test_a_started_then_finished_run_round_trips(store: Store, db_path: Path) -> None:
+    started = store.start_run(
+        "backup", scheduled_for=at(0), started_at=at(0) + timedelta(microseconds=7), trigger="schedule"
+    )
+    assert started == Run(
+        started.id, "backup", at(0), at(0) + timedelta(microseconds=7), None, None, None, "running", "schedule"
+    )
+    assert store.runs("backup") == [started]
+    store.finish_run(started.id, ended_at=at(2), outcome="failed", exit_code=3, exit_signal=None)
+    (finished,) = store.runs("backup")
+    assert finished == Run(started.id, "backup", at(0), started.started_at, at(2), 3, None, "failed", "schedule")
+    # Times use the same fixed-width UTC text as the other tables.
+    assert scalar(db_path, "SELECT ended_at FROM runs") == "2026-03-01T12:02:00.123456Z"
+
+
+def test_times_in_other_zones_come_back_as_utc(store: Store) -> None:
+    paris = timezone(timedelta(hours=1))
+    run = store.start_run(
+        "backup", scheduled_for=at(0).astimezone(paris), started_at=at(1).astimezone(paris), trigger="missed"
+    )
+    assert run.scheduled_for == at(0) and run.scheduled_for.tzinfo is not None
+    assert run.scheduled_for.utcoffset() == timedelta(0)
+    assert store.runs("backup") == [run]
+
+
+def test_a_manual_run_has_no_slot_and_a_signal_is_kept(store: Store) -> None:
+    run = store.start_run("backup", scheduled_for=None, started_at=at(0), trigger="manual")
+    store.finish_run(run.id, ended_at=at(1), outcome="timed out", exit_signal=15)
+    assert store.runs("backup") == [Run(run.id, "backup", None, at(0), at(1), None, 15, "timed out", "manual")]
+
+
+def test_a_skipped_trigger_starts_and_ends_at_once(store: Store) -> None:
+    skipped = store.add_skipped_run("backup", scheduled_for=at(5), at=at(5), trigger="schedule")
+    assert skipped == Run(skipped.id, "backup", at(5), at(5), at(5), None, None, "skipped", "schedule")
+    assert store.runs("backup") == [skipped]
+
+
+def test_runs_are_newest_last_limited_and_per_job(store: Store) -> None:
+    for minute in range(5):
+        store.start_run("backup", scheduled_for=at(minute), started_at=at(minute), trigger="schedule")
+        store.start_run("report", scheduled_for=None, started_at=at(minute), trigger="manual")
+    assert [run.scheduled_for for run in store.runs("backup")] == [at(m) for m in range(5)]
+    assert [run.scheduled_for for run in store.runs("backup", limit=2)] == [at(3), at(4)]
+    assert len(store.runs("backup", limit=None)) == 5
+    assert store.runs("backup", limit=0) == []
+    assert {run.job for run in store.runs("report")} == {"report"}
+    assert store.runs("nothing") == []
+
+
+def test_last_run_is_the_newest_whatever_its_outcome(store: Store) -> None:
+    assert store.last_run("backup") is None
+    first = store.start_run("backup", scheduled_for=at(0), started_at=at(0), trigger="schedule")
+    store.finish_run(first.id, ended_at=at(1), outcome="succeeded", exit_code=0)
+    skipped = store.add_skipped_run("backup", scheduled_for=at(2), at=at(2), trigger="schedule")
+    store.start_run("other", scheduled_for=at(3), started_at=at(3), trigger="schedule")
+    assert store.last_run("backup") == skipped
+
+
+def test_last_slot_skips_runs_without_one(store: Store) -> None:
+    assert store.last_slot("backup") is None
+    store.start_run("backup", scheduled_for=None, started_at=at(0), trigger="manual")
+    assert store.last_slot("backup") is None
+    store.start_run("backup", scheduled_for=at(10), started_at=at(10), trigger="schedule")
+    store.add_skipped_run("backup", scheduled_for=at(20), at=at(20), trigger="schedule")
+    store.start_run("backup", scheduled_for=None, started_at=at(25), trigger="manual")
+    store.start_run("other", scheduled_for=at(30), started_at=at(30), trigger="schedule")
+    assert store.last_slot("backup") == at(20)
+
+
+def test_pruning_keeps_the_newest_runs_of_that_job_only(store: Store) -> None:
+    for minute in range(6):
+        store.start_run("backup", scheduled_for=at(minute), started_at=at(minute), trigger="schedule")
+        store.add_skipped_run("report", scheduled_for=at(minute), at=at(minute), trigger="schedule")
+    store.prune_runs("backup", 2)
+    assert [run.scheduled_for for run in store.runs("backup", limit=None)] == [at(4), at(5)]
+    assert len(store.runs("report", limit=None)) == 6
+    store.prune_runs("backup", 10)  # fewer than keep: nothing goes
+    assert len(store.runs("backup", limit=None)) == 2
+    store.prune_runs("report", 0)
+    assert store.runs("report") == []
+    with pytest.raises(ValueError, match="keep"):
+        store.prune_runs("backup", -1)
+
+
+def test_close_open_runs_stops_only_the_running_ones(store: Store) -> None:
+    running = [store.start_run(job, scheduled_for=at(0), started_at=at(0), trigger="schedule") for job in ("a", "b")]
+    done = store.start_run("a", scheduled_for=at(1), started_at=at(1), trigger="retry")
+    store.finish_run(done.id, ended_at=at(2), outcome="succeeded", exit_code=0)
+    assert store.close_open_runs(at(9)) == 2
+    assert [(r.outcome, r.ended_at) for r in store.runs("a")] == [("stopped", at(9)), ("succeeded", at(2))]
+    assert store.runs("b") == [Run(running[1].id, "b", at(0), at(0), at(9), None, None, "stopped", "schedule")]
+    assert store.close_open_runs(at(10)) == 0
+
+
+def test_writes_join_a_batch_and_roll_back_with_it(store: Store) -> None:
+    with pytest.raises(RuntimeError), store.batch():
+        run = store.start_run("backup", scheduled_for=at(0), started_at=at(0), trigger="schedule")
+        store.finish_run(run.id, ended_at=at(1), outcome="succeeded", exit_code=0)
+        raise RuntimeError("boom")
+    assert store.runs("backup") == []
+    with store.batch():
+        store.start_run("backup", scheduled_for=at(0), started_at=at(0), trigger="schedule")
+        assert store.close_open_runs(at(1)) == 1
+    assert [run.outcome for run in store.runs("backup")] == ["stopped"]
+
+
+def test_finishing_an_unknown_run_does_nothing(store: Store) -> None:
+    store.finish_run(12345, ended_at=at(0), outcome="failed", exit_code=1)
+    assert store.last_run("backup") is None
+
+
+def test_bad_arguments_are_value_errors(store: Store) -> None:
+    assert "running" in RUN_OUTCOMES and "schedule" in RUN_TRIGGERS
+    with pytest.raises(ValueError, match="trigger"):
+        store.start_run("backup", scheduled_for=None, started_at=at(0), trigger="cron")
+    with pytest.raises(ValueError, match="trigger"):
+        store.add_skipped_run("backup", scheduled_for=None, at=at(0), trigger="")
+    run = store.start_run("backup", scheduled_for=None, started_at=at(0), trigger="manual")
+    for outcome in ("running", "crashed", "Succeeded"):
+        with pytest.raises(ValueError, match="outcome"):
+            store.finish_run(run.id, ended_at=at(1), outcome=outcome)
+    with pytest.raises(ValueError, match="timezone-aware"):
+        store.start_run("backup", scheduled_for=None, started_at=datetime(2026, 1, 1), trigger="manual")
+    with pytest.raises(ValueError, match="timezone-aware"):
+        store.finish_run(run.id, ended_at=datetime(2026, 1, 1), outcome="failed")
+    assert store.runs("backup") == [run]
+
+
+def test_a_database_failure_is_a_state_error(db_path: Path) -> None:
+    with Store.open(db_path, busy_timeout=0) as store, raw(db_path) as other:
+        other.execute("BEGIN IMMEDIATE")
+        with pytest.raises(StateError, match="locked"):
+            store.start_run("backup", scheduled_for=None, started_at=at(0), trigger="manual")
+        other.execute("ROLLBACK")
+    store.close()
+    with pytest.raises(StateError, match="closed"):
+        store.runs("backup")
+
+
+def test_a_damaged_row_is_a_state_error(store: Store, db_path: Path) -> None:
+    store.start_run("backup", scheduled_for=at(0), started_at=at(0), trigger="schedule")
+    with raw(db_path) as connection:
+        connection.execute("UPDATE runs SET outcome = 'exploded'")
+    with pytest.raises(StateError, match=r"runs row 1 is damaged"):
+        store.runs("backup")
+
+
+def test_a_read_only_store_lists_runs(db_path: Path) -> None:
+    with Store.open(db_path) as store:
+        run = store.start_run("backup", scheduled_for=at(0), started_at=at(0), trigger="schedule")
+        store.finish_run(run.id, ended_at=at(1), outcome="succeeded", exit_code=0)
+    with Store.open(db_path, readonly=True) as reader:
+        assert [(r.id, r.outcome, r.exit_code) for r in reader.runs("backup")] == [(run.id, "succeeded", 0)]
+        assert reader.last_run("backup") == reader.runs("backup")[0]
+        assert reader.last_slot("backup") == at(0)
+        with pytest.raises(StateError):
+            reader.start_run("backup", scheduled_for=None, started_at=at(2), trigger="manual")
