@@ -104,7 +104,7 @@ async def run_job(request: Request) -> Response:
     if isinstance(body, Response):
         return body
     try:
-        controller.request_run(name)
+        controller.jobs.request_run(name)
     except TargetError as err:
         return _error(404, str(err))
     except NotAJob as err:

@@ -11,12 +11,16 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import Mapping
+from dataclasses import replace
 from datetime import datetime, tzinfo
 from typing import TYPE_CHECKING
 
 from sentinel.config.models import Schedule
-from sentinel.errors import SentinelError
+from sentinel.config.units import format_duration
+from sentinel.errors import NotAJob, SentinelError, TargetError
+from sentinel.reconcile.observed import ProcessRecord
 from sentinel.schedule import after_firing, catch_up, next_run
+from sentinel.states import ProcessState
 
 if TYPE_CHECKING:
     from sentinel.controller.loop import Controller
@@ -67,7 +71,7 @@ class JobScheduler:
                     continue
                 controller.jobs.ask(name, slot=when, trigger="schedule", why=f"scheduled run of {_hhmm(when)}")
                 self._next[name] = after_firing(d.schedule, when, now, system_tz=self._tz)
-            deadline = controller.cut_overdue_runs()
+            deadline = controller.jobs.cut_overdue()
             waits = [(when - now).total_seconds() for when in self._next.values() if when is not None]
             if deadline is not None:
                 waits.append(deadline)
@@ -151,7 +155,7 @@ class JobRuns:
             c.event("skipped", f"skipped the {why} of {name}: {skip}", process=name)
             return False
         self._asked[name] = (slot, trigger)
-        c.ask_for_run(name, why if not going else f"{why}, replacing the run still going")
+        self.ask_planner(name, why if not going else f"{why}, replacing the run still going")
         return True
 
     def started(self, name: str, now: float) -> None:
@@ -191,3 +195,37 @@ class JobRuns:
             else:
                 soonest = left if soonest is None else min(soonest, left)
         return late, soonest
+
+    def ask_planner(self, name: str, why: str) -> None:
+        """Have the planner start a run of job `name` (or replace the one going)."""
+        c = self._c
+        record = c.records.get(name) or ProcessRecord(name=name, state=ProcessState.SCHEDULED)
+        c.keep(name, replace(record, restart_requested=True, reason=why))
+        c.wake()
+
+    def cut_overdue(self) -> float | None:
+        """Stop the runs that outlived their job's `timeout`; seconds until the next deadline."""
+        late, soonest = self.overdue(self._c.clock.monotonic())
+        for name in late:
+            if not self._c.is_busy(name):
+                self._c.background(name, self._time_out(name))
+        return soonest
+
+    async def _time_out(self, name: str) -> None:
+        c = self._c
+        limit = format_duration(c.desired[name].run_timeout or 0.0)
+        self.ended(name, outcome="timed out")
+        await c.stop_tree(name)
+        c.runtime.release(name)
+        record = c.records.get(name) or ProcessRecord(name=name, state=ProcessState.RUNNING)
+        c.keep(name, replace(record, state=ProcessState.SCHEDULED, reason=f"last run timed out after {limit}"))
+        c.event("timed_out", f"stopped {name}: the run took longer than {limit}", process=name)
+
+    def request_run(self, name: str) -> None:
+        """`sentinel run NAME`: a run of a job now. TargetError for an unknown name, NotAJob for a service."""
+        d = self._c.desired.get(name)
+        if d is None:
+            raise TargetError([name])
+        if not d.is_job:
+            raise NotAJob(f"{name} is not a job (it has no schedule)")
+        self.ask(name, slot=None, trigger="manual", why="run requested")

@@ -4,7 +4,11 @@
 the exits the runtime reported and the stops in flight. Triggers (child exit, config change,
 API request, a backoff timer) only wake the loop; every pass plans the whole world again.
 Stops and restarts run as tasks so a slow `stop.timeout` never holds up other processes.
-Called by `controller.daemon` (the process around it) and `api` (requests).
+Called by `sentinel.daemon` (the process around it) and `api` (requests).
+
+Over the ~400-line guide on purpose: this is the one place that mutates the reconciler's state,
+and keeping every mutation beside the state it touches is worth the length. What could be
+split off is: health checks, limits, jobs and file watching live in their own modules.
 """
 
 from __future__ import annotations
@@ -20,11 +24,10 @@ from typing import assert_never
 
 from sentinel.clock import Clock
 from sentinel.config.loader import Loaded
-from sentinel.config.units import format_duration
 from sentinel.controller.health import HealthMonitor
 from sentinel.controller.jobs import JobRuns, JobScheduler
 from sentinel.controller.limits import LimitSampler
-from sentinel.errors import NotAJob, SentinelError, SpawnError, TargetError
+from sentinel.errors import SentinelError, SpawnError, TargetError
 from sentinel.health.tracker import HealthState
 from sentinel.reconcile import records as user_requests
 from sentinel.reconcile.actions import Action, Forget, Plan, Restart, SetState, Start, Stop, Update
@@ -163,13 +166,13 @@ class Controller:
     def _execute(self, action: Action, now: float) -> None:
         match action:
             case Start() if action.instance in self._exits:
-                self._background(action.instance, self._relaunch(action))
+                self.background(action.instance, self._relaunch(action))
             case Start():
                 self._launch(action, now)
             case Stop():
-                self._background(action.instance, self._stop(action))
+                self.background(action.instance, self._stop(action))
             case Restart():
-                self._background(action.instance, self._restart(action))
+                self.background(action.instance, self._restart(action))
             case Update() | SetState() | Forget():
                 self._take(action, now)
             case _:
@@ -179,10 +182,10 @@ class Controller:
         name = action.instance
         if name in self._exits and not isinstance(action, Update):
             del self._exits[name]
-            self._background(name, self._clean_up(name, forget=isinstance(action, Forget)))
+            self.background(name, self._clean_up(name, forget=isinstance(action, Forget)))
         elif isinstance(action, Forget):
             self.runtime.forget(name)
-        self._keep(name, record_after(action, self.records.get(name), self.desired.get(name), now))
+        self.keep(name, record_after(action, self.records.get(name), self.desired.get(name), now))
         d = self.desired.get(name)
         if isinstance(action, SetState) and action.exit is not None and d is not None and d.is_job:
             ok = action.exit.expected(d.restart.exit_codes)
@@ -210,12 +213,12 @@ class Controller:
         try:
             self.runtime.spawn(self._request(d), log_max_size=d.log_max_size, log_keep=d.log_keep)
         except SpawnError as err:
-            self._keep(name, record)
+            self.keep(name, record)
             self._exits[name] = (SPAWN_FAILED, now)
             self.event("spawn_failed", str(err), process=name)
             self.wake()
             return
-        self._keep(name, record)
+        self.keep(name, record)
         self._check_health(d, now)
         self.event("restarted" if isinstance(action, Restart) or action.restart else "started", done_line(action),
                    process=name)
@@ -240,7 +243,7 @@ class Controller:
         return SpawnRequest(name=d.name, argv=d.argv, env=env, cwd=d.cwd, user=d.user,
                             fifo=self.runtime.state_dir.fifo(d.name))
 
-    def _background(self, name: str, work: Awaitable[None]) -> None:
+    def background(self, name: str, work: Awaitable[None]) -> None:
         self._busy.add(name)
 
         async def run() -> None:
@@ -256,7 +259,7 @@ class Controller:
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
 
-    async def _stop_tree(self, name: str, *, force: bool = False) -> None:
+    async def stop_tree(self, name: str, *, force: bool = False) -> None:
         self.health.unwatch(name)
         self.limits.forget(name)
         signal_name, timeout = self._stop_settings.get(name, _DEFAULT_STOP)
@@ -266,18 +269,18 @@ class Controller:
 
     async def _stop(self, action: Stop) -> None:
         name = action.instance
-        await self._stop_tree(name)
+        await self.stop_tree(name)
         if action.forget:
             self.runtime.forget(name)
         else:
             self.runtime.release(name)
-        self._keep(name, record_after(action, self.records.get(name), self.desired.get(name), self.clock.monotonic()))
+        self.keep(name, record_after(action, self.records.get(name), self.desired.get(name), self.clock.monotonic()))
         self.event("stopped", done_line(action), process=name)
 
     async def _clean_up(self, name: str, *, forget: bool) -> None:
         """After a run ended: end what is left of its tree (a child that outlived the leader would keep
         its port or lock, FAILURES F03), then let go of it."""
-        await self._stop_tree(name)
+        await self.stop_tree(name)
         if forget:
             self.runtime.forget(name)
         else:
@@ -288,7 +291,7 @@ class Controller:
         self._launch(action, self.clock.monotonic())
 
     async def _restart(self, action: Restart) -> None:
-        await self._stop_tree(action.instance)
+        await self.stop_tree(action.instance)
         if action.instance in self.desired:
             self._launch(action, self.clock.monotonic())
 
@@ -297,42 +300,13 @@ class Controller:
     def exits_seen(self) -> set[str]:
         return set(self._exits)
 
-    def ask_for_run(self, name: str, why: str) -> None:
-        """Have the planner start a run of job `name` (or replace the one going)."""
-        record = self.records.get(name) or ProcessRecord(name=name, state=S.SCHEDULED)
-        self._keep(name, replace(record, restart_requested=True, reason=why))
-        self.wake()
-
-    def cut_overdue_runs(self) -> float | None:
-        """Stop the runs that outlived their job's `timeout`; seconds until the next deadline."""
-        late, soonest = self.jobs.overdue(self.clock.monotonic())
-        for name in late:
-            if name not in self._busy:
-                self._background(name, self._time_out(name))
-        return soonest
-
-    async def _time_out(self, name: str) -> None:
-        d = self.desired[name]
-        limit = format_duration(d.run_timeout or 0.0)
-        self.jobs.ended(name, outcome="timed out")
-        await self._stop_tree(name)
-        self.runtime.release(name)
-        record = self.records.get(name) or ProcessRecord(name=name, state=S.RUNNING)
-        self._keep(name, replace(record, state=S.SCHEDULED, reason=f"last run timed out after {limit}"))
-        self.event("timed_out", f"stopped {name}: the run took longer than {limit}", process=name)
-
-    def request_run(self, name: str) -> None:
-        """`sentinel run NAME`: a run of a job now. TargetError for an unknown name, NotAJob for a service."""
-        d = self.desired.get(name)
-        if d is None:
-            raise TargetError([name])
-        if not d.is_job:
-            raise NotAJob(f"{name} is not a job (it has no schedule)")
-        self.jobs.ask(name, slot=None, trigger="manual", why="run requested")
+    def is_busy(self, name: str) -> bool:
+        """A stop or restart of `name` is in flight."""
+        return name in self._busy
 
     # --- records and events -------------------------------------------------------------------
 
-    def _keep(self, name: str, record: ProcessRecord | None) -> None:
+    def keep(self, name: str, record: ProcessRecord | None) -> None:
         if record is None:
             self.records.pop(name, None)
             self.write_safely(self.store.delete_process, name)
@@ -408,7 +382,7 @@ class Controller:
                   "restart": user_requests.restart_requested}[verb]
         for name in names:
             record = self.records.get(name) or ProcessRecord(name=name, state=S.PENDING)
-            self._keep(name, change(record))
+            self.keep(name, change(record))
             self.event(f"{verb}_requested", f"{verb} {name} requested", process=name)
         self.wake()
         return names
@@ -467,12 +441,12 @@ class Controller:
         for level in levels:
             batch = [n for n in running if rank.get(process_of(n, rank), 0) == level]
             self._busy.update(batch)
-            await asyncio.gather(*(self._stop_tree(n, force=force) for n in batch), return_exceptions=True)
+            await asyncio.gather(*(self.stop_tree(n, force=force) for n in batch), return_exceptions=True)
             for name in batch:
                 self.runtime.release(name)
                 record = self.records.get(name)
                 if record is not None:
-                    self._keep(name, replace(record, state=S.STOPPED, reason="reconciler stopped", retry_at=None))
+                    self.keep(name, replace(record, state=S.STOPPED, reason="reconciler stopped", retry_at=None))
         self.event("shutdown", f"stopped {len(running)} processes; reconciler exiting")
 
     def detach(self) -> None:
