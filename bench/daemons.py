@@ -20,6 +20,7 @@ import contextlib
 import json
 import os
 import shlex
+import shutil
 import signal
 import subprocess
 import sys
@@ -408,3 +409,29 @@ def _alive(proc: psutil.Process) -> bool:
         return proc.status() != psutil.STATUS_ZOMBIE
     except (psutil.NoSuchProcess, psutil.AccessDenied):
         return False
+
+
+def _interrupt(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt
+
+
+def guarded_run(run: Callable[[], None], *, session: str, workdir: Path,
+                close: Callable[[], None] | None = None) -> str | None:
+    """Run a benchmark with SIGTERM and SIGHUP acting as Ctrl-C, and always clean up: `close`, kill every
+    process tagged with `session`, remove `workdir`. Returns the BenchError message, or None; an
+    interruption is raised again (as KeyboardInterrupt) once everything is cleaned up."""
+    for number in (signal.SIGTERM, signal.SIGHUP):
+        signal.signal(number, _interrupt)
+    try:
+        run()
+    except BenchError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return str(err)
+    finally:
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+        if close is not None:
+            close()
+        kill_all(tagged(session))
+        shutil.rmtree(workdir, ignore_errors=True)
+        signal.signal(signal.SIGINT, signal.default_int_handler)
+    return None

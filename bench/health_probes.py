@@ -30,7 +30,6 @@ import json
 import multiprocessing
 import os
 import platform
-import shutil
 import signal
 import statistics
 import subprocess
@@ -44,10 +43,9 @@ from datetime import UTC, datetime
 from multiprocessing.connection import Connection
 from multiprocessing.sharedctypes import Synchronized
 from pathlib import Path
-from types import FrameType
 
 import psutil
-from daemons import BenchError, Sentinel, kill_all, sleeper, tagged, thread_cpu_ns, wait_all_started, wait_for
+from daemons import BenchError, Sentinel, guarded_run, sleeper, thread_cpu_ns, wait_all_started, wait_for
 from reconciler import RESULTS, check_installed, machine
 
 BUDGET = 5.0  # % of one core, for the probes of 200 processes every second (issue #4)
@@ -436,9 +434,6 @@ def write_json(bench: Bench, medians: Mapping[str, Mapping[str, float]], error: 
     return path
 
 
-def _interrupt(signum: int, frame: FrameType | None) -> None:
-    raise KeyboardInterrupt
-
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
@@ -455,25 +450,13 @@ def main() -> int:
         plan = Plan(**{**asdict(plan), "window": max(1.0, args.window)})
     configs = [c for c in CONFIGS if args.only in (None, c.key) or c.key == "none"]
     check_installed(["sentinel"])
-    for number in (signal.SIGTERM, signal.SIGHUP):
-        signal.signal(number, _interrupt)
     workdir = Path(tempfile.mkdtemp(prefix="szbench-health-"))
     bench = Bench(plan, configs, workdir)
-    error = None
     try:
-        bench.run_all()
+        error = guarded_run(bench.run_all, session=bench.session, workdir=workdir, close=bench.close)
     except KeyboardInterrupt:
-        print("interrupted: cleaning up", file=sys.stderr)
+        print("interrupted: cleaned up", file=sys.stderr)
         return 130
-    except BenchError as err:
-        error = str(err)
-        print(f"error: {error}", file=sys.stderr)
-    finally:
-        signal.signal(signal.SIGINT, signal.SIG_IGN)
-        bench.close()
-        kill_all(tagged(bench.session))
-        shutil.rmtree(workdir, ignore_errors=True)
-        signal.signal(signal.SIGINT, signal.default_int_handler)
     medians = bench.medians()
     print(f"\n{platform.node()}: {os.cpu_count()} cores, Python {platform.python_version()}, "
           f"Linux {platform.release()}, {time.monotonic() - bench.began:.0f} s, 1-minute load average "

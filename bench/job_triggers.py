@@ -25,7 +25,6 @@ import json
 import math
 import os
 import platform
-import shutil
 import signal
 import statistics
 import subprocess
@@ -37,9 +36,8 @@ from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from types import FrameType
 
-from daemons import BenchError, Sentinel, kill_all, tagged, wait_for
+from daemons import BenchError, Sentinel, guarded_run, wait_for
 from health_probes import source_state
 from reconciler import RESULTS, check_installed, machine
 
@@ -239,9 +237,6 @@ def write_json(bench: Bench, error: str | None) -> Path:
     return path
 
 
-def _interrupt(signum: int, frame: FrameType | None) -> None:
-    raise KeyboardInterrupt
-
 
 def parse_plan(argv: list[str] | None = None) -> Plan:
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
@@ -254,24 +249,13 @@ def parse_plan(argv: list[str] | None = None) -> Plan:
 def main() -> int:
     plan = parse_plan()
     check_installed(["sentinel"])
-    for number in (signal.SIGTERM, signal.SIGHUP):
-        signal.signal(number, _interrupt)
     workdir = Path(tempfile.mkdtemp(prefix="szbench-jobs-"))
     bench = Bench(plan, workdir)
-    error = None
     try:
-        bench.run_all()
+        error = guarded_run(bench.run_all, session=bench.session, workdir=workdir)
     except KeyboardInterrupt:
-        print("interrupted: cleaning up", file=sys.stderr)
+        print("interrupted: cleaned up", file=sys.stderr)
         return 130
-    except BenchError as err:
-        error = str(err)
-        print(f"error: {error}", file=sys.stderr)
-    finally:
-        signal.signal(signal.SIGINT, signal.SIG_IGN)
-        kill_all(tagged(bench.session))
-        shutil.rmtree(workdir, ignore_errors=True)
-        signal.signal(signal.SIGINT, signal.default_int_handler)
     print(f"\n{platform.node()}: {os.cpu_count()} cores, Python {platform.python_version()}, "
           f"Linux {platform.release()}, {time.monotonic() - bench.began:.0f} s, 1-minute load average "
           f"{min(bench.load):.2f}–{max(bench.load):.2f}\n")

@@ -19,7 +19,6 @@ import contextlib
 import json
 import os
 import platform
-import shutil
 import signal
 import statistics
 import sys
@@ -31,7 +30,6 @@ from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from importlib import metadata
 from pathlib import Path
-from types import FrameType
 
 import psutil
 from daemons import (
@@ -43,6 +41,7 @@ from daemons import (
     boot_epoch,
     calibrate,
     daemon,
+    guarded_run,
     kill_all,
     proc_start,
     read_start,
@@ -412,9 +411,6 @@ def check_installed(kinds: list[str]) -> None:
         sys.exit("this benchmark reads /proc and needs GNU date: Linux only")
 
 
-def _interrupt(signum: int, frame: FrameType | None) -> None:
-    raise KeyboardInterrupt
-
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
@@ -427,24 +423,13 @@ def main() -> int:
         plan = Plan(**{**asdict(plan), "runs": max(1, args.runs)})
     kinds = [args.only] if args.only else ["sentinel", "supervisord"]
     check_installed(kinds)
-    for number in (signal.SIGTERM, signal.SIGHUP):
-        signal.signal(number, _interrupt)
     workdir = Path(tempfile.mkdtemp(prefix="szbench-"))
     bench = Bench(plan, kinds, workdir)
-    error = None
     try:
-        bench.run_all()
+        error = guarded_run(bench.run_all, session=bench.session, workdir=workdir)
     except KeyboardInterrupt:
-        print("interrupted: cleaning up", file=sys.stderr)
+        print("interrupted: cleaned up", file=sys.stderr)
         return 130
-    except BenchError as err:
-        error = str(err)
-        print(f"error: {error}", file=sys.stderr)
-    finally:
-        signal.signal(signal.SIGINT, signal.SIG_IGN)
-        kill_all(tagged(bench.session))
-        shutil.rmtree(workdir, ignore_errors=True)
-        signal.signal(signal.SIGINT, signal.default_int_handler)
     medians = bench.medians()
     print(f"\n{platform.node()}: {os.cpu_count()} cores, Python {platform.python_version()}, "
           f"Linux {platform.release()}, {time.monotonic() - bench.began:.0f} s, 1-minute load average "
