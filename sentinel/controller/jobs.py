@@ -158,11 +158,11 @@ class JobRuns:
         self.ask_planner(name, why if not going else f"{why}, replacing the run still going")
         return True
 
-    def started(self, name: str, now: float) -> None:
-        """A run of job `name` is being started: its history row."""
+    def started(self, name: str, now: float, *, retry: bool = False) -> None:
+        """A run of job `name` is being started (`retry`: again after a failed run): its history row."""
         c = self._c
         self.ended(name, outcome="stopped")  # a run replaced by this one
-        slot, trigger = self._asked.pop(name, (None, "manual"))
+        slot, trigger = self._asked.pop(name, (None, "retry" if retry else "manual"))
         try:
             run = c.store.start_run(name, scheduled_for=slot, started_at=c.clock.now_utc(), trigger=trigger)
         except SentinelError:

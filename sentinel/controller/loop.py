@@ -166,6 +166,7 @@ class Controller:
     def _execute(self, action: Action, now: float) -> None:
         match action:
             case Start() if action.instance in self._exits:
+                self._end_job_run(action.instance, self._exits[action.instance][0])
                 self.background(action.instance, self._relaunch(action))
             case Start():
                 self._launch(action, now)
@@ -187,10 +188,8 @@ class Controller:
             self.runtime.forget(name)
         self.keep(name, record_after(action, self.records.get(name), self.desired.get(name), now))
         d = self.desired.get(name)
-        if isinstance(action, SetState) and action.exit is not None and d is not None and d.is_job:
-            ok = action.exit.expected(d.restart.exit_codes)
-            self.jobs.ended(name, outcome="succeeded" if ok else "failed", exit_code=action.exit.code,
-                            exit_signal=action.exit.signal)
+        if isinstance(action, SetState) and action.exit is not None:
+            self._end_job_run(name, action.exit)
         health_changed = isinstance(action, Update) and any(f.startswith("health") for f in action.fields)
         if d is not None and health_changed and name in self.runtime.running():
             self._check_health(d, now)
@@ -209,7 +208,7 @@ class Controller:
         self._stop_settings[name] = (d.stop_signal, d.stop_timeout)
         record = record_after(action, self.records.get(name), d, now)
         if d.is_job:
-            self.jobs.started(name, now)
+            self.jobs.started(name, now, retry=isinstance(action, Start) and action.restart)
         try:
             self.runtime.spawn(self._request(d), log_max_size=d.log_max_size, log_keep=d.log_keep)
         except SpawnError as err:
@@ -299,6 +298,13 @@ class Controller:
 
     def exits_seen(self) -> set[str]:
         return set(self._exits)
+
+    def _end_job_run(self, name: str, exit: ExitStatus) -> None:
+        """A job's run ended: its history row says how."""
+        d = self.desired.get(name)
+        if d is not None and d.is_job:
+            ok = exit.expected(d.restart.exit_codes)
+            self.jobs.ended(name, outcome="succeeded" if ok else "failed", exit_code=exit.code, exit_signal=exit.signal)
 
     def is_busy(self, name: str) -> bool:
         """A stop or restart of `name` is in flight."""

@@ -85,9 +85,10 @@ class _Pass:
 
     def _job(self, d: DesiredProcess, o: ObservedProcess | None, r: ProcessRecord | None) -> None:
         """A job runs when asked (`restart_requested`, set by the scheduler or `sentinel run`), and
-        between runs waits `scheduled` (`stopped` while held)."""
+        between runs waits `scheduled` (`stopped` while held). A failed run is retried as its restart
+        policy says (jobs default to `never`)."""
         if o is not None and o.exit is not None:
-            self._job_ended(d, o.exit, r)
+            self._job_ended(d, o.exit, o.exited_at, r)
         elif o is not None:
             if r is not None and r.restart_requested:  # concurrency: replace
                 self._restart(d, Restart(instance=d.name, reason=r.reason or "run requested"))
@@ -95,21 +96,44 @@ class _Pass:
                 self._mark(SetState(instance=d.name, state=S.RUNNING, reason="running"))
         elif r is None:
             self._mark(SetState(instance=d.name, state=S.SCHEDULED, reason=JOB_WAITS, from_config=True))
-        elif r.held:
+        else:
+            self._job_idle(d, r)
+
+    def _job_idle(self, d: DesiredProcess, r: ProcessRecord) -> None:
+        if r.held:
             if r.state is not S.STOPPED:
                 self._mark(SetState(instance=d.name, state=S.STOPPED, reason=HELD))
         elif r.restart_requested:
             self._start_or_wait(d, r, Start(instance=d.name, reason=r.reason or "run requested"))
+        elif r.state is S.BACKOFF and d.restart.policy != "never":
+            self._backoff(d, r)  # a failed run, retried by the job's restart policy
+        elif r.state is S.PENDING and r.failures:  # a retry waiting for its dependencies
+            self._start_or_wait(d, r, Start(instance=d.name, reason="retry: dependencies ready",
+                                            failures=r.failures, restart=True))
         elif r.state in _WAS_RUNNING:
-            self._job_ended(d, ExitStatus(), r)
+            self._job_ended(d, ExitStatus(), None, r)
         elif r.state is not S.SCHEDULED:
             self._mark(SetState(instance=d.name, state=S.SCHEDULED, reason=JOB_WAITS))
 
-    def _job_ended(self, d: DesiredProcess, exit: ExitStatus, r: ProcessRecord | None) -> None:
+    def _job_ended(self, d: DesiredProcess, exit: ExitStatus, at: float | None, r: ProcessRecord | None) -> None:
         if r is not None and r.held:
             self._mark(SetState(instance=d.name, state=S.STOPPED, reason=HELD, exit=exit))
             return
-        self._mark(SetState(instance=d.name, state=S.SCHEDULED, reason=f"last run {exit.describe()}", failures=0,
+        exited_at = self.now if at is None else at
+        started = r.started_at if r is not None else None
+        ran_for = exited_at - started if started is not None else 0.0
+        decision = after_exit(d.restart, exit, ran_for=ran_for, failures=r.failures if r else 0, exited_at=exited_at)
+        if decision.state is S.BACKOFF and not exit.expected(d.restart.exit_codes):  # retry the failed run
+            if decision.retry_at is not None and decision.retry_at <= self.now:
+                self._start_or_wait(d, r, Start(instance=d.name, reason=f"retry after {decision.reason}",
+                                                failures=decision.failures, restart=True), exit=exit)
+                return
+            if decision.retry_at is not None:
+                self._wake(decision.retry_at)
+            self._mark(SetState(instance=d.name, state=S.BACKOFF, reason=decision.reason, retry_at=decision.retry_at,
+                                failures=decision.failures, exit=exit))
+            return
+        self._mark(SetState(instance=d.name, state=S.SCHEDULED, reason=f"last run {decision.reason}", failures=0,
                             exit=exit))
 
     def _after_exit(self, d: DesiredProcess, exit: ExitStatus, at: float | None, r: ProcessRecord | None) -> None:

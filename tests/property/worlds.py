@@ -291,7 +291,9 @@ def settled_state_problems(world: SimWorld) -> list[str]:
         r, live = world.records.get(name), name in world.live()
         if d.is_job:  # a run found going is left alone; between runs a job waits, or is held stopped
             between_runs = r is not None and (r.state is S.SCHEDULED or (r.held and r.state is S.STOPPED))
-            if not (live or between_runs):
+            blocked = r is not None and r.state is S.PENDING and any(
+                not _satisfied(world, p, c) for p, c in d.depends_on.items())
+            if not (live or between_runs or blocked):
                 problems.append(f"job {name} is {r and r.state}, live={live}")
         elif r is None:
             problems.append(f"{name} desired but has no record")

@@ -92,3 +92,20 @@ processes:
     r.wait_state("once", "scheduled")
     assert len(_runs(r, "once")) == 1
     assert json.loads(r.cli("status", "--json", "once").stdout)[0]["next_run"] is None
+
+
+def test_a_failed_run_is_retried_by_its_restart_policy(make_reconciler: Callable[..., Reconciler]) -> None:
+    r = make_reconciler("""
+processes:
+  flaky:
+    command: "false"
+    schedule: {cron: "0 3 * * *"}
+    restart: {policy: on-failure, max_retries: 2, backoff: {initial: 0}}
+""")
+    r.start()
+    r.cli("run", "flaky")
+    wait_for(lambda: len(_runs(r, "flaky")) == 3 and r.row("flaky")["state"] == "scheduled", timeout=10)
+    runs = _runs(r, "flaky")
+    assert [(x["trigger"], x["outcome"]) for x in runs] == [("manual", "failed"), ("retry", "failed"),
+                                                           ("retry", "failed")]
+    assert r.row("flaky")["reason"] == "last run exited 1; gave up after 3 runs in a row failed"
