@@ -39,14 +39,13 @@ import time
 from collections import defaultdict
 from collections.abc import Iterator, Mapping
 from dataclasses import asdict, dataclass
-from datetime import UTC, datetime
 from multiprocessing.connection import Connection
 from multiprocessing.sharedctypes import Synchronized
 from pathlib import Path
 
 import psutil
 from daemons import BenchError, Sentinel, guarded_run, sleeper, thread_cpu_ns, wait_all_started, wait_for
-from reconciler import RESULTS, check_installed, machine
+from reconciler import check_installed, machine, results_file
 
 BUDGET = 5.0  # % of one core, for the probes of 200 processes every second (issue #4)
 HTTP_OK = b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n"
@@ -417,12 +416,7 @@ def source_state() -> dict[str, object]:
 
 
 def write_json(bench: Bench, medians: Mapping[str, Mapping[str, float]], error: str | None) -> Path:
-    RESULTS.mkdir(exist_ok=True)
-    ignore = RESULTS / ".gitignore"
-    if not ignore.exists():
-        ignore.write_text("*\n!.gitignore\n")
-    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
-    path = RESULTS / f"health-probes-{stamp}.json"
+    path, stamp = results_file("health-probes")
     data = {
         "timestamp": stamp, "machine": machine(), "source": source_state(), "plan": asdict(bench.plan),
         "error": error, "budget_percent_of_a_core": BUDGET,

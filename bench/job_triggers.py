@@ -34,12 +34,11 @@ import time
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
-from datetime import UTC, datetime
 from pathlib import Path
 
 from daemons import BenchError, Sentinel, guarded_run, wait_for
 from health_probes import source_state
-from reconciler import RESULTS, check_installed, machine
+from reconciler import check_installed, machine, results_file
 
 BUDGET_MS = 100.0  # a trigger fires within 100 ms of its due second (issue #5)
 SCHEDULE = '{cron: "* * * * * *", timezone: UTC}'
@@ -219,12 +218,7 @@ def notes(bench: Bench) -> list[str]:
 
 
 def write_json(bench: Bench, error: str | None) -> Path:
-    RESULTS.mkdir(exist_ok=True)
-    ignore = RESULTS / ".gitignore"
-    if not ignore.exists():
-        ignore.write_text("*\n!.gitignore\n")
-    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
-    path = RESULTS / f"job-triggers-{stamp}.json"
+    path, stamp = results_file("job-triggers")
     data = {
         "timestamp": stamp, "machine": machine(), "source": source_state(), "plan": asdict(bench.plan),
         "error": error, "budget_ms": BUDGET_MS, "schedule": SCHEDULE,

@@ -383,13 +383,18 @@ def machine() -> dict[str, object]:
     }
 
 
-def write_json(bench: Bench, medians: dict[str, dict[str, float]], error: str | None) -> Path:
+def results_file(name: str) -> tuple[Path, str]:
+    """`bench/results/NAME-<UTC stamp>.json` (the folder is created, and kept out of git), and the stamp."""
     RESULTS.mkdir(exist_ok=True)
     ignore = RESULTS / ".gitignore"
     if not ignore.exists():
         ignore.write_text("*\n!.gitignore\n")
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
-    path = RESULTS / f"reconciler-{stamp}.json"
+    return RESULTS / f"{name}-{stamp}.json", stamp
+
+
+def write_json(bench: Bench, medians: dict[str, dict[str, float]], error: str | None) -> Path:
+    path, stamp = results_file("reconciler")
     data = {
         "timestamp": stamp, "machine": machine(), "plan": asdict(bench.plan), "error": error,
         "budgets": {row.key: {"figure": row.figure, "budget": row.budget, "unit": row.unit} for row in ROWS},
