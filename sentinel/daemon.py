@@ -17,12 +17,12 @@ import socket
 import sys
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime, tzinfo
 from pathlib import Path
 
-from sentinel.clock import Clock, SystemClock
+from sentinel.clock import Clock, SystemClock, system_zone
 from sentinel.config.loader import Loaded, load
 from sentinel.config.secrets import masked_config
+from sentinel.controller.jobs import MAX_SLEEP
 from sentinel.controller.loop import Controller
 from sentinel.errors import ConfigError, DaemonRunning
 from sentinel.paths import StateDir
@@ -39,6 +39,7 @@ class DaemonOptions:
     config: str  # absolute path of the config file
     environment: str | None
     state_dir: StateDir
+    wall_clock_check: float = MAX_SLEEP  # seconds: how soon a step of the wall clock is noticed at the latest
 
 
 @contextlib.contextmanager
@@ -91,7 +92,7 @@ class Daemon:
         self.store = Store.open(options.state_dir.db)
         self.runtime = Runtime(options.state_dir, on_exit=self._on_exit, utc=self.clock.now_utc)
         self.controller = Controller(runtime=self.runtime, store=self.store, clock=self.clock, environ=self.environ,
-                                     system_tz=_system_zone())
+                                     system_tz=system_zone(self.environ), wall_clock_check=options.wall_clock_check)
         self.scheduler = self.controller.scheduler
         self.stop_requested = asyncio.Event()
         self.keep = False
@@ -243,9 +244,9 @@ class Daemon:
                 return
 
 
-def run(options: DaemonOptions, loaded: Loaded | None = None) -> None:
+def run(options: DaemonOptions, loaded: Loaded | None = None, *, clock: Clock | None = None) -> None:
     """`sentinel up` in the foreground: returns when the reconciler has stopped. `loaded` is the config
-    the caller already loaded from `options.config`, if it did."""
+    the caller already loaded from `options.config`, if it did; `clock` is the system's unless given."""
     if loaded is None:
         loaded = load(options.config, env=options.environment)  # ConfigError before anything is touched
     with state_lock(options.state_dir):
@@ -253,15 +254,9 @@ def run(options: DaemonOptions, loaded: Loaded | None = None) -> None:
         _raise_fd_limit()
 
         async def main() -> None:
-            await Daemon(options, loaded).serve()
+            await Daemon(options, loaded, clock=clock).serve()
 
         asyncio.run(main())
-
-
-def _system_zone() -> tzinfo:
-    """The machine's time zone, for cron schedules that name none."""
-    zone = datetime.now().astimezone().tzinfo
-    return zone if zone is not None else UTC
 
 
 def _raise_fd_limit() -> None:

@@ -23,7 +23,7 @@ from sentinel.errors import ConfigError, NotAJob, TargetError
 from sentinel.reconcile.desired import expand
 from sentinel.reconcile.planner import plan
 from sentinel.reconcile.render import diff_lines
-from sentinel.state.values import Run
+from sentinel.state.values import iso
 
 if TYPE_CHECKING:
     from sentinel.daemon import Daemon
@@ -125,17 +125,7 @@ async def list_runs(request: Request) -> Response:
         limit = max(1, min(10_000, int(request.query_params.get("limit", "20"))))
     except ValueError:
         return _error(400, "limit must be a whole number")
-    return JSONResponse({"runs": [run_json(run) for run in daemon.store.runs(name, limit=limit)]})
-
-
-def run_json(run: Run) -> dict[str, Any]:
-    duration = (run.ended_at - run.started_at).total_seconds() if run.ended_at and run.started_at else None
-    return {"id": run.id, "scheduled_for": _iso(run.scheduled_for) if run.scheduled_for else None,
-            "started_at": _iso(run.started_at) if run.started_at else None,
-            "ended_at": _iso(run.ended_at) if run.ended_at else None,
-            "duration_s": round(duration, 3) if duration is not None else None,
-            "exit_code": run.exit_code, "exit_signal": run.exit_signal, "outcome": run.outcome,
-            "trigger": run.trigger}
+    return JSONResponse({"runs": [run.as_json() for run in daemon.store.runs(name, limit=limit)]})
 
 
 async def config_get(request: Request) -> Response:
@@ -188,7 +178,7 @@ async def events(request: Request) -> Response:
         return _error(400, "limit must be a whole number")
     rows = daemon.store.events(process=request.query_params.get("process"), limit=limit)
     return JSONResponse({"events": [
-        {"at": _iso(e.at), "process": e.process, "kind": e.kind, "message": e.message} for e in rows
+        {"at": iso(e.at), "process": e.process, "kind": e.kind, "message": e.message} for e in rows
     ]})
 
 
@@ -236,6 +226,3 @@ def _error(status: int, message: str) -> Response:
 def _config_error(err: ConfigError) -> Response:
     return JSONResponse({"error": str(err), "problems": [str(p) for p in err.problems]}, status_code=422)
 
-
-def _iso(at: Any) -> str:
-    return str(at.isoformat(timespec="milliseconds").replace("+00:00", "Z"))

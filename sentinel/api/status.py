@@ -7,10 +7,10 @@ Times are ISO 8601 UTC; `uptime_s` counts from the current run's start while it 
 from __future__ import annotations
 
 from collections.abc import Iterable
-from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from sentinel.state.convert import wall_of
+from sentinel.state.values import iso
 from sentinel.states import ProcessState
 
 if TYPE_CHECKING:
@@ -43,13 +43,13 @@ def status_rows(controller: Controller, names: Iterable[str] | None = None) -> l
             "pid": spawned.identity.pid if live and spawned else None,
             "restarts": record.restarts if record else 0,
             "exit_code": exit.code if exit else None,
-            "started_at": _iso(started),
+            "started_at": iso(started),
             "uptime_s": round((wall - started).total_seconds(), 3) if started else None,
             "cpu_percent": round(usage[0], 1) if usage else None,
             "memory_rss": usage[1] if usage else None,
             "group": desired.group if desired else None,
-            "next_run": _iso(controller.scheduler.next_run(name)) if desired and desired.is_job else None,
-            "last_run": _iso(controller.jobs.last_run(name)) if desired and desired.is_job else None,
+            "next_run": iso(controller.scheduler.next_run(name)) if desired and desired.is_job else None,
+            "last_run": iso(controller.jobs.last_run(name)) if desired and desired.is_job else None,
             "reason": record.reason if record else "",
         })
     return rows
@@ -75,6 +75,3 @@ def metrics_text(controller: Controller) -> str:
     lines += [f'sentinel_process_restarts_total{{name="{r["name"]}"}} {r["restarts"]}' for r in rows]
     return "\n".join(lines) + "\n"
 
-
-def _iso(at: datetime | None) -> str | None:
-    return at.isoformat(timespec="milliseconds").replace("+00:00", "Z") if at else None

@@ -13,7 +13,7 @@ from typing import Any
 import click
 
 from sentinel.cli.context import client, state_dir
-from sentinel.cli.logfiles import follow, last_lines, log_files
+from sentinel.cli.logfiles import follow, last_lines, log_files, of_run, run_lines
 from sentinel.cli.main import CONTEXT, cli
 from sentinel.cli.output import handles_errors
 from sentinel.cli.table import status_table
@@ -100,21 +100,26 @@ def events(name: str | None, limit: int) -> None:
 @click.argument("name")
 @click.option("-f", "--follow", "keep_following", is_flag=True, help="Keep printing new output.")
 @click.option("-n", "lines", type=click.IntRange(0), default=100, show_default=True, help="Lines to show first.")
+@click.option("--run", "run", type=click.IntRange(1), metavar="ID", help="Only the lines of this run of a job.")
 @handles_errors
-def logs(name: str, keep_following: bool, lines: int) -> None:
+def logs(name: str, keep_following: bool, lines: int, run: int | None) -> None:
     """Print what NAME wrote to stdout and stderr, each line stamped with its time.
 
-    NAME is a process (all its instances, merged by time) or one instance such as web.1.
+    NAME is a process (all its instances, merged by time) or one instance such as web.1. A job's
+    lines carry the run that wrote them (#ID, as `sentinel runs` lists them), between lines
+    marking the run's start and end.
     """
     sd = state_dir()
     files = log_files(sd, name)
     if not files:
         raise NoLogs(f"no logs for '{name}' in {sd.logs}")
-    for line in last_lines(files, lines):
+    first = last_lines(files, lines) if run is None else run_lines(files, run, lines)
+    for line in first:
         click.echo(line, nl=False)
     if keep_following:
         try:
             for line in follow(files, time.sleep):
-                click.echo(line, nl=False)
+                if run is None or of_run(line, run):
+                    click.echo(line, nl=False)
         except KeyboardInterrupt:
             return

@@ -17,12 +17,14 @@ from sentinel.errors import DaemonUnavailable
 def run(name: str) -> None:
     """Run the job NAME now, whatever its schedule.
 
-    With `concurrency: replace` a run still going is stopped first; otherwise a run still going
-    means this one is skipped (and recorded as skipped).
+    If a run is still going: with `concurrency: forbid` (the default) this one is skipped (and
+    recorded as skipped), with `replace` the one going is stopped first, and with `allow` this one
+    runs beside it.
     """
     answer = client().post(f"/v1/processes/{name}/run", {}, wait=30.0)
     for row in answer.get("processes", []):
-        click.echo(f"{row['name']}: {row['state']}" + (f" ({row['reason']})" if row.get("reason") else ""))
+        why = row.get("reason")
+        click.echo(f"{row['name']}: {row['state']}" + (f" ({why})" if why and why != row["state"] else ""))
 
 
 @cli.command(context_settings=CONTEXT, short_help="List a job's past runs.")
@@ -30,7 +32,10 @@ def run(name: str) -> None:
 @click.option("-n", "limit", type=click.IntRange(1, 10_000), default=20, show_default=True, help="How many.")
 @handles_errors
 def runs(name: str, limit: int) -> None:
-    """List the past runs of the job NAME, newest last: start, end, duration, exit code, outcome."""
+    """List the past runs of the job NAME, newest last: start, end, duration, exit code, outcome.
+
+    RUN is the number its lines carry in the job's log (`sentinel logs NAME --run RUN`).
+    """
     api = client()
     try:
         rows = api.get(f"/v1/processes/{name}/runs", limit=limit)["runs"]
@@ -38,11 +43,16 @@ def runs(name: str, limit: int) -> None:
         from sentinel.cli.offline import offline_runs
 
         rows = offline_runs(api.state_dir, name, limit)
-    header = ("STARTED", "ENDED", "DURATION", "EXIT", "OUTCOME", "TRIGGER")
+    header = ("RUN", "STARTED", "ENDED", "DURATION", "EXIT", "OUTCOME", "TRIGGER")
     cells = [header] + [(
-        row["started_at"] or "-", row["ended_at"] or "-", duration(row["duration_s"]),
+        str(row["id"]), row["started_at"] or "-", row["ended_at"] or "-", _took(row["duration_s"]),
         "-" if row["exit_code"] is None else str(row["exit_code"]), row["outcome"], row["trigger"],
     ) for row in rows]
     widths = [max(len(r[i]) for r in cells) for i in range(len(header))]
     for r in cells:
         click.echo("  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)).rstrip())
+
+
+def _took(seconds: float | None) -> str:
+    """A run's duration: tenths of a second under a minute (most jobs are short), else as uptimes are shown."""
+    return f"{seconds:.1f}s" if seconds is not None and seconds < 60 else duration(seconds)

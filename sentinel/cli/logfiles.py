@@ -16,6 +16,7 @@ from sentinel.paths import StateDir
 
 _INSTANCE = re.compile(r"\.\d+$")
 BLOCK = 65536
+STAMP_WIDTH = len("2026-11-26T02:35:57.123Z ")
 
 
 def log_files(sd: StateDir, name: str) -> list[Path]:
@@ -47,6 +48,33 @@ def last_lines(files: list[Path], count: int) -> list[str]:
     if len(files) > 1:
         lines.sort(key=lambda line: line[:24])
     return lines[-count:]
+
+
+def of_run(line: str, run: int) -> bool:
+    """Whether `line` was written by run `run` of a job (labelled `#RUN ` after its time stamp)."""
+    return line.startswith(f"#{run} ", STAMP_WIDTH)
+
+
+def run_lines(files: list[Path], run: int, count: int) -> list[str]:
+    """The last `count` lines of run `run` over `files` and all their rotated files, in time order."""
+    found: list[str] = []
+    for path in files:
+        for older in [*reversed(_rotated(path)), path]:
+            if older.exists():
+                with open(older, "rb") as handle:
+                    found.extend(line for raw in handle if of_run(line := raw.decode(errors="replace"), run))
+    if len(files) > 1:
+        found.sort(key=lambda line: line[:24])
+    return found[-count:] if count else []
+
+
+def _rotated(path: Path) -> list[Path]:
+    """path.1, path.2, … that exist, newest first."""
+    out, index = [], 1
+    while (older := Path(f"{path}.{index}")).exists():
+        out.append(older)
+        index += 1
+    return out
 
 
 def follow(files: list[Path], sleep: Callable[[float], None], interval: float = 0.1) -> Iterator[str]:

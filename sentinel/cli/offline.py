@@ -11,6 +11,7 @@ from typing import Any
 
 from sentinel.errors import SentinelError
 from sentinel.paths import StateDir
+from sentinel.state.values import iso
 
 
 def _store(sd: StateDir) -> Any:
@@ -34,7 +35,7 @@ def offline_rows(sd: StateDir) -> list[dict[str, Any]]:
         p = stored[name]
         rows.append({
             "name": name, "state": str(p.state), "health": "none", "pid": p.pid, "restarts": p.restarts,
-            "exit_code": p.exit_code, "started_at": _iso(p.started_at), "uptime_s": None, "cpu_percent": None,
+            "exit_code": p.exit_code, "started_at": iso(p.started_at), "uptime_s": None, "cpu_percent": None,
             "memory_rss": None, "group": None, "next_run": None, "last_run": None, "reason": p.reason,
         })
     return rows
@@ -48,7 +49,7 @@ def offline_events(sd: StateDir, process: str | None, limit: int) -> list[dict[s
         events = store.events(process=process, limit=limit)
     finally:
         store.close()
-    return [{"at": _iso(e.at), "process": e.process, "kind": e.kind, "message": e.message} for e in events]
+    return [{"at": iso(e.at), "process": e.process, "kind": e.kind, "message": e.message} for e in events]
 
 
 def offline_diff(sd: StateDir, path: str, env: str | None) -> list[str]:
@@ -81,9 +82,6 @@ def offline_diff(sd: StateDir, path: str, env: str | None) -> list[str]:
     return diff_lines(plan(expand(loaded.config, loaded.env_files), observed, records, 0.0))
 
 
-def _iso(at: Any) -> str | None:
-    return at.isoformat(timespec="milliseconds").replace("+00:00", "Z") if at is not None else None
-
 
 def offline_runs(sd: StateDir, job: str, limit: int) -> list[dict[str, Any]]:
     store = _store(sd)
@@ -93,9 +91,4 @@ def offline_runs(sd: StateDir, job: str, limit: int) -> list[dict[str, Any]]:
         found = store.runs(job, limit=limit)
     finally:
         store.close()
-    out = []
-    for run in found:
-        span = (run.ended_at - run.started_at).total_seconds() if run.ended_at and run.started_at else None
-        out.append({"started_at": _iso(run.started_at), "ended_at": _iso(run.ended_at), "duration_s": span,
-                    "exit_code": run.exit_code, "outcome": run.outcome, "trigger": run.trigger})
-    return out
+    return [run.as_json() for run in found]

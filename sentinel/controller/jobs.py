@@ -10,36 +10,60 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 from collections.abc import Mapping
-from dataclasses import replace
-from datetime import datetime, tzinfo
+from dataclasses import dataclass, replace
+from datetime import datetime, timedelta, tzinfo
 from typing import TYPE_CHECKING
 
 from sentinel.config.models import Schedule
 from sentinel.config.units import format_duration
 from sentinel.errors import NotAJob, SentinelError, TargetError
-from sentinel.reconcile.observed import ProcessRecord
-from sentinel.schedule import after_firing, catch_up, next_run
+from sentinel.reconcile.observed import ExitStatus, ProcessRecord
+from sentinel.reconcile.overlap import overlap_of
+from sentinel.schedule import after_firing, catch_up, next_every, next_run
+from sentinel.state.values import Run
 from sentinel.states import ProcessState
 
 if TYPE_CHECKING:
     from sentinel.controller.loop import Controller
 
-MAX_SLEEP = 30.0  # seconds: a wall-clock jump is noticed within this
+log = logging.getLogger(__name__)
+
+MAX_SLEEP = 30.0  # seconds: a step of the wall clock is noticed within this
+JUMP = 60.0  # seconds: a wall clock that went back further than this has jumped (NTP step, `date -s`)
+
+
+@dataclass(slots=True)
+class _Next:
+    """When one job runs next. cron and `at` follow the wall clock (`wall`); `every` keeps its cadence on
+    the monotonic clock (`mono`, counted from `anchor`), and fires early only when the wall clock says a
+    whole interval went by that the monotonic clock did not count (the machine slept)."""
+
+    schedule: Schedule
+    wall: datetime | None
+    mono: float | None = None
+    anchor: float = 0.0
 
 
 class JobScheduler:
     """Next triggers of the jobs of one controller."""
 
-    def __init__(self, controller: Controller, system_tz: tzinfo) -> None:
+    def __init__(self, controller: Controller, system_tz: tzinfo, *, max_sleep: float = MAX_SLEEP) -> None:
         self._controller = controller
         self._tz = system_tz
-        self._next: dict[str, datetime | None] = {}
-        self._for: dict[str, Schedule] = {}  # the schedule each next time was computed from
+        self._max_sleep = max_sleep
+        self._next: dict[str, _Next] = {}
+        self._seen: tuple[float, datetime] | None = None  # (monotonic, wall) at the last look
         self._changed = asyncio.Event()
 
     def next_run(self, name: str) -> datetime | None:
-        return self._next.get(name)
+        """When job `name` runs next (UTC), for display."""
+        due = self._next.get(name)
+        if due is None or due.mono is None:
+            return due.wall if due is not None else None
+        clock = self._controller.clock
+        return clock.now_utc() + timedelta(seconds=due.mono - clock.monotonic())
 
     def changed(self) -> None:
         """The config changed: recompute, and sleep again."""
@@ -63,35 +87,101 @@ class JobScheduler:
         """Fire due triggers and cut overdue runs, until cancelled."""
         controller = self._controller
         while True:
-            now = controller.clock.now_utc()
-            self._sync(now)
-            for name, when in sorted(self._next.items()):
+            mono, now = controller.clock.monotonic(), controller.clock.now_utc()
+            self._sync(mono, now)
+            for name, due in sorted(self._next.items()):
                 d = controller.desired.get(name)
-                if when is None or when > now or d is None or d.schedule is None:
+                if d is None or d.schedule is None:
                     continue
-                controller.jobs.ask(name, slot=when, trigger="schedule", why=f"scheduled run of {_hhmm(when)}")
-                self._next[name] = after_firing(d.schedule, when, now, system_tz=self._tz)
+                slot = self._due(due, mono, now)
+                if slot is not None:
+                    controller.jobs.ask(name, slot=slot, trigger="schedule", why=f"scheduled run of {_hhmm(slot)}")
+                    self._advance(due, slot, mono, now)
             deadline = controller.jobs.cut_overdue()
-            waits = [(when - now).total_seconds() for when in self._next.values() if when is not None]
+            waits = [self._wait(due, mono, now) for due in self._next.values()]
             if deadline is not None:
                 waits.append(deadline)
-            delay = min([MAX_SLEEP, *waits])
+            delay = min([self._max_sleep, *(w for w in waits if w is not None)])
             self._changed.clear()
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._changed.wait(), max(delay, 0.0))
 
-    def _sync(self, now: datetime) -> None:
+    def _due(self, due: _Next, mono: float, now: datetime) -> datetime | None:
+        """The slot to fire now, if any."""
+        if due.mono is not None and due.mono <= mono:
+            return now - timedelta(seconds=mono - due.mono)  # the wall time it was due at
+        if due.wall is not None and due.wall + _slack(due) <= now:
+            return due.wall
+        return None
+
+    def _advance(self, due: _Next, slot: datetime, mono: float, now: datetime) -> None:
+        """After firing `slot`: the next trigger, strictly after both the slot and now (one run, never a burst)."""
+        if due.mono is None:
+            due.wall = after_firing(due.schedule, slot, now, system_tz=self._tz)
+            return
+        interval = due.schedule.every or 0.0
+        if due.mono > mono:  # fired by the wall clock: the machine slept; keep the cadence from here
+            due.anchor = mono
+        due.mono = next_every(due.anchor, interval, max(due.mono, mono))
+        due.wall = now + timedelta(seconds=due.mono - mono)
+
+    @staticmethod
+    def _wait(due: _Next, mono: float, now: datetime) -> float | None:
+        waits = [(due.wall + _slack(due) - now).total_seconds()] if due.wall is not None else []
+        if due.mono is not None:
+            waits.append(due.mono - mono)
+        return min(waits) if waits else None
+
+    def _sync(self, mono: float, now: datetime) -> None:
+        """Take config changes, and re-plan the wall-clock triggers if the wall clock jumped back."""
         desired = self._controller.desired
         for name in list(self._next):
-            if name not in desired or desired[name].schedule is None:
+            if name not in desired or desired[name].schedule != self._next[name].schedule:
                 del self._next[name]
-                self._for.pop(name, None)
+        back = self._went_back(mono, now)
         for name, d in desired.items():
-            if d.schedule is not None and self._for.get(name) != d.schedule:
-                self._for[name] = d.schedule
-                last = self._controller.jobs.last_slot(name)
-                after = max(last, now) if last is not None else now
-                self._next[name] = next_run(d.schedule, after, system_tz=self._tz)
+            if d.schedule is None:
+                continue
+            due = self._next.get(name)
+            if due is None:
+                self._next[name] = self._plan(d.schedule, mono, now, self._controller.jobs.last_slot(name))
+            elif back is not None and due.mono is None:
+                # Replan from the moment of the last look, on the new timeline: a job resumes within its own
+                # period instead of waiting for the clock to catch up (F28). An `at` that ran stays done.
+                last = self._controller.jobs.last_slot(name) if d.schedule.at is not None else None
+                due.wall = next_run(d.schedule, max(back, last) if last else back, system_tz=self._tz)
+        self._seen = (mono, now)
+
+    def _went_back(self, mono: float, now: datetime) -> datetime | None:
+        """If the wall clock went back by more than JUMP since the last look: when that look was, on the new
+        timeline; else None. (A forward jump needs nothing: the triggers it passed fire once.)"""
+        if self._seen is None:
+            return None
+        seen_mono, seen_wall = self._seen
+        skew = (now - seen_wall).total_seconds() - (mono - seen_mono)
+        if skew >= -JUMP:
+            return None
+        log.warning("wall_clock_jumped seconds=%.0f", skew)
+        return now - timedelta(seconds=mono - seen_mono)
+
+    def _plan(self, schedule: Schedule, mono: float, now: datetime, last: datetime | None) -> _Next:
+        """The first trigger of a job the scheduler did not know (start-up, or a new or changed schedule)."""
+        if schedule.every is None:
+            after = max(last, now) if last is not None else now
+            return _Next(schedule, next_run(schedule, after, system_tz=self._tz))
+        since = (now - last).total_seconds() if last is not None else 0.0
+        anchor = mono - since if since >= 0.0 else mono  # keep the cadence of the runs already made
+        due = _Next(schedule, None, anchor=anchor)
+        due.mono = next_every(anchor, schedule.every, mono)
+        due.wall = now + timedelta(seconds=due.mono - mono)
+        return due
+
+
+def _slack(due: _Next) -> timedelta:
+    """How far past an `every` job's wall-clock time the wall clock must be to fire it before its monotonic
+    time: enough that a wall clock slewed by NTP (at most 500 ppm) never fires it early. Zero for cron, `at`."""
+    return timedelta(seconds=1.0 + due.schedule.every * 0.001) if due.mono is not None and due.schedule.every else \
+        timedelta(0)
 
 
 def _hhmm(when: datetime) -> str:
@@ -99,31 +189,46 @@ def _hhmm(when: datetime) -> str:
 
 
 class JobRuns:
-    """The runs of jobs: asking the planner for one, and writing each run's history (state.db)."""
+    """The runs of jobs: asking the planner for one, writing each run's history (state.db), and marking
+    each run's start and end in the job's log. A run is known by the instance it runs as: the job's own
+    name, or `backup+1` for one that overlapped another (`concurrency: allow`)."""
 
     def __init__(self, controller: Controller) -> None:
         self._c = controller
         self._asked: dict[str, tuple[datetime | None, str]] = {}  # job → (slot, trigger) of the run asked for
-        self._open: dict[str, tuple[int, float]] = {}  # job → (run id, monotonic start) of the run going
+        self._open: dict[str, tuple[int, float]] = {}  # instance → (run id, monotonic start) of the run going
 
     def reattach(self, running: Mapping[str, object]) -> None:
         """At start-up: a run the previous reconciler started and that still goes (adopted) keeps its
-        history row; one that ended while no reconciler watched is closed as `stopped`."""
+        history row; one that ended while no reconciler watched is closed as `unknown` (its exit status is lost)."""
         c = self._c
         mono, wall = c.clock.monotonic(), c.clock.now_utc()
         for name, d in sorted(c.desired.items()):
             if not d.is_job:
                 continue
-            try:
-                last = c.store.last_run(name)
-            except SentinelError:
-                continue
-            if last is None or last.outcome != "running":
-                continue
-            if name in running and last.started_at is not None:
-                self._open[name] = (last.id, mono - (wall - last.started_at).total_seconds())
-            else:
-                c.write_safely(c.store.finish_run, last.id, ended_at=wall, outcome="stopped")
+            for run in self._open_runs(name):
+                instance = run.instance or name
+                if instance in running and run.started_at is not None:
+                    self._open[instance] = (run.id, mono - (wall - run.started_at).total_seconds())
+                else:
+                    c.write_safely(c.store.finish_run, run.id, ended_at=wall, outcome="unknown")
+
+    def label_of_open_run(self, instance: str) -> bytes:
+        """`b"#42 "` for the instance of a job whose run 42 is recorded as going (to adopt it), else b""."""
+        job = overlap_of(instance, self._c.desired) or instance
+        d = self._c.desired.get(job)
+        if d is None or not d.is_job:
+            return b""
+        for run in self._open_runs(job):
+            if (run.instance or job) == instance:
+                return _label(run.id)
+        return b""
+
+    def _open_runs(self, job: str) -> list[Run]:
+        try:
+            return self._c.store.open_runs(job)
+        except SentinelError:
+            return []
 
     def last_run(self, name: str) -> datetime | None:
         """When the newest run of `name` started (or was skipped)."""
@@ -140,53 +245,65 @@ class JobRuns:
             return None
 
     def ask(self, name: str, *, slot: datetime | None, trigger: str, why: str) -> bool:
-        """Ask for a run of job `name`; False when it is skipped (held, or its last run still going and
-        `concurrency` is not `replace`), which is recorded as a skipped run."""
+        """Ask for a run of job `name`; False when it is skipped (held, or its last run still going under
+        `concurrency: forbid`), which is recorded as a skipped run."""
         c = self._c
         d, record = c.desired[name], c.records.get(name)
         going = name in c.runtime.running() and name not in c.exits_seen()
         skip = ""
         if record is not None and record.held and trigger != "manual":
             skip = "it is stopped (held)"
-        elif going and d.concurrency != "replace":
+        elif going and d.concurrency == "forbid":
             skip = "its previous run is still going"
         if skip:
             c.write_safely(c.store.add_skipped_run, name, scheduled_for=slot, at=c.clock.now_utc(), trigger=trigger)
             c.event("skipped", f"skipped the {why} of {name}: {skip}", process=name)
             return False
         self._asked[name] = (slot, trigger)
-        self.ask_planner(name, why if not going else f"{why}, replacing the run still going")
+        replacing = going and d.concurrency == "replace"
+        self.ask_planner(name, f"{why}, replacing the run still going" if replacing else why)
         return True
 
-    def started(self, name: str, now: float, *, retry: bool = False) -> None:
-        """A run of job `name` is being started (`retry`: again after a failed run): its history row."""
+    def started(self, name: str, now: float, *, retry: bool = False) -> bytes:
+        """A run is being started as instance `name` (`retry`: again after a failed run): its history row.
+        Returns the label of its lines in the log (`b"#42 "`)."""
         c = self._c
+        job = overlap_of(name, c.desired) or name
         self.ended(name, outcome="stopped")  # a run replaced by this one
-        slot, trigger = self._asked.pop(name, (None, "retry" if retry else "manual"))
+        slot, trigger = self._asked.pop(job, (None, "retry" if retry else "manual"))
         try:
-            run = c.store.start_run(name, scheduled_for=slot, started_at=c.clock.now_utc(), trigger=trigger)
+            run = c.store.start_run(job, scheduled_for=slot, started_at=c.clock.now_utc(), trigger=trigger,
+                                    instance=name)
         except SentinelError:
-            return
+            return b""
         self._open[name] = (run.id, now)
-        if c.desired[name].run_timeout is not None:
+        d = c.spec(name)
+        if d is not None and d.run_timeout is not None:
             c.scheduler.changed()  # its deadline is now the scheduler's business
+        return _label(run.id)
 
     def ended(self, name: str, *, outcome: str, exit_code: int | None = None, exit_signal: int | None = None) -> None:
+        """The run going as instance `name` ended (nothing to do if none goes): its history row and the end
+        marker in the log."""
         opened = self._open.pop(name, None)
         if opened is None:
             return
         c = self._c
+        took = format_duration(round(max(c.clock.monotonic() - opened[1], 0.0), 3))
+        known = exit_code is not None or exit_signal is not None
+        how = f" ({ExitStatus(exit_code, exit_signal).describe()})" if known else ""
+        c.runtime.note(name, f"── {outcome}{how} after {took}")
         c.write_safely(c.store.finish_run, opened[0], ended_at=c.clock.now_utc(), outcome=outcome,
                        exit_code=exit_code, exit_signal=exit_signal)
-        d = c.desired.get(name)
-        if d is not None:
-            c.write_safely(c.store.prune_runs, name, d.keep_runs)
+        job = overlap_of(name, c.desired) or name
+        if job in c.desired:
+            c.write_safely(c.store.prune_runs, job, c.desired[job].keep_runs)
 
     def overdue(self, now: float) -> tuple[list[str], float | None]:
-        """Jobs whose run has outlived `timeout`, and the seconds until the next deadline."""
+        """Runs (by instance) that have outlived their job's `timeout`, and the seconds until the next deadline."""
         late, soonest = [], None
         for name, (_, started) in sorted(self._open.items()):
-            d = self._c.desired.get(name)
+            d = self._c.spec(name)
             if d is None or d.run_timeout is None:
                 continue
             left = started + d.run_timeout - now
@@ -213,13 +330,19 @@ class JobRuns:
 
     async def _time_out(self, name: str) -> None:
         c = self._c
-        limit = format_duration(c.desired[name].run_timeout or 0.0)
-        self.ended(name, outcome="timed out")
+        d = c.spec(name)
+        limit = format_duration(d.run_timeout or 0.0) if d is not None else "its timeout"
         await c.stop_tree(name)
-        c.runtime.release(name)
-        record = c.records.get(name) or ProcessRecord(name=name, state=ProcessState.RUNNING)
-        c.keep(name, replace(record, state=ProcessState.SCHEDULED, reason=f"last run timed out after {limit}"))
-        c.event("timed_out", f"stopped {name}: the run took longer than {limit}", process=name)
+        self.ended(name, outcome="timed out")
+        job = overlap_of(name, c.desired)
+        if job is not None:  # an overlapping run: gone with its run
+            c.runtime.forget(name)
+            c.keep(name, None)
+        else:
+            c.runtime.release(name)
+            record = c.records.get(name) or ProcessRecord(name=name, state=ProcessState.RUNNING)
+            c.keep(name, replace(record, state=ProcessState.SCHEDULED, reason=f"last run timed out after {limit}"))
+        c.event("timed_out", f"stopped {name}: the run took longer than {limit}", process=job or name)
 
     def request_run(self, name: str) -> None:
         """`sentinel run NAME`: a run of a job now. TargetError for an unknown name, NotAJob for a service."""
@@ -229,3 +352,8 @@ class JobRuns:
         if not d.is_job:
             raise NotAJob(f"{name} is not a job (it has no schedule)")
         self.ask(name, slot=None, trigger="manual", why="run requested")
+
+
+def _label(run_id: int) -> bytes:
+    """How the lines of run `run_id` are marked in the job's log, after the time stamp."""
+    return f"#{run_id} ".encode()

@@ -25,7 +25,7 @@ from typing import assert_never
 from sentinel.clock import Clock
 from sentinel.config.loader import Loaded
 from sentinel.controller.health import HealthMonitor
-from sentinel.controller.jobs import JobRuns, JobScheduler
+from sentinel.controller.jobs import MAX_SLEEP, JobRuns, JobScheduler
 from sentinel.controller.limits import LimitSampler
 from sentinel.errors import SentinelError, SpawnError, TargetError
 from sentinel.health.tracker import HealthState
@@ -35,6 +35,7 @@ from sentinel.reconcile.convergence import nothing_more_to_wait_for, unsettled
 from sentinel.reconcile.desired import DesiredProcess, expand
 from sentinel.reconcile.observed import ExitStatus, ObservedProcess, ProcessIdentity, ProcessRecord
 from sentinel.reconcile.order import process_of, ranks
+from sentinel.reconcile.overlap import overlap_of, spec_of
 from sentinel.reconcile.planner import plan
 from sentinel.reconcile.records import record_after
 from sentinel.reconcile.render import done_line
@@ -55,7 +56,7 @@ class Controller:
     """The reconciler's state and its passes. All methods run on the event loop's thread."""
 
     def __init__(self, *, runtime: Runtime, store: Store, clock: Clock, environ: Mapping[str, str],
-                 system_tz: tzinfo = UTC) -> None:
+                 system_tz: tzinfo = UTC, wall_clock_check: float = MAX_SLEEP) -> None:
         self.runtime, self.store, self.clock, self.environ = runtime, store, clock, dict(environ)
         self.loaded: Loaded | None = None
         self.path: str | None = None
@@ -76,7 +77,7 @@ class Controller:
         self.health = HealthMonitor(clock, self._on_health)
         self.limits = LimitSampler(clock, runtime.usage, self.wake)
         self.jobs = JobRuns(self)
-        self.scheduler = JobScheduler(self, system_tz)
+        self.scheduler = JobScheduler(self, system_tz, max_sleep=wall_clock_check)
 
     # --- desired state ------------------------------------------------------------------------
 
@@ -92,6 +93,10 @@ class Controller:
         """An invalid file: recorded and shown, while the last good desired state stays in force."""
         self.config_error = message
         self.event("config_invalid", message)
+
+    def spec(self, name: str) -> DesiredProcess | None:
+        """The desired spec of instance `name`; an overlapping run of a job (`backup+1`) runs its job's."""
+        return spec_of(name, self.desired)
 
     # --- the loop -----------------------------------------------------------------------------
 
@@ -181,6 +186,8 @@ class Controller:
 
     def _take(self, action: Update | SetState | Forget, now: float) -> None:
         name = action.instance
+        if isinstance(action, Forget) and name in self._exits:
+            self._end_job_run(name, self._exits[name][0])  # an overlapping run ended
         if name in self._exits and not isinstance(action, Update):
             del self._exits[name]
             self.background(name, self._clean_up(name, forget=isinstance(action, Forget)))
@@ -201,16 +208,19 @@ class Controller:
 
     def _launch(self, action: Start | Restart, now: float) -> None:
         name = action.instance
-        d = self.desired[name]
+        d = self.spec(name)
+        if d is None:
+            return  # gone from the file while its stop ran
         if name in self._exits:
             del self._exits[name]
         self.runtime.release(name)
         self._stop_settings[name] = (d.stop_signal, d.stop_timeout)
         record = record_after(action, self.records.get(name), d, now)
-        if d.is_job:
-            self.jobs.started(name, now, retry=isinstance(action, Start) and action.restart)
+        label = self.jobs.started(name, now, retry=isinstance(action, Start) and action.restart) if d.is_job else b""
         try:
-            self.runtime.spawn(self._request(d), log_max_size=d.log_max_size, log_keep=d.log_keep)
+            self.runtime.spawn(self._request(d), log_max_size=d.log_max_size, log_keep=d.log_keep,
+                               log_as=overlap_of(name, self.desired), label=label,
+                               first_line=f"── started: {action.reason}" if d.is_job else None)
         except SpawnError as err:
             self.keep(name, record)
             self._exits[name] = (SPAWN_FAILED, now)
@@ -269,6 +279,7 @@ class Controller:
     async def _stop(self, action: Stop) -> None:
         name = action.instance
         await self.stop_tree(name)
+        self.jobs.ended(name, outcome="stopped")  # a job's run stopped by `sentinel stop` or removal
         if action.forget:
             self.runtime.forget(name)
         else:
@@ -291,7 +302,7 @@ class Controller:
 
     async def _restart(self, action: Restart) -> None:
         await self.stop_tree(action.instance)
-        if action.instance in self.desired:
+        if self.spec(action.instance) is not None:
             self._launch(action, self.clock.monotonic())
 
     # --- jobs ---------------------------------------------------------------------------------
@@ -301,10 +312,11 @@ class Controller:
 
     def _end_job_run(self, name: str, exit: ExitStatus) -> None:
         """A job's run ended: its history row says how."""
-        d = self.desired.get(name)
+        d = self.spec(name)
         if d is not None and d.is_job:
-            ok = exit.expected(d.restart.exit_codes)
-            self.jobs.ended(name, outcome="succeeded" if ok else "failed", exit_code=exit.code, exit_signal=exit.signal)
+            known = exit.code is not None or exit.signal is not None
+            outcome = ("succeeded" if exit.expected(d.restart.exit_codes) else "failed") if known else "unknown"
+            self.jobs.ended(name, outcome=outcome, exit_code=exit.code, exit_signal=exit.signal)
 
     def is_busy(self, name: str) -> bool:
         """A stop or restart of `name` is in flight."""
@@ -353,9 +365,10 @@ class Controller:
             identity = identity_of(row)
             if identity is None or row.state not in (S.RUNNING, S.STARTING, S.STOPPING):
                 continue
-            d = self.desired.get(name)
+            d = self.spec(name)
             max_size, keep = (d.log_max_size, d.log_keep) if d else (10_000_000, 5)
-            if self.runtime.adopt(name, identity, row.pgid or identity.pid, log_max_size=max_size, log_keep=keep):
+            if self.runtime.adopt(name, identity, row.pgid or identity.pid, log_max_size=max_size, log_keep=keep,
+                                  log_as=overlap_of(name, self.desired), label=self.jobs.label_of_open_run(name)):
                 adopted.append(name)
                 if d is not None:
                     started = self.records[name].started_at

@@ -67,6 +67,7 @@ class SetState:
     failures: int | None = None  # None: keep the recorded count
     exit: ExitStatus | None = None
     take_settings: bool = False  # also take the desired settings (an edit seen in the same pass as an exit)
+    served: bool = False  # the run asked for is started as an overlapping run (`concurrency: allow`)
     from_config: bool = False
 
 

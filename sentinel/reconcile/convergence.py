@@ -11,6 +11,7 @@ from collections.abc import Collection
 
 from sentinel.reconcile.desired import Desired
 from sentinel.reconcile.observed import Records
+from sentinel.reconcile.overlap import overlap_of
 from sentinel.states import ProcessState
 
 S = ProcessState
@@ -27,7 +28,8 @@ def unsettled(desired: Desired, records: Records, busy: Collection[str]) -> list
         elif record.state not in SETTLED:
             reason = f" ({record.reason})" if record.reason else ""
             out.append(f"{name}: {record.state}{reason}")
-    out += [f"{name}: being removed" for name in sorted(records.keys() - desired.keys() - set(busy))]
+    gone = records.keys() - desired.keys() - set(busy)
+    out += [f"{name}: being removed" for name in sorted(gone) if overlap_of(name, desired) is None]
     return out
 
 

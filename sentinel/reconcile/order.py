@@ -28,8 +28,12 @@ def ranks(depends_on: Mapping[str, Mapping[str, str]]) -> dict[str, int]:
 
 
 def process_of(instance: str, known: Mapping[str, object]) -> str:
-    """The process an instance belongs to: `web.1` → `web` when `web` is known, else the name itself."""
+    """The process an instance belongs to: `web.1` (a replica) or `backup+1` (a job's overlapping run) →
+    `web`, `backup` when that is known, else the name itself."""
     if instance in known:
         return instance
-    head, _, tail = instance.rpartition(".")
-    return head if head and tail.isdigit() and head in known else instance
+    for separator in (".", "+"):
+        head, _, tail = instance.rpartition(separator)
+        if head and tail.isdigit() and head in known:
+            return head
+    return instance

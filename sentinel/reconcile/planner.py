@@ -15,6 +15,7 @@ from sentinel.reconcile.actions import Action, Forget, Plan, Restart, SetState, 
 from sentinel.reconcile.desired import Desired, DesiredProcess, changed_fields, is_run_field
 from sentinel.reconcile.observed import ExitStatus, Observed, ObservedProcess, ProcessRecord, Records
 from sentinel.reconcile.order import process_of, ranks
+from sentinel.reconcile.overlap import free_overlap, overlap_of
 from sentinel.reconcile.policy import after_exit
 from sentinel.states import Health, ProcessState
 
@@ -64,7 +65,11 @@ class _Pass:
         if o is not None and o.busy:
             return
         if d is None:
-            self._undesired(name, o, r)
+            job = overlap_of(name, self.desired)
+            if job is None:
+                self._undesired(name, o, r)
+            else:
+                self._overlap(self.desired[job], name, o, r)
         elif d.is_job:
             self._job(d, o, r)
         elif o is not None and o.exit is not None:
@@ -90,7 +95,13 @@ class _Pass:
         if o is not None and o.exit is not None:
             self._job_ended(d, o.exit, o.exited_at, r)
         elif o is not None:
-            if r is not None and r.restart_requested:  # concurrency: replace
+            if r is not None and r.held:
+                self._stop(Stop(instance=d.name, reason=HELD))
+            elif r is not None and r.restart_requested and d.concurrency == "allow":
+                taken = self.observed.keys() | self.records.keys() | {a.instance for a in self.starts}
+                self.starts.append(Start(instance=free_overlap(d.name, taken), reason=r.reason or "run requested"))
+                self._mark(SetState(instance=d.name, state=S.RUNNING, reason="running", served=True))
+            elif r is not None and r.restart_requested:  # concurrency: replace
                 self._restart(d, Restart(instance=d.name, reason=r.reason or "run requested"))
             elif r is None or r.state is not S.RUNNING:
                 self._mark(SetState(instance=d.name, state=S.RUNNING, reason="running"))
@@ -98,6 +109,18 @@ class _Pass:
             self._mark(SetState(instance=d.name, state=S.SCHEDULED, reason=JOB_WAITS, from_config=True))
         else:
             self._job_idle(d, r)
+
+    def _overlap(self, job: DesiredProcess, name: str, o: ObservedProcess | None, r: ProcessRecord | None) -> None:
+        """A run of `job` that overlapped another (`concurrency: allow`): left alone while it runs, stopped
+        with its job (`sentinel stop`), forgotten once it has ended (its history row keeps how)."""
+        held = (record := self.records.get(job.name)) is not None and record.held
+        if o is None or o.exit is not None:
+            why = f"run ended ({o.exit.describe()})" if o is not None and o.exit is not None else "run ended"
+            self._stop(Forget(instance=name, reason=why))
+        elif held:
+            self._stop(Stop(instance=name, reason=HELD, forget=True))
+        elif r is None or r.state is not S.RUNNING:
+            self._mark(SetState(instance=name, state=S.RUNNING, reason="running"))
 
     def _job_idle(self, d: DesiredProcess, r: ProcessRecord) -> None:
         if r.held:

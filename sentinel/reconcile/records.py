@@ -69,7 +69,8 @@ def _set_state(action: SetState, record: ProcessRecord | None, d: DesiredProcess
         retry_at=action.retry_at,
         failures=base.failures if action.failures is None else action.failures,
         exit=action.exit or base.exit,
-        restart_requested=False if action.state in (S.BACKOFF, S.STOPPED) else base.restart_requested,
+        restart_requested=(False if action.served or action.state in (S.BACKOFF, S.STOPPED)
+                           else base.restart_requested),
         digests=dict(d.digests) if action.take_settings and d is not None else base.digests,
     )
 

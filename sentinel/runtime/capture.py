@@ -61,9 +61,10 @@ def remove_pipe(fifo: Path) -> None:
 class Capture:
     """Moves everything written to `fifo` into `writer`; `start` reads as data arrives."""
 
-    def __init__(self, fifo: Path, writer: LogWriter) -> None:
+    def __init__(self, fifo: Path, writer: LogWriter, label: bytes = b"") -> None:
         ensure_fifo(fifo)
         self.fifo = fifo
+        self.label = label  # put before each line (a job's run: `#42 `)
         self.dropped = 0  # bytes read but not written (log file not writable)
         self._broken = False
         self._writer = writer
@@ -82,6 +83,14 @@ class Capture:
         self._loop = loop
         loop.add_reader(self._fd, self._on_readable)
 
+    def note(self, line: str) -> None:
+        """A line of our own in the log, after all the output written so far."""
+        self.drain()
+        try:
+            self._writer.note(line.encode(errors="replace"), self.label)
+        except OSError as err:
+            self._failing(err)
+
     def drain(self) -> int:
         """Read until the pipe is empty (bounded); returns the bytes moved. Called before an exit is reported."""
         total = 0
@@ -93,7 +102,7 @@ class Capture:
         return total
 
     def close(self) -> None:
-        """Stop reading and close our descriptors and the log; the FIFO stays for the next reader."""
+        """Stop reading and close our descriptors and our use of the log; the FIFO stays for the next reader."""
         if self._loop is not None:
             self._loop.remove_reader(self._fd)
             self._loop = None
@@ -167,7 +176,7 @@ class Capture:
         """Append to the log; when it cannot be written the chunk is dropped, so the child never blocks
         on a full pipe because of us (FAILURES F23). Logged once per outage."""
         try:
-            self._writer.append(data)
+            self._writer.append(data, self.label)
         except OSError as err:
             self._failing(err)
             self.dropped += len(data)

@@ -1,7 +1,12 @@
 """One process's log file: time-stamped lines, partial lines kept on disk, rotation by size.
 
 Written by `capture.Capture` as output arrives; read by `sentinel logs` (through the API).
-Each line is `<UTC time with milliseconds>Z <text>\\n`, e.g. `2026-11-26T02:35:57.123Z hello`.
+Each line is `<UTC time with milliseconds>Z <text>\\n`, e.g. `2026-11-26T02:35:57.123Z hello`;
+a job's lines carry their run after the time, `2026-11-26T03:00:00.010Z #42 hello` (a label).
+
+- Several writers of one file (the runs of a job that overlap, `concurrency: allow`) share one
+  `LogWriter` (`open_count`); a line one of them left unfinished is ended before another's
+  label starts a line, so lines of different runs never run together.
 
 - A chunk ending without a newline is written at once (nothing is held in memory); the bytes
   that follow continue that line without a new stamp. On opening an existing file, its last
@@ -21,9 +26,12 @@ from __future__ import annotations
 import contextlib
 import errno
 import os
+import re
 from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
+
+_LABEL = re.compile(rb"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z (#\d+ )")
 
 
 def stamp(when: datetime) -> bytes:
@@ -44,6 +52,8 @@ class LogWriter:
         self._inode = (0, 0)
         self._size = 0
         self._mid_line = False
+        self._label = b""  # of the line the file ends in
+        self.open_count = 1  # its users; `close` closes the file when the last one is done
         self._open()
 
     @property
@@ -56,10 +66,17 @@ class LogWriter:
         """The file ends inside a line: the next bytes continue it without a stamp."""
         return self._mid_line
 
-    def write(self, chunk: bytes) -> None:
+    def write(self, chunk: bytes, label: bytes = b"") -> None:
         """Append a chunk of output (any bytes, any number of lines, maybe a partial one)."""
         self.prepare()
-        self.append(chunk)
+        self.append(chunk, label)
+
+    def note(self, line: bytes, label: bytes = b"") -> None:
+        """Write a line of our own (a job run's start or end) on a line of its own."""
+        self.prepare()
+        if self._mid_line:
+            self.append(b"\n", self._label)
+        self.append(line + b"\n", label)
 
     def prepare(self) -> None:
         """Before a chunk: follow a file removed, renamed or truncated by others, then rotate if full."""
@@ -67,18 +84,22 @@ class LogWriter:
         if self._size >= self._max_size and not self._mid_line:
             self.rotate()
 
-    def append(self, chunk: bytes) -> None:
-        """Stamp and write `chunk` now; no rotation, no checks (`capture` calls `prepare` first)."""
+    def append(self, chunk: bytes, label: bytes = b"") -> None:
+        """Stamp and write `chunk` now, each line labelled `label` (`b"#42 "`); no rotation, no checks
+        (`capture` calls `prepare` first)."""
         if not chunk:
             return
         if self._fd < 0:
             raise OSError(errno.EBADF, "log file not open", str(self.path))
-        mark = stamp(self._clock())
+        mark = stamp(self._clock()) + label
         body = chunk.replace(b"\n", b"\n" + mark)
         if chunk.endswith(b"\n"):
             body = body[: -len(mark)]
-        if not self._mid_line:
+        if self._mid_line and label != self._label:
+            body = b"\n" + mark + body  # another writer's unfinished line ends here
+        elif not self._mid_line:
             body = mark + body
+        self._label = label
         view = memoryview(body)
         while view:
             written = os.write(self._fd, view)
@@ -94,7 +115,7 @@ class LogWriter:
 
     def rotate(self) -> None:
         """NAME.log → NAME.log.1 → … → NAME.log.{keep} (oldest dropped), then a new, empty NAME.log."""
-        self.close()
+        self._close()
         # Gone already, or cannot be renamed (permissions): then keep appending to the current file.
         with contextlib.suppress(OSError):
             for index in range(self._keep - 1, 0, -1):
@@ -108,6 +129,12 @@ class LogWriter:
         self._open()
 
     def close(self) -> None:
+        """One user is done; the last one closes the file."""
+        self.open_count -= 1
+        if self.open_count <= 0:
+            self._close()
+
+    def _close(self) -> None:
         if self._fd >= 0:
             os.close(self._fd)
             self._fd = -1
@@ -122,6 +149,7 @@ class LogWriter:
         self._inode = (st.st_dev, st.st_ino)
         self._size = st.st_size
         self._mid_line = self._ends_mid_line()
+        self._label = self._last_label() if self._mid_line else b""
 
     def _follow(self) -> None:
         try:
@@ -129,11 +157,21 @@ class LogWriter:
         except OSError:
             st = None
         if self._fd < 0 or st is None or (st.st_dev, st.st_ino) != self._inode:
-            self.close()
+            self._close()
             self._open()
         elif st.st_size != self._size:
             self._size = st.st_size
             self._mid_line = self._ends_mid_line()
+
+    def _last_label(self) -> bytes:
+        """The label of the file's last line (`b"#42 "`), so that a run adopted mid-line continues it."""
+        start = max(0, self._size - 8192)
+        tail = os.pread(self._fd, self._size - start, start)
+        cut = tail.rfind(b"\n")
+        if cut < 0 and start > 0:
+            return b""
+        found = _LABEL.match(tail, cut + 1)
+        return found.group(1) if found else b""
 
     def _ends_mid_line(self) -> bool:
         return self._size > 0 and os.pread(self._fd, 1, self._size - 1) != b"\n"

@@ -54,22 +54,29 @@ class Runtime:
         self._on_exit = on_exit
         self._utc = utc
         self._runs: dict[str, _Run] = {}
+        self._writers: dict[Path, LogWriter] = {}  # by file; shared by the captures writing it
         self._dirs_ready = False
         self._scanner = probe.Scanner(TREE_VAR)
 
-    def spawn(self, req: SpawnRequest, *, log_max_size: int, log_keep: int) -> Spawned:
-        """Start `req` with its output captured and its exit watched; raises SpawnError."""
+    def spawn(self, req: SpawnRequest, *, log_max_size: int, log_keep: int, log_as: str | None = None,
+              label: bytes = b"", first_line: str | None = None) -> Spawned:
+        """Start `req` with its output captured and its exit watched; raises SpawnError.
+
+        Its output goes to the log of `log_as` (default: its own name), each line labelled `label`,
+        after `first_line` if one is given (a job run's start)."""
         loop = asyncio.get_running_loop()
         old = self._runs.get(req.name)
         if old is not None and old.status is None:
             raise SpawnError(f"{req.name}: already running (pid {old.spawned.identity.pid})")
         self.release(req.name)
         try:
-            capture = self._capture(req.name, req.fifo, log_max_size, log_keep)
+            capture = self._capture(log_as or req.name, req.fifo, log_max_size, log_keep, label)
         except OSError as err:
             reason = os.strerror(err.errno).lower() if err.errno else str(err)
             where = f"{err.filename}: " if err.filename else ""
             raise SpawnError(f"{req.name}: cannot capture output: {where}{reason}") from None
+        if first_line is not None:
+            capture.note(first_line)  # before the child exists, so before anything it writes
         try:
             spawned = spawn(req)
         except SpawnError:
@@ -79,8 +86,10 @@ class Runtime:
         log.info("spawned process=%s pid=%d", req.name, spawned.identity.pid)
         return spawned
 
-    def adopt(self, name: str, identity: ProcessIdentity, pgid: int, *, log_max_size: int, log_keep: int) -> bool:
-        """Watch a process a previous reconciler started; False (nothing registered) if it is no longer alive."""
+    def adopt(self, name: str, identity: ProcessIdentity, pgid: int, *, log_max_size: int, log_keep: int,
+              log_as: str | None = None, label: bytes = b"") -> bool:
+        """Watch a process a previous reconciler started; False (nothing registered) if it is no longer alive.
+        `log_as` and `label` as for `spawn`."""
         loop = asyncio.get_running_loop()
         old = self._runs.get(name)
         if old is not None and old.status is None:
@@ -91,7 +100,7 @@ class Runtime:
         fifo = self.state_dir.fifo(name)
         capture: Capture | None = None
         try:
-            capture = self._capture(name, fifo, log_max_size, log_keep)
+            capture = self._capture(log_as or name, fifo, log_max_size, log_keep, label)
             capture.drain()
         except OSError as err:
             log.warning("adopt_without_capture process=%s error=%s", name, err)
@@ -146,6 +155,12 @@ class Runtime:
                         break
         return found
 
+    def note(self, name: str, line: str) -> None:
+        """Write `line` into the instance's log, after the output read so far (a job run's start or end)."""
+        run = self._runs.get(name)
+        if run is not None and run.capture is not None:
+            run.capture.note(line)
+
     def usage(self, name: str) -> tuple[float, int] | None:
         """(cpu_percent since the previous call, rss bytes) of the instance's tree; None if it is not running."""
         run = self._runs.get(name)
@@ -183,13 +198,19 @@ class Runtime:
 
     # --- parts ----------------------------------------------------------------------------------
 
-    def _capture(self, name: str, fifo: Path, max_size: int, keep: int) -> Capture:
+    def _capture(self, log_as: str, fifo: Path, max_size: int, keep: int, label: bytes) -> Capture:
         if not self._dirs_ready:
             self.state_dir.ensure()
             self._dirs_ready = True
-        writer = LogWriter(self.state_dir.log_file(name), max_size, keep, self._utc)
+        path = self.state_dir.log_file(log_as)
+        self._writers = {p: w for p, w in self._writers.items() if w.open_count > 0}
+        writer = self._writers.get(path)
+        if writer is not None and writer.open_count > 0:
+            writer.open_count += 1  # overlapping runs of one job: one writer, so rotation stays whole
+        else:
+            writer = self._writers[path] = LogWriter(path, max_size, keep, self._utc)
         try:
-            return Capture(fifo, writer)
+            return Capture(fifo, writer, label)
         except OSError:
             writer.close()
             raise

@@ -14,9 +14,11 @@ jump causes neither a burst nor a stall (F28):
   `next_at = after_firing(schedule, next_at, now)`, which is strictly after the slot even if the
   timer woke a little early, and after `now`, so a clock that jumped forward gives one run, not
   one per skipped slot. Record the slot (not the start time) as the run's `last_run`.
-- when the wall clock is seen to go backwards, recompute `next_at = next_run(schedule, now)`.
-- `every` keeps its cadence on the monotonic clock with `next_every`; `next_run` for `every`
-  (`after + interval`) is for display only.
+- when the wall clock is seen to have gone back (by more than a minute), recompute
+  `next_at = next_run(schedule, t)` where `t` is the last look at the clock, on the new timeline:
+  jobs go on from the new time at once instead of waiting for the old one.
+- `every` keeps its cadence on the monotonic clock with `next_every`; its wall-clock time
+  (`after + interval`) is for display, and for noticing a machine that slept through a run.
 """
 
 from __future__ import annotations

@@ -93,7 +93,14 @@ def _v3_job_runs(db: Database) -> None:
     db.execute("CREATE INDEX runs_job ON runs (job, id)")
 
 
-MIGRATIONS: tuple[Migration, ...] = (_v1_records_and_events, _v2_config_revisions, _v3_job_runs)
+def _v4_run_instances(db: Database) -> None:
+    """Schema 4: the instance each run ran as (`backup`, or `backup+1` for a run overlapping another under
+    `concurrency: allow`), so that a new reconciler matches the runs it adopts to their rows. NULL: the job's
+    own name (rows written before schema 4)."""
+    db.execute("ALTER TABLE runs ADD COLUMN instance TEXT")
+
+
+MIGRATIONS: tuple[Migration, ...] = (_v1_records_and_events, _v2_config_revisions, _v3_job_runs, _v4_run_instances)
 SCHEMA_VERSION = len(MIGRATIONS)
 
 

@@ -149,6 +149,7 @@ class RunRow(NamedTuple):
     exit_signal: int | None
     outcome: str  # one of values.RUN_OUTCOMES
     trigger: str  # one of values.RUN_TRIGGERS
+    instance: str | None  # the instance it ran as; None: the job's own name
 
 
 _ID = Column("id", _integer, primary_key=True, auto=True)
@@ -206,6 +207,7 @@ RUNS = Table(
         Column("exit_signal", _integer, null=True),
         Column("outcome", _text),
         Column("trigger", _text),
+        Column("instance", _text, null=True),
     ),
 )
 TABLES: tuple[Table[Any], ...] = (PROCESS, EVENT, REVISION, RUNS)

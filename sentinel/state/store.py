@@ -202,9 +202,12 @@ class Store:
 
     # Job runs
 
-    def start_run(self, job: str, *, scheduled_for: datetime | None, started_at: datetime, trigger: str) -> Run:
-        """Record a run that starts now (outcome `running`); `finish_run` with its id when it ends."""
-        return self._add_run(job, scheduled_for=scheduled_for, started_at=started_at, trigger=trigger, skipped=False)
+    def start_run(self, job: str, *, scheduled_for: datetime | None, started_at: datetime, trigger: str,
+                  instance: str | None = None) -> Run:
+        """Record a run that starts now (outcome `running`) as `instance` (default: the job's name);
+        `finish_run` with its id when it ends."""
+        return self._add_run(job, scheduled_for=scheduled_for, started_at=started_at, trigger=trigger, skipped=False,
+                             instance=instance)
 
     def add_skipped_run(self, job: str, *, scheduled_for: datetime | None, at: datetime, trigger: str) -> Run:
         """Record a trigger that did not run (concurrency `forbid`): started and ended `at`, outcome `skipped`."""
@@ -246,6 +249,13 @@ class Store:
             rows = self._db.execute(sql, params).fetchall()
         return [self._decoded(RUNS, row, _run) for row in reversed(rows)]
 
+    def open_runs(self, job: str) -> list[Run]:
+        """The runs of `job` still `running` (more than one only under `concurrency: allow`), oldest first."""
+        with self._guard():
+            rows = self._db.execute(f"{RUNS.select} WHERE job = ? AND outcome = 'running' ORDER BY id",
+                                    (job,)).fetchall()
+        return [self._decoded(RUNS, row, _run) for row in rows]
+
     def last_run(self, job: str) -> Run | None:
         """The newest run of `job` (by id, whatever its outcome), or None when it never ran."""
         with self._guard():
@@ -286,7 +296,8 @@ class Store:
             return cursor.rowcount
 
     def _add_run(
-        self, job: str, *, scheduled_for: datetime | None, started_at: datetime, trigger: str, skipped: bool
+        self, job: str, *, scheduled_for: datetime | None, started_at: datetime, trigger: str, skipped: bool,
+        instance: str | None = None,
     ) -> Run:
         if trigger not in RUN_TRIGGERS:
             raise ValueError(f"a run's trigger must be one of {_choices(RUN_TRIGGERS)}, got {trigger!r}")
@@ -303,6 +314,7 @@ class Store:
             "ended_at": ended_text,
             "outcome": outcome,
             "trigger": trigger,
+            "instance": instance if instance != job else None,
         }
         with self._guard(), transaction(self._db):
             run_id = self._inserted_id(self._db.execute(*RUNS.insert([row])))
@@ -316,6 +328,7 @@ class Store:
             None,
             outcome,
             trigger,
+            instance if instance != job else None,
         )
 
     # Internals
@@ -424,6 +437,7 @@ def _run(row: RunRow) -> Run:
         row.exit_signal,
         row.outcome,
         row.trigger,
+        row.instance,
     )
 
 

@@ -73,7 +73,9 @@ class Revision:
     files: tuple[str, ...]
 
 
-RUN_OUTCOMES: frozenset[str] = frozenset({"running", "succeeded", "failed", "timed out", "skipped", "stopped"})
+RUN_OUTCOMES: frozenset[str] = frozenset(
+    {"running", "succeeded", "failed", "timed out", "skipped", "stopped", "unknown"}
+)  # unknown: an adopted run ended, and a process that is not our child leaves no exit status
 """What became of a run: `running` until it ends; `stopped` when the reconciler died during it."""
 RUN_TRIGGERS: frozenset[str] = frozenset({"schedule", "missed", "manual", "retry"})
 """Why a run started: its slot came, a slot missed while down, `sentinel run`, a retry of a failed run."""
@@ -98,3 +100,17 @@ class Run:
     exit_signal: int | None
     outcome: str
     trigger: str
+    instance: str | None = None  # the instance it ran as, when not the job's own name (`backup+1`)
+
+    def as_json(self) -> dict[str, object]:
+        """The run as the API and `sentinel runs` show it (times ISO 8601 UTC, duration in seconds)."""
+        took = (self.ended_at - self.started_at).total_seconds() if self.ended_at and self.started_at else None
+        return {"id": self.id, "scheduled_for": iso(self.scheduled_for), "started_at": iso(self.started_at),
+                "ended_at": iso(self.ended_at), "duration_s": round(took, 3) if took is not None else None,
+                "exit_code": self.exit_code, "exit_signal": self.exit_signal, "outcome": self.outcome,
+                "trigger": self.trigger, "instance": self.instance or self.job}
+
+
+def iso(at: datetime | None) -> str | None:
+    """`2026-11-26T03:00:00.012Z`, or None."""
+    return at.isoformat(timespec="milliseconds").replace("+00:00", "Z") if at is not None else None

@@ -16,6 +16,7 @@ from hypothesis import strategies as st
 from sentinel.config.graph import check_processes
 from sentinel.reconcile.actions import Action, Plan, Restart, Start, Stop
 from sentinel.reconcile.desired import Desired
+from sentinel.reconcile.overlap import overlap_of
 from sentinel.states import ProcessState
 from tests.support.simworld import SimWorld, make_config
 
@@ -64,6 +65,7 @@ def process_spec(draw: st.DrawFn, name: str, earlier: Mapping[str, Spec]) -> Spe
     if draw(ONE_IN_TEN) == 9:  # a job now and then; shrinks to a service
         spec["schedule"] = {"every": "1h"}
         spec["restart"] = {**spec["restart"], "policy": "never"}
+        spec["concurrency"] = draw(st.sampled_from(["forbid", "allow", "replace"]))
     mask = draw(SUBSETS)
     deps = [dep for i, dep in enumerate(sorted(earlier)) if mask >> i & 1][:2]
     spec["depends_on"] = {dep: _condition(draw, earlier[dep]) for dep in deps}
@@ -131,6 +133,7 @@ def jobs_toggled(processes: Mapping[str, Spec], mask: int) -> Processes:
         out[name] = dict(spec)
         if mask >> i & 1 and "schedule" in spec:
             del out[name]["schedule"]
+            out[name].pop("concurrency", None)
         elif mask >> i & 1:
             out[name]["schedule"] = {"every": "1h"}
     return normalized(out)
@@ -148,6 +151,7 @@ def _edit(draw: st.DrawFn, spec: Spec, kind: str) -> Spec:
         spec["replicas"] = draw(REPLICAS)
     elif kind == "job" and "schedule" in spec:
         del spec["schedule"]
+        spec.pop("concurrency", None)
     elif kind == "job":
         spec["schedule"] = {"every": "1h"}
     return spec
@@ -285,8 +289,9 @@ def _satisfied(world: SimWorld, process: str, condition: str) -> bool:
 def settled_state_problems(world: SimWorld) -> list[str]:
     """Why `world` is not where a converged supervisor should be (empty when it is)."""
     problems = [f"{n} exit not handled" for n, o in world.observed.items() if o.exit is not None]
-    problems += [f"{n} live but not desired" for n in world.live() - world.desired.keys()]
-    problems += [f"{n} recorded but not desired" for n in world.records.keys() - world.desired.keys()]
+    problems += [f"{n} live but not desired" for n in world.live() - world.desired.keys() if not overlapping(world, n)]
+    problems += [f"{n} recorded but not desired" for n in world.records.keys() - world.desired.keys()
+                 if not overlapping(world, n)]
     for name, d in world.desired.items():
         r, live = world.records.get(name), name in world.live()
         if d.is_job:  # a run found going is left alone; between runs a job waits, or is held stopped
@@ -307,6 +312,14 @@ def settled_state_problems(world: SimWorld) -> list[str]:
         elif not live or r.state is not S.RUNNING or r.digests != d.digests or r.spec_hash != d.spec_hash:
             problems.append(f"{name} should run its current spec: {r.state}, live={live}")
     return problems
+
+
+def overlapping(world: SimWorld, name: str) -> bool:
+    """`name` is a run of a desired job that overlapped another (`concurrency: allow`) and may go on: its
+    job is not held."""
+    job = overlap_of(name, world.desired)
+    record = world.records.get(job) if job is not None else None
+    return job is not None and not (record is not None and record.held)
 
 
 def instances_touched(actions: Iterable[Action]) -> set[str]:

@@ -29,6 +29,19 @@ LIMITED = (
     "sys.argv[0] = 'sentinel'\n"
     "runpy.run_module('sentinel', run_name='__main__', alter_sys=True)\n"
 )
+ROOT = Path(__file__).resolve().parents[2]
+# `sentinel up` on a clock whose wall time the test moves, noticing a step of it within 0.2 s.
+SHIFTED = (
+    "import sys\n"
+    "sys.path.insert(0, {root!r})\n"
+    "from pathlib import Path\n"
+    "from sentinel.daemon import DaemonOptions, run\n"
+    "from sentinel.paths import StateDir\n"
+    "from tests.support.shiftclock import ShiftedClock\n"
+    "options = DaemonOptions(config={config!r}, environment={env!r}, state_dir=StateDir(Path({home!r})),\n"
+    "                        wall_clock_check=0.2)\n"
+    "run(options, clock=ShiftedClock(Path({offset!r})))\n"
+)
 
 
 @dataclass
@@ -41,6 +54,7 @@ class Reconciler:
     process: subprocess.Popen[bytes] | None = None
     extra_env: dict[str, str] = field(default_factory=dict)
     fd_soft_limit: int | None = None  # start the reconciler with this soft RLIMIT_NOFILE
+    wall_clock: Path | None = None  # run it on a ShiftedClock reading this offset file (tests/support/shiftclock)
 
     @property
     def state_dir(self) -> StateDir:
@@ -59,6 +73,9 @@ class Reconciler:
         argv = [sys.executable, "-m", "sentinel", "--state-dir", str(self.home), "up", "-f", str(self.config)]
         if self.fd_soft_limit is not None:  # lower the limit in the child, then run sentinel as -m would
             argv[1:3] = ["-c", LIMITED.format(soft=self.fd_soft_limit)]
+        if self.wall_clock is not None:
+            argv[1:] = ["-c", SHIFTED.format(root=str(ROOT), home=str(self.home), config=str(self.config),
+                                             offset=str(self.wall_clock), env=self.environment)]
         if self.environment:
             argv += ["--env", self.environment]
         out = open(self.home.parent / f"{self.home.name}.out", "ab")  # noqa: SIM115

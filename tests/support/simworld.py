@@ -27,6 +27,7 @@ from sentinel.config.models import Config
 from sentinel.reconcile.actions import Action, Forget, Plan, Restart, SetState, Start, Stop, Update
 from sentinel.reconcile.desired import DesiredProcess, expand
 from sentinel.reconcile.observed import ExitStatus, ObservedProcess, ProcessIdentity, ProcessRecord
+from sentinel.reconcile.overlap import spec_of
 from sentinel.reconcile.planner import plan
 from sentinel.reconcile.records import held, record_after, released, restart_requested
 from sentinel.states import Health, ProcessState, can_move
@@ -171,7 +172,7 @@ class SimWorld:
                     del self.observed[name]
             case Update():
                 pass
-        self._keep(name, record_after(action, self.records.get(name), self.desired.get(name), self.now))
+        self._keep(name, record_after(action, self.records.get(name), spec_of(name, self.desired), self.now))
         self.applied.append(action)
 
     def _spawn(self, name: str) -> None:

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Callable
+from datetime import UTC, datetime
 from pathlib import Path
 
 import psutil
@@ -32,7 +34,8 @@ processes:
     assert (tmp_path / "ticks.txt").read_text().count("tick") >= 2
     listed = r.cli("runs", "tick", "-n", "2")
     assert listed.exit_code == 0
-    assert listed.output.splitlines()[0].split() == ["STARTED", "ENDED", "DURATION", "EXIT", "OUTCOME", "TRIGGER"]
+    assert listed.output.splitlines()[0].split() == ["RUN", "STARTED", "ENDED", "DURATION", "EXIT", "OUTCOME",
+                                                     "TRIGGER"]
 
 
 def test_run_now_and_run_on_a_service(make_reconciler: Callable[..., Reconciler]) -> None:
@@ -109,3 +112,140 @@ processes:
     assert [(x["trigger"], x["outcome"]) for x in runs] == [("manual", "failed"), ("retry", "failed"),
                                                            ("retry", "failed")]
     assert r.row("flaky")["reason"] == "last run exited 1; gave up after 3 runs in a row failed"
+
+
+def test_a_run_outlives_a_killed_reconciler_and_keeps_its_history(make_reconciler: Callable[..., Reconciler],
+                                                                 tmp_path: Path) -> None:
+    r = make_reconciler("""
+processes:
+  backup: {command: ["sh", "-c", "sleep 1.5; echo done >> done.txt"], schedule: {cron: "0 3 * * *"}}
+""")
+    r.start()
+    r.cli("run", "backup")
+    wait_for(lambda: [x["outcome"] for x in _runs(r, "backup")] == ["running"])
+    pid = r.row("backup")["pid"]
+    r.kill()  # SIGKILL mid-run
+    r.start()
+    assert r.row("backup")["pid"] == pid  # adopted, not run again
+    wait_for(lambda: r.row("backup")["state"] == "scheduled", timeout=10)
+    runs = _runs(r, "backup")
+    # One run, ended; a process that is not the reconciler's child leaves no exit status to read.
+    assert [(x["trigger"], x["outcome"], x["exit_code"]) for x in runs] == [("manual", "unknown", None)]
+    assert runs[0]["ended_at"] is not None
+    assert (tmp_path / "done.txt").read_text() == "done\n"
+
+
+def test_a_run_adopted_by_a_new_reconciler_still_times_out_from_its_start(
+        make_reconciler: Callable[..., Reconciler]) -> None:
+    r = make_reconciler("""
+processes:
+  stuck: {command: sleep 1000, schedule: {cron: "0 3 * * *"}, timeout: 1s}
+""")
+    r.start()
+    r.cli("run", "stuck")
+    wait_for(lambda: [x["outcome"] for x in _runs(r, "stuck")] == ["running"])
+    r.kill()
+    time.sleep(1.5)  # no reconciler while the run's timeout passes
+    r.start()
+    answered = datetime.now(UTC)
+    wait_for(lambda: [x["outcome"] for x in _runs(r, "stuck")] == ["timed out"], timeout=10)
+    ended = datetime.fromisoformat(str(_runs(r, "stuck")[0]["ended_at"]).replace("Z", "+00:00"))
+    # Cut as soon as the new reconciler runs (it was overdue), not a whole timeout after it started.
+    assert (ended - answered).total_seconds() < 0.9
+
+
+def _job_processes(job: str) -> list[psutil.Process]:
+    """Live processes started for runs of `job` (its own instance, or job+N)."""
+    found = []
+    for p in psutil.process_iter(["environ", "status"]):
+        instance = (p.info["environ"] or {}).get("SENTINEL_INSTANCE", "")
+        if p.info["status"] != psutil.STATUS_ZOMBIE and (instance == job or instance.startswith(f"{job}+")):
+            found.append(p)
+    return found
+
+
+def test_allow_runs_a_trigger_beside_the_run_still_going(make_reconciler: Callable[..., Reconciler]) -> None:
+    r = make_reconciler("""
+processes:
+  slow: {command: sleep 2.5, schedule: {every: 1s}, concurrency: allow}
+""")
+    r.start()
+    wait_for(lambda: len(_job_processes("slow")) >= 2, timeout=10)  # two runs at once
+    assert "slow+1" in r.rows()  # the overlapping run is an instance of its own while it goes
+    wait_for(lambda: any(x["outcome"] == "succeeded" and x["instance"] != "slow" for x in _runs(r, "slow")),
+             timeout=10)
+    assert not [x for x in _runs(r, "slow") if x["outcome"] == "skipped"]
+    assert r.cli("stop", "slow").exit_code == 0  # stops every run of the job
+    wait_for(lambda: not _job_processes("slow"), timeout=10)
+    wait_for(lambda: "running" not in [x["outcome"] for x in _runs(r, "slow")])
+    assert set(r.rows()) == {"slow"}
+    assert r.row("slow")["state"] == "stopped"
+
+
+def test_each_line_of_a_job_s_log_names_its_run(make_reconciler: Callable[..., Reconciler]) -> None:
+    r = make_reconciler("""
+processes:
+  count:
+    command: ["sh", "-c", "for i in 1 2 3; do echo \\"$SENTINEL_INSTANCE $i\\"; sleep 0.2; done"]
+    schedule: {cron: "0 3 * * *"}
+    concurrency: allow
+""")
+    r.start()
+    r.cli("run", "count")
+    wait_for(lambda: [x["outcome"] for x in _runs(r, "count")] == ["running"])
+    r.cli("run", "count")  # overlaps the first: its lines interleave with the first's in the one log
+    wait_for(lambda: [x["outcome"] for x in _runs(r, "count")] == ["succeeded", "succeeded"], timeout=10)
+    runs = {int(str(x["id"])): x for x in _runs(r, "count")}
+    lines = r.cli("logs", "count").output.splitlines()
+    for line in lines:
+        label, text = line.split(" ", 2)[1:]
+        run = runs[int(label.removeprefix("#"))]
+        assert text.startswith(("── ", f"{run['instance']} ")), line
+    first, second = sorted(runs)
+    mine = r.cli("logs", "count", "--run", str(second)).output.splitlines()
+    assert [line.split(" ", 2)[2] for line in mine] == [
+        "── started: run requested", "count+1 1", "count+1 2", "count+1 3", mine[-1].split(" ", 2)[2]]
+    assert mine[-1].split(" ", 2)[2].startswith("── succeeded (exited 0) after ")
+    assert runs[second]["instance"] == "count+1" and runs[first]["instance"] == "count"
+    listed = r.cli("runs", "count").output.splitlines()
+    assert [row.split()[0] for row in listed] == ["RUN", str(first), str(second)]
+
+
+def test_overlapping_runs_survive_a_killed_reconciler(make_reconciler: Callable[..., Reconciler]) -> None:
+    r = make_reconciler("""
+processes:
+  pair:
+    command: ["sh", "-c", "sleep 1.5; echo \\"$SENTINEL_INSTANCE done\\""]
+    schedule: {cron: "0 3 * * *"}
+    concurrency: allow
+""")
+    r.start()
+    r.cli("run", "pair")
+    r.cli("run", "pair")
+    wait_for(lambda: [x["outcome"] for x in _runs(r, "pair")] == ["running", "running"])
+    pids = sorted(p.pid for p in _job_processes("pair") if p.name() == "sh")
+    r.kill()
+    r.start()
+    assert sorted(row["pid"] for row in r.rows().values()) == pids  # both adopted, neither run again
+    wait_for(lambda: "running" not in [x["outcome"] for x in _runs(r, "pair")], timeout=10)
+    runs = _runs(r, "pair")
+    assert [(x["instance"], x["outcome"]) for x in runs] == [("pair", "unknown"), ("pair+1", "unknown")]
+    done = [line for line in r.cli("logs", "pair").output.splitlines() if line.endswith(" done")]
+    assert sorted(line.split(" ", 1)[1] for line in done) == [f"#{runs[0]['id']} pair done",
+                                                             f"#{runs[1]['id']} pair+1 done"]
+    wait_for(lambda: set(r.rows()) == {"pair"})
+
+
+def test_every_overlapping_run_is_held_to_the_timeout(make_reconciler: Callable[..., Reconciler]) -> None:
+    r = make_reconciler("""
+processes:
+  stuck: {command: sleep 1000, schedule: {cron: "0 3 * * *"}, concurrency: allow, timeout: 500ms}
+""")
+    r.start()
+    r.cli("run", "stuck")
+    r.cli("run", "stuck")
+    wait_for(lambda: [x["outcome"] for x in _runs(r, "stuck")] == ["timed out", "timed out"], timeout=10)
+    assert [x["instance"] for x in _runs(r, "stuck")] == ["stuck", "stuck+1"]
+    wait_for(lambda: not _job_processes("stuck"))
+    wait_for(lambda: set(r.rows()) == {"stuck"})
+    assert r.row("stuck")["state"] == "scheduled"

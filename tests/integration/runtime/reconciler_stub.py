@@ -13,13 +13,14 @@ import os
 import sys
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 from sentinel.paths import StateDir
 from sentinel.reconcile.observed import ExitStatus, ProcessIdentity
 from sentinel.runtime.manager import Runtime
 from sentinel.runtime.spawn import SpawnRequest
 
-LIMITS = {"log_max_size": 1_000_000_000, "log_keep": 1}
+LIMITS: dict[str, Any] = {"log_max_size": 1_000_000_000, "log_keep": 1}
 
 
 def on_exit(name: str, identity: ProcessIdentity, status: ExitStatus) -> None:

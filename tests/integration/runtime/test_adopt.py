@@ -6,6 +6,7 @@ import signal
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 from sentinel.paths import StateDir
 from sentinel.reconcile.observed import ExitStatus, ProcessIdentity
@@ -13,7 +14,7 @@ from tests.integration.runtime.helpers import log_texts, python, run, runtime, w
 from tests.support.procs import marked_alive
 from tests.support.wait import wait_for, wait_for_async
 
-LIMITS = {"log_max_size": 1_000_000_000, "log_keep": 1}
+LIMITS: dict[str, Any] = {"log_max_size": 1_000_000_000, "log_keep": 1}
 STUB = str(Path(__file__).with_name("reconciler_stub.py"))
 REPO = Path(__file__).resolve().parents[3]
 

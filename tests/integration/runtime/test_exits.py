@@ -7,6 +7,7 @@ import os
 import signal
 import subprocess
 import sys
+from typing import Any
 
 from sentinel.paths import StateDir
 from sentinel.reconcile.observed import ExitStatus
@@ -16,7 +17,7 @@ from sentinel.runtime.spawn import spawn
 from tests.integration.runtime.helpers import python, run, runtime, wait_exit
 from tests.support.wait import wait_for_async
 
-LIMITS = {"log_max_size": 1_000_000, "log_keep": 1}
+LIMITS: dict[str, Any] = {"log_max_size": 1_000_000, "log_keep": 1}
 
 
 def test_watch_exit_uses_pidfd_on_linux(state: StateDir) -> None:

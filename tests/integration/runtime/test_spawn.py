@@ -9,6 +9,7 @@ import stat
 import sys
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -30,7 +31,7 @@ from tests.integration.runtime.helpers import (
 )
 from tests.support.wait import wait_for_async
 
-LIMITS = {"log_max_size": 10_000_000, "log_keep": 3}
+LIMITS: dict[str, Any] = {"log_max_size": 10_000_000, "log_keep": 3}
 
 
 def test_output_lines_arrive_stamped_with_stdout_and_stderr_merged(state: StateDir) -> None:

@@ -8,6 +8,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 import psutil
 
@@ -19,7 +20,7 @@ from tests.integration.runtime.helpers import log_texts, request, run, runtime, 
 from tests.support.procs import marked_alive
 from tests.support.wait import wait_for, wait_for_async
 
-LIMITS = {"log_max_size": 10_000_000, "log_keep": 3}
+LIMITS: dict[str, Any] = {"log_max_size": 10_000_000, "log_keep": 3}
 FX_TREE = str(Path(__file__).with_name("fx_tree.py"))
 
 

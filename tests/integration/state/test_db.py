@@ -47,6 +47,19 @@ PRAGMA user_version = 2;
 """
 )
 
+# Schema 3 exactly as it shipped: schema 2 plus the run history, with a run that was going.
+SCHEMA_3 = (
+    SCHEMA_2.replace("PRAGMA user_version = 2;", "")
+    + """
+CREATE TABLE runs (id INTEGER PRIMARY KEY AUTOINCREMENT, job TEXT NOT NULL, scheduled_for TEXT, started_at TEXT,
+    ended_at TEXT, exit_code INTEGER, exit_signal INTEGER, outcome TEXT NOT NULL, trigger TEXT NOT NULL);
+CREATE INDEX runs_job ON runs (job, id);
+INSERT INTO runs (job, scheduled_for, started_at, outcome, trigger)
+    VALUES ('backup', '2026-03-01T03:00:00.000000Z', '2026-03-01T03:00:00.012000Z', 'running', 'schedule');
+PRAGMA user_version = 3;
+"""
+)
+
 
 def digest(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
@@ -67,7 +80,7 @@ def make_database(path: Path) -> None:
 
 def test_a_new_file_is_migrated_to_the_current_schema(db_path: Path) -> None:
     Store.open(db_path).close()
-    assert scalar(db_path, "PRAGMA user_version") == SCHEMA_VERSION == 3
+    assert scalar(db_path, "PRAGMA user_version") == SCHEMA_VERSION == 4
 
 
 def test_an_empty_existing_file_is_migrated(db_path: Path) -> None:
@@ -96,7 +109,7 @@ def test_a_schema_1_file_made_by_hand_is_migrated_and_keeps_its_rows(db_path: Pa
     assert scalar(db_path, "PRAGMA user_version") == SCHEMA_VERSION
 
 
-def test_a_schema_2_file_made_by_hand_is_migrated_to_3_and_keeps_its_rows(db_path: Path) -> None:
+def test_a_schema_2_file_made_by_hand_is_migrated_to_4_and_keeps_its_rows(db_path: Path) -> None:
     with raw(db_path) as connection:
         connection.executescript(SCHEMA_2)
     with Store.open(db_path) as store:
@@ -113,11 +126,24 @@ def test_a_schema_2_file_made_by_hand_is_migrated_to_3_and_keeps_its_rows(db_pat
         assert store.runs("backup") == []
         run = store.start_run("backup", scheduled_for=T0, started_at=T0, trigger="schedule")
         assert store.last_run("backup") == run
-    assert scalar(db_path, "PRAGMA user_version") == SCHEMA_VERSION == 3
+    assert scalar(db_path, "PRAGMA user_version") == SCHEMA_VERSION == 4
     indexes = scalar(db_path, "SELECT group_concat(name) FROM sqlite_master WHERE type = 'index' AND tbl_name = 'runs'")
     assert indexes == "runs_job"
     with Store.open(db_path, readonly=True) as reader:
         assert [r.job for r in reader.runs("backup")] == ["backup"]
+
+
+def test_a_schema_3_run_still_going_is_the_job_s_own_after_the_migration(db_path: Path) -> None:
+    with raw(db_path) as connection:
+        connection.executescript(SCHEMA_3)
+    with Store.open(db_path) as store:
+        (going,) = store.open_runs("backup")
+        assert (going.instance, going.trigger, going.outcome) == (None, "schedule", "running")
+        overlapping = store.start_run("backup", scheduled_for=None, started_at=T0, trigger="manual",
+                                      instance="backup+1")
+        assert [r.instance for r in store.open_runs("backup")] == [None, "backup+1"]
+        assert store.runs("backup")[-1] == overlapping
+    assert scalar(db_path, "PRAGMA user_version") == 4
 
 
 def test_the_table_descriptions_match_the_migrated_schema(db_path: Path) -> None:
@@ -142,9 +168,9 @@ def test_the_table_descriptions_match_the_migrated_schema(db_path: Path) -> None
 def test_a_file_from_a_newer_sentinel_is_refused_and_left_alone(db_path: Path, readonly: bool) -> None:
     make_database(db_path)
     with raw(db_path) as connection:
-        connection.execute("PRAGMA user_version = 5")
+        connection.execute("PRAGMA user_version = 9")
     before = digest(db_path)
-    with pytest.raises(StateError, match=r"^state\.db was written by a newer sentinel \(schema 5 > 3\)$"):
+    with pytest.raises(StateError, match=r"^state\.db was written by a newer sentinel \(schema 9 > 4\)$"):
         Store.open(db_path, readonly=readonly)
     assert digest(db_path) == before
     assert not [name for name in siblings(db_path) if "corrupt" in name]
@@ -287,7 +313,7 @@ def test_read_only_open_of_a_wal_file_without_sidecars_documents_what_sqlite_doe
 def test_read_only_open_refuses_an_older_schema_without_migrating_it(db_path: Path) -> None:
     with raw(db_path) as connection:
         connection.executescript(SCHEMA_1)
-    with pytest.raises(StateError, match=r"^state\.db has schema 1, this sentinel reads 3: start the reconciler"):
+    with pytest.raises(StateError, match=r"^state\.db has schema 1, this sentinel reads 4: start the reconciler"):
         Store.open(db_path, readonly=True)
     assert scalar(db_path, "PRAGMA user_version") == 1
 

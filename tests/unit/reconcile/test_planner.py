@@ -308,7 +308,43 @@ JOBS = [
                  None, id="removed-job-is-forgotten"),
     pytest.param(REPORT, [edit({"report": svc("report")})], (Start(instance="report", reason="no longer a job"),),
                  None, id="job-that-became-a-service-starts"),
+    pytest.param(REPORT, [restart("report"), step(), hold("report")],
+                 (Stop(instance="report", reason=HELD),), None, id="held-job-stops-its-run"),
 ]
+
+# concurrency: allow — a run asked for while one goes runs beside it as report+1, report+2, …
+ALLOW = {"report": job(concurrency="allow")}
+TWO_RUNS = [restart("report"), step(), restart("report"), step()]
+OVERLAPS = [
+    pytest.param(ALLOW, [*TWO_RUNS[:3]],
+                 (SetState(instance="report", state=S.RUNNING, reason="running", served=True),
+                  Start(instance="report+1", reason=SCHEDULED)), None, id="run-asked-while-one-goes-runs-beside-it"),
+    pytest.param(ALLOW, [*TWO_RUNS, restart("report")],
+                 (SetState(instance="report", state=S.RUNNING, reason="running", served=True),
+                  Start(instance="report+2", reason="running")), None, id="a-third-run-takes-the-next-number"),
+    pytest.param(ALLOW, TWO_RUNS, (), None, id="overlapping-runs-are-left-alone"),
+    pytest.param(ALLOW, [*TWO_RUNS, crash("report+1", 0)],
+                 (Forget(instance="report+1", reason="run ended (exited 0)"),), None,
+                 id="an-ended-overlapping-run-is-forgotten"),
+    pytest.param(ALLOW, [*TWO_RUNS, vanish("report+1")], (Forget(instance="report+1", reason="run ended"),), None,
+                 id="an-overlapping-run-gone-unseen-is-forgotten"),
+    pytest.param(ALLOW, [*TWO_RUNS, hold("report")],
+                 (Stop(instance="report", reason=HELD), Stop(instance="report+1", reason=HELD, forget=True)), None,
+                 id="holding-the-job-stops-every-run"),
+    pytest.param(ALLOW, [*TWO_RUNS, edit({})],
+                 (Stop(instance="report", reason="removed from config", forget=True, from_config=True),
+                  Stop(instance="report+1", reason="removed from config", forget=True, from_config=True)), None,
+                 id="removing-the-job-stops-every-run"),
+    # Under forbid the scheduler never asks while a run goes; `sentinel restart` does, and replaces it.
+    pytest.param({"report": job()}, [*TWO_RUNS[:3]], (Restart(instance="report", reason=SCHEDULED),), None,
+                 id="without-allow-a-run-asked-for-replaces-the-one-going"),
+]
+
+
+@pytest.mark.parametrize(("processes", "events", "actions", "wake_at"), OVERLAPS)
+def test_overlapping_runs(processes: Processes, events: Sequence[Event], actions: tuple[Action, ...],
+                          wake_at: float | None) -> None:
+    check(processes, events, actions, wake_at)
 
 
 @pytest.mark.parametrize(("processes", "events", "actions", "wake_at"), JOBS)

@@ -67,6 +67,53 @@ def test_a_new_writer_continues_a_file_that_ends_mid_line(tmp_path: Path) -> Non
     assert path.read_bytes() == b"2026-11-26T02:35:57.123Z abcdef\n2026-11-26T02:35:58.123Z next\n"
 
 
+def test_a_label_marks_every_line_of_a_job_run(tmp_path: Path) -> None:
+    path = tmp_path / "backup.log"
+    log = writer(path)
+    log.note(b"-- started", b"#7 ")
+    log.write(b"one\ntw", b"#7 ")
+    log.write(b"o\n", b"#7 ")  # a partial line of the same run goes on
+    log.close()
+    assert path.read_bytes() == (b"2026-11-26T02:35:57.123Z #7 -- started\n2026-11-26T02:35:58.123Z #7 one\n"
+                                 b"2026-11-26T02:35:58.123Z #7 two\n")
+
+
+def test_lines_of_overlapping_runs_never_run_together(tmp_path: Path) -> None:
+    path = tmp_path / "backup.log"
+    log = writer(path)
+    log.write(b"half of run 7's", b"#7 ")
+    log.write(b"run 8\n", b"#8 ")  # another run writes while run 7's line is unfinished: the line is ended
+    log.write(b" line\n", b"#7 ")
+    log.close()
+    assert path.read_bytes().split(b"\n") == [
+        b"2026-11-26T02:35:57.123Z #7 half of run 7's", b"2026-11-26T02:35:58.123Z #8 run 8",
+        b"2026-11-26T02:35:59.123Z #7  line", b""]
+
+
+def test_a_new_writer_continues_a_labelled_line_and_ends_another_s(tmp_path: Path) -> None:
+    path = tmp_path / "backup.log"
+    first = writer(path)
+    first.write(b"abc", b"#7 ")
+    first.close()  # the reconciler was killed mid-line
+    second = writer(path)
+    second.write(b"def\n", b"#7 ")  # the adopted run 7 goes on with its line
+    second.write(b"x", b"#7 ")
+    second.note(b"-- ended", b"#7 ")  # a note always starts a line of its own
+    second.close()
+    assert path.read_bytes() == (b"2026-11-26T02:35:57.123Z #7 abcdef\n2026-11-26T02:35:58.123Z #7 x\n"
+                                 b"2026-11-26T02:36:00.123Z #7 -- ended\n")
+
+
+def test_a_writer_shared_by_two_runs_closes_the_file_with_the_last(tmp_path: Path) -> None:
+    log = writer(tmp_path / "backup.log")
+    log.open_count += 1  # a second run's capture uses it too
+    log.close()
+    log.write(b"still open\n", b"#8 ")
+    log.close()
+    with pytest.raises(OSError):
+        log.append(b"closed\n")
+
+
 def test_invalid_utf8_and_long_lines_pass_through_unchanged(tmp_path: Path) -> None:
     path = tmp_path / "web.log"
     log = writer(path)
