@@ -96,3 +96,28 @@ processes:
     wait_for(lambda: _utc(r.row("minutely")["next_run"]) == datetime(2026, 5, 4, 11, 2, tzinfo=UTC), timeout=5)
     assert len(_scheduled(r, "minutely")) == 3
     assert len(_scheduled(r, "beat")) <= beats + 3  # a second or two of beats, plus at most one catch-up
+
+
+def test_triggers_missed_while_no_reconciler_ran_cause_one_run_or_none(
+        make_reconciler: Callable[..., Reconciler], tmp_path: Path) -> None:
+    r = _on_clock(make_reconciler, tmp_path, """
+processes:
+  catchup: {command: "true", schedule: {cron: "* * * * *"}}
+  skipper: {command: "true", schedule: {cron: "* * * * *"}, on_missed: skip}
+""", zone="UTC", wall=datetime(2026, 5, 4, 10, 0, 58, tzinfo=UTC))
+    assert r.wall_clock is not None
+    first = datetime(2026, 5, 4, 10, 1, tzinfo=UTC)
+    wait_for(lambda: _scheduled(r, "catchup") == [first] and _scheduled(r, "skipper") == [first], timeout=10)
+    r.stop()
+    set_wall(r.wall_clock, datetime(2026, 5, 4, 13, 21, 30, tzinfo=UTC))  # 200 minutes without a reconciler
+    r.start()
+    missed = datetime(2026, 5, 4, 13, 21, tzinfo=UTC)
+    wait_for(lambda: _triggers(r, "catchup") == [("schedule", first), ("missed", missed)], timeout=10)
+    assert _triggers(r, "skipper") == [("schedule", first)]  # on_missed: skip
+    assert _utc(r.row("catchup")["next_run"]) == missed + timedelta(minutes=1)  # the cadence goes on
+    assert _utc(r.row("skipper")["next_run"]) == missed + timedelta(minutes=1)
+
+
+def _triggers(r: Reconciler, name: str) -> list[tuple[str, datetime]]:
+    runs: list[dict[str, Any]] = r.client.get(f"/v1/processes/{name}/runs", limit=100)["runs"]
+    return [(x["trigger"], _utc(x["scheduled_for"])) for x in runs]

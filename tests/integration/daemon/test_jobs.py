@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
+import os
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime
@@ -249,3 +251,25 @@ processes:
     wait_for(lambda: not _job_processes("stuck"))
     wait_for(lambda: set(r.rows()) == {"stuck"})
     assert r.row("stuck")["state"] == "scheduled"
+
+
+def test_replace_ends_the_old_run_s_whole_tree_before_the_new_one_starts(
+        make_reconciler: Callable[..., Reconciler]) -> None:
+    r = make_reconciler("""
+processes:
+  hog: {command: ["sh", "-c", "sleep 30 & sleep 30"], schedule: {every: 1s}, concurrency: replace}
+""")
+    r.start()
+    leaders: set[int] = set()
+    deadline = time.monotonic() + 4.5
+    while time.monotonic() < deadline:  # sample: never two runs' processes at once (FAILURES F31)
+        runs = set()
+        for p in _job_processes("hog"):
+            with contextlib.suppress(ProcessLookupError):  # one may end while we look
+                runs.add(os.getpgid(p.pid))  # each run is a process group of its own
+        assert len(runs) <= 1, runs
+        leaders |= runs
+        time.sleep(0.05)
+    assert len(leaders) >= 3  # a new run every second, each replacing the last
+    stopped = [x for x in _runs(r, "hog") if x["outcome"] == "stopped"]
+    assert len(stopped) >= 2 and all(x["trigger"] == "schedule" for x in stopped)
