@@ -302,6 +302,7 @@ class Controller:
 
     async def _restart(self, action: Restart) -> None:
         await self.stop_tree(action.instance)
+        self.jobs.ended(action.instance, outcome="stopped")  # a job's run replaced (`concurrency: replace`)
         if self.spec(action.instance) is not None:
             self._launch(action, self.clock.monotonic())
 
@@ -462,6 +463,7 @@ class Controller:
             self._busy.update(batch)
             await asyncio.gather(*(self.stop_tree(n, force=force) for n in batch), return_exceptions=True)
             for name in batch:
+                self.jobs.ended(name, outcome="stopped")
                 self.runtime.release(name)
                 record = self.records.get(name)
                 if record is not None:

@@ -91,7 +91,8 @@ class _Pass:
     def _job(self, d: DesiredProcess, o: ObservedProcess | None, r: ProcessRecord | None) -> None:
         """A job runs when asked (`restart_requested`, set by the scheduler or `sentinel run`), and
         between runs waits `scheduled` (`stopped` while held). A failed run is retried as its restart
-        policy says (jobs default to `never`)."""
+        policy says (jobs default to `never`). An edit is an update in place: a run going is never
+        stopped for it, and the next run uses the new spec."""
         if o is not None and o.exit is not None:
             self._job_ended(d, o.exit, o.exited_at, r)
         elif o is not None:
@@ -100,11 +101,14 @@ class _Pass:
             elif r is not None and r.restart_requested and d.concurrency == "allow":
                 taken = self.observed.keys() | self.records.keys() | {a.instance for a in self.starts}
                 self.starts.append(Start(instance=free_overlap(d.name, taken), reason=r.reason or "run requested"))
-                self._mark(SetState(instance=d.name, state=S.RUNNING, reason="running", served=True))
+                self._mark(SetState(instance=d.name, state=S.RUNNING, reason="running", served=True,
+                                    take_settings=True))
             elif r is not None and r.restart_requested:  # concurrency: replace
                 self._restart(d, Restart(instance=d.name, reason=r.reason or "run requested"))
             elif r is None or r.state is not S.RUNNING:
-                self._mark(SetState(instance=d.name, state=S.RUNNING, reason="running"))
+                self._mark(SetState(instance=d.name, state=S.RUNNING, reason="running", take_settings=True))
+            elif r.digests and r.digests != d.digests:  # the run goes on; the next one runs the new spec
+                self.marks.append(self._update(d, r))
         elif r is None:
             self._mark(SetState(instance=d.name, state=S.SCHEDULED, reason=JOB_WAITS, from_config=True))
         else:
@@ -125,7 +129,7 @@ class _Pass:
     def _job_idle(self, d: DesiredProcess, r: ProcessRecord) -> None:
         if r.held:
             if r.state is not S.STOPPED:
-                self._mark(SetState(instance=d.name, state=S.STOPPED, reason=HELD))
+                self._mark(SetState(instance=d.name, state=S.STOPPED, reason=HELD, take_settings=True))
         elif r.restart_requested:
             self._start_or_wait(d, r, Start(instance=d.name, reason=r.reason or "run requested"))
         elif r.state is S.BACKOFF and d.restart.policy != "never":
@@ -136,11 +140,14 @@ class _Pass:
         elif r.state in _WAS_RUNNING:
             self._job_ended(d, ExitStatus(), None, r)
         elif r.state is not S.SCHEDULED:
-            self._mark(SetState(instance=d.name, state=S.SCHEDULED, reason=JOB_WAITS))
+            self._mark(SetState(instance=d.name, state=S.SCHEDULED, reason=JOB_WAITS, take_settings=True))
+        elif r.digests and r.digests != d.digests:  # a job's settings change in place: its next run uses them
+            self.marks.append(self._update(d, r))
 
     def _job_ended(self, d: DesiredProcess, exit: ExitStatus, at: float | None, r: ProcessRecord | None) -> None:
+        # An edit while the run went is taken with its end (a job's settings change in place).
         if r is not None and r.held:
-            self._mark(SetState(instance=d.name, state=S.STOPPED, reason=HELD, exit=exit))
+            self._mark(SetState(instance=d.name, state=S.STOPPED, reason=HELD, exit=exit, take_settings=True))
             return
         exited_at = self.now if at is None else at
         started = r.started_at if r is not None else None
@@ -154,10 +161,10 @@ class _Pass:
             if decision.retry_at is not None:
                 self._wake(decision.retry_at)
             self._mark(SetState(instance=d.name, state=S.BACKOFF, reason=decision.reason, retry_at=decision.retry_at,
-                                failures=decision.failures, exit=exit))
+                                failures=decision.failures, exit=exit, take_settings=True))
             return
         self._mark(SetState(instance=d.name, state=S.SCHEDULED, reason=f"last run {decision.reason}", failures=0,
-                            exit=exit))
+                            exit=exit, take_settings=True))
 
     def _after_exit(self, d: DesiredProcess, exit: ExitStatus, at: float | None, r: ProcessRecord | None) -> None:
         exited_at = self.now if at is None else at

@@ -32,7 +32,7 @@ def record_after(
             return replace(record, state=S.STOPPED, reason=action.reason, retry_at=None, restart_requested=False)
         case Update():
             assert record is not None and desired is not None
-            return replace(record, digests=dict(desired.digests), reason=action.reason)
+            return replace(record, digests=dict(desired.digests), spec_hash=desired.spec_hash, reason=action.reason)
         case SetState():
             return _set_state(action, record, desired)
         case Forget():
@@ -72,6 +72,7 @@ def _set_state(action: SetState, record: ProcessRecord | None, d: DesiredProcess
         restart_requested=(False if action.served or action.state in (S.BACKOFF, S.STOPPED)
                            else base.restart_requested),
         digests=dict(d.digests) if action.take_settings and d is not None else base.digests,
+        spec_hash=d.spec_hash if action.take_settings and d is not None else base.spec_hash,
     )
 
 

@@ -273,3 +273,41 @@ processes:
     assert len(leaders) >= 3  # a new run every second, each replacing the last
     stopped = [x for x in _runs(r, "hog") if x["outcome"] == "stopped"]
     assert len(stopped) >= 2 and all(x["trigger"] == "schedule" for x in stopped)
+
+
+def test_a_schedule_edit_is_an_update_that_leaves_the_run_going(make_reconciler: Callable[..., Reconciler],
+                                                                tmp_path: Path) -> None:
+    r = make_reconciler("""
+processes:
+  report: {command: sleep 1.5, schedule: {cron: "0 3 * * *"}}
+""")
+    r.start()
+    r.cli("run", "report")
+    wait_for(lambda: [x["outcome"] for x in _runs(r, "report")] == ["running"])
+    pid = r.row("report")["pid"]
+    edited = tmp_path / "edited.yaml"
+    edited.write_text("""
+processes:
+  report: {command: sleep 1.5, schedule: {cron: "30 4 * * *", timezone: UTC}, timeout: 1h}
+""")
+    diff = r.cli("diff", "-f", str(edited))
+    assert (diff.exit_code, diff.output) == (1, "~ report update (schedule.cron, schedule.timezone, timeout)\n")
+    assert r.cli("apply", "-f", str(edited)).exit_code == 0
+    row = r.row("report")
+    assert (row["pid"], row["next_run"][10:]) == (pid, "T04:30:00.000Z")  # the run goes on, on the new schedule
+    wait_for(lambda: [x["outcome"] for x in _runs(r, "report")] == ["succeeded"], timeout=10)
+    assert r.cli("diff", "-f", str(edited)).exit_code == 0
+
+
+def test_stopping_the_reconciler_ends_the_runs_going_as_stopped(make_reconciler: Callable[..., Reconciler]) -> None:
+    r = make_reconciler("""
+processes:
+  long: {command: sleep 1000, schedule: {cron: "0 3 * * *"}}
+""")
+    r.start()
+    r.cli("run", "long")
+    wait_for(lambda: [x["outcome"] for x in _runs(r, "long")] == ["running"])
+    r.stop()  # SIGTERM: everything is stopped
+    listed = r.cli("runs", "long").output.splitlines()  # read from state.db: no reconciler runs
+    assert listed[1].split()[-2:] == ["stopped", "manual"]
+    assert r.cli("logs", "long").output.splitlines()[-1].split(" ", 2)[2].startswith("── stopped after ")
