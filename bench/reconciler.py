@@ -201,7 +201,8 @@ class Bench:
             self.say(f"{d.label}: cold start {size}: {took:.3f} s{note}")
 
     def session_50(self, kind: str) -> None:
-        """One daemon with 50 services: `status` calls, then kills, then config edits, then RSS again."""
+        """One daemon with 50 services: `status` calls, then kills, then config edits (the added processes removed
+        again after), then RSS again with 50."""
         with self.fresh(kind, "session") as d:
             services = workload(d.starts, 50)
             d.write_config(services)
@@ -210,8 +211,12 @@ class Bench:
             time.sleep(1.0)
             self.status_calls(kind, d)
             self.kills(kind, d)
-            self.edits(kind, d, services)
+            edited = self.edits(kind, d, services)
             self._check_running(d, 50 + self.plan.edits)
+            # The budget is for 50 processes: take the added ones out again (the edited commands stay).
+            d.apply({name: command for name, command in edited.items() if name in services})
+            wait_for(lambda: d.running() == 50 or None, timeout=30, what="the added processes to be removed")
+            time.sleep(self.plan.settle)
             rss = psutil.Process(d.pid).memory_info().rss / 1e6
             self.add(kind, "rss50_after", rss)
             self.say(f"{d.label}: RSS after the session: {rss:.1f} MB")
@@ -246,8 +251,9 @@ class Bench:
             time.sleep(0.2)
         self.say(f"{d.label}: kill → replacement: median {statistics.median(self.samples[kind]['kill_own']):.2f} ms")
 
-    def edits(self, kind: str, d: Daemon, services: dict[str, str]) -> None:
-        """Write the file (the time), then any command the supervisor needs; until the new run's own start time."""
+    def edits(self, kind: str, d: Daemon, services: dict[str, str]) -> dict[str, str]:
+        """Write the file (the time), then any command the supervisor needs; until the new run's own start time.
+        Returns the services as the edits left them."""
         services = dict(services)
         for j in range(self.plan.edits):
             name = f"x{j:02d}"
@@ -274,6 +280,7 @@ class Bench:
             time.sleep(0.3)
         add, change = (statistics.median(self.samples[kind][k]) for k in ("add", "change"))
         self.say(f"{d.label}: edit → running: added {add:.1f} ms, changed {change:.1f} ms")
+        return services
 
     def stop_50(self, kind: str) -> None:
         """50 × `sh -c 'sleep 1000 & sleep 1000'`; stop everything as a user would; count what is left."""
@@ -343,7 +350,8 @@ def notes(bench: Bench, medians: dict[str, dict[str, float]]) -> list[str]:
     lines = [
         f"Runs: {plan.runs} launches each for cold start 50 (RSS sampled in those), cold start 200 (idle CPU over "
         f"{plan.idle_window:.0f} s in those) and stop; one 50-process launch for `status` ({plan.status_calls} calls "
-        f"after 1 warm-up), {plan.kills} kills and {plan.edits} edits of each kind, then RSS again.",
+        f"after 1 warm-up), {plan.kills} kills and {plan.edits} edits of each kind, then the added processes "
+        f"removed again and RSS measured with 50 running.",
         "The kill figure's own-clock row is the new service's `date +%s.%N` minus time.time() just before the "
         "SIGKILL. The /proc row is the kernel's start time in clock ticks (10 ms steps, rounded down, so it can "
         "read up to 10 ms low); it uses the boot time from CLOCK_BOOTTIME because psutil.boot_time() is "

@@ -28,10 +28,12 @@ from sentinel.errors import ConfigError, DaemonRunning
 from sentinel.paths import StateDir
 from sentinel.reconcile.desired import digest
 from sentinel.reconcile.observed import ExitStatus, ProcessIdentity
+from sentinel.runtime import memory
 from sentinel.runtime.manager import Runtime
 from sentinel.state.store import Store
 
 log = logging.getLogger("sentinel")
+RELEASE_AFTER = 1.0  # seconds without a reload before freed memory is handed back (runtime.memory)
 
 
 @dataclass(frozen=True, slots=True)
@@ -103,6 +105,7 @@ class Daemon:
         self._scheduling: asyncio.Task[None] | None = None
         self._pending: set[asyncio.Task[None]] = set()
         self._digest = ""
+        self._release: asyncio.TimerHandle | None = None
         if self.store.recovered:
             self.controller.event("state_recovered", self.store.recovered)
         self._take(loaded, "started")
@@ -143,8 +146,16 @@ class Daemon:
                 return loaded  # written again while we read it: the next change event reloads
             self.path, self.environment = target, env
             self.controller.config_error = None  # also when the file went back to what already runs
-            self._take(loaded, why)
+            if self._take(loaded, why):
+                self._release_memory_soon()  # the old config's pages, back to the OS
             return loaded
+
+    def _release_memory_soon(self) -> None:
+        """Give freed memory back to the OS once things are quiet: `RELEASE_AFTER` seconds after the last
+        call, so that neither the collection nor the trim delays the starts a reload or start-up causes."""
+        if self._release is not None:
+            self._release.cancel()
+        self._release = asyncio.get_running_loop().call_later(RELEASE_AFTER, memory.release)
 
     def watched(self) -> frozenset[str]:
         loaded = self.controller.loaded
@@ -197,10 +208,11 @@ class Daemon:
             self.controller.jobs.reattach(self.runtime.running())
             self.scheduler.catch_up()
             await self.controller.run_pass()
+            from sentinel.api.app import create_app
             from sentinel.api.server import ApiServer
             from sentinel.controller.watch import watch_config
 
-            server = ApiServer(self, bind_socket(self.options.state_dir.socket))
+            server = ApiServer(create_app(self), bind_socket(self.options.state_dir.socket))
             tasks += [
                 loop.create_task(self.controller.run()),
                 loop.create_task(server.serve()),
@@ -211,12 +223,15 @@ class Daemon:
             tasks.append(self._sampler)
             self._scheduling = loop.create_task(self.scheduler.run())
             tasks.append(self._scheduling)
+            self._release_memory_soon()  # what loading the config and starting everything left behind
             log.info("reconciler_ready pid=%s state_dir=%s config=%s", os.getpid(), self.options.state_dir.root,
                      self.path)
             await self.stop_requested.wait()
             stop_watching.set()
             await self._shut_down()
         finally:
+            if self._release is not None:
+                self._release.cancel()
             for background in (self._sampler, self._scheduling):
                 if background is not None:
                     background.cancel()

@@ -1,8 +1,8 @@
-"""The API routes (Starlette): GET reads, POST acts. Every error is `{"error": "one line"}`.
+"""The API routes: GET reads, POST acts. Every error is `{"error": "one line"}`.
 
-`create_app(daemon)` builds a fresh app around one running daemon (held in `app.state`);
-there is no module-level app. Routes stay thin: they parse, call the controller or daemon,
-and shape JSON.
+`create_app(daemon)` builds a fresh app around one running daemon; there is no module-level
+app. Each handler gets the daemon and the request. Routes stay thin: they parse, call the
+controller or daemon, and shape JSON. `server` carries them over HTTP.
 """
 
 from __future__ import annotations
@@ -11,11 +11,7 @@ import json
 import os
 from typing import TYPE_CHECKING, Any
 
-from starlette.applications import Starlette
-from starlette.requests import Request
-from starlette.responses import JSONResponse, PlainTextResponse, Response
-from starlette.routing import Route
-
+from sentinel.api.http import App, Request, Response, Route, Router, error_response, json_response, text_response
 from sentinel.api.status import metrics_text, status_rows
 from sentinel.config.loader import load
 from sentinel.config.secrets import masked_config
@@ -32,39 +28,36 @@ VERBS = ("start", "stop", "restart")
 MAX_WAIT = 600.0
 
 
-def create_app(daemon: Daemon) -> Starlette:
-    """A fresh app serving `daemon` (kept in `app.state`, not in a module global)."""
-    app = Starlette(routes=[
+def create_app(daemon: Daemon) -> App:
+    """A fresh app serving `daemon` (held by the app, not in a module global)."""
+    router: Router[Daemon] = Router([
         Route("/healthz", healthz),
         Route("/metrics", metrics),
         Route("/v1/processes", list_processes),
-        Route("/v1/processes/{verb}", act, methods=["POST"]),
-        Route("/v1/processes/{name}/{verb}", act, methods=["POST"]),
+        Route("/v1/processes/{verb}", act, methods=("POST",)),
+        Route("/v1/processes/{name}/{verb}", act, methods=("POST",)),
         Route("/v1/processes/{name}/runs", list_runs),
         Route("/v1/config", config_get),
-        Route("/v1/config/diff", config_diff, methods=["POST"]),
-        Route("/v1/config/apply", config_apply, methods=["POST"]),
+        Route("/v1/config/diff", config_diff, methods=("POST",)),
+        Route("/v1/config/apply", config_apply, methods=("POST",)),
         Route("/v1/events", events),
-        Route("/v1/shutdown", shutdown, methods=["POST"]),
+        Route("/v1/shutdown", shutdown, methods=("POST",)),
     ])
-    app.state.daemon = daemon
+
+    async def app(request: Request) -> Response:
+        return await router.dispatch(daemon, request)
+
     return app
 
 
-def _daemon(request: Request) -> Daemon:
-    daemon: Daemon = request.app.state.daemon
-    return daemon
+async def healthz(daemon: Daemon, request: Request) -> Response:
+    return json_response({"ok": True, "pid": os.getpid(), "config": daemon.path, "environment": daemon.environment})
 
 
-async def healthz(request: Request) -> Response:
-    daemon = _daemon(request)
-    return JSONResponse({"ok": True, "pid": os.getpid(), "config": daemon.path, "environment": daemon.environment})
-
-
-async def list_processes(request: Request) -> Response:
-    controller = _daemon(request).controller
-    names = request.query_params.getlist("name")
-    group = request.query_params.get("group")
+async def list_processes(daemon: Daemon, request: Request) -> Response:
+    controller = daemon.controller
+    names = request.params("name")
+    group = request.param("group")
     rows = status_rows(controller)
     unknown = [n for n in names if not any(_is_instance_of(row["name"], n) for row in rows)]
     if unknown:
@@ -73,17 +66,17 @@ async def list_processes(request: Request) -> Response:
         rows = [row for row in rows if any(_is_instance_of(row["name"], n) for n in names)]
     if group is not None:
         rows = [row for row in rows if row["group"] == group]
-    return JSONResponse({"processes": rows, "config_error": controller.config_error})
+    return json_response({"processes": rows, "config_error": controller.config_error})
 
 
-async def act(request: Request) -> Response:
-    controller = _daemon(request).controller
+async def act(daemon: Daemon, request: Request) -> Response:
+    controller = daemon.controller
     verb = request.path_params["verb"]
     if verb == "run" and "name" in request.path_params:
-        return await run_job(request)
+        return await run_job(daemon, request)
     if verb not in VERBS:
         return _error(404, f"unknown action '{verb}' (use start, stop or restart)")
-    body = await _body(request)
+    body = _body(request)
     if isinstance(body, Response):
         return body
     targets = [request.path_params["name"]] if "name" in request.path_params else body.get("targets", [])
@@ -94,13 +87,13 @@ async def act(request: Request) -> Response:
     except TargetError as err:
         return _error(404, str(err))
     settled = await controller.settle(names, timeout=_timeout(body, 30.0))
-    return JSONResponse({"done": names, "settled": settled, "processes": status_rows(controller, names)})
+    return json_response({"done": names, "settled": settled, "processes": status_rows(controller, names)})
 
 
-async def run_job(request: Request) -> Response:
-    controller = _daemon(request).controller
+async def run_job(daemon: Daemon, request: Request) -> Response:
+    controller = daemon.controller
     name = request.path_params["name"]
-    body = await _body(request)
+    body = _body(request)
     if isinstance(body, Response):
         return body
     try:
@@ -110,11 +103,10 @@ async def run_job(request: Request) -> Response:
     except NotAJob as err:
         return _error(400, str(err))
     settled = await controller.settle([name], timeout=_timeout(body, 30.0))
-    return JSONResponse({"done": [name], "settled": settled, "processes": status_rows(controller, [name])})
+    return json_response({"done": [name], "settled": settled, "processes": status_rows(controller, [name])})
 
 
-async def list_runs(request: Request) -> Response:
-    daemon = _daemon(request)
+async def list_runs(daemon: Daemon, request: Request) -> Response:
     name = request.path_params["name"]
     d = daemon.controller.desired.get(name)
     if d is None:
@@ -122,16 +114,15 @@ async def list_runs(request: Request) -> Response:
     if not d.is_job:
         return _error(400, f"{name} is not a job (it has no schedule)")
     try:
-        limit = max(1, min(10_000, int(request.query_params.get("limit", "20"))))
+        limit = max(1, min(10_000, int(request.param("limit", "20") or "20")))
     except ValueError:
         return _error(400, "limit must be a whole number")
-    return JSONResponse({"runs": [run.as_json() for run in daemon.store.runs(name, limit=limit)]})
+    return json_response({"runs": [run.as_json() for run in daemon.store.runs(name, limit=limit)]})
 
 
-async def config_get(request: Request) -> Response:
-    daemon = _daemon(request)
+async def config_get(daemon: Daemon, request: Request) -> Response:
     loaded = daemon.controller.loaded
-    return JSONResponse({
+    return json_response({
         "path": daemon.path,
         "environment": daemon.environment,
         "error": daemon.controller.config_error,
@@ -139,10 +130,9 @@ async def config_get(request: Request) -> Response:
     })
 
 
-async def config_diff(request: Request) -> Response:
-    daemon = _daemon(request)
+async def config_diff(daemon: Daemon, request: Request) -> Response:
     controller = daemon.controller
-    body = await _body(request)
+    body = _body(request)
     if isinstance(body, Response):
         return body
     try:
@@ -151,13 +141,12 @@ async def config_diff(request: Request) -> Response:
         return _config_error(err)
     desired = expand(loaded.config, loaded.env_files)
     result = plan(desired, controller.observe(), controller.records, controller.clock.monotonic())
-    return JSONResponse({"lines": diff_lines(result)})
+    return json_response({"lines": diff_lines(result)})
 
 
-async def config_apply(request: Request) -> Response:
-    daemon = _daemon(request)
+async def config_apply(daemon: Daemon, request: Request) -> Response:
     controller = daemon.controller
-    body = await _body(request)
+    body = _body(request)
     if isinstance(body, Response):
         return body
     mark = 0 if body.get("since_start") else len(controller.journal)
@@ -167,31 +156,30 @@ async def config_apply(request: Request) -> Response:
         return _config_error(err)
     controller.wake()
     converged = await controller.converge(_timeout(body, 30.0))
-    return JSONResponse({"converged": converged, "done": controller.journal[mark:], "waiting": controller.unsettled()})
+    return json_response({"converged": converged, "done": controller.journal[mark:], "waiting": controller.unsettled()})
 
 
-async def events(request: Request) -> Response:
-    daemon = _daemon(request)
+async def events(daemon: Daemon, request: Request) -> Response:
     try:
-        limit = max(1, min(10_000, int(request.query_params.get("limit", "20"))))
+        limit = max(1, min(10_000, int(request.param("limit", "20") or "20")))
     except ValueError:
         return _error(400, "limit must be a whole number")
-    rows = daemon.store.events(process=request.query_params.get("process"), limit=limit)
-    return JSONResponse({"events": [
+    rows = daemon.store.events(process=request.param("process"), limit=limit)
+    return json_response({"events": [
         {"at": iso(e.at), "process": e.process, "kind": e.kind, "message": e.message} for e in rows
     ]})
 
 
-async def shutdown(request: Request) -> Response:
-    body = await _body(request)
+async def shutdown(daemon: Daemon, request: Request) -> Response:
+    body = _body(request)
     if isinstance(body, Response):
         return body
-    _daemon(request).request_stop(keep=bool(body.get("keep", False)))
-    return JSONResponse({"stopping": True}, status_code=202)
+    daemon.request_stop(keep=bool(body.get("keep", False)))
+    return json_response({"stopping": True}, 202)
 
 
-async def metrics(request: Request) -> Response:
-    return PlainTextResponse(metrics_text(_daemon(request).controller), media_type="text/plain; version=0.0.4")
+async def metrics(daemon: Daemon, request: Request) -> Response:
+    return text_response(metrics_text(daemon.controller), "text/plain; version=0.0.4; charset=utf-8")
 
 
 def _is_instance_of(instance: str, name: str) -> bool:
@@ -199,8 +187,8 @@ def _is_instance_of(instance: str, name: str) -> bool:
     return instance == name or (head == name and tail.isdigit())
 
 
-async def _body(request: Request) -> dict[str, Any] | Response:
-    raw = await request.body()
+def _body(request: Request) -> dict[str, Any] | Response:
+    raw = request.body
     if not raw:
         return {}
     try:
@@ -220,9 +208,9 @@ def _timeout(body: dict[str, Any], default: float) -> float:
 
 
 def _error(status: int, message: str) -> Response:
-    return JSONResponse({"error": message}, status_code=status)
+    return error_response(status, message)
 
 
 def _config_error(err: ConfigError) -> Response:
-    return JSONResponse({"error": str(err), "problems": [str(p) for p in err.problems]}, status_code=422)
+    return json_response({"error": str(err), "problems": [str(p) for p in err.problems]}, 422)
 

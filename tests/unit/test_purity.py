@@ -24,7 +24,7 @@ ALLOWED.update({f"schedule/{p.name}": {"datetime"}
                 for p in (Path(__file__).parents[2] / "sentinel" / "schedule").glob("*.py")})
 FORBIDDEN = {"os", "subprocess", "socket", "time", "pathlib", "shutil", "signal", "glob", "io", "select", "threading",
              "asyncio", "psutil", "peewee", "watchfiles", "structlog", "click", "fastapi", "uvicorn", "starlette",
-             "sqlite3", "datetime"}
+             "h11", "sqlite3", "datetime"}
 
 
 @pytest.mark.parametrize("module", PURE)

@@ -172,8 +172,9 @@ processes:
   slow: {command: sleep 2.5, schedule: {every: 1s}, concurrency: allow}
 """)
     r.start()
-    wait_for(lambda: len(_job_processes("slow")) >= 2, timeout=10)  # two runs at once
-    assert "slow+1" in r.rows()  # the overlapping run is an instance of its own while it goes
+    # The second trigger finds the first run going: it runs beside it, an instance of its own.
+    wait_for(lambda: {"slow", "slow+1"} <= {n for n, row in r.rows().items() if row["pid"]}, timeout=10,
+             message=lambda: f"{r.rows()}\n{r.log[-3000:]}")
     wait_for(lambda: any(x["outcome"] == "succeeded" and x["instance"] != "slow" for x in _runs(r, "slow")),
              timeout=10)
     assert not [x for x in _runs(r, "slow") if x["outcome"] == "skipped"]
