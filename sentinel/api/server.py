@@ -42,11 +42,12 @@ class _Reject(Exception):
 class ApiServer:
     """An `app` (the API: `sentinel.api.app.create_app`) on one listening socket until `close()`."""
 
-    def __init__(self, app: App, sock: socket.socket) -> None:
+    def __init__(self, app: App, sock: socket.socket, *, grace: float = GRACE) -> None:
         self._app = app
         self._sock = sock
+        self._grace = grace
         self._closed = asyncio.Event()
-        self._handlers: set[asyncio.Task[None]] = set()
+        self._connections: dict[asyncio.Task[None], _Connection] = {}
 
     async def serve(self) -> None:
         server = await asyncio.start_unix_server(self._accepted, sock=self._sock)
@@ -54,23 +55,27 @@ class ApiServer:
             await self._closed.wait()
         finally:
             server.close()
-            busy = {task for task in self._handlers if not task.done()}
-            if busy:
-                _, late = await asyncio.wait(busy, timeout=GRACE)
-                for task in late:
-                    task.cancel()
-                await asyncio.gather(*late, return_exceptions=True)
+            open_ = {task: c for task, c in self._connections.items() if not task.done()}
+            for task, connection in open_.items():
+                if not connection.answering:
+                    task.cancel()  # idle between requests: nothing to finish
+            busy = {task for task, connection in open_.items() if connection.answering}
+            late = (await asyncio.wait(busy, timeout=self._grace))[1] if busy else set()
+            for task in late:
+                task.cancel()
+            await asyncio.gather(*open_, return_exceptions=True)
 
     def close(self) -> None:
         self._closed.set()
 
     async def _accepted(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        connection = _Connection(self._app, reader, writer)
         task = asyncio.current_task()
         if task is not None:
-            self._handlers.add(task)
-            task.add_done_callback(self._handlers.discard)
+            self._connections[task] = connection
+            task.add_done_callback(self._connections.pop)
         try:
-            await _Connection(self._app, reader, writer).run()
+            await connection.run()
         except (ConnectionError, TimeoutError, asyncio.IncompleteReadError):
             pass  # the client went away, or went quiet
         except Exception:
@@ -87,6 +92,7 @@ class _Connection:
     def __init__(self, app: App, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         self._app, self._reader, self._writer = app, reader, writer
         self._h11 = h11.Connection(h11.SERVER, max_incomplete_event_size=MAX_HEADERS)
+        self.answering = False  # a request has arrived and its answer is not sent yet
 
     async def run(self) -> None:
         while True:
@@ -95,6 +101,7 @@ class _Connection:
                 if isinstance(event, h11.ConnectionClosed):
                     return
                 assert isinstance(event, h11.Request), event
+                self.answering = True
                 body = await self._body()
             except _Reject as reject:
                 await self._error(reject.status, str(reject))
@@ -103,6 +110,7 @@ class _Connection:
                 await self._error(err.error_status_hint, "bad request")
                 return
             await self._answer(event, body)
+            self.answering = False
             if self._h11.our_state is not h11.DONE or self._h11.their_state is not h11.DONE:
                 return  # `Connection: close`, or the app did not answer in full
             self._h11.start_next_cycle()
@@ -119,6 +127,8 @@ class _Connection:
             self._h11.receive_data(data)
 
     async def _body(self) -> bytes:
+        if self._h11.they_are_waiting_for_100_continue:  # curl, for bodies over 1 KiB
+            await self._send(h11.InformationalResponse(status_code=100, headers=[]))
         chunks: list[bytes] = []
         size = 0
         while True:

@@ -27,12 +27,12 @@ async def app(request: Request) -> Response:
                           "body": request.body.decode()})
 
 
-def serve(tmp_path: Path, scenario: Callable[[Path, ApiServer], Coroutine[Any, Any, T]]) -> T:
+def serve(tmp_path: Path, scenario: Callable[[Path, ApiServer], Coroutine[Any, Any, T]], grace: float = 2.0) -> T:
     """Run `scenario(socket path, server)` against a serving ApiServer; the server is closed after."""
     path = tmp_path / "api.sock"
 
     async def main() -> T:
-        server = ApiServer(app, bind_socket(path))
+        server = ApiServer(app, bind_socket(path), grace=grace)
         serving = asyncio.get_running_loop().create_task(server.serve())
         try:
             return await scenario(path, server)
@@ -131,3 +131,30 @@ def test_closing_lets_a_request_in_flight_finish_and_refuses_new_ones(tmp_path: 
     answer, refused = serve(tmp_path, scenario)
     assert status_and_body(answer)[0] == 200
     assert refused
+
+
+def test_closing_does_not_wait_for_a_connection_idle_between_requests(tmp_path: Path) -> None:
+    async def scenario(path: Path, server: ApiServer) -> bytes:
+        reader, writer = await asyncio.open_unix_connection(str(path))
+        writer.write(b"GET /one HTTP/1.1\r\nhost: s\r\n\r\n")  # keep-alive: the connection stays open
+        await reader.readuntil(b"\r\n\r\n")
+        server.close()
+        rest = await asyncio.wait_for(reader.read(), 5)  # the server hangs up at once, not after `grace`
+        writer.close()
+        return rest
+    assert json.loads(serve(tmp_path, scenario, grace=3600))["path"] == "/one"
+
+
+def test_a_client_waiting_for_100_continue_gets_it_then_an_answer(tmp_path: Path) -> None:
+    async def scenario(path: Path, _: ApiServer) -> tuple[bytes, bytes]:
+        reader, writer = await asyncio.open_unix_connection(str(path))
+        writer.write(b"POST /up HTTP/1.1\r\nhost: s\r\ncontent-length: 4\r\nexpect: 100-continue\r\n"
+                     b"connection: close\r\n\r\n")
+        interim = await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), 5)
+        writer.write(b"data")
+        answer = await asyncio.wait_for(reader.read(), 5)
+        writer.close()
+        return interim, answer
+    interim, answer = serve(tmp_path, scenario)
+    assert interim.startswith(b"HTTP/1.1 100 ")
+    assert status_and_body(answer) == (200, {"method": "POST", "path": "/up", "query": {}, "body": "data"})
