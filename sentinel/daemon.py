@@ -24,6 +24,7 @@ from sentinel.config.loader import Loaded, load
 from sentinel.config.secrets import masked_config
 from sentinel.controller.jobs import MAX_SLEEP
 from sentinel.controller.loop import Controller
+from sentinel.controller.persist import BUSY_TIMEOUT
 from sentinel.errors import ConfigError, DaemonRunning
 from sentinel.paths import StateDir
 from sentinel.reconcile.desired import digest
@@ -33,6 +34,7 @@ from sentinel.runtime.manager import Runtime
 from sentinel.state.store import Store
 
 log = logging.getLogger("sentinel")
+DRAIN_TIMEOUT = 5.0  # seconds, at shutdown, for writes kept while state.db was locked (controller.persist)
 RELEASE_AFTER = 1.0  # seconds without a reload before freed memory is handed back (runtime.memory)
 
 
@@ -91,7 +93,7 @@ class Daemon:
         self.options, self.clock = options, clock or SystemClock()
         self.environ = dict(os.environ if environ is None else environ)
         self.path, self.environment = options.config, options.environment
-        self.store = Store.open(options.state_dir.db)
+        self.store = Store.open(options.state_dir.db, busy_timeout=BUSY_TIMEOUT)
         self.runtime = Runtime(options.state_dir, on_exit=self._on_exit, utc=self.clock.now_utc)
         self.controller = Controller(runtime=self.runtime, store=self.store, clock=self.clock, environ=self.environ,
                                      system_tz=system_zone(self.environ), wall_clock_check=options.wall_clock_check)
@@ -242,6 +244,7 @@ class Daemon:
                 loop.remove_signal_handler(number)
             with contextlib.suppress(FileNotFoundError):
                 self.options.state_dir.socket.unlink()
+            await self.controller.writer.drain(timeout=DRAIN_TIMEOUT)
             self.store.close()
 
     async def _shut_down(self) -> None:

@@ -27,7 +27,8 @@ from sentinel.config.loader import Loaded
 from sentinel.controller.health import HealthMonitor
 from sentinel.controller.jobs import MAX_SLEEP, JobRuns, JobScheduler
 from sentinel.controller.limits import LimitSampler
-from sentinel.errors import SentinelError, SpawnError, TargetError
+from sentinel.controller.persist import StateWriter
+from sentinel.errors import SpawnError, TargetError
 from sentinel.health.tracker import HealthState
 from sentinel.reconcile import records as user_requests
 from sentinel.reconcile.actions import Action, Forget, Plan, Restart, SetState, Start, Stop, Update
@@ -76,6 +77,7 @@ class Controller:
         self.journal: list[str] = []  # what was done, newest last (bounded)
         self.health = HealthMonitor(clock, self._on_health)
         self.limits = LimitSampler(clock, runtime.usage, self.wake)
+        self.writer = StateWriter(store)
         self.jobs = JobRuns(self)
         self.scheduler = JobScheduler(self, system_tz, max_sleep=wall_clock_check)
 
@@ -157,16 +159,9 @@ class Controller:
 
     def _execute_all(self, actions: tuple[Action, ...], now: float) -> None:
         """Execute a plan's actions in order; their records and events are written in one transaction."""
-        try:
-            with contextlib.ExitStack() as stack:
-                try:
-                    stack.enter_context(self.store.batch())
-                except SentinelError as err:  # no batch: each write is tried on its own
-                    log.warning("state_write_failed error=%s", err)
-                for action in actions:
-                    self._execute(action, now)
-        except SentinelError as err:
-            log.warning("state_write_failed error=%s", err)
+        with self.writer.batch():
+            for action in actions:
+                self._execute(action, now)
 
     def _execute(self, action: Action, now: float) -> None:
         match action:
@@ -349,11 +344,9 @@ class Controller:
         self.write_safely(self.store.add_event, kind, message, process=process, at=self.clock.now_utc())
 
     def write_safely(self, write: Callable[..., object], *args: object, **kwargs: object) -> None:
-        """A failed write to state.db is logged; supervision goes on (FAILURES F32, F34)."""
-        try:
-            write(*args, **kwargs)
-        except SentinelError as err:
-            log.warning("state_write_failed error=%s", err)
+        """Write to state.db without holding up supervision: kept and retried while the database is locked,
+        logged and dropped on any other failure (FAILURES F32, F34; `persist`)."""
+        self.writer.write(write, *args, **kwargs)
 
     # --- start-up: records from state.db, adoption -------------------------------------------
 

@@ -1,0 +1,138 @@
+"""Writing the reconciler's records and events to state.db without ever holding up supervision.
+
+FAILURES F32: another program (a backup, `sqlite3` in a shell) can hold state.db's write lock for
+seconds. The reconciler's store waits only a moment for it (`BUSY_TIMEOUT`); a write that still
+finds it locked is kept, with every write after it, in order, and tried again every `RETRY`
+seconds until all have gone through. Meanwhile processes are restarted on time and the API
+answers from memory. Any other failure (disk full, read-only, corrupt: F34) is logged and the
+write dropped, as waiting would not help. A pass's writes go in one transaction (`batch`); if
+that transaction cannot be committed because of the lock, its writes are kept the same way.
+Used by the controller (`Controller.write_safely`) and the daemon (draining at shutdown).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections import deque
+from collections.abc import Callable, Iterator
+from functools import partial
+
+from sentinel.errors import StateError
+from sentinel.state.store import Store
+
+log = logging.getLogger(__name__)
+
+BUSY_TIMEOUT = 0.1  # seconds a write waits for another connection's lock before it is kept for later
+RETRY = 0.25  # seconds between tries while writes are kept
+_LOCKED = frozenset({"SQLITE_BUSY", "SQLITE_LOCKED"})
+
+Write = Callable[[], object]
+
+
+class StateWriter:
+    """Writes to one store, in order, kept while the database is locked."""
+
+    def __init__(self, store: Store) -> None:
+        self._store = store
+        self._pending: deque[Write] = deque()
+        self._batch: list[Write] | None = None  # the writes of the open batch, should it fail to commit
+        self._retry: asyncio.TimerHandle | None = None
+        self.dropped = 0  # writes given up (not a lock: disk full, read-only, corrupt)
+
+    @property
+    def pending(self) -> int:
+        """Writes waiting for the lock."""
+        return len(self._pending)
+
+    def write(self, method: Callable[..., object], *args: object, **kwargs: object) -> None:
+        """`method(*args, **kwargs)` now, or after the writes already waiting."""
+        write = partial(method, *args, **kwargs)
+        if self._pending:
+            self._pending.append(write)
+            self._schedule()
+            return
+        try:
+            write()
+        except StateError as err:
+            self._failed([write], err)
+            return
+        if self._batch is not None:
+            self._batch.append(write)
+
+    @contextlib.contextmanager
+    def batch(self) -> Iterator[None]:
+        """One transaction for the writes inside, when the lock can be had and nothing waits for it."""
+        if self._pending or self._batch is not None:
+            yield
+            return
+        try:
+            transaction = self._store.batch()
+            transaction.__enter__()
+        except StateError as err:
+            log.warning("state_batch_unavailable error=%s", err)
+            yield  # no transaction: each write is tried (and kept) on its own
+            return
+        self._batch = []
+        try:
+            yield
+        except BaseException as exc:
+            transaction.__exit__(type(exc), exc, exc.__traceback__)
+            raise
+        else:
+            try:
+                transaction.__exit__(None, None, None)
+            except StateError as err:  # nothing inside was written
+                self._failed(self._batch, err, first=True)
+        finally:
+            self._batch = None
+
+    async def drain(self, timeout: float) -> bool:
+        """At shutdown: try the kept writes until they are all written or `timeout` passes; True if all were."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        while self._pending and loop.time() < deadline:
+            self._flush()
+            if self._pending:
+                await asyncio.sleep(RETRY)
+        if self._retry is not None:
+            self._retry.cancel()
+            self._retry = None
+        if self._pending:
+            log.error("state_writes_lost count=%d (state.db stayed locked)", len(self._pending))
+        return not self._pending
+
+    def _failed(self, writes: list[Write], err: StateError, *, first: bool = False) -> None:
+        if err.sqlite_error not in _LOCKED:
+            self.dropped += len(writes)
+            log.warning("state_write_failed error=%s dropped=%d", err, len(writes))
+            return
+        if not self._pending:
+            log.warning("state_db_locked: writes wait for the lock (%s)", err)
+        if first:
+            self._pending.extendleft(reversed(writes))
+        else:
+            self._pending.extend(writes)
+        self._schedule()
+
+    def _flush(self) -> None:
+        """Write what waits, in order, until the lock is in the way again."""
+        self._retry = None
+        while self._pending:
+            try:
+                self._pending[0]()
+            except StateError as err:
+                if err.sqlite_error in _LOCKED:
+                    self._schedule()
+                    return
+                self.dropped += 1
+                log.warning("state_write_failed error=%s dropped=1", err)
+            self._pending.popleft()
+        log.info("state_db_unlocked: every kept write is written")
+
+    def _schedule(self) -> None:
+        if self._retry is not None:
+            return
+        with contextlib.suppress(RuntimeError):  # no loop (start-up code, tests): the next write or `drain` tries
+            self._retry = asyncio.get_running_loop().call_later(RETRY, self._flush)

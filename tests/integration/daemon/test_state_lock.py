@@ -1,0 +1,41 @@
+"""state.db locked by another program for seconds (FAILURES F32), black-box: supervision and the API go
+on, and every event and change made meanwhile reaches state.db once the lock goes."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from sentinel.state import Store
+from tests.integration.state.support import raw
+from tests.support.daemon import Reconciler
+from tests.support.wait import wait_for
+
+
+def _waiting(r: Reconciler) -> int:
+    return int(r.client.get("/healthz")["state_writes_waiting"])
+
+
+def test_a_locked_state_db_holds_up_neither_restarts_nor_commands_and_loses_nothing(
+        make_reconciler: Callable[..., Reconciler]) -> None:
+    r = make_reconciler("""
+processes:
+  crashy: {command: ["sh", "-c", "sleep 0.2; exit 1"], restart: {backoff: {initial: 100ms, max: 100ms}}}
+  web: {command: sleep 1000}
+""")
+    r.start()
+    wait_for(lambda: r.row("crashy")["restarts"] >= 1, timeout=10)
+    with raw(r.state_dir.db) as other:
+        other.execute("BEGIN EXCLUSIVE")  # a backup, or `sqlite3 state.db` in a shell
+        before = r.row("crashy")["restarts"]
+        wait_for(lambda: r.row("crashy")["restarts"] >= before + 4, timeout=10)  # restarts go on
+        stopped = r.cli("stop", "web")
+        assert stopped.exit_code == 0, stopped.output
+        assert r.row("web")["state"] == "stopped"
+        assert _waiting(r) > 0  # kept, not lost
+        during = r.row("crashy")["restarts"]
+    wait_for(lambda: _waiting(r) == 0, timeout=10)
+    with Store.open(r.state_dir.db, readonly=True) as store:
+        assert store.processes()["web"].held
+        assert store.processes()["crashy"].restarts >= during
+        restarted = [e for e in store.events(process="crashy", limit=10_000) if e.kind == "restarted"]
+        assert len(restarted) >= during
