@@ -25,11 +25,19 @@ class Start:
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Stop:
-    """Stop the running instance's whole tree; `forget` drops its record afterwards (pruned)."""
+    """Stop the running instance's whole tree; `forget` drops its record afterwards (pruned).
+
+    `then` (BACKOFF or FAILED) makes it a failed run that the restart policy takes over: stopped
+    because it is unhealthy or over a limit, it starts again `backoff` seconds after the stop
+    ended, as attempt `failures`, or has been given up.
+    """
 
     instance: str
     reason: str
     forget: bool = False
+    then: ProcessState | None = None
+    backoff: float = 0.0
+    failures: int = 0
     from_config: bool = False
 
 

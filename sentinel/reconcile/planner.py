@@ -16,7 +16,7 @@ from sentinel.reconcile.desired import Desired, DesiredProcess, changed_fields, 
 from sentinel.reconcile.observed import ExitStatus, Observed, ObservedProcess, ProcessRecord, Records
 from sentinel.reconcile.order import process_of, ranks
 from sentinel.reconcile.overlap import free_overlap, overlap_of
-from sentinel.reconcile.policy import after_exit
+from sentinel.reconcile.policy import after_exit, after_failure
 from sentinel.states import Health, ProcessState
 
 S = ProcessState
@@ -207,9 +207,9 @@ class _Pass:
             self._restart(d, Restart(instance=d.name, reason="restart requested"))
         elif o.health is Health.UNHEALTHY and d.health is not None and d.health.restart:
             detail = f" ({o.health_detail})" if o.health_detail else ""
-            self._restart(d, Restart(instance=d.name, reason=f"unhealthy{detail}"))
+            self._failed_run(d, r, f"unhealthy{detail}")
         elif o.over_limit:
-            self._restart(d, Restart(instance=d.name, reason=o.over_limit))
+            self._failed_run(d, r, o.over_limit)
         elif bounced := sorted(self.bounced & d.depends_on.keys()):
             self._restart(d, Restart(instance=d.name, reason=f"{', '.join(bounced)} restarted"))
         elif r.digests != d.digests:
@@ -240,6 +240,15 @@ class _Pass:
         else:  # stopped but no longer held, pending, or a job that became a service
             why = {S.STOPPED: "start requested", S.PENDING: "dependencies ready"}.get(r.state, "no longer a job")
             self._start_or_wait(d, r, Start(instance=d.name, reason=why, failures=r.failures))
+
+    def _failed_run(self, d: DesiredProcess, r: ProcessRecord, what: str) -> None:
+        """Stop a process that is unhealthy or over a limit; its restart follows the restart policy's back-off and
+        `max_retries`, as a crash would (a process that is always unhealthy is not restarted hot forever)."""
+        ran_for = self.now - r.started_at if r.started_at is not None else 0.0
+        decision = after_failure(d.restart, what, ran_for=ran_for, failures=r.failures, at=0.0)
+        backoff = decision.retry_at if decision.retry_at is not None else 0.0
+        self._stop(Stop(instance=d.name, reason=decision.reason, then=decision.state, backoff=backoff,
+                        failures=decision.failures))
 
     def _backoff(self, d: DesiredProcess, r: ProcessRecord) -> None:
         if r.retry_at is not None and r.retry_at > self.now:

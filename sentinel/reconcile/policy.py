@@ -4,6 +4,9 @@ A run shorter than `reset_after` extends the crash loop (`failures`); a longer o
 Each restart in a loop waits `initial × factor^failures`, capped at `max`. Once `max_retries`
 restarts in a row have failed the process is `failed` (`max_retries: 3` = four runs in all).
 A quick clean exit under `always` counts toward the loop too, so nothing restarts hot forever.
+A process stopped because it is unhealthy or over a limit is a failed run too (`after_failure`),
+whatever the policy: Kubernetes restarts a container its liveness probe killed with the same
+back-off as one that crashed.
 """
 
 from __future__ import annotations
@@ -49,6 +52,11 @@ def after_exit(
         if expected:
             return AfterExit(ProcessState.EXITED, 0, None, what)
         return AfterExit(ProcessState.FAILED, failures, None, f"{what} (restart policy {rule.policy})")
+    return after_failure(rule, what, ran_for=ran_for, failures=failures, at=exited_at)
+
+
+def after_failure(rule: RestartRule, what: str, *, ran_for: float, failures: int, at: float) -> AfterExit:
+    """A failed run of `ran_for` seconds (`what` went wrong) that is to be restarted: when, or given up."""
     loop = 0 if ran_for >= rule.reset_after else failures
     if rule.max_retries is not None and loop >= rule.max_retries:
         runs = loop + 1
@@ -58,7 +66,7 @@ def after_exit(
     return AfterExit(
         ProcessState.BACKOFF,
         loop + 1,
-        exited_at + delay,
+        at + delay,
         f"{what}, restarting in {_seconds(delay)} (attempt {loop + 1}{of})",
     )
 

@@ -27,9 +27,7 @@ def record_after(
             assert desired is not None, "only desired instances are started"
             return _running(action, record, desired, now)
         case Stop():
-            if action.forget or record is None:
-                return None
-            return replace(record, state=S.STOPPED, reason=action.reason, retry_at=None, restart_requested=False)
+            return _stopped(action, record, now)
         case Update():
             assert record is not None and desired is not None
             return replace(record, digests=dict(desired.digests), spec_hash=desired.spec_hash, reason=action.reason)
@@ -39,6 +37,16 @@ def record_after(
             return None
         case _:
             assert_never(action)
+
+
+def _stopped(action: Stop, record: ProcessRecord | None, now: float) -> ProcessRecord | None:
+    if action.forget or record is None:
+        return None
+    if action.then is not None:  # a failed run (unhealthy, over a limit): the restart policy goes on
+        retry_at = now + action.backoff if action.then is S.BACKOFF else None
+        return replace(record, state=action.then, reason=action.reason, retry_at=retry_at, failures=action.failures,
+                       restart_requested=False)
+    return replace(record, state=S.STOPPED, reason=action.reason, retry_at=None, restart_requested=False)
 
 
 def _running(action: Start | Restart, record: ProcessRecord | None, d: DesiredProcess, now: float) -> ProcessRecord:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from hypothesis import given
 from hypothesis import strategies as st
 
-from sentinel.reconcile.actions import Restart, Start
+from sentinel.reconcile.actions import Restart, Start, Stop
 from sentinel.states import Health
 from tests.support.simworld import SimWorld
 
@@ -37,7 +37,7 @@ def test_a_dependent_starts_only_after_every_instance_of_its_dependency_is_healt
     world_spec: tuple[dict[str, dict[str, object]], dict[str, Health], set[str]],
 ) -> None:
     """A Start of a process that depends on `x: healthy` only comes in a plan where every instance of
-    `x` runs, was found healthy by its check, and is not itself being restarted in that plan."""
+    `x` runs, was found healthy by its check, and is not itself being restarted or stopped in that plan."""
     processes, verdicts, running = world_spec
     world = SimWorld.of({name: spec for name, spec in processes.items() if name in running or not spec["depends_on"]})
     world.settle()
@@ -46,7 +46,7 @@ def test_a_dependent_starts_only_after_every_instance_of_its_dependency_is_healt
             world.set_health(instance, verdicts[d.process])
     world.edit_processes(processes)
     result = world.plan()
-    restarted = {a.instance for a in result.actions if isinstance(a, Restart)}
+    restarted = {a.instance for a in result.actions if isinstance(a, Restart | Stop)}
     for action in result.actions:
         if not isinstance(action, Start):
             continue
@@ -64,14 +64,16 @@ def test_a_dependent_starts_only_after_every_instance_of_its_dependency_is_healt
 def test_unhealthy_instances_are_restarted_only_when_their_check_says_so(
     world_spec: tuple[dict[str, dict[str, object]], dict[str, Health], set[str]],
 ) -> None:
-    """An instance is restarted for its health exactly when it is unhealthy and its check may restart it."""
+    """An instance is stopped for its health, to be restarted by its restart policy, exactly when it is unhealthy
+    and its check may restart it."""
     processes, verdicts, _ = world_spec
     world = SimWorld.of({name: {**spec, "depends_on": {}} for name, spec in processes.items()})
     world.settle()
     for instance, d in world.desired.items():
         world.set_health(instance, verdicts[d.process], "connection refused")
     result = world.plan()
-    restarted = {a.instance for a in result.actions if isinstance(a, Restart)}
+    restarted = {a.instance for a in result.actions if isinstance(a, Stop) and a.then is not None}
+    assert not [a for a in result.actions if isinstance(a, Restart)]
     expected = {
         instance for instance, d in world.desired.items()
         if verdicts[d.process] is Health.UNHEALTHY and d.health is not None and d.health.restart

@@ -58,7 +58,8 @@ processes:
     wait_for(lambda: r.row("api")["restarts"] >= 1, timeout=10)
     messages = _events(r, "api")
     assert "api is unhealthy (HTTP 503)" in messages
-    assert "restarted api: unhealthy (HTTP 503)" in messages
+    assert "stopped api: unhealthy (HTTP 503), restarting in 1s (attempt 1)" in messages  # with the back-off
+    assert "restarted api: backoff over" in messages
     assert r.row("worker")["pid"] == worker["pid"]  # a running dependent is left alone
 
 
@@ -93,9 +94,10 @@ processes:
 """)
     r.start()
     wait_for(lambda: r.row("hog")["restarts"] >= 1, timeout=10)
-    restarted = [m for m in _events(r, "hog") if m.startswith("restarted hog: memory ")]
-    assert restarted, _events(r, "hog")
-    assert restarted[0].endswith("MB > 20MB")
+    stopped = [m for m in _events(r, "hog") if m.startswith("stopped hog: memory ")]
+    assert stopped, _events(r, "hog")
+    assert stopped[0].endswith("MB > 20MB, restarting in 0s (attempt 1)")  # the restart policy's back-off
+    assert "restarted hog: backoff over" in _events(r, "hog")
 
 
 def test_slow_starter_gets_interval_times_retries_before_it_is_unhealthy(
@@ -112,3 +114,20 @@ processes:
     wait_for(lambda: r.row("slow")["health"] == "healthy", timeout=10)
     assert r.row("slow")["restarts"] == 0
     assert not any("unhealthy" in m for m in _events(r, "slow"))
+
+
+def test_a_process_that_never_turns_healthy_is_given_up_after_max_retries(
+    make_reconciler: Callable[..., Reconciler],
+) -> None:
+    port = _free_port()  # nothing listens there: the check always fails
+    r = make_reconciler(f"""
+processes:
+  never:
+    command: sleep 1000
+    health: {{tcp: "127.0.0.1:{port}", interval: 100ms, timeout: 100ms, retries: 1}}
+    restart: {{max_retries: 1, backoff: {{initial: 100ms}}}}
+""")
+    r.start()
+    row = r.wait_state("never", "failed", timeout=15)
+    assert row["restarts"] == 1  # one restart after its first failed run, then given up, as for crashes
+    assert row["reason"] == "unhealthy (connection refused); gave up after 2 runs in a row failed"

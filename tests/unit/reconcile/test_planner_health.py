@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from sentinel.reconcile.actions import Restart, SetState, Start
+from sentinel.reconcile.actions import Restart, SetState, Start, Stop
 from sentinel.states import Health
 from sentinel.states import ProcessState as S
 from tests.support.simworld import SimWorld
@@ -13,11 +13,49 @@ from tests.support.simworld import SimWorld
 CHECK = {"tcp": "127.0.0.1:5432", "interval": 1}
 
 
-def test_unhealthy_process_is_restarted_with_the_check_result_as_reason() -> None:
+def test_unhealthy_process_is_stopped_then_restarted_after_the_back_off_with_the_check_result_as_reason() -> None:
     world = SimWorld.of({"db": {"command": "db", "health": CHECK}})
     world.settle()
     world.set_health("db", Health.UNHEALTHY, "connection refused")
-    assert world.plan().actions == (Restart(instance="db", reason="unhealthy (connection refused)"),)
+    assert world.step().actions == (Stop(instance="db", reason="unhealthy (connection refused), restarting in 1s "
+                                         "(attempt 1)", then=S.BACKOFF, backoff=1.0, failures=1),)
+    assert world.records["db"].state is S.BACKOFF
+    assert world.plan().actions == ()  # the back-off
+    world.advance(1.0)
+    assert world.plan().actions == (Start(instance="db", reason="backoff over", failures=1, restart=True),)
+
+
+def test_a_process_unhealthy_run_after_run_backs_off_longer_and_is_given_up_after_max_retries() -> None:
+    spec = {"command": "db", "health": CHECK, "restart": {"max_retries": 2}}
+    world = SimWorld.of({"db": spec})
+    world.settle()
+    delays = []
+    for _ in range(2):
+        world.set_health("db", Health.UNHEALTHY, "timed out")
+        stop = world.step().actions[0]
+        assert isinstance(stop, Stop) and stop.then is S.BACKOFF
+        delays.append(stop.backoff)
+        world.advance(stop.backoff)
+        world.step()  # started again
+    world.set_health("db", Health.UNHEALTHY, "timed out")
+    assert world.step().actions == (Stop(instance="db", reason="unhealthy (timed out); gave up after 3 runs in a row "
+                                         "failed", then=S.FAILED, failures=2),)
+    assert delays == [1.0, 2.0]
+    assert world.records["db"].state is S.FAILED and "db" not in world.live()
+
+
+def test_a_process_that_was_healthy_past_reset_after_starts_a_new_loop() -> None:
+    world = SimWorld.of({"db": {"command": "db", "health": CHECK}})
+    world.settle()
+    world.set_health("db", Health.UNHEALTHY, "refused")
+    first = world.step().actions[0]
+    assert isinstance(first, Stop) and first.failures == 1
+    world.advance(first.backoff)
+    world.step()  # started again
+    world.advance(3600)  # healthy for an hour
+    world.set_health("db", Health.UNHEALTHY, "refused")
+    stop = world.step().actions[0]
+    assert isinstance(stop, Stop) and (stop.failures, stop.backoff) == (1, 1.0)
 
 
 def test_report_only_check_never_restarts() -> None:
@@ -55,7 +93,8 @@ def test_process_over_a_limit_is_restarted_with_the_breach_as_reason() -> None:
     world = SimWorld.of({"hog": {"command": "hog", "limits": {"memory": "512MB"}}})
     world.settle()
     world.observed["hog"] = replace(world.observed["hog"], over_limit="memory 612MB > 512MB")
-    assert world.plan().actions == (Restart(instance="hog", reason="memory 612MB > 512MB"),)
+    assert world.plan().actions == (Stop(instance="hog", reason="memory 612MB > 512MB, restarting in 1s (attempt 1)",
+                                         then=S.BACKOFF, backoff=1.0, failures=1),)
 
 
 def test_restart_dependents_restarts_running_dependents_after_their_dependency() -> None:
