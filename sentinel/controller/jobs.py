@@ -230,6 +230,12 @@ class JobRuns:
         except SentinelError:
             return []
 
+    def _reserve(self) -> int | None:
+        try:
+            return self._c.store.reserve_run_id()
+        except SentinelError:
+            return None
+
     def last_run(self, name: str) -> datetime | None:
         """When the newest run of `name` started (or was skipped)."""
         try:
@@ -256,7 +262,8 @@ class JobRuns:
         elif going and d.concurrency == "forbid":
             skip = "its previous run is still going"
         if skip:
-            c.write_safely(c.store.add_skipped_run, name, scheduled_for=slot, at=c.clock.now_utc(), trigger=trigger)
+            c.write_safely(c.store.add_skipped_run, name, scheduled_for=slot, at=c.clock.now_utc(), trigger=trigger,
+                           run_id=self._reserve())
             c.event("skipped", f"skipped the {why} of {name}: {skip}", process=name)
             return False
         self._asked[name] = (slot, trigger)
@@ -271,16 +278,16 @@ class JobRuns:
         job = overlap_of(name, c.desired) or name
         self.ended(name, outcome="stopped")  # a run replaced by this one
         slot, trigger = self._asked.pop(job, (None, "retry" if retry else "manual"))
-        try:
-            run = c.store.start_run(job, scheduled_for=slot, started_at=c.clock.now_utc(), trigger=trigger,
-                                    instance=name)
-        except SentinelError:
+        run_id = self._reserve()  # numbered now, written when the database lets us (persist)
+        if run_id is None:
             return b""
-        self._open[name] = (run.id, now)
+        c.write_safely(c.store.start_run, job, scheduled_for=slot, started_at=c.clock.now_utc(), trigger=trigger,
+                       instance=name, run_id=run_id)
+        self._open[name] = (run_id, now)
         d = c.spec(name)
         if d is not None and d.run_timeout is not None:
             c.scheduler.changed()  # its deadline is now the scheduler's business
-        return _label(run.id)
+        return _label(run_id)
 
     def ended(self, name: str, *, outcome: str, exit_code: int | None = None, exit_signal: int | None = None) -> None:
         """The run going as instance `name` ended (nothing to do if none goes): its history row and the end

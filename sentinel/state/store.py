@@ -78,6 +78,7 @@ class Store:
         self._db = opened.database
         self._lock = threading.RLock()
         self._events_since_prune = 0
+        self._next_run_id: int | None = None
         self.recovered: str | None = opened.recovered
         """Set when the file was corrupt and replaced: "state.db was corrupt (…); moved to …"."""
 
@@ -202,16 +203,31 @@ class Store:
 
     # Job runs
 
-    def start_run(self, job: str, *, scheduled_for: datetime | None, started_at: datetime, trigger: str,
-                  instance: str | None = None) -> Run:
-        """Record a run that starts now (outcome `running`) as `instance` (default: the job's name);
-        `finish_run` with its id when it ends."""
-        return self._add_run(job, scheduled_for=scheduled_for, started_at=started_at, trigger=trigger, skipped=False,
-                             instance=instance)
+    def reserve_run_id(self) -> int:
+        """A run id no row has had, for a run to be recorded later (`start_run(run_id=…)`): the reconciler
+        numbers a run (and labels its log lines) even while the database is locked by another program.
+        Ids only grow, as AUTOINCREMENT's would; this store must be the only one that adds runs."""
+        with self._guard():
+            if self._next_run_id is None:
+                used = self._db.execute(f"SELECT MAX(id) FROM {RUNS.name}").fetchone()[0] or 0
+                row = self._db.execute("SELECT seq FROM sqlite_sequence WHERE name = ?", (RUNS.name,)).fetchone()
+                self._next_run_id = max(int(used), int(row[0]) if row else 0) + 1
+            run_id = self._next_run_id
+            self._next_run_id += 1
+        return run_id
 
-    def add_skipped_run(self, job: str, *, scheduled_for: datetime | None, at: datetime, trigger: str) -> Run:
+    def start_run(self, job: str, *, scheduled_for: datetime | None, started_at: datetime, trigger: str,
+                  instance: str | None = None, run_id: int | None = None) -> Run:
+        """Record a run that starts now (outcome `running`) as `instance` (default: the job's name), numbered
+        `run_id` (from `reserve_run_id`) or the next number; `finish_run` with its id when it ends."""
+        return self._add_run(job, scheduled_for=scheduled_for, started_at=started_at, trigger=trigger, skipped=False,
+                             instance=instance, run_id=run_id)
+
+    def add_skipped_run(self, job: str, *, scheduled_for: datetime | None, at: datetime, trigger: str,
+                        run_id: int | None = None) -> Run:
         """Record a trigger that did not run (concurrency `forbid`): started and ended `at`, outcome `skipped`."""
-        return self._add_run(job, scheduled_for=scheduled_for, started_at=at, trigger=trigger, skipped=True)
+        return self._add_run(job, scheduled_for=scheduled_for, started_at=at, trigger=trigger, skipped=True,
+                             run_id=run_id)
 
     def finish_run(
         self,
@@ -297,7 +313,7 @@ class Store:
 
     def _add_run(
         self, job: str, *, scheduled_for: datetime | None, started_at: datetime, trigger: str, skipped: bool,
-        instance: str | None = None,
+        instance: str | None = None, run_id: int | None = None,
     ) -> Run:
         if trigger not in RUN_TRIGGERS:
             raise ValueError(f"a run's trigger must be one of {_choices(RUN_TRIGGERS)}, got {trigger!r}")
@@ -307,7 +323,7 @@ class Store:
         started_text = encode_time(started_at)
         outcome = "skipped" if skipped else "running"
         ended_text = started_text if skipped else None
-        row = {
+        row: dict[str, object] = {
             "job": job,
             "scheduled_for": slot_text,
             "started_at": started_text,
@@ -316,8 +332,12 @@ class Store:
             "trigger": trigger,
             "instance": instance if instance != job else None,
         }
+        if run_id is not None:
+            row = {"id": run_id, **row}
         with self._guard(), transaction(self._db):
             run_id = self._inserted_id(self._db.execute(*RUNS.insert([row])))
+            if self._next_run_id is not None:
+                self._next_run_id = max(self._next_run_id, run_id + 1)
         return Run(
             run_id,
             job,

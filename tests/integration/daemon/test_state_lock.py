@@ -39,3 +39,21 @@ processes:
         assert store.processes()["crashy"].restarts >= during
         restarted = [e for e in store.events(process="crashy", limit=10_000) if e.kind == "restarted"]
         assert len(restarted) >= during
+
+
+def test_a_job_run_started_while_state_db_is_locked_keeps_its_number_and_history(
+        make_reconciler: Callable[..., Reconciler]) -> None:
+    r = make_reconciler("""
+processes:
+  report: {command: ["sh", "-c", "echo done"], schedule: {cron: "0 3 * * *"}}
+""")
+    r.start()
+    with raw(r.state_dir.db) as other:
+        other.execute("BEGIN EXCLUSIVE")
+        assert r.cli("run", "report").exit_code == 0
+        wait_for(lambda: r.row("report")["state"] == "scheduled" and r.row("report")["exit_code"] == 0, timeout=10)
+        line = next(x for x in r.cli("logs", "report").output.splitlines() if x.endswith(" done"))
+        number = int(line.split(" ")[1].removeprefix("#"))  # numbered while the database was locked
+    wait_for(lambda: _waiting(r) == 0, timeout=10)
+    runs = r.client.get("/v1/processes/report/runs")["runs"]
+    assert [(x["id"], x["trigger"], x["outcome"], x["exit_code"]) for x in runs] == [(number, "manual", "succeeded", 0)]

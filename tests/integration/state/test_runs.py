@@ -174,3 +174,24 @@ def test_a_read_only_store_lists_runs(db_path: Path) -> None:
         assert reader.last_slot("backup") == at(0)
         with pytest.raises(StateError):
             reader.start_run("backup", scheduled_for=None, started_at=at(2), trigger="manual")
+
+
+def test_reserved_run_ids_are_new_and_keep_growing_past_pruned_rows(store: Store) -> None:
+    first = store.start_run("backup", scheduled_for=None, started_at=at(0), trigger="manual")
+    second = store.start_run("backup", scheduled_for=None, started_at=at(1), trigger="manual")
+    store.prune_runs("backup", 0)  # every row gone; their numbers are not given again
+    reserved = [store.reserve_run_id() for _ in range(3)]
+    assert reserved == [second.id + 1, second.id + 2, second.id + 3] and first.id < second.id
+    late = store.start_run("backup", scheduled_for=None, started_at=at(3), trigger="manual", run_id=reserved[2])
+    early = store.add_skipped_run("backup", scheduled_for=at(2), at=at(2), trigger="schedule", run_id=reserved[0])
+    assert (late.id, early.id) == (reserved[2], reserved[0])
+    assert [r.id for r in store.runs("backup")] == [reserved[0], reserved[2]]  # by number, whatever the write order
+    assert store.start_run("backup", scheduled_for=None, started_at=at(4), trigger="manual").id > reserved[2]
+    assert store.reserve_run_id() > reserved[2] + 1
+
+
+def test_a_new_store_reserves_past_what_an_earlier_one_wrote(db_path: Path) -> None:
+    with Store.open(db_path) as store:
+        last = store.start_run("backup", scheduled_for=None, started_at=at(0), trigger="manual")
+    with Store.open(db_path) as store:
+        assert store.reserve_run_id() == last.id + 1
