@@ -28,7 +28,7 @@ from sentinel.controller.health import HealthMonitor
 from sentinel.controller.jobs import MAX_SLEEP, JobRuns, JobScheduler
 from sentinel.controller.limits import LimitSampler
 from sentinel.controller.persist import StateWriter
-from sentinel.errors import SpawnError, TargetError
+from sentinel.errors import SentinelError, SpawnError, TargetError
 from sentinel.health.tracker import HealthState
 from sentinel.reconcile import records as user_requests
 from sentinel.reconcile.actions import Action, Forget, Plan, Restart, SetState, Start, Stop, Update
@@ -161,7 +161,10 @@ class Controller:
         """Execute a plan's actions in order; their records and events are written in one transaction."""
         with self.writer.batch():
             for action in actions:
-                self._execute(action, now)
+                try:
+                    self._execute(action, now)
+                except SentinelError as err:  # one action's failure neither stops the others nor loses their writes
+                    log.warning("action_failed process=%s error=%s", action.instance, err)
 
     def _execute(self, action: Action, now: float) -> None:
         match action:
