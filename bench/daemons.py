@@ -435,3 +435,32 @@ def guarded_run(run: Callable[[], None], *, session: str, workdir: Path,
         shutil.rmtree(workdir, ignore_errors=True)
         signal.signal(signal.SIGINT, signal.default_int_handler)
     return None
+
+
+class Progress:
+    """What every bench script's run shares: a session tag for the daemons it launches, a launch counter,
+    and progress lines on stderr with the 1-minute load average (other work on the machine skews every
+    figure), summed up by `machine_line`."""
+
+    def __init__(self) -> None:
+        self.session = f"szbench-{os.getpid()}-{int(time.time())}"
+        self.load: list[float] = [os.getloadavg()[0]]  # at each progress line
+        self._launches = 0
+        self.began = time.monotonic()
+
+    def next_launch(self) -> int:
+        """The number of the next daemon launch (for its directory and tag)."""
+        self._launches += 1
+        return self._launches
+
+    def say(self, message: str) -> None:
+        load = os.getloadavg()[0]
+        self.load.append(load)
+        print(f"[{time.monotonic() - self.began:6.1f}s load {load:4.2f}] {message}", file=sys.stderr, flush=True)
+
+    def machine_line(self) -> str:
+        import platform
+
+        return (f"{platform.node()}: {os.cpu_count()} cores, Python {platform.python_version()}, "
+                f"Linux {platform.release()}, {time.monotonic() - self.began:.0f} s, 1-minute load average "
+                f"{min(self.load):.2f}–{max(self.load):.2f} (the bench itself adds about 1)")

@@ -29,7 +29,6 @@ import ctypes
 import json
 import multiprocessing
 import os
-import platform
 import signal
 import statistics
 import subprocess
@@ -44,7 +43,7 @@ from multiprocessing.sharedctypes import Synchronized
 from pathlib import Path
 
 import psutil
-from daemons import BenchError, Sentinel, guarded_run, sleeper, thread_cpu_ns, wait_all_started, wait_for
+from daemons import BenchError, Progress, Sentinel, guarded_run, sleeper, thread_cpu_ns, wait_all_started, wait_for
 from reconciler import check_installed, machine, results_file
 
 BUDGET = 5.0  # % of one core, for the probes of 200 processes every second (issue #4)
@@ -261,28 +260,19 @@ def steady(before: Snapshot, after: Snapshot, health: str) -> int:
 # --- the bench ------------------------------------------------------------------------------------------------------
 
 
-class Bench:
+class Bench(Progress):
     def __init__(self, plan: Plan, configs: list[Config], workdir: Path) -> None:
+        super().__init__()
         self.plan, self.configs, self.workdir = plan, configs, workdir
-        self.session = f"szbench-{os.getpid()}-{int(time.time())}"
         self.samples: dict[str, dict[str, list[float]]] = {c.key: defaultdict(list) for c in configs}
         self.servers: dict[str, Server] = {}
-        self.load: list[float] = [os.getloadavg()[0]]
-        self._launches = 0
-        self.began = time.monotonic()
-
-    def say(self, message: str) -> None:
-        """Progress on stderr, with the 1-minute load average: other work on the machine skews every figure."""
-        load = os.getloadavg()[0]
-        self.load.append(load)
-        print(f"[{time.monotonic() - self.began:6.1f}s load {load:4.2f}] {message}", file=sys.stderr, flush=True)
 
     @contextlib.contextmanager
     def fresh(self, config: Config) -> Iterator[Probed]:
         """A reconciler for `config` in a fresh directory; killed with everything it started on the way out."""
-        self._launches += 1
-        root = self.workdir / f"{config.key}-{self._launches}"
-        instance = Probed(root, f"{self.session}/{self._launches}/", health_spec(config, self.servers))
+        number = self.next_launch()
+        root = self.workdir / f"{config.key}-{number}"
+        instance = Probed(root, f"{self.session}/{number}/", health_spec(config, self.servers))
         try:
             yield instance
         except BenchError as err:
@@ -452,9 +442,7 @@ def main() -> int:
         print("interrupted: cleaned up", file=sys.stderr)
         return 130
     medians = bench.medians()
-    print(f"\n{platform.node()}: {os.cpu_count()} cores, Python {platform.python_version()}, "
-          f"Linux {platform.release()}, {time.monotonic() - bench.began:.0f} s, 1-minute load average "
-          f"{min(bench.load):.2f}–{max(bench.load):.2f} (the bench itself adds about 1)\n")
+    print(f"\n{bench.machine_line()}\n")
     print("\n".join(table(plan, configs, medians)))
     print()
     print("\n".join(notes(bench, medians)))

@@ -23,8 +23,6 @@ import argparse
 import contextlib
 import json
 import math
-import os
-import platform
 import signal
 import statistics
 import subprocess
@@ -36,7 +34,7 @@ from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from daemons import BenchError, Sentinel, guarded_run, wait_for
+from daemons import BenchError, Progress, Sentinel, guarded_run, wait_for
 from health_probes import source_state
 from reconciler import check_installed, machine, results_file
 
@@ -130,26 +128,18 @@ def calibrate(workdir: Path, count: int) -> list[float]:
     return samples
 
 
-class Bench:
+class Bench(Progress):
     def __init__(self, plan: Plan, workdir: Path) -> None:
+        super().__init__()
         self.plan, self.workdir = plan, workdir
-        self.session = f"szbench-{os.getpid()}-{int(time.time())}"
         self.results: list[Result] = []
         self.calibration: list[float] = []
-        self.load: list[float] = [os.getloadavg()[0]]
-        self._launches = 0
-        self.began = time.monotonic()
-
-    def say(self, message: str) -> None:
-        load = os.getloadavg()[0]
-        self.load.append(load)
-        print(f"[{time.monotonic() - self.began:6.1f}s load {load:4.2f}] {message}", file=sys.stderr, flush=True)
 
     @contextlib.contextmanager
     def fresh(self, size: int) -> Iterator[Jobs]:
         """A reconciler in a fresh directory; killed with everything it started on the way out."""
-        self._launches += 1
-        instance = Jobs(self.workdir / f"jobs{size}-{self._launches}", f"{self.session}/{self._launches}/")
+        number = self.next_launch()
+        instance = Jobs(self.workdir / f"jobs{size}-{number}", f"{self.session}/{number}/")
         try:
             yield instance
         except BenchError as err:
@@ -250,9 +240,7 @@ def main() -> int:
     except KeyboardInterrupt:
         print("interrupted: cleaned up", file=sys.stderr)
         return 130
-    print(f"\n{platform.node()}: {os.cpu_count()} cores, Python {platform.python_version()}, "
-          f"Linux {platform.release()}, {time.monotonic() - bench.began:.0f} s, 1-minute load average "
-          f"{min(bench.load):.2f}–{max(bench.load):.2f}\n")
+    print(f"\n{bench.machine_line()}\n")
     print("\n".join(table(bench.results)))
     print()
     print("\n".join(notes(bench)))

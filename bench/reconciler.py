@@ -38,6 +38,7 @@ from daemons import (
     FORKER,
     BenchError,
     Daemon,
+    Progress,
     boot_epoch,
     calibrate,
     daemon,
@@ -128,35 +129,26 @@ def idle_cpu(proc: psutil.Process, window: float) -> tuple[float, float]:
     return (ticks_after - ticks) / elapsed * 100, fine / elapsed * 100
 
 
-class Bench:
+class Bench(Progress):
     """Runs the figures for each kind of daemon, interleaved so that drift hits both alike."""
 
     def __init__(self, plan: Plan, kinds: list[str], workdir: Path) -> None:
+        super().__init__()
         self.plan, self.kinds, self.workdir = plan, kinds, workdir
-        self.session = f"szbench-{os.getpid()}-{int(time.time())}"
         self.samples: dict[str, dict[str, list[float]]] = {kind: defaultdict(list) for kind in kinds}
         self.calibration: list[float] = []
-        self.load: list[float] = [os.getloadavg()[0]]  # 1-minute load average at each progress line
-        self._launches = 0
-        self.began = time.monotonic()
 
     # --- bookkeeping ----------------------------------------------------------------------------
 
     @contextlib.contextmanager
     def fresh(self, kind: str, what: str) -> Iterator[Daemon]:
-        self._launches += 1
-        root = self.workdir / f"{kind}-{what}-{self._launches}"
-        with daemon(kind, root, f"{self.session}/{self._launches}/") as instance:
+        number = self.next_launch()
+        root = self.workdir / f"{kind}-{what}-{number}"
+        with daemon(kind, root, f"{self.session}/{number}/") as instance:
             yield instance
 
     def add(self, kind: str, key: str, value: float) -> None:
         self.samples[kind][key].append(value)
-
-    def say(self, message: str) -> None:
-        """Progress on stderr, with the 1-minute load average: other work on the machine skews every figure."""
-        load = os.getloadavg()[0]
-        self.load.append(load)
-        print(f"[{time.monotonic() - self.began:6.1f}s load {load:4.2f}] {message}", file=sys.stderr, flush=True)
 
     # --- the figures ----------------------------------------------------------------------------
 
@@ -444,9 +436,7 @@ def main() -> int:
         print("interrupted: cleaned up", file=sys.stderr)
         return 130
     medians = bench.medians()
-    print(f"\n{platform.node()}: {os.cpu_count()} cores, Python {platform.python_version()}, "
-          f"Linux {platform.release()}, {time.monotonic() - bench.began:.0f} s, 1-minute load average "
-          f"{min(bench.load):.2f}–{max(bench.load):.2f} (the bench itself adds about 1)\n")
+    print(f"\n{bench.machine_line()}\n")
     print("\n".join(table(medians)))
     print()
     print("\n".join(notes(bench, medians)))
