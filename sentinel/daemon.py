@@ -44,6 +44,7 @@ class DaemonOptions:
     environment: str | None
     state_dir: StateDir
     wall_clock_check: float = MAX_SLEEP  # seconds: how soon a step of the wall clock is noticed at the latest
+    strict: bool = False  # a bug (a state move outside docs/states.md's table) is an error, not a log line
 
 
 @contextlib.contextmanager
@@ -96,7 +97,8 @@ class Daemon:
         self.store = Store.open(options.state_dir.db, busy_timeout=BUSY_TIMEOUT)
         self.runtime = Runtime(options.state_dir, on_exit=self._on_exit, utc=self.clock.now_utc)
         self.controller = Controller(runtime=self.runtime, store=self.store, clock=self.clock, environ=self.environ,
-                                     system_tz=system_zone(self.environ), wall_clock_check=options.wall_clock_check)
+                                     system_tz=system_zone(self.environ), wall_clock_check=options.wall_clock_check,
+                                     strict=options.strict)
         self.scheduler = self.controller.scheduler
         self.stop_requested = asyncio.Event()
         self.keep = False

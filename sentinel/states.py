@@ -1,7 +1,8 @@
 """Process states and health values (DESIGN §4), and the table of allowed state transitions.
 
 Imports nothing from sentinel, so every layer may use it. The controller checks every
-transition it records against `ALLOWED` (STYLE rule 7); docs/states.md draws the same table.
+transition it records against `ALLOWED` (docs/states.md draws the same table): a move outside
+it is a bug, logged, and an error (`IllegalMove`) in strict mode, which the tests turn on.
 """
 
 from __future__ import annotations
@@ -51,3 +52,13 @@ ALLOWED: dict[ProcessState, frozenset[ProcessState]] = {
 def can_move(old: ProcessState, new: ProcessState) -> bool:
     """True when `old → new` is an edge of the state table."""
     return new in ALLOWED[old]
+
+
+class IllegalMove(Exception):
+    """A record was about to move along no edge of `ALLOWED`: a bug in a decision, never the user's doing."""
+
+
+def check_move(instance: str, old: ProcessState, new: ProcessState) -> None:
+    """Raise IllegalMove when `old → new` is not an edge of the state table."""
+    if not can_move(old, new):
+        raise IllegalMove(f"{instance}: {old} → {new} is not an allowed transition (docs/states.md)")

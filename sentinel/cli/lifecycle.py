@@ -15,7 +15,7 @@ import click
 
 from sentinel.cli.context import client, state_dir
 from sentinel.cli.main import CONTEXT, cli, env_option, file_option
-from sentinel.cli.output import handles_errors
+from sentinel.cli.output import debugging, handles_errors
 from sentinel.errors import DaemonRunning, DaemonUnavailable, SentinelError
 from sentinel.paths import StateDir
 
@@ -50,7 +50,7 @@ def up(file: str, env: str | None, detach: bool) -> None:
         return
     from sentinel.daemon import DaemonOptions, run
 
-    run(DaemonOptions(config=path, environment=env, state_dir=sd), loaded)
+    run(DaemonOptions(config=path, environment=env, state_dir=sd, strict=debugging()), loaded)
 
 
 def start_detached(sd: StateDir, path: str, env: str | None) -> int:

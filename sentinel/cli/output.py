@@ -25,6 +25,11 @@ def fail(error: SentinelError) -> NoReturn:
     sys.exit(error.exit_code)
 
 
+def debugging() -> bool:
+    """SENTINEL_DEBUG is set: a bug shows its traceback, and the reconciler is strict (docs/states.md)."""
+    return bool(os.environ.get("SENTINEL_DEBUG"))
+
+
 def handles_errors(command: Callable[P, R]) -> Callable[P, R]:
     """Turn SentinelErrors into their one-line messages and exit codes; never a traceback for bad input.
 
@@ -41,7 +46,7 @@ def handles_errors(command: Callable[P, R]) -> Callable[P, R]:
         except (click.exceptions.Exit, click.ClickException, KeyboardInterrupt):
             raise
         except Exception as error:
-            if os.environ.get("SENTINEL_DEBUG"):
+            if debugging():
                 raise
             click.echo(f"sentinel: internal error: {type(error).__name__}: {error} "
                        "(run again with SENTINEL_DEBUG=1 for a traceback, and please report it)", err=True)

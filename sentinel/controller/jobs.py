@@ -12,18 +12,21 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import datetime, timedelta, tzinfo
 from typing import TYPE_CHECKING
 
 from sentinel.config.models import Schedule
 from sentinel.config.units import format_duration
 from sentinel.errors import NotAJob, SentinelError, TargetError
-from sentinel.reconcile.observed import ExitStatus, ProcessRecord
+from sentinel.reconcile.actions import Stop
+from sentinel.reconcile.observed import ExitStatus
 from sentinel.reconcile.overlap import overlap_of
+from sentinel.reconcile.records import record_after, run_requested
+from sentinel.reconcile.render import done_line
+from sentinel.reconcile.runs import RunSkipped, ask_run, overdue_runs
 from sentinel.schedule import after_firing, catch_up, next_every, next_run
 from sentinel.state.values import Run
-from sentinel.states import ProcessState
 
 if TYPE_CHECKING:
     from sentinel.controller.loop import Controller
@@ -251,24 +254,19 @@ class JobRuns:
             return None
 
     def ask(self, name: str, *, slot: datetime | None, trigger: str, why: str) -> bool:
-        """Ask for a run of job `name`; False when it is skipped (held, or its last run still going under
-        `concurrency: forbid`), which is recorded as a skipped run."""
+        """Ask for a run of job `name`; False when it is skipped (`runs.ask_run` decides), which is recorded as a
+        skipped run."""
         c = self._c
-        d, record = c.desired[name], c.records.get(name)
         going = name in c.runtime.running() and name not in c.exits_seen()
-        skip = ""
-        if record is not None and record.held and trigger != "manual":
-            skip = "it is stopped (held)"
-        elif going and d.concurrency == "forbid":
-            skip = "its previous run is still going"
-        if skip:
+        decision = ask_run(c.desired[name], c.records.get(name), going=going, manual=trigger == "manual", why=why)
+        if isinstance(decision, RunSkipped):
             c.write_safely(c.store.add_skipped_run, name, scheduled_for=slot, at=c.clock.now_utc(), trigger=trigger,
                            run_id=self._reserve())
-            c.event("skipped", f"skipped the {why} of {name}: {skip}", process=name)
+            c.event("skipped", f"skipped the {why} of {name}: {decision.reason}", process=name)
             return False
         self._asked[name] = (slot, trigger)
-        replacing = going and d.concurrency == "replace"
-        self.ask_planner(name, f"{why}, replacing the run still going" if replacing else why)
+        c.keep(name, run_requested(c.records.get(name), name, decision.reason))
+        c.wake()
         return True
 
     def started(self, name: str, now: float, *, retry: bool = False) -> bytes:
@@ -306,50 +304,27 @@ class JobRuns:
         if job in c.desired:
             c.write_safely(c.store.prune_runs, job, c.desired[job].keep_runs)
 
-    def overdue(self, now: float) -> tuple[list[str], float | None]:
-        """Runs (by instance) that have outlived their job's `timeout`, and the seconds until the next deadline."""
-        late, soonest = [], None
-        for name, (_, started) in sorted(self._open.items()):
-            d = self._c.spec(name)
-            if d is None or d.run_timeout is None:
-                continue
-            left = started + d.run_timeout - now
-            if left <= 0:
-                late.append(name)
-            else:
-                soonest = left if soonest is None else min(soonest, left)
-        return late, soonest
-
-    def ask_planner(self, name: str, why: str) -> None:
-        """Have the planner start a run of job `name` (or replace the one going)."""
-        c = self._c
-        record = c.records.get(name) or ProcessRecord(name=name, state=ProcessState.SCHEDULED)
-        c.keep(name, replace(record, restart_requested=True, reason=why))
-        c.wake()
-
     def cut_overdue(self) -> float | None:
-        """Stop the runs that outlived their job's `timeout`; seconds until the next deadline."""
-        late, soonest = self.overdue(self._c.clock.monotonic())
-        for name in late:
-            if not self._c.is_busy(name):
-                self._c.background(name, self._time_out(name))
+        """Stop the runs that outlived their job's `timeout` (`runs.overdue_runs` decides); seconds until the
+        next deadline."""
+        c = self._c
+        started = {name: at for name, (_, at) in self._open.items()}
+        late, soonest = overdue_runs(started, c.desired, c.clock.monotonic())
+        for stop in late:
+            if not c.is_busy(stop.instance):
+                c.background(stop.instance, self._time_out(stop))
         return soonest
 
-    async def _time_out(self, name: str) -> None:
-        c = self._c
-        d = c.spec(name)
-        limit = format_duration(d.run_timeout or 0.0) if d is not None else "its timeout"
+    async def _time_out(self, stop: Stop) -> None:
+        c, name = self._c, stop.instance
         await c.stop_tree(name)
         self.ended(name, outcome="timed out")
-        job = overlap_of(name, c.desired)
-        if job is not None:  # an overlapping run: gone with its run
+        if stop.forget:  # an overlapping run: gone with its run
             c.runtime.forget(name)
-            c.keep(name, None)
         else:
             c.runtime.release(name)
-            record = c.records.get(name) or ProcessRecord(name=name, state=ProcessState.RUNNING)
-            c.keep(name, replace(record, state=ProcessState.SCHEDULED, reason=f"last run timed out after {limit}"))
-        c.event("timed_out", f"stopped {name}: the run took longer than {limit}", process=job or name)
+        c.keep(name, record_after(stop, c.records.get(name), c.spec(name), c.clock.monotonic()))
+        c.event("timed_out", done_line(stop), process=overlap_of(name, c.desired) or name)
 
     def request_run(self, name: str) -> None:
         """`sentinel run NAME`: a run of a job now. TargetError for an unknown name, NotAJob for a service."""

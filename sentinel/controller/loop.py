@@ -18,7 +18,6 @@ import contextlib
 import logging
 import signal as signals
 from collections.abc import Awaitable, Callable, Mapping
-from dataclasses import replace
 from datetime import UTC, tzinfo
 from typing import assert_never
 
@@ -35,17 +34,17 @@ from sentinel.reconcile.actions import Action, Forget, Plan, Restart, SetState, 
 from sentinel.reconcile.convergence import nothing_more_to_wait_for, unsettled
 from sentinel.reconcile.desired import DesiredProcess, expand
 from sentinel.reconcile.observed import ExitStatus, ObservedProcess, ProcessIdentity, ProcessRecord
-from sentinel.reconcile.order import process_of, ranks
 from sentinel.reconcile.overlap import overlap_of, spec_of
 from sentinel.reconcile.planner import plan
 from sentinel.reconcile.records import record_after
 from sentinel.reconcile.render import done_line
+from sentinel.reconcile.shutdown import shutdown_stops
 from sentinel.reconcile.targets import resolve_targets
 from sentinel.runtime.manager import Runtime
 from sentinel.runtime.spawn import SpawnRequest
 from sentinel.state.convert import identity_of, to_record, to_stored
 from sentinel.state.store import Store, StoredProcess
-from sentinel.states import Health, ProcessState, can_move
+from sentinel.states import Health, IllegalMove, ProcessState, check_move
 
 S = ProcessState
 SPAWN_FAILED = ExitStatus(code=127)  # what a shell reports for a command it cannot run
@@ -57,8 +56,11 @@ class Controller:
     """The reconciler's state and its passes. All methods run on the event loop's thread."""
 
     def __init__(self, *, runtime: Runtime, store: Store, clock: Clock, environ: Mapping[str, str],
-                 system_tz: tzinfo = UTC, wall_clock_check: float = MAX_SLEEP) -> None:
+                 system_tz: tzinfo = UTC, wall_clock_check: float = MAX_SLEEP, strict: bool = False) -> None:
+        """`strict`: a record move outside the state table raises IllegalMove (`SENTINEL_DEBUG`, and the tests)
+        instead of only being logged."""
         self.runtime, self.store, self.clock, self.environ = runtime, store, clock, dict(environ)
+        self.strict = strict
         self.loaded: Loaded | None = None
         self.path: str | None = None
         self.desired: dict[str, DesiredProcess] = {}
@@ -329,8 +331,13 @@ class Controller:
             self.write_safely(self.store.delete_process, name)
             return
         old = self.records.get(name)
-        if old is not None and old.state is not record.state and not can_move(old.state, record.state):
-            log.warning("unexpected_transition process=%s from=%s to=%s", name, old.state, record.state)
+        if old is not None:
+            try:
+                check_move(name, old.state, record.state)
+            except IllegalMove:
+                log.error("illegal_transition process=%s from=%s to=%s", name, old.state, record.state)
+                if self.strict:
+                    raise
         self.records[name] = record
         self.write_safely(self.store.save_process, self.stored(name))
 
@@ -452,18 +459,17 @@ class Controller:
         if self._tasks and not force:
             await asyncio.gather(*list(self._tasks), return_exceptions=True)
         running = sorted(self.runtime.running())
-        rank = ranks({d.process: d.depends_on for d in self.desired.values()})
-        levels = sorted({rank.get(process_of(n, rank), 0) for n in running}, reverse=True)
-        for level in levels:
-            batch = [n for n in running if rank.get(process_of(n, rank), 0) == level]
-            self._busy.update(batch)
-            await asyncio.gather(*(self.stop_tree(n, force=force) for n in batch), return_exceptions=True)
-            for name in batch:
-                self.jobs.ended(name, outcome="stopped")
-                self.runtime.release(name)
-                record = self.records.get(name)
+        for batch in shutdown_stops(self.desired, running):
+            names = [stop.instance for stop in batch]
+            self._busy.update(names)
+            await asyncio.gather(*(self.stop_tree(n, force=force) for n in names), return_exceptions=True)
+            for stop in batch:
+                self.jobs.ended(stop.instance, outcome="stopped")
+                self.runtime.release(stop.instance)
+                record = self.records.get(stop.instance)
                 if record is not None:
-                    self.keep(name, replace(record, state=S.STOPPED, reason="reconciler stopped", retry_at=None))
+                    self.keep(stop.instance, record_after(stop, record, self.spec(stop.instance),
+                                                          self.clock.monotonic()))
         self.event("shutdown", f"stopped {len(running)} processes; reconciler exiting")
 
     def detach(self) -> None:

@@ -29,7 +29,8 @@ class Stop:
 
     `then` (BACKOFF or FAILED) makes it a failed run that the restart policy takes over: stopped
     because it is unhealthy or over a limit, it starts again `backoff` seconds after the stop
-    ended, as attempt `failures`, or has been given up.
+    ended, as attempt `failures`, or has been given up. `then` SCHEDULED ends a job's run cut at
+    its `timeout` (`runs.overdue_runs`): the job waits for its next trigger.
     """
 
     instance: str

@@ -42,7 +42,7 @@ def record_after(
 def _stopped(action: Stop, record: ProcessRecord | None, now: float) -> ProcessRecord | None:
     if action.forget or record is None:
         return None
-    if action.then is not None:  # a failed run (unhealthy, over a limit): the restart policy goes on
+    if action.then is not None:  # a failed run (unhealthy, over a limit, a job's run cut at its timeout)
         retry_at = now + action.backoff if action.then is S.BACKOFF else None
         return replace(record, state=action.then, reason=action.reason, retry_at=retry_at, failures=action.failures,
                        restart_requested=False)
@@ -95,6 +95,12 @@ def released(record: ProcessRecord) -> ProcessRecord:
     failures = 0 if finished else record.failures
     state = S.STOPPED if finished else record.state
     return replace(record, held=False, failures=failures, state=state, retry_at=None)
+
+
+def run_requested(record: ProcessRecord | None, job: str, why: str) -> ProcessRecord:
+    """A run of `job` goes ahead (`runs.ask_run`): the planner starts it, with `why` as its reason."""
+    base = record if record is not None else ProcessRecord(name=job, state=S.SCHEDULED)
+    return replace(base, restart_requested=True, reason=why)
 
 
 def restart_requested(record: ProcessRecord) -> ProcessRecord:

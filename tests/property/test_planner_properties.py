@@ -12,7 +12,9 @@ holds, releases, restart requests, clock steps, edits of the file and passes.
 (e) Convergence: passes with time moving past every backoff reach, within 3 + instances passes,
     a state where every desired service that is not held, failed, exited or waiting runs its
     current spec, and nothing undesired runs or is remembered.
-(f) Every record change is an edge of the state table (sentinel.states.ALLOWED).
+(f) Every record change is an edge of the state table (sentinel.states.ALLOWED), also those of the
+    decisions taken between passes (job triggers, run timeouts, shutdown).
+(g) Shutdown stops dependents before what they depend on.
 """
 
 from __future__ import annotations
@@ -170,4 +172,35 @@ def test_record_changes_follow_the_state_table(world: SimWorld, toggled: int) ->
     for name in sorted(world.live()):
         world.crash(name, 0)
     world.converge()
-    assert world.bad_transitions == []
+
+
+@given(scenarios(), st.sampled_from(["trigger", "time_out", "shut_down"]))
+def test_decisions_between_passes_follow_the_state_table(scenario: Scenario, decision: str) -> None:
+    """(f) The decisions taken between passes (a job's trigger or `sentinel run`, a run cut at its timeout,
+    the reconciler's shutdown) come from pure functions too, and move records only along the state
+    table: SimWorld raises IllegalMove otherwise. After each, the world converges again."""
+    initial, script, edit_list = scenario
+    world = world_from(initial, script, edit_list)
+    for a in range(3):
+        run_event(world, (decision, a, a), edit_list)
+        world.step()
+    world.converge()
+    assert settled_state_problems(world) == []
+
+
+@given(processes(max_processes=5, min_processes=2), events(WORLD_EVENTS, max_size=6))
+def test_shutdown_stops_dependents_first_and_keeps_the_records(initial: Processes, script: list[Event]) -> None:
+    """(g) The reconciler's shutdown stops every live instance once, dependents in an earlier batch than what
+    they depend on; every record it leaves of a stopped instance says `stopped`."""
+    world = settled(initial)
+    for event in script:
+        run_event(world, event, [])
+    live = world.live()
+    batches = world.shut_down()
+    assert sorted(name for batch in batches for name in batch) == sorted(live)
+    batch_of = {name: i for i, batch in enumerate(batches) for name in batch}
+    for dependent, dependency in dependency_pairs(world.desired):
+        if dependent in batch_of and dependency in batch_of:
+            assert batch_of[dependent] < batch_of[dependency], f"{dependency} stopped with or before {dependent}"
+    assert all(world.state(name) in (S.STOPPED, None) for name in live)
+    assert world.live() == set()

@@ -27,7 +27,11 @@ Processes = dict[str, Spec]
 Event = tuple[str, int, int]
 
 # Events that change the world without a pass, and the pass itself.
-WORLD_EVENTS = ("crash", "vanish", "adopt", "hold", "release", "restart", "advance", "edit")
+# `trigger` (a job's trigger, or `sentinel run`), `time_out` (job runs cut at their timeout) and `shut_down` (the
+# reconciler stops everything; the next passes are the next reconciler's) are decided by the same pure functions
+# as in the controller (sentinel.reconcile.runs, sentinel.reconcile.shutdown).
+WORLD_EVENTS = ("crash", "vanish", "adopt", "hold", "release", "restart", "advance", "edit", "trigger", "time_out",
+                "shut_down")
 EVENTS = (*WORLD_EVENTS, "step")
 ADVANCES = (0.5, 1.0, 2.0, 5.0, 30.0, 61.0, 3600.0)
 EXITS: tuple[tuple[int | None, int | None], ...] = ((1, None), (0, None), (3, None), (None, 9))
@@ -184,6 +188,12 @@ def run_event(world: SimWorld, event: Event, edits: Sequence[Processes]) -> None
         world.advance(ADVANCES[a % len(ADVANCES)])
     elif kind == "edit" and edits:
         world.edit_processes(edits[a % len(edits)])
+    elif kind == "trigger" and (jobs := sorted(n for n, d in world.desired.items() if d.is_job)):
+        world.ask_run(jobs[a % len(jobs)], manual=b % 2 == 1)
+    elif kind == "time_out":
+        world.time_out()
+    elif kind == "shut_down":
+        world.shut_down()
     elif kind == "step":
         world.step()
 

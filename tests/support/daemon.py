@@ -30,6 +30,9 @@ LIMITED = (
     "runpy.run_module('sentinel', run_name='__main__', alter_sys=True)\n"
 )
 ROOT = Path(__file__).resolve().parents[2]
+# Reconcilers under test are strict: a state move outside the table of docs/states.md is an error, not a log line.
+STRICT = {"SENTINEL_DEBUG": "1"}
+ILLEGAL = "illegal_transition"
 # `sentinel up` on a clock whose wall time the test moves, noticing a step of it within 0.2 s.
 SHIFTED = (
     "import sys\n"
@@ -39,7 +42,7 @@ SHIFTED = (
     "from sentinel.paths import StateDir\n"
     "from tests.support.shiftclock import ShiftedClock\n"
     "options = DaemonOptions(config={config!r}, environment={env!r}, state_dir=StateDir(Path({home!r})),\n"
-    "                        wall_clock_check=0.2)\n"
+    "                        wall_clock_check=0.2, strict=True)\n"
     "run(options, clock=ShiftedClock(Path({offset!r})))\n"
 )
 
@@ -81,7 +84,7 @@ class Reconciler:
         out = open(self.home.parent / f"{self.home.name}.out", "ab")  # noqa: SIM115
         with out:
             self.process = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=out, stderr=out,
-                                            env={**os.environ, **self.extra_env})
+                                            env={**os.environ, **STRICT, **self.extra_env})
         if wait:
             wait_for(self._answers, timeout=15.0, message=lambda: f"reconciler did not answer:\n{self.log}")
         return self.process

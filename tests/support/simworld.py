@@ -11,8 +11,12 @@ executor does, without processes or I/O:
 
 Anything the controller could not carry out (starting a live instance, stopping one that is
 not running, forgetting a live one, two actions for one instance in one plan) raises
-`ImpossiblePlan`. Record transitions outside the state table (sentinel.states.ALLOWED) are
-collected in `bad_transitions`, as the controller logs them, so tests can assert on them.
+`ImpossiblePlan`. A record transition outside the state table (sentinel.states.ALLOWED) raises
+`IllegalMove`, as the controller does in strict mode.
+
+The decisions taken between passes come from the same pure functions the controller calls:
+`ask_run` (a job's trigger or `sentinel run`: `runs.ask_run`), `time_out` (a run past its job's
+`timeout`: `runs.overdue_runs`) and `shut_down` (the reconciler stops: `shutdown.shutdown_stops`).
 """
 
 from __future__ import annotations
@@ -29,8 +33,10 @@ from sentinel.reconcile.desired import DesiredProcess, expand
 from sentinel.reconcile.observed import ExitStatus, ObservedProcess, ProcessIdentity, ProcessRecord
 from sentinel.reconcile.overlap import spec_of
 from sentinel.reconcile.planner import plan
-from sentinel.reconcile.records import held, record_after, released, restart_requested
-from sentinel.states import Health, ProcessState, can_move
+from sentinel.reconcile.records import held, record_after, released, restart_requested, run_requested
+from sentinel.reconcile.runs import RunSkipped, ask_run, overdue_runs
+from sentinel.reconcile.shutdown import shutdown_stops
+from sentinel.states import Health, ProcessState, check_move
 from tests.support.fakeclock import FakeClock
 
 
@@ -58,7 +64,7 @@ class SimWorld:
     records: dict[str, ProcessRecord] = field(default_factory=dict)
     runs: Counter[str] = field(default_factory=Counter)  # Start/Restart count per instance
     applied: list[Action] = field(default_factory=list)
-    bad_transitions: list[tuple[str, ProcessState, ProcessState]] = field(default_factory=list)
+    skipped: list[RunSkipped] = field(default_factory=list)  # runs asked for and skipped
     _desired: dict[str, DesiredProcess] = field(default_factory=dict, repr=False)
     _pids: itertools.count[int] = field(default_factory=lambda: itertools.count(100), repr=False)
 
@@ -181,8 +187,8 @@ class SimWorld:
 
     def _keep(self, name: str, record: ProcessRecord | None) -> None:
         old = self.records.get(name)
-        if old is not None and record is not None and not can_move(old.state, record.state):
-            self.bad_transitions.append((name, old.state, record.state))
+        if old is not None and record is not None:
+            check_move(name, old.state, record.state)
         if record is None:
             self.records.pop(name, None)
         else:
@@ -236,3 +242,38 @@ class SimWorld:
     def request_restart(self, name: str) -> None:
         """`sentinel restart NAME`."""
         self.records[name] = restart_requested(self.records[name])
+
+    # --- decisions between passes (the job scheduler, timeouts, shutdown) ----------------------
+
+    def ask_run(self, job: str, *, manual: bool = False) -> bool:
+        """A trigger of `job` fires (`manual`: `sentinel run`); False when the run is skipped."""
+        d = self.desired[job]
+        going = job in self.live()
+        decision = ask_run(d, self.records.get(job), going=going, manual=manual, why="run requested")
+        if isinstance(decision, RunSkipped):
+            self.skipped.append(decision)
+            return False
+        self._keep(job, run_requested(self.records.get(job), job, decision.reason))
+        return True
+
+    def time_out(self, timeout: float = 1.0) -> list[str]:
+        """Every live run of a job has gone on past `timeout` (given to each job whatever its spec says): cut
+        as the controller cuts it. The instances cut."""
+        desired = {name: replace(d, run_timeout=timeout) if d.is_job else d for name, d in self.desired.items()}
+        runs = {name for name in self.live() if (d := spec_of(name, desired)) is not None and d.is_job}
+        late, _ = overdue_runs(dict.fromkeys(sorted(runs), self.now - timeout), desired, self.now)
+        self.apply(Plan(late))
+        return [stop.instance for stop in late]
+
+    def shut_down(self) -> list[list[str]]:
+        """The reconciler stops: every live instance stopped in `shutdown_stops` order; records are kept.
+        The batches, by instance name."""
+        batches = shutdown_stops(self.desired, self.live())
+        for batch in batches:
+            for stop in batch:
+                del self.observed[stop.instance]
+                if stop.instance in self.records:
+                    self._keep(stop.instance, record_after(stop, self.records[stop.instance],
+                                                           spec_of(stop.instance, self.desired), self.now))
+                self.applied.append(stop)
+        return [[stop.instance for stop in batch] for batch in batches]

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.support.daemon import Reconciler
+from tests.support.daemon import ILLEGAL, Reconciler
 
 SLEEP = "sleep 1000"
 
@@ -26,3 +26,5 @@ def make_reconciler(tmp_path: Path) -> Iterator[Callable[[str], Reconciler]]:
     yield make
     for reconciler in started:
         reconciler.stop()
+    illegal = [line for r in started for line in r.log.splitlines() if ILLEGAL in line]
+    assert not illegal, f"state moves outside docs/states.md: {illegal}"

@@ -8,6 +8,7 @@ import pytest
 
 from sentinel.reconcile.actions import Forget, Plan, Restart, SetState, Start, Stop
 from sentinel.reconcile.observed import ExitStatus
+from sentinel.states import IllegalMove
 from sentinel.states import ProcessState as S
 from tests.support.fakeclock import EPOCH, FakeClock
 from tests.support.simworld import ImpossiblePlan, NotSettled, SimWorld
@@ -75,13 +76,13 @@ def test_two_actions_for_one_instance_are_refused() -> None:
                           Start(instance="web", reason="x"))))
 
 
-def test_transitions_outside_the_state_table_are_collected() -> None:
+def test_a_transition_outside_the_state_table_is_an_error() -> None:
     world = SimWorld.of({"web": {"command": "web"}})
     world.settle()
     world.hold("web")
     world.settle()
-    world.apply(Plan((SetState(instance="web", state=S.EXITED, reason="x"),)))
-    assert world.bad_transitions == [("web", S.STOPPED, S.EXITED)]
+    with pytest.raises(IllegalMove, match="web: stopped → exited"):
+        world.apply(Plan((SetState(instance="web", state=S.EXITED, reason="x"),)))
 
 
 def test_converge_moves_time_to_each_wake_up() -> None:
