@@ -1,0 +1,51 @@
+"""Strict mode: a record move outside the state table (docs/states.md) is an error, not only a log line.
+
+The reconcilers the tests start are strict (tests/support/daemon.py), and their teardown fails on
+any such move they logged; here the controller itself, on a real runtime and state.db.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+import pytest
+
+from sentinel.clock import SystemClock
+from sentinel.controller.loop import Controller
+from sentinel.paths import StateDir
+from sentinel.reconcile.observed import ProcessRecord
+from sentinel.runtime.manager import Runtime
+from sentinel.state.store import Store
+from sentinel.states import IllegalMove
+from sentinel.states import ProcessState as S
+
+
+async def _keep_moves(home: Path, *, strict: bool) -> dict[str, ProcessRecord]:
+    state_dir = StateDir(home)
+    state_dir.ensure()
+    clock = SystemClock()
+    store = Store.open(state_dir.db)
+    try:
+        controller = Controller(runtime=Runtime(state_dir, on_exit=lambda *_: None, utc=clock.now_utc), store=store,
+                                clock=clock, environ={}, strict=strict)
+        controller.keep("web", ProcessRecord(name="web", state=S.STOPPED))
+        try:
+            controller.keep("web", ProcessRecord(name="web", state=S.EXITED))  # stopped → exited: no such edge
+        finally:
+            await controller.writer.drain(timeout=5.0)
+        return controller.records
+    finally:
+        store.close()
+
+
+def test_a_move_outside_the_state_table_raises_in_strict_mode(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    with pytest.raises(IllegalMove, match="web: stopped → exited"):
+        asyncio.run(_keep_moves(tmp_path / "home", strict=True))
+    assert "illegal_transition process=web from=stopped to=exited" in caplog.text
+
+
+def test_a_move_outside_the_state_table_is_logged_otherwise(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    records = asyncio.run(_keep_moves(tmp_path / "home", strict=False))
+    assert records["web"].state is S.EXITED
+    assert "illegal_transition process=web from=stopped to=exited" in caplog.text
