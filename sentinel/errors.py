@@ -6,6 +6,7 @@ and exit codes in one place only, `sentinel.cli.output`.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import ClassVar
 
@@ -71,9 +72,12 @@ class TargetError(SentinelError):
 
     exit_code: ClassVar[int] = 1
 
-    def __init__(self, unknown: list[str]) -> None:
+    def __init__(self, unknown: list[str], hints: Mapping[str, str] | None = None) -> None:
+        """`hints`: for an unknown target, the known name it most likely meant (`reconcile.targets`)."""
         self.unknown = tuple(unknown)
-        super().__init__(f"unknown process{'es' if len(unknown) > 1 else ''}: {', '.join(unknown)}")
+        hints = hints or {}
+        named = [f"{name} (did you mean {hints[name]}?)" if name in hints else name for name in unknown]
+        super().__init__(f"unknown process{'es' if len(unknown) > 1 else ''}: {', '.join(named)}")
 
 
 class DaemonUnavailable(SentinelError):

@@ -19,6 +19,7 @@ from sentinel.errors import ConfigError, NotAJob, TargetError
 from sentinel.reconcile.desired import expand
 from sentinel.reconcile.planner import plan
 from sentinel.reconcile.render import diff_lines
+from sentinel.reconcile.targets import target_error
 from sentinel.state.values import iso
 
 if TYPE_CHECKING:
@@ -62,7 +63,7 @@ async def list_processes(daemon: Daemon, request: Request) -> Response:
     rows = status_rows(controller)
     unknown = [n for n in names if not any(_is_instance_of(row["name"], n) for row in rows)]
     if unknown:
-        return _error(404, str(TargetError(unknown)))
+        return _error(404, str(target_error(unknown, controller.desired)))
     if names:
         rows = [row for row in rows if any(_is_instance_of(row["name"], n) for n in names)]
     if group is not None:
@@ -111,7 +112,7 @@ async def list_runs(daemon: Daemon, request: Request) -> Response:
     name = request.path_params["name"]
     d = daemon.controller.desired.get(name)
     if d is None:
-        return _error(404, str(TargetError([name])))
+        return _error(404, str(target_error([name], daemon.controller.desired)))
     if not d.is_job:
         return _error(400, f"{name} is not a job (it has no schedule)")
     try:

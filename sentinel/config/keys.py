@@ -10,11 +10,11 @@ from __future__ import annotations
 
 import types
 from collections.abc import Mapping
-from typing import Annotated, Any, Union, get_args, get_origin
+from typing import Annotated, Any, Literal, Union, get_args, get_origin
 
 from pydantic import BaseModel
 
-from sentinel.config.hints import did_you_mean
+from sentinel.config.hints import did_you_mean, value_hint
 from sentinel.config.keypath import dotted, join
 from sentinel.config.models import Api, Process
 from sentinel.config.source import LocDict
@@ -63,6 +63,27 @@ def fields_of(tp: Any) -> list[str]:
     return list(tp.model_fields) if isinstance(tp, type) and issubclass(tp, BaseModel) else []
 
 
+def literal_values(model: Any, prefix: str = "") -> dict[str, str]:
+    """Each word value a setting of `model` (or of its sub-models) takes, with where it goes:
+    `{"on-failure": "restart.policy: on-failure", "forbid": "concurrency: forbid", …}`."""
+    out: dict[str, str] = {}
+    for name in fields_of(model):
+        tp = type_at(model, (name,))
+        where = join(prefix, name)
+        if get_origin(tp) is Literal:
+            out.update({value: f"{where}: {value}" for value in get_args(tp) if isinstance(value, str)})
+        elif isinstance(tp, type) and issubclass(tp, BaseModel):
+            for value, setting in literal_values(tp, where).items():
+                out.setdefault(value, setting)
+    return out
+
+
+def key_hint(key: str, model: Any, extra: tuple[str, ...] = ()) -> str:
+    """The hint for unknown `key` in `model`: the setting it is a value of (`on_failure` → `restart.policy:
+    on-failure`), else the closest allowed key; '' when neither."""
+    return value_hint(key, literal_values(model)) or did_you_mean(key, [*fields_of(model), *extra])
+
+
 def unknown_keys(data: Any, model: type[BaseModel], path: str, extra: tuple[str, ...] = ()) -> list[Problem]:
     """Unknown keys in `data` checked against `model` (and `extra`), recursing into sub-models."""
     if not isinstance(data, LocDict):
@@ -73,7 +94,7 @@ def unknown_keys(data: Any, model: type[BaseModel], path: str, extra: tuple[str,
         where = join(path, key)
         if key not in allowed:
             pos = data.key_pos[key]
-            problems.append(Problem(pos.file, pos.line, pos.col, where, f"unknown key{did_you_mean(key, allowed)}"))
+            problems.append(Problem(pos.file, pos.line, pos.col, where, f"unknown key{key_hint(key, model, extra)}"))
             continue
         if key in extra:
             continue

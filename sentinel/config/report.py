@@ -13,9 +13,8 @@ from typing import Any
 from pydantic import ValidationError
 
 from sentinel.config.fields import FieldProblem
-from sentinel.config.hints import did_you_mean
 from sentinel.config.keypath import dotted
-from sentinel.config.keys import fields_of, type_at
+from sentinel.config.keys import key_hint, type_at
 from sentinel.config.models import Config
 from sentinel.config.secrets import is_secret
 from sentinel.config.source import LocDict, LocList, Pos
@@ -68,8 +67,7 @@ def _problem(error: Any, doc: LocDict, fallback: str) -> Problem:
 def _message(kind: str, error: Any, loc: tuple[Any, ...], cause: object) -> str:
     ctx = error.get("ctx") or {}
     if kind == "extra_forbidden":
-        choices = fields_of(type_at(Config, loc[:-1]))
-        return f"unknown key{did_you_mean(str(loc[-1]), choices)}"
+        return f"unknown key{key_hint(str(loc[-1]), type_at(Config, loc[:-1]))}"
     if kind == "literal_error":
         expected = str(ctx.get("expected", "")).replace(" or ", ", ").replace("'", "")
         return f"must be one of {expected}" if "," in expected else f"must be {expected}"

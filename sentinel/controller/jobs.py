@@ -18,13 +18,14 @@ from typing import TYPE_CHECKING
 
 from sentinel.config.models import Schedule
 from sentinel.config.units import format_duration
-from sentinel.errors import NotAJob, SentinelError, TargetError
+from sentinel.errors import NotAJob, SentinelError
 from sentinel.reconcile.actions import Stop
 from sentinel.reconcile.observed import ExitStatus
 from sentinel.reconcile.overlap import overlap_of
 from sentinel.reconcile.records import record_after, run_requested
 from sentinel.reconcile.render import done_line
 from sentinel.reconcile.runs import RunSkipped, ask_run, overdue_runs
+from sentinel.reconcile.targets import target_error
 from sentinel.schedule import after_firing, catch_up, next_every, next_run
 from sentinel.state.values import Run
 
@@ -330,7 +331,7 @@ class JobRuns:
         """`sentinel run NAME`: a run of a job now. TargetError for an unknown name, NotAJob for a service."""
         d = self._c.desired.get(name)
         if d is None:
-            raise TargetError([name])
+            raise target_error([name], self._c.desired)
         if not d.is_job:
             raise NotAJob(f"{name} is not a job (it has no schedule)")
         self.ask(name, slot=None, trigger="manual", why="run requested")

@@ -27,7 +27,7 @@ from sentinel.controller.health import HealthMonitor
 from sentinel.controller.jobs import MAX_SLEEP, JobRuns, JobScheduler
 from sentinel.controller.limits import LimitSampler
 from sentinel.controller.persist import StateWriter
-from sentinel.errors import SentinelError, SpawnError, TargetError
+from sentinel.errors import SentinelError, SpawnError
 from sentinel.health.tracker import HealthState
 from sentinel.reconcile import records as user_requests
 from sentinel.reconcile.actions import Action, Forget, Plan, Restart, SetState, Start, Stop, Update
@@ -39,7 +39,7 @@ from sentinel.reconcile.planner import plan
 from sentinel.reconcile.records import record_after
 from sentinel.reconcile.render import done_line
 from sentinel.reconcile.shutdown import shutdown_stops
-from sentinel.reconcile.targets import resolve_targets
+from sentinel.reconcile.targets import resolve_targets, target_error
 from sentinel.runtime.manager import Runtime
 from sentinel.runtime.spawn import SpawnRequest
 from sentinel.state.convert import identity_of, to_record, to_stored
@@ -400,7 +400,7 @@ class Controller:
         """`start`, `stop` or `restart` targets; raises TargetError naming unknown ones, changing nothing."""
         names, unknown = resolve_targets(targets, self.desired, everything=everything)
         if unknown:
-            raise TargetError(unknown)
+            raise target_error(unknown, self.desired)
         change = {"start": user_requests.released, "stop": user_requests.held,
                   "restart": user_requests.restart_requested}[verb]
         for name in names:

@@ -1,9 +1,12 @@
-"""Resolving CLI targets (`web`, `web.1`, `group:NAME`, `--all`) to instance names. Pure."""
+"""Resolving CLI targets (`web`, `web.1`, `group:NAME`, `--all`) to instance names, and naming the ones that
+match nothing. Pure."""
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 
+from sentinel.config.hints import closest
+from sentinel.errors import TargetError
 from sentinel.reconcile.desired import Desired
 
 
@@ -31,3 +34,12 @@ def _matches(target: str, desired: Desired) -> Iterable[str]:
     if target in desired:
         return (target,)
     return (name for name, d in desired.items() if d.process == target)
+
+
+def target_error(unknown: Sequence[str], desired: Desired) -> TargetError:
+    """The error for targets that match nothing, each with the closest name it may have meant (`workr` →
+    `worker`), as unknown config keys get."""
+    groups = {f"group:{d.group}" for d in desired.values() if d.group}
+    known = {*desired, *(d.process for d in desired.values()), *groups}
+    hints = {target: match for target in unknown if (match := closest(target, sorted(known))) is not None}
+    return TargetError(list(unknown), hints)

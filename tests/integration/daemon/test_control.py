@@ -49,3 +49,19 @@ def test_unknown_target_exits_1_and_changes_nothing(make_reconciler: Callable[..
     assert result.stderr == "unknown processes: wbe, group:nope\n"
     assert r.row("db")["state"] == "running"
     assert r.cli("stop").exit_code == 1
+
+
+def test_an_unknown_target_names_the_closest_process(make_reconciler: Callable[..., Reconciler]) -> None:
+    r = make_reconciler("""
+processes:
+  worker: {command: sleep 1000, group: back}
+  web: {command: sleep 1000, replicas: 2}
+""")
+    r.start()
+    r.wait_state("worker", "running")
+    result = r.cli("stop", "workr")
+    assert (result.exit_code, result.stderr) == (1, "unknown process: workr (did you mean worker?)\n")
+    several = r.cli("restart", "wrker", "group:bak", "zzz")
+    assert several.stderr == "unknown processes: wrker (did you mean worker?), group:bak (did you mean group:back?), zzz\n"
+    assert r.cli("status", "wokrer").stderr == "unknown process: wokrer (did you mean worker?)\n"
+    assert r.row("worker")["state"] == "running"
