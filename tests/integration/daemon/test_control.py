@@ -62,6 +62,7 @@ processes:
     result = r.cli("stop", "workr")
     assert (result.exit_code, result.stderr) == (1, "unknown process: workr (did you mean worker?)\n")
     several = r.cli("restart", "wrker", "group:bak", "zzz")
-    assert several.stderr == "unknown processes: wrker (did you mean worker?), group:bak (did you mean group:back?), zzz\n"
+    assert several.stderr == ("unknown processes: wrker (did you mean worker?), group:bak (did you mean group:back?), "
+                              "zzz\n")
     assert r.cli("status", "wokrer").stderr == "unknown process: wokrer (did you mean worker?)\n"
     assert r.row("worker")["state"] == "running"
