@@ -16,6 +16,7 @@ from sentinel.api.status import metrics_text, status_rows
 from sentinel.config.loader import load
 from sentinel.config.secrets import masked_config
 from sentinel.errors import ConfigError, NotAJob, TargetError
+from sentinel.instances import is_instance_of
 from sentinel.reconcile.desired import expand
 from sentinel.reconcile.planner import plan
 from sentinel.reconcile.render import diff_lines
@@ -61,11 +62,11 @@ async def list_processes(daemon: Daemon, request: Request) -> Response:
     names = request.params("name")
     group = request.param("group")
     rows = status_rows(controller)
-    unknown = [n for n in names if not any(_is_instance_of(row["name"], n) for row in rows)]
+    unknown = [n for n in names if not any(is_instance_of(row["name"], n) for row in rows)]
     if unknown:
         return _error(404, str(target_error(unknown, controller.desired)))
     if names:
-        rows = [row for row in rows if any(_is_instance_of(row["name"], n) for n in names)]
+        rows = [row for row in rows if any(is_instance_of(row["name"], n) for n in names)]
     if group is not None:
         rows = [row for row in rows if row["group"] == group]
     return json_response({"processes": rows, "config_error": controller.config_error})
@@ -182,11 +183,6 @@ async def shutdown(daemon: Daemon, request: Request) -> Response:
 
 async def metrics(daemon: Daemon, request: Request) -> Response:
     return text_response(metrics_text(daemon.controller), "text/plain; version=0.0.4; charset=utf-8")
-
-
-def _is_instance_of(instance: str, name: str) -> bool:
-    head, _, tail = instance.rpartition(".")
-    return instance == name or (head == name and tail.isdigit())
 
 
 def _body(request: Request) -> dict[str, Any] | Response:

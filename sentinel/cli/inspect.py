@@ -18,6 +18,7 @@ from sentinel.cli.main import CONTEXT, cli
 from sentinel.cli.output import handles_errors
 from sentinel.cli.table import status_table
 from sentinel.errors import DaemonUnavailable, SentinelError
+from sentinel.instances import is_instance_of
 
 
 class NoLogs(SentinelError):
@@ -43,8 +44,7 @@ def _status(names: tuple[str, ...], group: str | None, as_json: bool) -> None:
 
 
 def _matches(instance: str, names: tuple[str, ...]) -> bool:
-    head, _, tail = instance.rpartition(".")
-    return instance in names or (tail.isdigit() and head in names)
+    return any(is_instance_of(instance, name) for name in names)
 
 
 status_options = [

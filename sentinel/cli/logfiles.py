@@ -8,13 +8,12 @@ UTC time stamp, so the lines of several instances merge in time order by sorting
 from __future__ import annotations
 
 import os
-import re
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
+from sentinel.instances import REPLICA, numbered
 from sentinel.paths import StateDir
 
-_INSTANCE = re.compile(r"\.\d+$")
 BLOCK = 65536
 STAMP_WIDTH = len("2026-11-26T02:35:57.123Z ")
 
@@ -26,11 +25,9 @@ def log_files(sd: StateDir, name: str) -> list[Path]:
         return [own]
     if not sd.logs.is_dir():
         return []
-    prefix = f"{name}."
     found = [
         sd.logs / entry for entry in os.listdir(sd.logs)
-        if entry.startswith(prefix) and entry.endswith(".log") and _INSTANCE.search(entry[: -len(".log")])
-        and entry[: -len(".log")].rpartition(".")[0] == name
+        if entry.endswith(".log") and numbered(entry.removesuffix(".log"), REPLICA) == name
     ]
     return sorted(found)
 

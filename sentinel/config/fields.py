@@ -9,12 +9,12 @@ from __future__ import annotations
 
 import re
 import shlex
-import signal
 from typing import Annotated, Any
 
 from pydantic import AfterValidator, BeforeValidator, Field, PlainSerializer, WithJsonSchema
 
 from sentinel.config import units
+from sentinel.signames import short_signal_name
 
 NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.-]*$"
 NAME_MAX = 128
@@ -147,15 +147,15 @@ EnvValue = Annotated[str, BeforeValidator(_env_value), WithJsonSchema({"type": [
 def _signal_name(value: Any) -> str:
     if isinstance(value, int) and not isinstance(value, bool):
         try:
-            return signal.Signals(value).name.removeprefix("SIG")
+            return short_signal_name(value)
         except ValueError:
             raise ValueError("is not a signal number on this system") from None
     if not isinstance(value, str):
         raise ValueError("must be a signal name such as TERM, INT or QUIT")
-    name = value.strip().upper().removeprefix("SIG")
-    if f"SIG{name}" not in signal.Signals.__members__:
-        raise ValueError("must be a signal name such as TERM, INT, QUIT, HUP, USR1 or KILL")
-    return name
+    try:
+        return short_signal_name(value)
+    except ValueError:
+        raise ValueError("must be a signal name such as TERM, INT, QUIT, HUP, USR1 or KILL") from None
 
 
 SignalName = Annotated[

@@ -1,7 +1,7 @@
 """Checks across processes: dependencies that name nothing, cycles, conditions that can never
 hold, and instance names that collide. Pure: a validated Config in, (key path, message) out.
 
-Also home of `instance_names` and `find_cycle`, which the planner's ordering reuses.
+Also home of `find_cycle`, which the planner's ordering reuses (instance names: `sentinel.instances`).
 """
 
 from __future__ import annotations
@@ -10,13 +10,9 @@ from collections.abc import Mapping, Sequence
 
 from sentinel.config.hints import did_you_mean
 from sentinel.config.models import Config
+from sentinel.instances import instance_names
 
 Issue = tuple[tuple[str, ...], str]
-
-
-def instance_names(name: str, replicas: int) -> list[str]:
-    """`web` for a single instance; `web.0` … `web.N-1` when replicas is more than one."""
-    return [name] if replicas == 1 else [f"{name}.{i}" for i in range(replicas)]
 
 
 def find_cycle(edges: Mapping[str, Sequence[str]]) -> list[str] | None:

@@ -16,7 +16,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import signal as signals
 from collections.abc import Awaitable, Callable, Mapping
 from datetime import UTC, tzinfo
 from typing import assert_never
@@ -42,6 +41,7 @@ from sentinel.reconcile.shutdown import shutdown_stops
 from sentinel.reconcile.targets import resolve_targets, target_error
 from sentinel.runtime.manager import Runtime
 from sentinel.runtime.spawn import SpawnRequest
+from sentinel.signames import signal_number
 from sentinel.state.convert import identity_of, to_record, to_stored
 from sentinel.state.store import Store, StoredProcess
 from sentinel.states import Health, IllegalMove, ProcessState, check_move
@@ -272,8 +272,7 @@ class Controller:
         self.health.unwatch(name)
         self.limits.forget(name)
         signal_name, timeout = self._stop_settings.get(name, _DEFAULT_STOP)
-        number = signals.Signals[f"SIG{signal_name}"].value
-        await self.runtime.stop(name, signal=number, timeout=0.0 if force else timeout)
+        await self.runtime.stop(name, signal=signal_number(signal_name), timeout=0.0 if force else timeout)
         self._exits.pop(name, None)
 
     async def _stop(self, action: Stop) -> None:
@@ -388,7 +387,7 @@ class Controller:
         strays = self.runtime.strays()
         for name, (identity, pgid) in sorted(strays.items()):
             signal_name, timeout = self._stop_settings.get(name, _DEFAULT_STOP)
-            await self.runtime.stop_stray(name, identity, pgid, signal=signals.Signals[f"SIG{signal_name}"].value,
+            await self.runtime.stop_stray(name, identity, pgid, signal=signal_number(signal_name),
                                           timeout=timeout)
             self.event("stray_stopped", f"stopped {name} (pid {identity.pid}): running, but unknown to state.db",
                        process=name)

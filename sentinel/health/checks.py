@@ -35,6 +35,8 @@ from urllib.parse import SplitResult, quote, unquote, urlsplit
 from sentinel.config.fields import split_command
 from sentinel.config.models import Health
 from sentinel.config.units import format_duration
+from sentinel.pidfd import PidfdReader
+from sentinel.signames import signal_name
 
 POLL_INTERVAL = 0.05  # seconds between waitpid polls where there is no pidfd
 KILL_WAIT = 1.0  # how long a killed probe is awaited before reaping continues in the background
@@ -266,7 +268,7 @@ async def _exec(argv: list[str], timeout: float, cwd: str, env: Mapping[str, str
     if code is None:
         return CheckResult(False, "exit status lost (reaped elsewhere)")
     if code < 0:
-        return CheckResult(False, f"killed by {_signal_name(-code)}")
+        return CheckResult(False, f"killed by {signal_name(-code)}")
     return CheckResult(code == 0, f"exited {code}")
 
 
@@ -286,26 +288,24 @@ def _spawn(argv: list[str], cwd: str, env: Mapping[str, str]) -> subprocess.Pope
 def watch_exit(loop: asyncio.AbstractEventLoop, proc: subprocess.Popen[bytes]) -> asyncio.Future[int | None]:
     """A future for `proc`'s exit code (negative: killed by that signal; None: reaped by someone else).
 
-    Linux: the process's pidfd is registered with `loop`; once readable the process is reaped with
+    Linux: the process's pidfd is registered with `loop` (`sentinel.pidfd`); once readable the process is reaped with
     `waitpid(pid, 0)`, which returns at once. Without a pidfd this falls back to `poll_exit`. The
     watch does not depend on the future: cancelling it does not stop the reaping.
     """
-    try:
-        fd = os.pidfd_open(proc.pid)
-    except (AttributeError, OSError):  # no pidfd on this platform or kernel, or the child was auto-reaped
-        return poll_exit(loop, proc)
     exited: asyncio.Future[int | None] = loop.create_future()
 
     def ready() -> None:
-        loop.remove_reader(fd)
-        os.close(fd)
+        watch.close()
         try:
             status: int | None = os.waitpid(proc.pid, 0)[1]
         except ChildProcessError:
             status = None
         _finish(proc, exited, status)
 
-    loop.add_reader(fd, ready)
+    try:
+        watch = PidfdReader(loop, proc.pid, ready)
+    except OSError:  # no pidfd on this platform or kernel, or the child was auto-reaped
+        return poll_exit(loop, proc)
     return exited
 
 
@@ -340,13 +340,6 @@ def _finish(proc: subprocess.Popen[bytes], exited: asyncio.Future[int | None], s
 def _kill_group(pgid: int) -> None:
     with contextlib.suppress(ProcessLookupError, PermissionError):
         os.killpg(pgid, signal.SIGKILL)
-
-
-def _signal_name(number: int) -> str:
-    try:
-        return signal.Signals(number).name
-    except ValueError:
-        return f"signal {number}"
 
 
 def _one_line(text: str) -> str:

@@ -17,9 +17,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from sentinel.config.fields import split_command
-from sentinel.config.graph import instance_names
 from sentinel.config.models import Config, OnMissed, Process, Schedule
 from sentinel.config.models import Health as HealthCheck
+from sentinel.instances import instance_names
 from sentinel.reconcile.limits import LimitRule
 
 # Fields of a process whose change restarts it (DESIGN §3). Everything else is updated in place.

@@ -6,10 +6,10 @@ a record is what the controller remembers and persists. Neither is a config spec
 
 from __future__ import annotations
 
-import signal as _signal
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
 
+from sentinel.signames import signal_name
 from sentinel.states import Health, ProcessState
 
 
@@ -45,13 +45,6 @@ class ExitStatus:
     def expected(self, codes: Collection[int]) -> bool:
         """True when this exit is one the config calls a success (`restart.exit_codes`)."""
         return self.signal is None and self.code is not None and self.code in codes
-
-
-def signal_name(number: int) -> str:
-    try:
-        return _signal.Signals(number).name
-    except ValueError:
-        return f"signal {number}"
 
 
 def _is_signaled(status: int) -> bool:

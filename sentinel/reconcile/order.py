@@ -9,6 +9,10 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
+from sentinel.instances import process_of
+
+__all__ = ["process_of", "ranks"]  # process_of lives in sentinel.instances; the planner finds it here too
+
 
 def ranks(depends_on: Mapping[str, Mapping[str, str]]) -> dict[str, int]:
     """process → 0 for no dependencies, else 1 + the highest rank of what it depends on."""
@@ -25,15 +29,3 @@ def ranks(depends_on: Mapping[str, Mapping[str, str]]) -> dict[str, int]:
     for name in sorted(depends_on):
         rank(name, frozenset())
     return out
-
-
-def process_of(instance: str, known: Mapping[str, object]) -> str:
-    """The process an instance belongs to: `web.1` (a replica) or `backup+1` (a job's overlapping run) →
-    `web`, `backup` when that is known, else the name itself."""
-    if instance in known:
-        return instance
-    for separator in (".", "+"):
-        head, _, tail = instance.rpartition(separator)
-        if head and tail.isdigit() and head in known:
-            return head
-    return instance

@@ -11,15 +11,14 @@ from __future__ import annotations
 from collections.abc import Collection, Mapping
 from dataclasses import replace
 
+from sentinel.instances import OVERLAP, numbered, overlap_name
 from sentinel.reconcile.desired import DesiredProcess
-
-SEPARATOR = "+"
 
 
 def overlap_of(instance: str, desired: Mapping[str, DesiredProcess]) -> str | None:
     """The job whose overlapping run `instance` is (`backup+1` → `backup`), if that job is desired."""
-    head, sep, tail = instance.rpartition(SEPARATOR)
-    if not sep or not tail.isdigit() or head not in desired or not desired[head].is_job:
+    head = numbered(instance, OVERLAP)
+    if head is None or head not in desired or not desired[head].is_job:
         return None
     return head
 
@@ -36,6 +35,6 @@ def spec_of(instance: str, desired: Mapping[str, DesiredProcess]) -> DesiredProc
 def free_overlap(job: str, taken: Collection[str]) -> str:
     """The first `job+N` (N ≥ 1) not in `taken`."""
     number = 1
-    while f"{job}{SEPARATOR}{number}" in taken:
+    while overlap_name(job, number) in taken:
         number += 1
-    return f"{job}{SEPARATOR}{number}"
+    return overlap_name(job, number)

@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Mapping
 
+from sentinel.instances import REPLICA, numbered
 from sentinel.reconcile.actions import Action, Forget, Plan, Restart, SetState, Start, Stop, Update
 from sentinel.reconcile.desired import Desired, DesiredProcess, changed_fields, is_run_field
 from sentinel.reconcile.observed import ExitStatus, Observed, ObservedProcess, ProcessRecord, Records
@@ -343,8 +344,7 @@ def _recorded_dependencies(records: Records, desired: Desired) -> dict[str, dict
     for name, record in records.items():
         if name in desired:
             continue
-        head, _, tail = name.rpartition(".")
-        process = head if head and tail.isdigit() else name
+        process = numbered(name, REPLICA) or name
         deps = out.setdefault(process, {})
         deps.update({key.split(".", 1)[1]: "started" for key in record.digests if key.startswith("depends_on.")})
     return out

@@ -22,6 +22,7 @@ import sys
 from collections.abc import Callable
 from typing import Protocol
 
+from sentinel.pidfd import PidfdReader
 from sentinel.reconcile.observed import ExitStatus, ProcessIdentity
 from sentinel.runtime import probe
 
@@ -38,11 +39,10 @@ class ExitWatch(Protocol):
 
 def watch_exit(loop: asyncio.AbstractEventLoop, identity: ProcessIdentity, callback: ExitCallback) -> ExitWatch:
     """Call `callback(status)` from `loop` once the process `identity` has exited (at once if it already has)."""
-    if hasattr(os, "pidfd_open"):
-        try:
-            return PidfdWatch(loop, identity, callback)
-        except OSError:
-            pass  # no pidfd support (old kernel, seccomp): poll instead
+    try:
+        return PidfdWatch(loop, identity, callback)
+    except OSError:
+        pass  # no pidfd (macOS, old kernel, seccomp)
     if sys.platform == "darwin":
         try:
             return KqueueWatch(loop, identity, callback)
@@ -92,28 +92,25 @@ class _Watch:
 
 
 class PidfdWatch(_Watch):
-    """Linux ≥ 5.3: the pidfd becomes readable when the process exits."""
+    """Linux ≥ 5.3: the pidfd (`sentinel.pidfd`) becomes readable when the process exits."""
 
     def __init__(self, loop: asyncio.AbstractEventLoop, identity: ProcessIdentity, callback: ExitCallback) -> None:
         super().__init__(loop, identity, callback)
-        self._fd = -1
+        self._pidfd: PidfdReader | None = None
         try:
-            self._fd = os.pidfd_open(identity.pid)
+            self._pidfd = PidfdReader(loop, identity.pid, self._ready)
         except ProcessLookupError:
             self._finish_soon(ExitStatus())
             return
         if not probe.matches(identity):  # the pid was reused before we held it
             self._close()
             self._finish_soon(ExitStatus())
-            return
-        loop.add_reader(self._fd, self._ready)
 
     def cancel(self) -> None:
         super().cancel()
         self._close()
 
     def _ready(self) -> None:
-        self._loop.remove_reader(self._fd)
         status = self._collect()
         if status is None:  # readable, but the zombie is not waitable yet
             self._timer = self._loop.call_later(_RETRY, self._rearm)
@@ -122,8 +119,9 @@ class PidfdWatch(_Watch):
         self._finish(status)
 
     def _collect(self) -> ExitStatus | None:
+        assert self._pidfd is not None, "called back only while the pidfd is open"
         try:
-            info = os.waitid(os.P_PIDFD, self._fd, os.WEXITED | os.WNOHANG)
+            info = os.waitid(os.P_PIDFD, self._pidfd.fd, os.WEXITED | os.WNOHANG)
         except ChildProcessError:
             return ExitStatus()  # not our child: the status went to its parent
         except OSError:
@@ -136,14 +134,13 @@ class PidfdWatch(_Watch):
 
     def _rearm(self) -> None:
         self._timer = None
-        if self._fd >= 0:
-            self._loop.add_reader(self._fd, self._ready)
+        if self._pidfd is not None:
+            self._pidfd.rearm()
 
     def _close(self) -> None:
-        if self._fd >= 0:
-            self._loop.remove_reader(self._fd)
-            os.close(self._fd)
-            self._fd = -1
+        if self._pidfd is not None:
+            self._pidfd.close()
+            self._pidfd = None
 
 
 class PollingWatch(_Watch):

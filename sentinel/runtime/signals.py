@@ -28,8 +28,9 @@ from dataclasses import dataclass
 
 import psutil
 
-from sentinel.reconcile.observed import ProcessIdentity, signal_name
+from sentinel.reconcile.observed import ProcessIdentity
 from sentinel.runtime import probe
+from sentinel.signames import signal_name
 
 log = logging.getLogger(__name__)
 

@@ -6,8 +6,9 @@ from typing import Any
 
 import pytest
 
-from sentinel.config.graph import check_processes, find_cycle, instance_names
+from sentinel.config.graph import check_processes, find_cycle
 from sentinel.config.models import Config
+from sentinel.instances import instance_names
 
 
 def config(**processes: dict[str, Any]) -> Config:

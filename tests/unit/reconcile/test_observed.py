@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from sentinel.reconcile.observed import ExitStatus, signal_name
+from sentinel.reconcile.observed import ExitStatus
+from sentinel.signames import signal_name
 
 
 @pytest.mark.parametrize(
