@@ -5,8 +5,8 @@ The helpers, and a guard that the logic they hold is not written again elsewhere
 
 from __future__ import annotations
 
-import asyncio
 import ast
+import asyncio
 import signal
 import subprocess
 import sys
