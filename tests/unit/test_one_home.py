@@ -75,9 +75,9 @@ def test_signal_names() -> None:
 def test_pidfd_reader_calls_back_once_the_process_has_exited() -> None:
     async def watch() -> int:
         loop = asyncio.get_running_loop()
-        exited = loop.create_future()
+        exited: asyncio.Future[int] = loop.create_future()
         proc = subprocess.Popen(["sleep", "0.1"])
-        calls = []
+        calls: list[int] = []
 
         def on_exit() -> None:
             calls.append(proc.pid)
