@@ -59,6 +59,7 @@ class IllegalMove(Exception):
 
 
 def check_move(instance: str, old: ProcessState, new: ProcessState) -> None:
-    """Raise IllegalMove when `old → new` is not an edge of the state table."""
-    if not can_move(old, new):
+    """Raise IllegalMove when `old → new` is a move (not staying in a state, say with a new reason) along no
+    edge of the state table."""
+    if old is not new and not can_move(old, new):
         raise IllegalMove(f"{instance}: {old} → {new} is not an allowed transition (docs/states.md)")
