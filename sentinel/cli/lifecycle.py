@@ -23,7 +23,7 @@ DETACH_TIMEOUT = 15.0
 
 running_file_option = click.option(
     "-f", "--file", "file", metavar="FILE", default=None,
-    help="The config file (default: the one the running reconciler was given; with none running, "
+    help="The config file (default: the running reconciler's, with its --env; with none running, "
          "$SENTINEL_CONFIG, then ./sentinel.yaml).",
 )
 
@@ -148,8 +148,9 @@ def down(keep: bool, timeout: float) -> None:
 def apply(file: str | None, env: str | None, dry_run: bool, timeout: float) -> None:
     """Make FILE the desired state and wait until it is reached.
 
-    Starts a detached reconciler if none runs. Prints what was done. Exit 0 when converged,
-    1 when not converged in time (or a process failed), 2 when FILE is invalid.
+    Starts a detached reconciler if none runs. Prints what was done. Exit 0 when converged
+    (each process healthy, or up for 0.5s if it has no health check), 1 when not converged in
+    time (or a process failed), 2 when FILE is invalid.
     """
     from sentinel.config.loader import load
 
