@@ -40,7 +40,7 @@ class Convergence:
 
 def convergence(desired: Desired, observed: Observed, records: Records, now: float) -> Convergence:
     """How far the world (`observed`, `records`) is from `desired` at `now`."""
-    busy = sorted(name for name, o in observed.items() if o.busy)
+    busy = sorted(name for name, seen in observed.items() if seen.busy)
     waiting = [f"{name}: stopping" for name in busy]
     final = not busy
     check_again_at: float | None = None
@@ -73,10 +73,10 @@ def _not_converged(name: str, desired: Desired, observed: Observed, records: Rec
     return None, None
 
 
-def _not_ready(name: str, d: DesiredProcess, seen: ObservedProcess | None, record: ProcessRecord,
+def _not_ready(name: str, spec: DesiredProcess, seen: ObservedProcess | None, record: ProcessRecord,
                now: float) -> tuple[str | None, float | None]:
     """A running service: ready when healthy, or without a check once it has been up for `SETTLE_TIME`."""
-    if d.health is not None:
+    if spec.health is not None:
         health = seen.health if seen is not None else Health.UNKNOWN
         if health is Health.HEALTHY:
             return None, None
@@ -108,5 +108,5 @@ def _gone_for_good(name: str, condition: str, desired: Desired, records: Records
 
 
 def _instances(process: str, desired: Desired) -> list[str]:
-    return [name for name, d in desired.items() if d.process == process]
+    return [name for name, spec in desired.items() if spec.process == process]
 
