@@ -283,3 +283,19 @@ def test_fixing_a_broken_file_says_the_error_is_cleared(make_reconciler: Callabl
     events = r.cli("events")
     assert events.output.splitlines()[-1].endswith(f"config error cleared: {r.config} is valid")
     assert "config not applied" not in r.cli("status").stderr
+
+
+def test_diff_without_file_keeps_the_running_reconcilers_environment(
+    make_reconciler: Callable[..., Reconciler], tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    r = make_reconciler("processes: {a: {command: sleep 1000}}\n"
+                        "environments: {prod: {processes: {a: {env: {MODE: prod}}}}}\n")
+    r.environment = "prod"
+    r.start()
+    r.wait_state("a", "running")
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("SENTINEL_CONFIG", raising=False)
+    monkeypatch.delenv("SENTINEL_ENV", raising=False)
+    diff = r.cli("diff")  # without the environment, `a` would restart (env.MODE)
+    assert (diff.exit_code, diff.stdout) == (0, "")
+    assert diff.stderr.strip() == f"using {r.config} (environment prod), the file the running reconciler was given"
