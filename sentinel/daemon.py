@@ -108,7 +108,8 @@ class Daemon:
         self._sampler: asyncio.Task[None] | None = None
         self._scheduling: asyncio.Task[None] | None = None
         self._pending: set[asyncio.Task[None]] = set()
-        self._digest = ""
+        self._taken: tuple[str, tuple[str, ...]] = ("", ())  # the digest and files of the config in force
+        self.files_moved = asyncio.Event()  # set when the files to watch change (the watcher follows them)
         self._release: asyncio.TimerHandle | None = None
         if self.store.recovered:
             self.controller.event("state_recovered", self.store.recovered)
@@ -120,10 +121,11 @@ class Daemon:
     # --- config ---------------------------------------------------------------------------------
 
     def _take(self, loaded: Loaded, why: str) -> bool:
+        """Make `loaded` (read from `self.path`) the config in force, unless it is the same, from the same files."""
         new = config_digest(loaded)
-        if new == self._digest:
+        if (new, tuple(loaded.files)) == self._taken:
             return False
-        self._digest = new
+        self._taken = (new, tuple(loaded.files))
         self.controller.set_config(loaded, self.path)
         self.scheduler.changed()
         self.controller.event("config_applied", f"config {self.path} applied ({why})")
@@ -149,9 +151,12 @@ class Daemon:
             if not switch and _stat(target) != before:
                 return loaded  # written again while we read it: the next change event reloads
             self.path, self.environment = target, env
-            self.controller.config_error = None  # also when the file went back to what already runs
+            watched = self.watched()
+            self.controller.clear_config_error(target)  # also when the file went back to what already runs
             if self._take(loaded, why):
                 self._release_memory_soon()  # the old config's pages, back to the OS
+            if self.watched() != watched:
+                self.files_moved.set()
             return loaded
 
     def _release_memory_soon(self) -> None:
@@ -220,7 +225,7 @@ class Daemon:
             tasks += [
                 loop.create_task(self.controller.run()),
                 loop.create_task(server.serve()),
-                loop.create_task(watch_config(self.watched, self._on_file_change, stop_watching)),
+                loop.create_task(watch_config(self.watched, self._on_file_change, stop_watching, self.files_moved)),
             ]
             self._sampler = loop.create_task(self.controller.limits.run(lambda: self.controller.desired,
                                                                         self.runtime.running))

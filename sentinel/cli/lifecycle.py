@@ -14,12 +14,18 @@ import time
 import click
 
 from sentinel.cli.context import client, state_dir
-from sentinel.cli.main import CONTEXT, cli, env_option, file_option
+from sentinel.cli.main import CONTEXT, cli, default_file, env_option, file_option
 from sentinel.cli.output import debugging, handles_errors
 from sentinel.errors import DaemonRunning, DaemonUnavailable, SentinelError
 from sentinel.paths import StateDir
 
 DETACH_TIMEOUT = 15.0
+
+running_file_option = click.option(
+    "-f", "--file", "file", metavar="FILE", default=None,
+    help="The config file (default: the running reconciler's, with its --env; with none running, "
+         "$SENTINEL_CONFIG, then ./sentinel.yaml).",
+)
 
 
 class StartFailed(SentinelError):
@@ -133,21 +139,22 @@ def down(keep: bool, timeout: float) -> None:
 
 
 @cli.command(context_settings=CONTEXT)
-@file_option
+@running_file_option
 @env_option
 @click.option("--dry-run", is_flag=True, help="Print what would be done, like `diff`, and change nothing.")
 @click.option("--timeout", type=float, default=30.0, show_default=True, metavar="S",
               help="How long to wait for the processes to converge.")
 @handles_errors
-def apply(file: str, env: str | None, dry_run: bool, timeout: float) -> None:
+def apply(file: str | None, env: str | None, dry_run: bool, timeout: float) -> None:
     """Make FILE the desired state and wait until it is reached.
 
-    Starts a detached reconciler if none runs. Prints what was done. Exit 0 when converged,
-    1 when not converged in time (or a process failed), 2 when FILE is invalid.
+    Starts a detached reconciler if none runs. Prints what was done. Exit 0 when converged
+    (each process healthy, or up for 0.5s if it has no health check), 1 when not converged in
+    time (or a process failed), 2 when FILE is invalid.
     """
     from sentinel.config.loader import load
 
-    path = os.path.abspath(file)
+    path, env = _config_to_use(file, env)
     load(path, env=env)
     if dry_run:
         _print_diff(path, env)
@@ -169,10 +176,10 @@ def apply(file: str, env: str | None, dry_run: bool, timeout: float) -> None:
 
 
 @cli.command(context_settings=CONTEXT)
-@file_option
+@running_file_option
 @env_option
 @handles_errors
-def diff(file: str, env: str | None) -> None:
+def diff(file: str | None, env: str | None) -> None:
     """Print what `apply` would do, changing nothing.
 
     One line per change: `+ web.1 start`, `- old stop`, `~ web restart (command)`,
@@ -181,10 +188,25 @@ def diff(file: str, env: str | None) -> None:
     """
     from sentinel.config.loader import load
 
-    path = os.path.abspath(file)
+    path, env = _config_to_use(file, env)
     load(path, env=env)
     if _print_diff(path, env):
         sys.exit(1)
+
+
+def _config_to_use(file: str | None, env: str | None) -> tuple[str, str | None]:
+    """The file (absolute) and environment `apply` and `diff` use: FILE if given; else the running
+    reconciler's (and its environment, unless --env says another), named on stderr; else the default file."""
+    if file is not None:
+        return os.path.abspath(file), env
+    try:
+        running = client().get("/healthz")
+    except DaemonUnavailable:
+        return os.path.abspath(default_file()), env
+    path, environment = str(running["config"]), env if env is not None else running.get("environment")
+    where = f" (environment {environment})" if environment else ""
+    click.echo(f"using {path}{where}, the file the running reconciler was given", err=True)
+    return path, environment
 
 
 def _print_diff(path: str, env: str | None) -> bool:

@@ -100,7 +100,8 @@ class Health(Spec):
     interval: PositiveDuration = 10.0
     timeout: PositiveDuration = 1.0
     retries: int = Field(3, ge=1, description="consecutive failures before unhealthy")
-    start_period: Duration = Field(0.0, description="failures during this time after start do not count")
+    start_period: Duration = Field(
+        30.0, description="until a check first passes, failures during this time after start do not count")
     restart: bool = Field(True, description="restart when unhealthy; false only reports")
 
     @field_validator("http")

@@ -3,9 +3,8 @@
 One asyncio task per checked instance (timers, not threads): it probes at once, then every
 `interval`, or every second at most while no check has passed yet (so that a dependent
 waiting for `healthy` starts soon after its dependency is ready, not an `interval` later).
-Those early checks count failures no faster than one per `interval`, so a slow starter gets
-the usual `interval × retries` before it is called unhealthy.
-Verdicts come from the pure tracker; the planner decides what an unhealthy process means.
+Which failures count (the start period, the early checks) and when to check next are the pure
+tracker's decisions; the planner decides what an unhealthy process means.
 Called by the controller when it starts, adopts, updates or lets go of an instance.
 """
 
@@ -19,11 +18,10 @@ from dataclasses import dataclass, field
 from sentinel.clock import Clock
 from sentinel.config.models import Health as HealthCheck
 from sentinel.health.checks import run_check
-from sentinel.health.tracker import HealthState, initial, observe
+from sentinel.health.tracker import HealthState, after_check, initial, next_check_in
 from sentinel.states import Health
 
 log = logging.getLogger("sentinel")
-EARLY_INTERVAL = 1.0  # how often to probe until a check has passed
 
 OnChange = Callable[[str, HealthState, HealthState], None]
 
@@ -31,12 +29,9 @@ OnChange = Callable[[str, HealthState, HealthState], None]
 @dataclass
 class _Watch:
     spec: HealthCheck
-    started_at: float  # monotonic
     cwd: str
     env: Mapping[str, str]
     state: HealthState = field(default_factory=initial)
-    passed: bool = False  # a check has passed since it started
-    counted_at: float = 0.0  # when a failure last counted (monotonic)
     task: asyncio.Task[None] | None = None
 
 
@@ -51,7 +46,7 @@ class HealthMonitor:
     def watch(self, name: str, spec: HealthCheck, *, started_at: float, cwd: str, env: Mapping[str, str]) -> None:
         """Check `name` from now on (again from `unknown` if it was already checked)."""
         self.unwatch(name)
-        watch = _Watch(spec=spec, started_at=started_at, cwd=cwd, env=dict(env), counted_at=started_at)
+        watch = _Watch(spec=spec, cwd=cwd, env=dict(env), state=initial(started_at))
         watch.task = asyncio.get_running_loop().create_task(self._run(name, watch))
         self._watches[name] = watch
 
@@ -76,16 +71,9 @@ class HealthMonitor:
         spec = watch.spec
         while True:
             result = await run_check(spec, timeout=spec.timeout, cwd=watch.cwd, env=watch.env)
-            now = self._clock.monotonic()
-            # Until a check passes, the extra early checks find readiness sooner but do not count their
-            # failures faster than one per `interval`: a slow starter gets interval × retries, as usual.
-            early = not watch.passed and now - watch.counted_at < spec.interval
-            ignored = now - watch.started_at < spec.start_period or early
-            if not result.ok and not ignored:
-                watch.counted_at = now
-            new = observe(watch.state, result.ok, result.detail, in_start_period=ignored, retries=spec.retries)
+            new = after_check(watch.state, result.ok, result.detail, now=self._clock.monotonic(),
+                              interval=spec.interval, start_period=spec.start_period, retries=spec.retries)
             old, watch.state = watch.state, new
-            watch.passed = watch.passed or result.ok
             if new.status is not old.status:
                 self._on_change(name, old, new)
-            await self._clock.sleep(spec.interval if watch.passed else min(spec.interval, EARLY_INTERVAL))
+            await self._clock.sleep(next_check_in(new, spec.interval))

@@ -30,7 +30,7 @@ from sentinel.errors import SentinelError, SpawnError
 from sentinel.health.tracker import HealthState
 from sentinel.reconcile import records as user_requests
 from sentinel.reconcile.actions import Action, Forget, Plan, Restart, SetState, Start, Stop, Update
-from sentinel.reconcile.convergence import nothing_more_to_wait_for, unsettled
+from sentinel.reconcile.convergence import Convergence, convergence
 from sentinel.reconcile.desired import DesiredProcess, expand
 from sentinel.reconcile.observed import ExitStatus, ObservedProcess, ProcessIdentity, ProcessRecord
 from sentinel.reconcile.overlap import overlap_of, spec_of
@@ -97,6 +97,12 @@ class Controller:
         """An invalid file: recorded and shown, while the last good desired state stays in force."""
         self.config_error = message
         self.event("config_invalid", message)
+
+    def clear_config_error(self, path: str) -> None:
+        """A valid file was read: an error shown until now is over, and an event says so."""
+        if self.config_error is not None:
+            self.config_error = None
+            self.event("config_error_cleared", f"config error cleared: {path} is valid")
 
     def spec(self, name: str) -> DesiredProcess | None:
         """The desired spec of instance `name`; an overlapping run of a job (`backup+1`) runs its job's."""
@@ -419,20 +425,38 @@ class Controller:
 
         return await self._wait(settled, timeout)
 
+    def convergence(self) -> Convergence:
+        """Where convergence stands now (`reconcile.convergence`)."""
+        return convergence(self.desired, self.observe(), self.records, self.clock.monotonic())
+
     def unsettled(self) -> list[str]:
-        """Instances not yet where the desired state puts them, with why ('web: backoff (exited 1, …)')."""
-        return unsettled(self.desired, self.records, self._busy)
+        """Instances that have not converged, with why ('web: backoff (exited 1, …)')."""
+        return list(self.convergence().waiting)
 
     async def converge(self, timeout: float) -> bool:
         """Wait until the world matches the desired state; False when it does not in time, or a process
-        failed for good (then `unsettled()` says which)."""
+        failed for good (then `unsettled()` says which). A pass runs when a settle time ends, so that
+        a process that has stayed up is seen to have converged."""
         start = self.passes
+        loop = asyncio.get_running_loop()
+        timer: asyncio.TimerHandle | None = None
 
         def done() -> bool:
-            quiet = self.passes > start and not self._busy and not self._acted
-            return quiet and nothing_more_to_wait_for(self.unsettled())
+            nonlocal timer
+            if self.passes <= start or self._busy or self._acted:
+                return False
+            state = self.convergence()
+            if timer is not None:
+                timer.cancel()
+            if state.check_again_at is not None:
+                timer = loop.call_later(max(0.0, state.check_again_at - self.clock.monotonic()), self.wake)
+            return state.done
 
-        return await self._wait(done, timeout) and not self.unsettled()
+        try:
+            return await self._wait(done, timeout) and not self.unsettled()
+        finally:
+            if timer is not None:
+                timer.cancel()
 
     async def _wait(self, check: Callable[[], bool], timeout: float) -> bool:
         loop = asyncio.get_running_loop()

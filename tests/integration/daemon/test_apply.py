@@ -3,7 +3,12 @@
 from __future__ import annotations
 
 import os
+import socket
+import sys
 from collections.abc import Callable
+from pathlib import Path
+
+import pytest
 
 from tests.support.daemon import Reconciler
 from tests.support.wait import wait_for
@@ -143,3 +148,154 @@ def test_apply_dry_run_prints_the_plan_and_changes_nothing(make_reconciler: Call
     assert result.exit_code == 0
     assert "~ b restart (env.API_TOKEN)" in result.output.splitlines()
     assert {n: r.row(n)["pid"] for n in before} == before and "new" not in r.rows()
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def _slow_db_and_web(port: int, health: str = "") -> str:
+    """`db` listens after 1.5 s; `web` waits for it to be healthy (the issue's scenario)."""
+    return f"""
+processes:
+  db:
+    command: ["sh", "-c", "sleep 1.5; exec {sys.executable} -m http.server {port} --bind 127.0.0.1"]
+    health: {{tcp: "127.0.0.1:{port}"{health}}}
+  web:
+    command: sleep 1000
+    depends_on: {{db: healthy}}
+"""
+
+
+def test_apply_waits_for_a_process_pending_on_a_dependency_coming_up(
+    make_reconciler: Callable[..., Reconciler],
+) -> None:
+    r = make_reconciler(_slow_db_and_web(_free_port()))
+    result = r.cli("apply", "-f", str(r.config), "--timeout", "20")
+    try:
+        assert result.exit_code == 0, result.output
+        assert result.output.splitlines()[-1] == "converged"
+        assert "started web: dependencies ready" in result.output
+        assert r.row("db")["health"] == "healthy" and r.row("web")["state"] == "running"
+    finally:
+        assert r.cli("down").exit_code == 0
+
+
+def test_apply_to_a_running_reconciler_waits_for_a_pending_dependent(
+    make_reconciler: Callable[..., Reconciler],
+) -> None:
+    r = make_reconciler("processes: {ok: {command: sleep 1000}}")
+    r.start()
+    r.wait_state("ok", "running")
+    other = r.config.parent / "slow.yaml"
+    other.write_text(_slow_db_and_web(_free_port()))
+    result = r.cli("apply", "-f", str(other), "--timeout", "20")
+    assert result.exit_code == 0, result.output
+    assert result.output.splitlines()[-1] == "converged"
+    assert r.row("web")["state"] == "running"
+
+
+def test_apply_stops_waiting_for_a_dependent_of_a_failed_process(make_reconciler: Callable[..., Reconciler]) -> None:
+    r = make_reconciler("processes: {ok: {command: sleep 1000}}")
+    r.start()
+    other = r.config.parent / "broken.yaml"
+    other.write_text(f"processes: {{db: {{command: 'false', restart: {{max_retries: 0}},"
+                     f" health: {{tcp: '127.0.0.1:{_free_port()}'}}}},"
+                     " web: {command: sleep 1000, depends_on: {db: healthy}}}")
+    result = r.cli("apply", "-f", str(other), "--timeout", "60")
+    assert result.exit_code == 1
+    assert result.stderr.splitlines() == ["not converged: db: failed (exited 1; gave up after 1 run in a row failed)",
+                                          "not converged: web: pending (waiting for db (failed))"]
+
+
+def test_apply_does_not_count_a_process_that_exits_soon_after_it_started(
+    make_reconciler: Callable[..., Reconciler],
+) -> None:
+    r = make_reconciler("processes: {ok: {command: sleep 1000}}")
+    r.start()
+    other = r.config.parent / "late.yaml"
+    other.write_text("processes: {ok: {command: sleep 1000},"
+                     " late: {command: sh -c 'sleep 0.2; exit 1', restart: {max_retries: 0}}}")
+    result = r.cli("apply", "-f", str(other), "--timeout", "10")
+    assert result.exit_code == 1, result.output
+    assert "not converged: late: failed (exited 1; gave up after 1 run in a row failed)" in result.stderr
+
+
+def test_apply_waits_for_a_health_check_to_pass(make_reconciler: Callable[..., Reconciler]) -> None:
+    r = make_reconciler("processes: {ok: {command: sleep 1000}}")
+    r.start()
+    other = r.config.parent / "unready.yaml"
+    other.write_text(f"processes: {{ok: {{command: sleep 1000}},"
+                     f" unready: {{command: sleep 1000, health: {{tcp: '127.0.0.1:{_free_port()}'}}}}}}")
+    result = r.cli("apply", "-f", str(other), "--timeout", "2")
+    assert result.exit_code == 1, result.output
+    assert "not converged: unready: running, not healthy yet (connection refused)" in result.stderr
+
+
+def test_the_watcher_follows_the_file_apply_switched_to(make_reconciler: Callable[..., Reconciler]) -> None:
+    r = make_reconciler("processes: {a: {command: sleep 1000}}")
+    r.start()
+    r.wait_state("a", "running")
+    other = r.config.parent / "d2.yaml"
+    other.write_text("processes: {b: {command: sleep 1000}}")
+    assert r.cli("apply", "-f", str(other)).exit_code == 0
+    other.write_text("processes: {b: {command: sleep 1000}, c: {command: sleep 1000}}")
+    r.wait_state("c", "running")
+    r.config.write_text("processes: {a: {command: sleep 1000}, old: {command: sleep 1000}}")
+    other.write_text("processes: {b: {command: sleep 1000}, c: {command: sleep 1000}, d: {command: sleep 1000}}")
+    r.wait_state("d", "running")  # the edit of d2.yaml after the one of the old file: both seen by now
+    assert set(r.rows()) == {"b", "c", "d"}
+    applied = [e["message"] for e in r.client.get("/v1/events", limit=100)["events"] if e["kind"] == "config_applied"]
+    assert applied[-2:] == [f"config {other} applied (file changed)"] * 2
+
+
+def test_diff_and_apply_without_file_use_the_running_reconcilers(
+    make_reconciler: Callable[..., Reconciler], tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    r = make_reconciler("processes: {a: {command: sleep 1000}}", name="elsewhere")
+    r.start()
+    r.wait_state("a", "running")
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    monkeypatch.chdir(empty)  # no sentinel.yaml here
+    monkeypatch.delenv("SENTINEL_CONFIG", raising=False)
+    using = f"using {r.config}, the file the running reconciler was given"
+    diff = r.cli("diff")
+    assert (diff.exit_code, diff.stdout, diff.stderr.strip()) == (0, "", using)
+    applied = r.cli("apply")
+    assert (applied.exit_code, applied.stdout, applied.stderr.strip()) == (0, "converged\n", using)
+    r.stop()
+    offline = r.cli("diff")
+    assert offline.exit_code == 2 and "sentinel.yaml" in offline.stderr
+
+
+def test_fixing_a_broken_file_says_the_error_is_cleared(make_reconciler: Callable[..., Reconciler]) -> None:
+    r = make_reconciler(BASE)
+    r.start()
+    r.wait_state("a", "running")
+    r.config.write_text(BASE.replace("a: {command: sleep 1000}", "a: {command: sleep 1000, replicas: -1}"))
+    wait_for(lambda: r.client.get("/v1/processes")["config_error"] is not None)
+    assert "config not applied" in r.cli("status").stderr
+    r.config.write_text(BASE)
+    wait_for(lambda: r.client.get("/v1/processes")["config_error"] is None)
+    events = r.cli("events")
+    assert events.output.splitlines()[-1].endswith(f"config error cleared: {r.config} is valid")
+    assert "config not applied" not in r.cli("status").stderr
+
+
+def test_diff_without_file_keeps_the_running_reconcilers_environment(
+    make_reconciler: Callable[..., Reconciler], tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    r = make_reconciler("processes: {a: {command: sleep 1000}}\n"
+                        "environments: {prod: {processes: {a: {env: {MODE: prod}}}}}\n")
+    r.environment = "prod"
+    r.start()
+    r.wait_state("a", "running")
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("SENTINEL_CONFIG", raising=False)
+    monkeypatch.delenv("SENTINEL_ENV", raising=False)
+    diff = r.cli("diff")  # without the environment, `a` would restart (env.MODE)
+    assert (diff.exit_code, diff.stdout) == (0, "")
+    assert diff.stderr.strip() == f"using {r.config} (environment prod), the file the running reconciler was given"

@@ -69,7 +69,7 @@ def test_report_only_check_does_not_restart(make_reconciler: Callable[..., Recon
 processes:
   quiet:
     command: sleep 1000
-    health: {{tcp: "127.0.0.1:{port}", interval: 100ms, retries: 1, restart: false}}
+    health: {{tcp: "127.0.0.1:{port}", interval: 100ms, retries: 1, restart: false, start_period: 0s}}
 """)
     r.start()
     wait_for(lambda: r.row("quiet")["health"] == "unhealthy")
@@ -116,6 +116,28 @@ processes:
     assert not any("unhealthy" in m for m in _events(r, "slow"))
 
 
+def test_a_slow_starter_with_a_short_interval_is_given_its_start_period(
+    make_reconciler: Callable[..., Reconciler],
+) -> None:
+    """The issue's server: listens after 1.5 s, checked every 200 ms (3 failures in 0.6 s); with the default
+    start period it is not restarted, is seen healthy at once, and its dependent starts."""
+    port = _free_port()
+    r = make_reconciler(f"""
+processes:
+  db:
+    command: ["sh", "-c", "sleep 1.5; exec {sys.executable} -m http.server {port} --bind 127.0.0.1"]
+    health: {{tcp: "127.0.0.1:{port}", interval: 200ms}}
+  web:
+    command: sleep 1000
+    depends_on: {{db: healthy}}
+""")
+    r.start()
+    r.wait_state("web", "running", timeout=15)
+    db = r.row("db")
+    assert (db["health"], db["restarts"]) == ("healthy", 0)
+    assert not any("unhealthy" in m for m in _events(r, "db"))
+
+
 def test_a_process_that_never_turns_healthy_is_given_up_after_max_retries(
     make_reconciler: Callable[..., Reconciler],
 ) -> None:
@@ -124,7 +146,7 @@ def test_a_process_that_never_turns_healthy_is_given_up_after_max_retries(
 processes:
   never:
     command: sleep 1000
-    health: {{tcp: "127.0.0.1:{port}", interval: 100ms, timeout: 100ms, retries: 1}}
+    health: {{tcp: "127.0.0.1:{port}", interval: 100ms, timeout: 100ms, retries: 1, start_period: 0s}}
     restart: {{max_retries: 1, backoff: {{initial: 100ms}}}}
 """)
     r.start()

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import ast
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
 
 from sentinel.health import tracker
-from sentinel.health.tracker import HealthState, initial, observe
+from sentinel.health.tracker import HealthState, after_check, initial, next_check_in, observe, shielded
 from sentinel.states import Health
 from tests.unit.test_purity import FORBIDDEN
 
@@ -92,3 +93,55 @@ def test_tracker_does_no_io() -> None:
     calls = {n.func.id for n in ast.walk(tree) if isinstance(n, ast.Call) and isinstance(n.func, ast.Name)}
     assert imported & FORBIDDEN == set()
     assert calls & {"open", "input", "print"} == set()
+
+
+def checks(results: list[tuple[float, bool]], *, interval: float, start_period: float, retries: int = 3,
+           started_at: float = 0.0) -> HealthState:
+    state = initial(started_at)
+    for at, ok in results:
+        state = after_check(state, ok, "HTTP 200" if ok else "connection refused", now=at, interval=interval,
+                            start_period=start_period, retries=retries)
+    return state
+
+
+def test_a_slow_starter_is_not_failed_during_its_start_period() -> None:
+    """The issue's server: not listening for 1.5 s, checked every 200 ms; healthy at its first success."""
+    failing = [(0.2 * n, False) for n in range(8)]
+    assert checks(failing, interval=0.2, start_period=30.0) == HealthState(
+        Health.UNKNOWN, 0, "connection refused", counted_at=0.0)
+    assert checks([*failing, (1.6, True)], interval=0.2, start_period=30.0).status is Health.HEALTHY
+
+
+def test_failures_count_once_the_start_period_is_over_without_a_success() -> None:
+    state = checks([(29.75, False), (30.0, False), (30.25, False), (30.5, False)], interval=0.2, start_period=30.0)
+    assert (state.status, state.failures, state.counted_at) == (Health.UNHEALTHY, 3, 30.5)
+
+
+def test_the_start_period_ends_with_the_first_success() -> None:
+    state = checks([(1.0, True), (1.2, False), (1.4, False), (1.6, False)], interval=0.2, start_period=30.0)
+    assert (state.status, state.failures) == (Health.UNHEALTHY, 3)
+
+
+def test_early_checks_count_a_failure_once_per_interval() -> None:
+    """Checked every second until one passes, but with `interval: 10s` a failure counts once per 10 s."""
+    state = checks([(float(n), False) for n in range(1, 21)], interval=10.0, start_period=0.0, started_at=0.0)
+    assert (state.failures, state.counted_at) == (2, 20.0)
+
+
+@pytest.mark.parametrize(("passed", "interval", "expected"), [
+    pytest.param(False, 0.2, 0.2, id="short-interval-before-a-pass"),
+    pytest.param(False, 10.0, tracker.EARLY_INTERVAL, id="every-second-before-a-pass"),
+    pytest.param(True, 10.0, 10.0, id="interval-after-a-pass"),
+])
+def test_next_check_in(passed: bool, interval: float, expected: float) -> None:
+    assert next_check_in(replace(initial(), passed=passed), interval) == expected
+
+
+@pytest.mark.parametrize(("now", "passed", "shielded_expected"), [
+    pytest.param(5.0, False, True, id="in-start-period"),
+    pytest.param(31.0, False, False, id="after-start-period"),
+    pytest.param(5.0, True, False, id="after-a-success"),
+])
+def test_shielded(now: float, passed: bool, shielded_expected: bool) -> None:
+    state = replace(initial(), passed=passed)
+    assert shielded(state, now=now, interval=1.0, start_period=30.0) is shielded_expected
