@@ -28,6 +28,7 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager, suppress
 from dataclasses import replace
 from datetime import UTC, datetime
+from itertools import islice
 from pathlib import Path
 from types import TracebackType
 from typing import Any, TypeVar
@@ -333,8 +334,8 @@ class Store:
                     decoded.append(decode(row))
             except (ValueError, TypeError) as exc:
                 model = query.model
-                keys = [row.get_id() for row in query.select(model._meta.primary_key)]
-                key = keys[len(decoded)] if len(decoded) < len(keys) else "?"
+                keys = (row.get_id() for row in query.select(model._meta.primary_key))
+                key = next(islice(keys, len(decoded), None), "?")  # the row after the last that decoded
                 raise StateError(f"{self._opened.name}: {model._meta.table_name} row {key} is damaged ({exc})") from exc
         return decoded
 
