@@ -215,7 +215,7 @@ class JobRuns:
                 if instance in running and run.started_at is not None:
                     self._open[instance] = (run.id, mono - (wall - run.started_at).total_seconds())
                 else:
-                    c.write_safely(c.store.finish_run, run.id, ended_at=wall, outcome="unknown")
+                    c.write_safely(c.store.finish_run, name, run.id, ended_at=wall, outcome="unknown")
 
     def label_of_open_run(self, instance: str) -> bytes:
         """`b"#42 "` for the instance of a job whose run 42 is recorded as going (to adopt it), else b""."""
@@ -234,9 +234,9 @@ class JobRuns:
         except SentinelError:
             return []
 
-    def _reserve(self) -> int | None:
+    def _reserve(self, job: str) -> int | None:
         try:
-            return self._c.store.reserve_run_id()
+            return self._c.store.reserve_run_id(job)
         except SentinelError:
             return None
 
@@ -262,7 +262,7 @@ class JobRuns:
         decision = ask_run(c.desired[name], c.records.get(name), going=going, manual=trigger == "manual", why=why)
         if isinstance(decision, RunSkipped):
             c.write_safely(c.store.add_skipped_run, name, scheduled_for=slot, at=c.clock.now_utc(), trigger=trigger,
-                           run_id=self._reserve())
+                           run_id=self._reserve(name))
             c.event("skipped", f"skipped the {why} of {name}: {decision.reason}", process=name)
             return False
         self._asked[name] = (slot, trigger)
@@ -277,7 +277,7 @@ class JobRuns:
         job = overlap_of(name, c.desired) or name
         self.ended(name, outcome="stopped")  # a run replaced by this one
         slot, trigger = self._asked.pop(job, (None, "retry" if retry else "manual"))
-        run_id = self._reserve()  # numbered now, written when the database lets us (persist)
+        run_id = self._reserve(job)  # numbered now, written when the database lets us (persist)
         if run_id is None:
             return b""
         c.write_safely(c.store.start_run, job, scheduled_for=slot, started_at=c.clock.now_utc(), trigger=trigger,
@@ -299,9 +299,9 @@ class JobRuns:
         known = exit_code is not None or exit_signal is not None
         how = f" ({ExitStatus(exit_code, exit_signal).describe()})" if known else ""
         c.runtime.note(name, f"── {outcome}{how} after {took}")
-        c.write_safely(c.store.finish_run, opened[0], ended_at=c.clock.now_utc(), outcome=outcome,
-                       exit_code=exit_code, exit_signal=exit_signal)
         job = overlap_of(name, c.desired) or name
+        c.write_safely(c.store.finish_run, job, opened[0], ended_at=c.clock.now_utc(), outcome=outcome,
+                       exit_code=exit_code, exit_signal=exit_signal)
         if job in c.desired:
             c.write_safely(c.store.prune_runs, job, c.desired[job].keep_runs)
 

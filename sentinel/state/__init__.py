@@ -1,4 +1,4 @@
-"""The reconciler's memory across restarts: state.db (SQLite through the standard library's sqlite3, WAL).
+"""The reconciler's memory across restarts: state.db (SQLite in WAL mode, through Peewee).
 
 Used by the controller (the only writer) and, read-only, by the CLI when no reconciler runs.
 `Store` is the whole interface; it returns the plain values below.

@@ -10,7 +10,8 @@ SQLite has not already dropped while finding it corrupt, and a fresh database ta
 crash loop). Only corruption moves a file: a locked, full, unreadable, newer or foreign
 database raises StateError and is left as it was. Then migrations run, and only then
 `journal_mode=WAL`; every connection has `synchronous=NORMAL`, `foreign_keys=ON` and a busy
-timeout (~2 s by default). Write transactions are `sql.transaction` (BEGIN IMMEDIATE).
+timeout (~2 s by default). Write transactions are Peewee's `atomic()` with BEGIN IMMEDIATE (see
+`StateDatabase`).
 
 Read-only open (the CLI, when no reconciler runs): a `file:…?mode=ro` URI plus `query_only`;
 it never creates, migrates or repairs anything, and refuses a missing, corrupt, older or newer
@@ -26,16 +27,20 @@ and the next reconciler use that -wal, and nothing committed is lost.
 from __future__ import annotations
 
 import os
+import sqlite3
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
+import peewee as pw
+
 from sentinel.errors import StateError
-from sentinel.state.migrations import SCHEMA_VERSION, check_version, migrate, schema_version
-from sentinel.state.sql import CORRUPT_CODES, Database, DbErrors, first_line, primary_code, sqlite_cause, state_error
+from sentinel.state.migrations import SCHEMA_VERSION, check_version, migrate_database, schema_version
+from sentinel.state.models import execute
 
 DEFAULT_BUSY_TIMEOUT = 2.0  # seconds a write waits for another connection's lock
+DbErrors: tuple[type[Exception], ...] = (pw.PeeweeException, sqlite3.Error)
 
 # journal_mode=WAL is set after the checks and migrations, so that a corrupt, newer or foreign
 # file is left as it was.
@@ -45,12 +50,51 @@ _WRITABLE_PRAGMAS = (("synchronous", "normal"), ("foreign_keys", "on"), ("cache_
 _READONLY_PRAGMAS = (("query_only", "on"), ("foreign_keys", "on"))
 _SIDECARS = ("-wal", "-shm", "-journal")
 
+# SQLite primary result codes (the low byte of an extended code) that sentinel names.
+_CODE_NAMES = {
+    sqlite3.SQLITE_BUSY: "SQLITE_BUSY",
+    sqlite3.SQLITE_LOCKED: "SQLITE_LOCKED",
+    sqlite3.SQLITE_READONLY: "SQLITE_READONLY",
+    sqlite3.SQLITE_IOERR: "SQLITE_IOERR",
+    sqlite3.SQLITE_CORRUPT: "SQLITE_CORRUPT",
+    sqlite3.SQLITE_FULL: "SQLITE_FULL",
+    sqlite3.SQLITE_CANTOPEN: "SQLITE_CANTOPEN",
+    sqlite3.SQLITE_NOTADB: "SQLITE_NOTADB",
+}
+_REASONS = {
+    sqlite3.SQLITE_BUSY: "database is locked",
+    sqlite3.SQLITE_LOCKED: "database is locked",
+    sqlite3.SQLITE_READONLY: "database is read-only",
+    sqlite3.SQLITE_FULL: "disk is full",
+}
+_CORRUPT_CODES = frozenset({sqlite3.SQLITE_CORRUPT, sqlite3.SQLITE_NOTADB})
+
+
+class StateDatabase(pw.SqliteDatabase):
+    """Peewee's SQLite database, one connection shared by the Store's callers (its lock serialises them).
+
+    Transactions begin IMMEDIATE: a writer takes the write lock up front, so it waits (busy
+    timeout) for another connection's lock at BEGIN instead of failing with SQLITE_BUSY in the
+    middle. A rollback is issued only while SQLite still has a transaction open: SQLite rolls a
+    transaction back by itself on some errors (SQLITE_FULL, SQLITE_IOERR), and a blind ROLLBACK then
+    fails with "cannot rollback - no transaction is active", an error that would hide the real one.
+    """
+
+    def __init__(self, target: str, *, uri: bool, timeout: float, pragmas: tuple[tuple[str, str], ...]) -> None:
+        super().__init__(target, pragmas=pragmas, timeout=timeout, lock_type="IMMEDIATE", thread_safe=False,
+                         autoconnect=False, uri=uri, check_same_thread=False)
+
+    def rollback(self) -> None:
+        connection: sqlite3.Connection = self.connection()  # type: ignore[no-untyped-call]
+        if connection.in_transaction:
+            super().rollback()
+
 
 @dataclass(frozen=True, slots=True)
 class OpenedDb:
     """An open, checked, migrated database. `recovered` is set when a corrupt file was replaced."""
 
-    database: Database
+    database: StateDatabase
     name: str  # the file name, for messages ("state.db")
     readonly: bool
     recovered: str | None = None  # "state.db was corrupt (…); moved to /…/state.db.corrupt-…"
@@ -65,7 +109,7 @@ class _Corrupt(Exception):
 def open_database(path: Path, *, readonly: bool = False, busy_timeout: float = DEFAULT_BUSY_TIMEOUT) -> OpenedDb:
     """Open state.db at `path` for the reconciler (writable) or for a reader (`readonly`).
 
-    Raises StateError, never a sqlite3 exception.
+    Raises StateError, never a Peewee or sqlite3 exception.
     """
     if readonly:
         return _open_readonly(path, busy_timeout)
@@ -79,8 +123,8 @@ def close_database(opened: OpenedDb) -> None:
         return
     if not opened.readonly:
         try:
-            db.execute("PRAGMA busy_timeout = 0")
-            db.execute("PRAGMA journal_mode = DELETE")
+            execute(db, "PRAGMA busy_timeout = 0")
+            execute(db, "PRAGMA journal_mode = DELETE")
         except DbErrors:
             pass  # another connection has it open: it stays in WAL mode, which is as safe
     try:
@@ -119,13 +163,13 @@ def _open_readonly(path: Path, busy_timeout: float) -> OpenedDb:
     return OpenedDb(db, name, readonly=True)
 
 
-def _upgrade(db: Database, name: str) -> None:
+def _upgrade(db: StateDatabase, name: str) -> None:
     """Migrate, then switch to WAL: a file that cannot be migrated is left exactly as it was."""
-    migrate(db, name)
-    db.execute("PRAGMA journal_mode = WAL")
+    migrate_database(db, name)
+    execute(db, "PRAGMA journal_mode = WAL")
 
 
-def _check_readable(db: Database, name: str) -> None:
+def _check_readable(db: StateDatabase, name: str) -> None:
     found = schema_version(db)
     check_version(found, name)
     if found < SCHEMA_VERSION:
@@ -134,7 +178,7 @@ def _check_readable(db: Database, name: str) -> None:
         )
 
 
-def _finish(db: Database, name: str, step: Callable[[Database, str], None]) -> None:
+def _finish(db: StateDatabase, name: str, step: Callable[[StateDatabase, str], None]) -> None:
     """Run `step` on a freshly connected database; on any failure close it and raise StateError."""
     try:
         step(db, name)
@@ -146,22 +190,23 @@ def _finish(db: Database, name: str, step: Callable[[Database, str], None]) -> N
         raise state_error(name, exc) from exc
 
 
-def _connect(path: Path, busy_timeout: float, *, readonly: bool) -> Database:
+def _connect(path: Path, busy_timeout: float, *, readonly: bool) -> StateDatabase:
     """Connect, apply the pragmas and run quick_check. Raises _Corrupt, or StateError for anything else."""
-    db: Database | None = None
+    db: StateDatabase | None = None
     try:
-        db = Database(
+        db = StateDatabase(
             path.absolute().as_uri() + "?mode=ro" if readonly else str(path),
             uri=readonly,
             timeout=busy_timeout,
             pragmas=_READONLY_PRAGMAS if readonly else _WRITABLE_PRAGMAS,
         )
-        problems = [str(row[0]) for row in db.execute("PRAGMA quick_check(1)").fetchall()]
+        db.connect()
+        problems = [str(row[0]) for row in execute(db, "PRAGMA quick_check(1)").fetchall()]
     except DbErrors as exc:
         if db is not None:
             db.close()
         cause = sqlite_cause(exc)
-        if cause is not None and primary_code(cause) in CORRUPT_CODES:
+        if cause is not None and primary_code(cause) in _CORRUPT_CODES:
             raise _Corrupt(first_line(cause)) from exc
         raise state_error(path.name, exc) from exc
     if problems != ["ok"]:
@@ -201,3 +246,34 @@ def _move_aside(path: Path, detail: str) -> Path:
     except OSError as exc:
         raise StateError(f"{path.name} is corrupt ({detail}) and could not be moved aside: {exc.strerror}") from exc
     return target
+
+
+def state_error(name: str, exc: BaseException) -> StateError:
+    """One StateError for any database failure: "state.db: database is locked", "state.db: disk is full"."""
+    cause = sqlite_cause(exc)
+    if cause is None:
+        return StateError(f"{name}: {first_line(exc)}")
+    code = primary_code(cause)
+    reason = _REASONS.get(code) or first_line(cause)
+    return StateError(f"{name}: {reason}", sqlite_error=_CODE_NAMES.get(code, getattr(cause, "sqlite_errorname", None)))
+
+
+def sqlite_cause(exc: BaseException) -> sqlite3.Error | None:
+    """The sqlite3 error that is `exc` or behind it (Peewee keeps it as `.orig`), a few links down, if any."""
+    current: BaseException | None = exc
+    for _ in range(5):
+        if current is None or isinstance(current, sqlite3.Error):
+            return current
+        orig = getattr(current, "orig", None)
+        current = orig if isinstance(orig, BaseException) else current.__cause__ or current.__context__
+    return None
+
+
+def primary_code(error: sqlite3.Error) -> int:
+    code = getattr(error, "sqlite_errorcode", None)
+    return code & 0xFF if isinstance(code, int) else -1
+
+
+def first_line(exc: BaseException) -> str:
+    lines = str(exc).strip().splitlines()
+    return lines[0] if lines else type(exc).__name__

@@ -1,216 +1,36 @@
-"""The tables of state.db (name, columns, row type) and how values are encoded in their columns.
+"""The tables of state.db as Peewee models: the one definition of the latest schema.
 
-Used only by `sentinel.state.store`. The schema itself is created by the migrations
-(`sentinel.state.migrations`); the descriptions here must match the latest one
-(tests/integration/state check that). A `Table` builds the SELECT and INSERT statements of its
-table and turns a fetched tuple into its row type, each value converted by its column (text,
-integer, real or boolean; NULL stays None, and a value that does not convert is kept as it is,
-for the decoder to refuse).
+Used by `sentinel.state.store` (queries), `sentinel.state.migrations` (a new file's tables
+are created from these models; older files are brought to the same schema step by step) and
+`sentinel.state.db` (`execute`, for the few raw statements: PRAGMAs, frozen DDL).
+The models are unbound: `bind_tables(db)` gives subclasses bound to one database, so two
+Stores on two files live side by side in one process without rebinding anything global.
 
-Encodings: times are UTC text `YYYY-MM-DDTHH:MM:SS.ffffffZ` (fixed width, so text order is
-time order, and readable with the sqlite3 shell); mappings and lists are compact JSON text
-with sorted keys; booleans are 0/1.
+Encodings, done by the fields below on the way in and out: times are UTC text
+`YYYY-MM-DDTHH:MM:SS.ffffffZ` (fixed width, so text order is time order, and readable with the
+sqlite3 shell; a naive datetime is refused with ValueError); mappings and lists are compact
+JSON text with sorted keys; booleans are 0/1; a process state is its value text. A stored value
+that does not decode raises ValueError (a damaged row, reported by the Store).
+SQL defaults (`DEFAULT ''`) are part of the schema, so that a row inserted by hand with only
+the required columns reads back.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Mapping, Sequence
+import sqlite3
+import types
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any, Generic, NamedTuple, TypeVar
+from typing import Any, TypeVar, cast
+
+import peewee as pw
+from playhouse.sqlite_ext import AutoIncrementField
+
+from sentinel.states import ProcessState
 
 _TIME_FORMAT = "%Y-%m-%dT%H:%M:%S.%fZ"
-
-
-def _text(value: object) -> object:
-    if isinstance(value, bytes):
-        return value.decode("utf-8")
-    return value if isinstance(value, str) else str(value)
-
-
-def _integer(value: Any) -> object:
-    try:
-        return int(value)
-    except (ValueError, TypeError):
-        return value
-
-
-def _real(value: Any) -> object:
-    try:
-        return float(value)
-    except (ValueError, TypeError):
-        return value
-
-
-@dataclass(frozen=True, slots=True)
-class Column:
-    """One column: its name, how a value is converted going in and coming out, NOT NULL, key."""
-
-    name: str
-    convert: Callable[[Any], object]
-    null: bool = False
-    primary_key: bool = False
-    auto: bool = False  # INTEGER PRIMARY KEY AUTOINCREMENT: SQLite assigns it
-
-    def value(self, value: object) -> object:
-        return None if value is None else self.convert(value)
-
-
-_R = TypeVar("_R", bound=NamedTuple)
-
-
-@dataclass(frozen=True, slots=True)
-class Table(Generic[_R]):
-    """A table: its name, its columns in schema order, and the row type holding one row of them."""
-
-    name: str
-    row: type[_R]
-    columns: tuple[Column, ...]
-
-    def __post_init__(self) -> None:
-        if tuple(column.name for column in self.columns) != self.row._fields:
-            raise AssertionError(f"{self.name}: the columns and the fields of {self.row.__name__} differ")
-
-    @property
-    def select(self) -> str:
-        """`SELECT <every column> FROM <table>`, for the caller to complete."""
-        return f"SELECT {', '.join(column.name for column in self.columns)} FROM {self.name}"
-
-    def decode(self, values: Sequence[object]) -> _R:
-        """A fetched tuple (every column, in order) as a row, each value converted by its column."""
-        return self.row._make(column.value(value) for column, value in zip(self.columns, values, strict=True))
-
-    def insert(self, rows: Sequence[Mapping[str, object]], *, replace: bool = False) -> tuple[str, list[object]]:
-        """`INSERT [OR REPLACE] … VALUES (…), (…)` of `rows` (which all name the same columns), and its parameters."""
-        names = list(rows[0])
-        columns = [column for name in names for column in self.columns if column.name == name]
-        if len(columns) != len(names):
-            raise ValueError(f"{self.name} has no column among {names}")
-        marks = f"({', '.join('?' * len(names))})"
-        verb = "INSERT OR REPLACE" if replace else "INSERT"
-        sql = f"{verb} INTO {self.name} ({', '.join(names)}) VALUES {', '.join([marks] * len(rows))}"
-        return sql, [column.value(row[column.name]) for row in rows for column in columns]
-
-
-class ProcessRow(NamedTuple):
-    """What the reconciler remembers about one process instance (one row per name)."""
-
-    name: str
-    state: str
-    spec_hash: str
-    digests: str  # JSON object str → str
-    failures: int
-    restarts: int
-    exit_code: int | None
-    exit_signal: int | None
-    pid: int | None
-    create_time: float | None
-    pgid: int | None
-    started_at: str | None  # UTC time text
-    retry_at: str | None  # UTC time text
-    held: bool
-    restart_requested: bool
-    reason: str
-    updated_at: str  # UTC time text
-
-
-class EventRow(NamedTuple):
-    """One thing the reconciler did or noticed, and why."""
-
-    id: int
-    at: str  # UTC time text
-    process: str | None  # None: about the reconciler or the config
-    kind: str
-    message: str
-
-
-class RevisionRow(NamedTuple):
-    """One resolved config the reconciler accepted as its desired state."""
-
-    id: int
-    at: str  # UTC time text
-    path: str
-    environment: str | None
-    digest: str
-    config: str  # JSON of the resolved config, as given
-    files: str  # JSON list of the files it was read from
-
-
-class RunRow(NamedTuple):
-    """One run of a scheduled job, or one trigger that was skipped."""
-
-    id: int
-    job: str
-    scheduled_for: str | None  # UTC time text of the trigger slot; None: not from a slot (a manual run)
-    started_at: str | None  # UTC time text
-    ended_at: str | None  # UTC time text; None while running
-    exit_code: int | None
-    exit_signal: int | None
-    outcome: str  # one of values.RUN_OUTCOMES
-    trigger: str  # one of values.RUN_TRIGGERS
-    instance: str | None  # the instance it ran as; None: the job's own name
-
-
-_ID = Column("id", _integer, primary_key=True, auto=True)
-PROCESS = Table(
-    "process_record",
-    ProcessRow,
-    (
-        Column("name", _text, primary_key=True),
-        Column("state", _text),
-        Column("spec_hash", _text),
-        Column("digests", _text),
-        Column("failures", _integer),
-        Column("restarts", _integer),
-        Column("exit_code", _integer, null=True),
-        Column("exit_signal", _integer, null=True),
-        Column("pid", _integer, null=True),
-        Column("create_time", _real, null=True),
-        Column("pgid", _integer, null=True),
-        Column("started_at", _text, null=True),
-        Column("retry_at", _text, null=True),
-        Column("held", bool),
-        Column("restart_requested", bool),
-        Column("reason", _text),
-        Column("updated_at", _text),
-    ),
-)
-EVENT = Table(
-    "event",
-    EventRow,
-    (_ID, Column("at", _text), Column("process", _text, null=True), Column("kind", _text), Column("message", _text)),
-)
-REVISION = Table(
-    "config_revision",
-    RevisionRow,
-    (
-        _ID,
-        Column("at", _text),
-        Column("path", _text),
-        Column("environment", _text, null=True),
-        Column("digest", _text),
-        Column("config", _text),
-        Column("files", _text),
-    ),
-)
-RUNS = Table(
-    "runs",
-    RunRow,
-    (
-        _ID,
-        Column("job", _text),
-        Column("scheduled_for", _text, null=True),
-        Column("started_at", _text, null=True),
-        Column("ended_at", _text, null=True),
-        Column("exit_code", _integer, null=True),
-        Column("exit_signal", _integer, null=True),
-        Column("outcome", _text),
-        Column("trigger", _text),
-        Column("instance", _text, null=True),
-    ),
-)
-TABLES: tuple[Table[Any], ...] = (PROCESS, EVENT, REVISION, RUNS)
 
 
 def encode_time(value: datetime) -> str:
@@ -220,34 +40,181 @@ def encode_time(value: datetime) -> str:
     return value.astimezone(UTC).strftime(_TIME_FORMAT)
 
 
-def encode_optional_time(value: datetime | None) -> str | None:
-    return None if value is None else encode_time(value)
-
-
 def decode_time(text: str) -> datetime:
     return datetime.strptime(text, _TIME_FORMAT).replace(tzinfo=UTC)
 
 
-def decode_optional_time(text: str | None) -> datetime | None:
-    return None if text is None else decode_time(text)
+def as_stored(value: datetime) -> datetime:
+    """`value` as it reads back from the database: UTC, to the microsecond."""
+    return decode_time(encode_time(value))
 
 
-def encode_json(value: Mapping[str, str] | Sequence[str]) -> str:
-    plain: object = dict(value) if isinstance(value, Mapping) else list(value)
-    return json.dumps(plain, sort_keys=True, separators=(",", ":"))
+class TimeField(pw.TextField):
+    """A timezone-aware datetime, stored as fixed-width UTC text."""
+
+    def db_value(self, value: datetime | None) -> str | None:
+        return None if value is None else encode_time(value)
+
+    def python_value(self, value: str | None) -> datetime | None:
+        return None if value is None else decode_time(value)
 
 
-def decode_mapping(text: str) -> dict[str, str]:
-    """A JSON object of strings; anything else is a ValueError (a damaged row)."""
-    value = json.loads(text)
-    if not isinstance(value, dict) or not all(isinstance(k, str) and isinstance(v, str) for k, v in value.items()):
-        raise ValueError(f"expected a JSON object of strings, got {text[:60]!r}")
-    return value
+class MappingField(pw.TextField):
+    """A mapping of strings, stored as a compact JSON object with sorted keys."""
+
+    def db_value(self, value: Mapping[str, str]) -> str:
+        return json.dumps(dict(value), sort_keys=True, separators=(",", ":"))
+
+    def python_value(self, value: str) -> dict[str, str]:
+        decoded = json.loads(value)
+        if not isinstance(decoded, dict) or not all(
+            isinstance(key, str) and isinstance(item, str) for key, item in decoded.items()
+        ):
+            raise ValueError(f"expected a JSON object of strings, got {value[:60]!r}")
+        return decoded
 
 
-def decode_strings(text: str) -> tuple[str, ...]:
-    """A JSON list of strings; anything else is a ValueError (a damaged row)."""
-    value = json.loads(text)
-    if not isinstance(value, list) or not all(isinstance(item, str) for item in value):
-        raise ValueError(f"expected a JSON list of strings, got {text[:60]!r}")
-    return tuple(value)
+class StringsField(pw.TextField):
+    """A sequence of strings, stored as a compact JSON list."""
+
+    def db_value(self, value: Sequence[str]) -> str:
+        return json.dumps(list(value), separators=(",", ":"))
+
+    def python_value(self, value: str) -> tuple[str, ...]:
+        decoded = json.loads(value)
+        if not isinstance(decoded, list) or not all(isinstance(item, str) for item in decoded):
+            raise ValueError(f"expected a JSON list of strings, got {value[:60]!r}")
+        return tuple(decoded)
+
+
+class StateField(pw.TextField):
+    """A ProcessState, stored as its value ("running")."""
+
+    def db_value(self, value: ProcessState | str) -> str:
+        return ProcessState(value).value
+
+    def python_value(self, value: str) -> ProcessState:
+        return ProcessState(value)
+
+
+def _default(sql: str) -> list[pw.Node]:
+    return [pw.SQL(f"DEFAULT {sql}")]
+
+
+def execute(db: pw.Database, sql: str) -> sqlite3.Cursor:
+    """Run one raw statement (a PRAGMA, a migration's frozen DDL): Peewee's `execute_sql`, typed."""
+    cursor: sqlite3.Cursor = db.execute_sql(sql)  # type: ignore[no-untyped-call]
+    return cursor
+
+
+class _Table(pw.Model):
+    class Meta:
+        database = None  # bound per Store by bind_tables()
+        legacy_table_names = False
+
+
+class ProcessRow(_Table):
+    """What the reconciler remembers about one process instance (one row per name)."""
+
+    name = pw.TextField(primary_key=True)
+    state = StateField()
+    spec_hash = pw.TextField(constraints=_default("''"))
+    digests = MappingField(constraints=_default("'{}'"))
+    failures = pw.IntegerField(constraints=_default("0"))
+    restarts = pw.IntegerField(constraints=_default("0"))
+    exit_code = pw.IntegerField(null=True)
+    exit_signal = pw.IntegerField(null=True)
+    pid = pw.IntegerField(null=True)
+    create_time = pw.FloatField(null=True)
+    pgid = pw.IntegerField(null=True)
+    started_at = TimeField(null=True)
+    retry_at = TimeField(null=True)
+    held = pw.BooleanField(constraints=_default("0"))
+    restart_requested = pw.BooleanField(constraints=_default("0"))
+    reason = pw.TextField(constraints=_default("''"))
+    updated_at = TimeField()
+
+    class Meta:
+        table_name = "process_record"
+
+
+class EventRow(_Table):
+    """One thing the reconciler did or noticed, and why. Ids only grow (AUTOINCREMENT)."""
+
+    id = AutoIncrementField()
+    at = TimeField()
+    process = pw.TextField(null=True)  # None: about the reconciler or the config
+    kind = pw.TextField()
+    message = pw.TextField()
+
+    class Meta:
+        table_name = "event"
+        indexes = ((("process", "id"), False),)
+
+
+class RevisionRow(_Table):
+    """One resolved config the reconciler accepted as its desired state. Ids only grow."""
+
+    id = AutoIncrementField()
+    at = TimeField()
+    path = pw.TextField()
+    environment = pw.TextField(null=True)
+    digest = pw.TextField()
+    config = pw.TextField()  # JSON of the resolved config, as given
+    files = StringsField(constraints=_default("'[]'"))
+
+    class Meta:
+        table_name = "config_revision"
+
+
+class RunRow(_Table):
+    """One run of a scheduled job, or one trigger that was skipped; `number` counts the runs of its job."""
+
+    id = AutoIncrementField()
+    job = pw.TextField()
+    scheduled_for = TimeField(null=True)  # the trigger slot; None: not from a slot (a manual run)
+    started_at = TimeField(null=True)
+    ended_at = TimeField(null=True)  # None while running
+    exit_code = pw.IntegerField(null=True)
+    exit_signal = pw.IntegerField(null=True)
+    outcome = pw.TextField()  # one of values.RUN_OUTCOMES
+    trigger = pw.TextField()  # one of values.RUN_TRIGGERS
+    instance = pw.TextField(null=True)  # the instance it ran as; None: the job's own name
+    number = pw.IntegerField()  # 1, 2, 3 … per job
+
+    class Meta:
+        table_name = "runs"
+        indexes = ((("job", "number"), True),)
+
+
+MODELS: tuple[type[_Table], ...] = (ProcessRow, EventRow, RevisionRow, RunRow)
+
+_M = TypeVar("_M", bound=_Table)
+
+
+@dataclass(frozen=True, slots=True)
+class Tables:
+    """The models bound to one database."""
+
+    process: type[ProcessRow]
+    event: type[EventRow]
+    revision: type[RevisionRow]
+    run: type[RunRow]
+
+    @property
+    def all(self) -> tuple[type[_Table], ...]:
+        return (self.process, self.event, self.revision, self.run)
+
+
+def bind_tables(db: pw.Database) -> Tables:
+    """Subclasses of the models bound to `db` (same tables, same fields, their own database)."""
+    return Tables(_bound(ProcessRow, db), _bound(EventRow, db), _bound(RevisionRow, db), _bound(RunRow, db))
+
+
+def _bound(model: type[_M], db: pw.Database) -> type[_M]:
+    meta = type("Meta", (), {"database": db, "table_name": model._meta.table_name})
+
+    def body(namespace: dict[str, Any]) -> None:
+        namespace.update(Meta=meta, __module__=__name__, __qualname__=model.__qualname__)
+
+    return cast("type[_M]", types.new_class(model.__name__, (model,), {}, body))

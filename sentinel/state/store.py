@@ -1,4 +1,4 @@
-"""Store: the reconciler's memory in state.db; the only module that issues queries.
+"""Store: the reconciler's memory in state.db; the only module that issues queries (through Peewee).
 
 The controller opens one writable Store for its lifetime and is its only writer; the CLI
 opens one read-only (`sentinel status`, `sentinel events` when no reconciler runs). Methods
@@ -12,46 +12,33 @@ not snake_case) is a ValueError: a bug in the caller, not a state of the databas
 A Store holds one SQLite connection; a lock serialises its callers, so it may be shared by
 threads, although the controller uses it from its loop thread only.
 
+Writes go in Peewee's `atomic()` (BEGIN IMMEDIATE); inside `batch()` (a reconcile pass) they
+join its one transaction.
+
 Retention: at most ~10,000 events (the oldest are deleted, checked at open and every 500
 events) and 50 config revisions (checked at each save). Job runs are kept until the caller
-prunes them (`prune_runs`, with the job's `keep_runs`).
+prunes them (`prune_runs`, with the job's `keep_runs`); they are numbered per job (1, 2, 3 …).
 """
 
 from __future__ import annotations
 
 import re
-import sqlite3
 import threading
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager, suppress
+from dataclasses import replace
 from datetime import UTC, datetime
+from itertools import islice
 from pathlib import Path
 from types import TracebackType
 from typing import Any, TypeVar
 
+import peewee as pw
+
 from sentinel.errors import StateError
-from sentinel.state.db import DEFAULT_BUSY_TIMEOUT, OpenedDb, close_database, open_database
-from sentinel.state.models import (
-    EVENT,
-    PROCESS,
-    REVISION,
-    RUNS,
-    EventRow,
-    ProcessRow,
-    RevisionRow,
-    RunRow,
-    Table,
-    decode_mapping,
-    decode_optional_time,
-    decode_strings,
-    decode_time,
-    encode_json,
-    encode_optional_time,
-    encode_time,
-)
-from sentinel.state.sql import DbErrors, state_error, transaction
+from sentinel.state.db import DEFAULT_BUSY_TIMEOUT, DbErrors, OpenedDb, close_database, open_database, state_error
+from sentinel.state.models import EventRow, ProcessRow, RevisionRow, RunRow, as_stored, bind_tables
 from sentinel.state.values import RUN_OUTCOMES, RUN_TRIGGERS, Event, Revision, Run, StoredProcess
-from sentinel.states import ProcessState
 
 __all__ = ["KEEP_EVENTS", "KEEP_REVISIONS", "Event", "Revision", "Run", "Store", "StoredProcess"]
 
@@ -59,12 +46,7 @@ KEEP_EVENTS = 10_000
 PRUNE_EVENTS_EVERY = 500  # events added between two prunes
 KEEP_REVISIONS = 50
 
-_Row = TypeVar("_Row", ProcessRow, EventRow, RevisionRow, RunRow)
 _V = TypeVar("_V")
-
-# The events of a process and of its instances ("web", "web.0", "web.1", not "webby" nor "web.api"):
-# the name, or a range on the prefix whose remainder is digits only.
-_PROCESS_OR_INSTANCES = "process = ? OR (process > ? AND process < ? AND substr(process, ?) NOT GLOB '*[^0-9]*')"
 
 _KIND = re.compile(r"[a-z][a-z0-9_]*\Z")
 _ROWS_PER_INSERT = 50  # 17 columns each: well under SQLite's bound-parameter limit
@@ -76,9 +58,10 @@ class Store:
     def __init__(self, opened: OpenedDb) -> None:
         self._opened = opened
         self._db = opened.database
+        self._tables = bind_tables(self._db)
         self._lock = threading.RLock()
         self._events_since_prune = 0
-        self._next_run_id: int | None = None
+        self._next_numbers: dict[str, int] = {}  # job → the number its next run gets
         self.recovered: str | None = opened.recovered
         """Set when the file was corrupt and replaced: "state.db was corrupt (…); moved to …"."""
 
@@ -112,16 +95,15 @@ class Store:
     @contextmanager
     def batch(self) -> Iterator[None]:
         """One transaction for every write inside (a reconcile pass): one commit instead of one per write."""
-        with self._guard(), transaction(self._db):
+        with self._writing():
             yield
 
     # Process records
 
     def processes(self) -> dict[str, StoredProcess]:
         """Every stored process record by name, in name order."""
-        with self._guard():
-            rows = self._db.execute(f"{PROCESS.select} ORDER BY name").fetchall()
-        decoded = (self._decoded(PROCESS, row, _stored_process) for row in rows)
+        table = self._tables.process
+        decoded = self._read(table.select().order_by(table.name), _stored_process)
         return {process.name: process for process in decoded}
 
     def save_process(self, process: StoredProcess) -> None:
@@ -134,14 +116,16 @@ class Store:
         rows = [_process_row(process, now) for process in processes]
         if not rows:
             return
-        with self._guard(), transaction(self._db):
+        table = self._tables.process
+        with self._writing():
             for start in range(0, len(rows), _ROWS_PER_INSERT):
-                self._db.execute(*PROCESS.insert(rows[start : start + _ROWS_PER_INSERT], replace=True))
+                table.insert_many(rows[start : start + _ROWS_PER_INSERT]).on_conflict_replace().execute()
 
     def delete_process(self, name: str) -> None:
         """Forget a process (pruned from the config). Deleting an unknown name does nothing."""
-        with self._guard(), transaction(self._db):
-            self._db.execute(f"DELETE FROM {PROCESS.name} WHERE name = ?", (name,))
+        table = self._tables.process
+        with self._writing():
+            table.delete().where(table.name == name).execute()
 
     # Events
 
@@ -149,16 +133,16 @@ class Store:
         """Record an event. Line breaks in `message` become "; " so it stays one line."""
         if not _KIND.match(kind):
             raise ValueError(f"event kind must be snake_case, got {kind!r}")
-        at_text = encode_time(at)
+        at = as_stored(at)
         text = "; ".join(part.strip() for part in message.splitlines() if part.strip())
-        row = {"at": at_text, "process": process, "kind": kind, "message": text}
-        with self._guard(), transaction(self._db):
-            event_id = self._inserted_id(self._db.execute(*EVENT.insert([row])))
+        table = self._tables.event
+        with self._writing():
+            event_id = table.insert(at=at, process=process, kind=kind, message=text).execute()
             prune = self._events_since_prune + 1 >= PRUNE_EVENTS_EVERY
             if prune:
-                self._delete_oldest(EVENT, KEEP_EVENTS)
+                self._delete_oldest(table, KEEP_EVENTS)
         self._events_since_prune = 0 if prune else self._events_since_prune + 1
-        return Event(event_id, decode_time(at_text), process, kind, text)
+        return Event(int(event_id), at, process, kind, text)
 
     def events(self, *, process: str | None = None, limit: int | None = 20) -> list[Event]:
         """The newest `limit` events (all when None), newest last.
@@ -168,18 +152,18 @@ class Store:
         """
         if limit is not None and limit <= 0:
             return []
-        sql, params = EVENT.select, list[object]()
+        table = self._tables.event
+        query = table.select()
         if process is not None:
+            # The name, or a range on the prefix whose remainder is digits only (an index range scan).
             prefix = f"{process}."
-            sql += f" WHERE {_PROCESS_OR_INSTANCES}"
-            params += [process, prefix, f"{process}/", len(prefix) + 1]
-        sql += " ORDER BY id DESC"
+            not_digits = pw.Expression(pw.fn.substr(table.process, len(prefix) + 1), "GLOB", "*[^0-9]*")
+            instances = (table.process > prefix) & (table.process < f"{process}/") & ~not_digits
+            query = query.where((table.process == process) | instances)
+        query = query.order_by(table.id.desc())
         if limit is not None:
-            sql += " LIMIT ?"
-            params.append(limit)
-        with self._guard():
-            rows = self._db.execute(sql, params).fetchall()
-        return [self._decoded(EVENT, row, _event) for row in reversed(rows)]
+            query = query.limit(limit)
+        return list(reversed(self._read(query, _event)))
 
     # Config revisions
 
@@ -187,39 +171,36 @@ class Store:
         self, *, path: str, environment: str | None, digest: str, config: str, files: Sequence[str], at: datetime
     ) -> Revision:
         """Record a resolved config the reconciler accepted; keeps the newest KEEP_REVISIONS."""
-        at_text = encode_time(at)
-        files_text = encode_json(list(files))
-        row = {"at": at_text, "path": path, "environment": environment, "digest": digest, "config": config}
-        with self._guard(), transaction(self._db):
-            revision_id = self._inserted_id(self._db.execute(*REVISION.insert([{**row, "files": files_text}])))
-            self._delete_oldest(REVISION, KEEP_REVISIONS)
-        return Revision(revision_id, decode_time(at_text), path, environment, digest, config, tuple(files))
+        at = as_stored(at)
+        table = self._tables.revision
+        with self._writing():
+            revision_id = table.insert(at=at, path=path, environment=environment, digest=digest, config=config,
+                                       files=files).execute()
+            self._delete_oldest(table, KEEP_REVISIONS)
+        return Revision(int(revision_id), at, path, environment, digest, config, tuple(files))
 
     def last_revision(self) -> Revision | None:
         """The newest accepted config, or None when there is none."""
-        with self._guard():
-            row = self._db.execute(f"{REVISION.select} ORDER BY id DESC LIMIT 1").fetchone()
-        return None if row is None else self._decoded(REVISION, row, _revision)
+        table = self._tables.revision
+        found = self._read(table.select().order_by(table.id.desc()).limit(1), _revision)
+        return found[0] if found else None
 
     # Job runs
 
-    def reserve_run_id(self) -> int:
-        """A run id no row has had, for a run to be recorded later (`start_run(run_id=…)`): the reconciler
-        numbers a run (and labels its log lines) even while the database is locked by another program.
-        Ids only grow, as AUTOINCREMENT's would; this store must be the only one that adds runs."""
+    def reserve_run_id(self, job: str) -> int:
+        """The number the next run of `job` gets (1, 2, 3 … per job), for a run to be recorded later
+        (`start_run(run_id=…)`): the reconciler numbers a run (and labels its log lines) even while the
+        database is locked by another program. Numbers only grow, even past pruned rows; this store must be
+        the only one that adds runs."""
         with self._guard():
-            if self._next_run_id is None:
-                used = self._db.execute(f"SELECT MAX(id) FROM {RUNS.name}").fetchone()[0] or 0
-                row = self._db.execute("SELECT seq FROM sqlite_sequence WHERE name = ?", (RUNS.name,)).fetchone()
-                self._next_run_id = max(int(used), int(row[0]) if row else 0) + 1
-            run_id = self._next_run_id
-            self._next_run_id += 1
-        return run_id
+            number = self._next_number(job)
+            self._next_numbers[job] = number + 1
+        return number
 
     def start_run(self, job: str, *, scheduled_for: datetime | None, started_at: datetime, trigger: str,
                   instance: str | None = None, run_id: int | None = None) -> Run:
         """Record a run that starts now (outcome `running`) as `instance` (default: the job's name), numbered
-        `run_id` (from `reserve_run_id`) or the next number; `finish_run` with its id when it ends."""
+        `run_id` (from `reserve_run_id`) or the job's next number; `finish_run` with it when it ends."""
         return self._add_run(job, scheduled_for=scheduled_for, started_at=started_at, trigger=trigger, skipped=False,
                              instance=instance, run_id=run_id)
 
@@ -231,6 +212,7 @@ class Store:
 
     def finish_run(
         self,
+        job: str,
         run_id: int,
         *,
         ended_at: datetime,
@@ -238,78 +220,66 @@ class Store:
         exit_code: int | None = None,
         exit_signal: int | None = None,
     ) -> None:
-        """Record how run `run_id` ended. `outcome` is any of RUN_OUTCOMES but `running`.
+        """Record how run `run_id` of `job` ended. `outcome` is any of RUN_OUTCOMES but `running`.
 
-        An unknown id (a run pruned meanwhile) does nothing.
+        An unknown run (pruned meanwhile) does nothing.
         """
         if outcome not in RUN_OUTCOMES or outcome == "running":
             raise ValueError(
                 f"a finished run's outcome must be one of {_choices(RUN_OUTCOMES - {'running'})}, got {outcome!r}"
             )
-        ended_text = encode_time(ended_at)
-        with self._guard(), transaction(self._db):
-            self._db.execute(
-                f"UPDATE {RUNS.name} SET ended_at = ?, outcome = ?, exit_code = ?, exit_signal = ? WHERE id = ?",
-                (ended_text, outcome, exit_code, exit_signal, run_id),
-            )
+        table = self._tables.run
+        ended_at = as_stored(ended_at)
+        with self._writing():
+            table.update(ended_at=ended_at, outcome=outcome, exit_code=exit_code, exit_signal=exit_signal).where(
+                (table.job == job) & (table.number == run_id)
+            ).execute()
 
     def runs(self, job: str, *, limit: int | None = 20) -> list[Run]:
         """The newest `limit` runs of `job` (all when None), newest last."""
         if limit is not None and limit <= 0:
             return []
-        sql, params = f"{RUNS.select} WHERE job = ? ORDER BY id DESC", list[object]([job])
+        table = self._tables.run
+        query = table.select().where(table.job == job).order_by(table.number.desc())
         if limit is not None:
-            sql += " LIMIT ?"
-            params.append(limit)
-        with self._guard():
-            rows = self._db.execute(sql, params).fetchall()
-        return [self._decoded(RUNS, row, _run) for row in reversed(rows)]
+            query = query.limit(limit)
+        return list(reversed(self._read(query, _run)))
 
     def open_runs(self, job: str) -> list[Run]:
         """The runs of `job` still `running` (more than one only under `concurrency: allow`), oldest first."""
-        with self._guard():
-            rows = self._db.execute(f"{RUNS.select} WHERE job = ? AND outcome = 'running' ORDER BY id",
-                                    (job,)).fetchall()
-        return [self._decoded(RUNS, row, _run) for row in rows]
+        table = self._tables.run
+        query = table.select().where((table.job == job) & (table.outcome == "running")).order_by(table.number)
+        return self._read(query, _run)
 
     def last_run(self, job: str) -> Run | None:
-        """The newest run of `job` (by id, whatever its outcome), or None when it never ran."""
-        with self._guard():
-            row = self._db.execute(f"{RUNS.select} WHERE job = ? ORDER BY id DESC LIMIT 1", (job,)).fetchone()
-        return None if row is None else self._decoded(RUNS, row, _run)
+        """The newest run of `job` (by number, whatever its outcome), or None when it never ran."""
+        found = self.runs(job, limit=1)
+        return found[0] if found else None
 
     def last_slot(self, job: str) -> datetime | None:
         """The trigger slot of the newest run of `job` that had one (manual runs have none), or None."""
-        sql = f"SELECT id, scheduled_for FROM {RUNS.name} WHERE job = ? AND scheduled_for IS NOT NULL"
-        sql += " ORDER BY id DESC LIMIT 1"
-        with self._guard():
-            row = self._db.execute(sql, (job,)).fetchone()
-        if row is None:
-            return None
-        try:
-            return decode_time(str(row[1]))
-        except ValueError as exc:
-            raise StateError(f"{self._opened.name}: {RUNS.name} row {row[0]} is damaged ({exc})") from exc
+        table = self._tables.run
+        query = (table.select(table.id, table.scheduled_for)
+                 .where((table.job == job) & table.scheduled_for.is_null(False))
+                 .order_by(table.number.desc()).limit(1))
+        found = self._read(query, lambda row: row.scheduled_for)
+        return found[0] if found else None
 
     def prune_runs(self, job: str, keep: int) -> None:
         """Delete all but the newest `keep` runs of `job`; other jobs' runs are untouched."""
         if keep < 0:
             raise ValueError(f"keep must be 0 or more, got {keep}")
-        with self._guard(), transaction(self._db):
-            self._db.execute(
-                f"DELETE FROM {RUNS.name} WHERE job = ? AND id NOT IN "
-                f"(SELECT id FROM {RUNS.name} WHERE job = ? ORDER BY id DESC LIMIT ?)",
-                (job, job, keep),
-            )
+        table = self._tables.run
+        newest = table.select(table.number).where(table.job == job).order_by(table.number.desc()).limit(keep)
+        with self._writing():
+            table.delete().where((table.job == job) & table.number.not_in(newest)).execute()
 
     def close_open_runs(self, at: datetime) -> int:
         """Mark every `running` run `stopped`, ended `at` (at start-up: its reconciler died); return how many."""
-        at_text = encode_time(at)
-        with self._guard(), transaction(self._db):
-            cursor = self._db.execute(
-                f"UPDATE {RUNS.name} SET outcome = 'stopped', ended_at = ? WHERE outcome = 'running'", (at_text,)
-            )
-            return cursor.rowcount
+        table = self._tables.run
+        at = as_stored(at)
+        with self._writing():
+            return int(table.update(outcome="stopped", ended_at=at).where(table.outcome == "running").execute())
 
     def _add_run(
         self, job: str, *, scheduled_for: datetime | None, started_at: datetime, trigger: str, skipped: bool,
@@ -319,37 +289,17 @@ class Store:
             raise ValueError(f"a run's trigger must be one of {_choices(RUN_TRIGGERS)}, got {trigger!r}")
         if not job:
             raise ValueError("a run needs a job name")
-        slot_text = encode_optional_time(scheduled_for)
-        started_text = encode_time(started_at)
-        outcome = "skipped" if skipped else "running"
-        ended_text = started_text if skipped else None
-        row: dict[str, object] = {
-            "job": job,
-            "scheduled_for": slot_text,
-            "started_at": started_text,
-            "ended_at": ended_text,
-            "outcome": outcome,
-            "trigger": trigger,
-            "instance": instance if instance != job else None,
-        }
-        if run_id is not None:
-            row = {"id": run_id, **row}
-        with self._guard(), transaction(self._db):
-            run_id = self._inserted_id(self._db.execute(*RUNS.insert([row])))
-            if self._next_run_id is not None:
-                self._next_run_id = max(self._next_run_id, run_id + 1)
-        return Run(
-            run_id,
-            job,
-            decode_optional_time(slot_text),
-            decode_time(started_text),
-            decode_optional_time(ended_text),
-            None,
-            None,
-            outcome,
-            trigger,
-            instance if instance != job else None,
-        )
+        slot = None if scheduled_for is None else as_stored(scheduled_for)
+        started_at = as_stored(started_at)
+        run = Run(run_id or 0, job, slot, started_at, started_at if skipped else None, None, None,
+                  "skipped" if skipped else "running", trigger, instance if instance != job else None)
+        table = self._tables.run
+        with self._writing():
+            number = run_id if run_id is not None else self._next_number(job)
+            table.insert(job=job, number=number, scheduled_for=run.scheduled_for, started_at=run.started_at,
+                         ended_at=run.ended_at, outcome=run.outcome, trigger=trigger, instance=run.instance).execute()
+            self._next_numbers[job] = max(self._next_numbers.get(job, 1), number + 1)
+        return replace(run, id=number)
 
     # Internals
 
@@ -364,37 +314,57 @@ class Store:
             except DbErrors as exc:
                 raise state_error(self._opened.name, exc) from exc
 
+    @contextmanager
+    def _writing(self) -> Iterator[None]:
+        """`_guard` and a write transaction (`atomic()`, BEGIN IMMEDIATE), or the open batch's."""
+        with self._guard():
+            if self._db.in_transaction():  # inside `batch()`: the outer transaction commits
+                yield
+                return
+            with self._db.atomic():
+                yield
+
+    def _read(self, query: pw.ModelSelect[Any], decode: Callable[[Any], _V]) -> list[_V]:
+        """`decode` of each row of `query`; a row that does not decode (bad JSON, time, state) is a StateError
+        naming its table and key."""
+        decoded: list[_V] = []
+        with self._guard():
+            try:
+                for row in query.iterator():
+                    decoded.append(decode(row))
+            except (ValueError, TypeError) as exc:
+                model = query.model
+                keys = (row.get_id() for row in query.select(model._meta.primary_key))
+                key = next(islice(keys, len(decoded), None), "?")  # the row after the last that decoded
+                raise StateError(f"{self._opened.name}: {model._meta.table_name} row {key} is damaged ({exc})") from exc
+        return decoded
+
+    def _next_number(self, job: str) -> int:
+        if job not in self._next_numbers:
+            table = self._tables.run
+            newest = table.select(pw.fn.MAX(table.number)).where(table.job == job).scalar()
+            self._next_numbers[job] = int(newest or 0) + 1
+        return self._next_numbers[job]
+
     def _prune_events(self) -> None:
-        with self._guard(), transaction(self._db):
-            self._delete_oldest(EVENT, KEEP_EVENTS)
+        with self._writing():
+            self._delete_oldest(self._tables.event, KEEP_EVENTS)
         self._events_since_prune = 0
 
-    def _delete_oldest(self, table: Table[EventRow] | Table[RevisionRow], keep: int) -> None:
-        """Delete all but the newest `keep` rows: ids only grow (AUTOINCREMENT), so one range delete does it."""
-        newest = self._db.execute(f"SELECT MAX(id) FROM {table.name}").fetchone()[0]
-        if newest is not None and newest > keep:
-            self._db.execute(f"DELETE FROM {table.name} WHERE id <= ?", (newest - keep,))
-
     @staticmethod
-    def _inserted_id(cursor: sqlite3.Cursor) -> int:
-        if cursor.lastrowid is None:  # an INSERT of one row always sets it
-            raise AssertionError("INSERT set no row id")
-        return cursor.lastrowid
-
-    def _decoded(self, table: Table[_Row], values: Sequence[Any], decode: Callable[[_Row], _V]) -> _V:
-        """`decode` of a fetched row, with a damaged row (bad JSON, time or state) reported as StateError."""
-        try:
-            return decode(table.decode(values))
-        except (ValueError, TypeError) as exc:
-            raise StateError(f"{self._opened.name}: {table.name} row {values[0]} is damaged ({exc})") from exc
+    def _delete_oldest(table: type[EventRow] | type[RevisionRow], keep: int) -> None:
+        """Delete all but the newest `keep` rows: ids only grow (AUTOINCREMENT), so one range delete does it."""
+        newest = table.select(pw.fn.MAX(table.id)).scalar()
+        if newest is not None and newest > keep:
+            table.delete().where(table.id <= newest - keep).execute()
 
 
 def _process_row(process: StoredProcess, now: datetime) -> dict[str, object]:
     return {
         "name": process.name,
-        "state": ProcessState(process.state).value,
+        "state": process.state,
         "spec_hash": process.spec_hash,
-        "digests": encode_json(process.digests),
+        "digests": process.digests,
         "failures": process.failures,
         "restarts": process.restarts,
         "exit_code": process.exit_code,
@@ -402,21 +372,21 @@ def _process_row(process: StoredProcess, now: datetime) -> dict[str, object]:
         "pid": process.pid,
         "create_time": process.create_time,
         "pgid": process.pgid,
-        "started_at": encode_optional_time(process.started_at),
-        "retry_at": encode_optional_time(process.retry_at),
+        "started_at": process.started_at,
+        "retry_at": process.retry_at,
         "held": process.held,
         "restart_requested": process.restart_requested,
         "reason": process.reason,
-        "updated_at": encode_time(process.updated_at or now),
+        "updated_at": process.updated_at or now,
     }
 
 
 def _stored_process(row: ProcessRow) -> StoredProcess:
     return StoredProcess(
         name=row.name,
-        state=ProcessState(row.state),
+        state=row.state,
         spec_hash=row.spec_hash,
-        digests=decode_mapping(row.digests),
+        digests=row.digests,
         failures=row.failures,
         restarts=row.restarts,
         exit_code=row.exit_code,
@@ -424,22 +394,21 @@ def _stored_process(row: ProcessRow) -> StoredProcess:
         pid=row.pid,
         create_time=row.create_time,
         pgid=row.pgid,
-        started_at=decode_optional_time(row.started_at),
-        retry_at=decode_optional_time(row.retry_at),
+        started_at=row.started_at,
+        retry_at=row.retry_at,
         held=bool(row.held),
         restart_requested=bool(row.restart_requested),
         reason=row.reason,
-        updated_at=decode_time(row.updated_at),
+        updated_at=row.updated_at,
     )
 
 
 def _event(row: EventRow) -> Event:
-    return Event(row.id, decode_time(row.at), row.process, row.kind, row.message)
+    return Event(row.id, row.at, row.process, row.kind, row.message)
 
 
 def _revision(row: RevisionRow) -> Revision:
-    files = decode_strings(row.files)
-    return Revision(row.id, decode_time(row.at), row.path, row.environment, row.digest, row.config, files)
+    return Revision(row.id, row.at, row.path, row.environment, row.digest, row.config, row.files)
 
 
 def _run(row: RunRow) -> Run:
@@ -447,18 +416,8 @@ def _run(row: RunRow) -> Run:
         raise ValueError(f"unknown outcome {row.outcome!r}")
     if row.trigger not in RUN_TRIGGERS:
         raise ValueError(f"unknown trigger {row.trigger!r}")
-    return Run(
-        row.id,
-        row.job,
-        decode_optional_time(row.scheduled_for),
-        decode_optional_time(row.started_at),
-        decode_optional_time(row.ended_at),
-        row.exit_code,
-        row.exit_signal,
-        row.outcome,
-        row.trigger,
-        row.instance,
-    )
+    return Run(row.number, row.job, row.scheduled_for, row.started_at, row.ended_at, row.exit_code, row.exit_signal,
+               row.outcome, row.trigger, row.instance)
 
 
 def _choices(values: Iterable[str]) -> str:

@@ -85,10 +85,11 @@ RUN_TRIGGERS: frozenset[str] = frozenset({"schedule", "missed", "manual", "retry
 class Run:
     """One run of a scheduled job (a line of `sentinel runs NAME`), or a trigger that was skipped.
 
-    `scheduled_for` is the trigger slot the run is for (None for a manual run); `ended_at`,
-    `exit_code` and `exit_signal` are None while it runs. A skipped trigger has `started_at`
-    and `ended_at` both at the moment it was skipped. `outcome` is one of RUN_OUTCOMES,
-    `trigger` one of RUN_TRIGGERS.
+    `id` is the run's number within its job (1, 2, 3 …, as CI systems number builds; runs recorded
+    before schema 5 kept their global number). `scheduled_for` is the trigger slot the run is for
+    (None for a manual run); `ended_at`, `exit_code` and `exit_signal` are None while it runs. A
+    skipped trigger has `started_at` and `ended_at` both at the moment it was skipped. `outcome`
+    is one of RUN_OUTCOMES, `trigger` one of RUN_TRIGGERS.
     """
 
     id: int

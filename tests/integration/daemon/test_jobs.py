@@ -8,6 +8,7 @@ import os
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime
+from functools import partial
 from pathlib import Path
 
 import psutil
@@ -327,3 +328,20 @@ processes:
     listed = r.cli("runs", "long").output.splitlines()  # read from state.db: no reconciler runs
     assert listed[1].split()[-2:] == ["stopped", "manual"]
     assert r.cli("logs", "long").output.splitlines()[-1].split(" ", 2)[2].startswith("── stopped after ")
+
+
+def test_runs_are_numbered_per_job(make_reconciler: Callable[..., Reconciler]) -> None:
+    r = make_reconciler("""
+processes:
+  backup: {command: ["sh", "-c", "echo saved"], schedule: {cron: "0 3 * * *"}}
+  report: {command: ["sh", "-c", "echo written"], schedule: {cron: "0 4 * * *"}}
+""")
+    r.start()
+    for job, runs in (("backup", 1), ("report", 1), ("backup", 2)):
+        assert r.cli("run", job).exit_code == 0
+        wait_for(partial(lambda job, runs: [x["outcome"] for x in _runs(r, job)] == ["succeeded"] * runs, job, runs))
+    listed = {job: [row.split()[0] for row in r.cli("runs", job).output.splitlines()] for job in ("backup", "report")}
+    assert listed == {"backup": ["RUN", "1", "2"], "report": ["RUN", "1"]}  # as CI systems number builds
+    assert [line.split(" ", 2)[1:] for line in r.cli("logs", "report").output.splitlines()][1] == ["#1", "written"]
+    second = r.cli("logs", "backup", "--run", "2").output.splitlines()
+    assert [line.split(" ", 2)[1:] for line in second][1] == ["#2", "saved"]

@@ -17,7 +17,7 @@ import pytest
 
 from sentinel.errors import StateError
 from sentinel.state import Store, StoredProcess
-from sentinel.state.sql import state_error
+from sentinel.state.db import state_error
 from sentinel.states import ProcessState
 from tests.integration.state.support import T0, raw, scalar
 

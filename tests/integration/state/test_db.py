@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import shutil
 import stat
 from pathlib import Path
 
@@ -13,7 +14,6 @@ import pytest
 from sentinel.errors import StateError
 from sentinel.state import Store, StoredProcess
 from sentinel.state.migrations import SCHEMA_VERSION
-from sentinel.state.models import TABLES
 from sentinel.states import ProcessState
 from tests.integration.state.support import T0, raw, scalar
 
@@ -80,7 +80,7 @@ def make_database(path: Path) -> None:
 
 def test_a_new_file_is_migrated_to_the_current_schema(db_path: Path) -> None:
     Store.open(db_path).close()
-    assert scalar(db_path, "PRAGMA user_version") == SCHEMA_VERSION == 4
+    assert scalar(db_path, "PRAGMA user_version") == SCHEMA_VERSION == 5
 
 
 def test_an_empty_existing_file_is_migrated(db_path: Path) -> None:
@@ -109,7 +109,7 @@ def test_a_schema_1_file_made_by_hand_is_migrated_and_keeps_its_rows(db_path: Pa
     assert scalar(db_path, "PRAGMA user_version") == SCHEMA_VERSION
 
 
-def test_a_schema_2_file_made_by_hand_is_migrated_to_4_and_keeps_its_rows(db_path: Path) -> None:
+def test_a_schema_2_file_made_by_hand_is_migrated_to_5_and_keeps_its_rows(db_path: Path) -> None:
     with raw(db_path) as connection:
         connection.executescript(SCHEMA_2)
     with Store.open(db_path) as store:
@@ -126,9 +126,9 @@ def test_a_schema_2_file_made_by_hand_is_migrated_to_4_and_keeps_its_rows(db_pat
         assert store.runs("backup") == []
         run = store.start_run("backup", scheduled_for=T0, started_at=T0, trigger="schedule")
         assert store.last_run("backup") == run
-    assert scalar(db_path, "PRAGMA user_version") == SCHEMA_VERSION == 4
+    assert scalar(db_path, "PRAGMA user_version") == SCHEMA_VERSION == 5
     indexes = scalar(db_path, "SELECT group_concat(name) FROM sqlite_master WHERE type = 'index' AND tbl_name = 'runs'")
-    assert indexes == "runs_job"
+    assert indexes == "runs_job_number"
     with Store.open(db_path, readonly=True) as reader:
         assert [r.job for r in reader.runs("backup")] == ["backup"]
 
@@ -143,25 +143,83 @@ def test_a_schema_3_run_still_going_is_the_job_s_own_after_the_migration(db_path
                                       instance="backup+1")
         assert [r.instance for r in store.open_runs("backup")] == [None, "backup+1"]
         assert store.runs("backup")[-1] == overlapping
-    assert scalar(db_path, "PRAGMA user_version") == 4
+    assert scalar(db_path, "PRAGMA user_version") == SCHEMA_VERSION
 
 
-def test_the_table_descriptions_match_the_migrated_schema(db_path: Path) -> None:
-    Store.open(db_path).close()
-    with raw(db_path) as connection:
-        for table in TABLES:
-            columns = {
-                row[1]: (bool(row[3]), bool(row[5]))  # name: (not null, primary key)
-                for row in connection.execute(f"PRAGMA table_info({table.name})")
-            }
-            described = {column.name: (not column.null, column.primary_key) for column in table.columns}
-            for column in table.columns:
-                if column.auto:
-                    columns[column.name] = (True, True)  # SQLite reports INTEGER PRIMARY KEY as nullable
-            assert columns == described, table.name
-            # The SELECT reads every column in schema order: rows are decoded by position.
-            schema_order = [row[1] for row in connection.execute(f"PRAGMA table_info({table.name})")]
-            assert [column.name for column in table.columns] == schema_order, table.name
+# Files written by earlier releases (tests/integration/state/data/README.md says how each was made)
+
+DATA = Path(__file__).parent / "data"
+
+
+def copy_of(name: str, db_path: Path) -> Path:
+    shutil.copyfile(DATA / name, db_path)
+    return db_path
+
+
+def schema_of(path: Path) -> dict[str, object]:
+    """Each table's columns (name, type, not null, default, primary key) and its indexes (name, unique, columns).
+
+    SQLite reports `INTEGER PRIMARY KEY` as nullable when it was declared without NOT NULL, which
+    changes nothing (it is the row id): primary keys count as not null.
+    """
+    schema: dict[str, object] = {}
+    with raw(path) as connection:
+        tables = [row[0] for row in connection.execute(
+            "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY name")]
+        for table in tables:
+            columns = [(name, kind, bool(notnull) or bool(pk), default, pk)
+                       for _, name, kind, notnull, default, pk in connection.execute(f"PRAGMA table_info({table})")]
+            indexes = sorted(
+                (name, unique, [column[2] for column in connection.execute(f"PRAGMA index_info({name})")])
+                for _, name, unique, origin, _ in connection.execute(f"PRAGMA index_list({table})") if origin == "c"
+            )
+            schema[table] = {"columns": columns, "indexes": indexes}
+    return schema
+
+
+@pytest.mark.parametrize("name", ["schema3.db", "schema4.db"])
+def test_a_file_of_an_earlier_release_migrates_to_exactly_the_schema_of_a_new_file(tmp_path: Path, name: str) -> None:
+    fresh = tmp_path / "fresh.db"
+    Store.open(fresh).close()
+    migrated = copy_of(name, tmp_path / "state.db")
+    Store.open(migrated).close()
+    assert scalar(migrated, "PRAGMA user_version") == scalar(fresh, "PRAGMA user_version") == SCHEMA_VERSION
+    assert schema_of(migrated) == schema_of(fresh)
+    assert scalar(migrated, "PRAGMA integrity_check") == "ok"
+
+
+def test_a_schema_4_file_of_a_real_reconciler_keeps_its_records_events_holds_and_runs(db_path: Path) -> None:
+    copy_of("schema4.db", db_path)
+    with Store.open(db_path) as store:
+        processes = store.processes()
+        assert sorted(processes) == ["backup", "flaky", "report", "report+1", "web.0", "web.1", "worker"]
+        assert (processes["worker"].state, processes["worker"].held) == (ProcessState.STOPPED, True)
+        assert (processes["flaky"].state, processes["flaky"].exit_code) == (ProcessState.FAILED, 3)
+        assert processes["report+1"].pid is not None and processes["report+1"].create_time is not None
+        assert any(event.kind == "held" or "stopped by user" in event.message for event in store.events())
+        revision = store.last_revision()
+        assert revision is not None and revision.files
+        # Runs keep the numbers their log lines show (global then); a job's next run follows its highest.
+        assert [(r.id, r.outcome) for r in store.runs("backup")] == [(1, "succeeded"), (2, "skipped")]
+        assert [(r.id, r.instance) for r in store.open_runs("report")] == [(3, None), (4, "report+1")]
+        store.finish_run("report", 4, ended_at=T0, outcome="succeeded", exit_code=0)
+        assert [r.outcome for r in store.runs("report")] == ["running", "succeeded"]
+        assert store.reserve_run_id("backup") == 3 and store.reserve_run_id("report") == 5
+        assert store.start_run("newjob", scheduled_for=None, started_at=T0, trigger="manual").id == 1
+    with Store.open(db_path, readonly=True) as reader:
+        assert [r.id for r in reader.runs("report")] == [3, 4]
+
+
+def test_a_schema_3_file_keeps_its_runs_going_and_their_numbers(db_path: Path) -> None:
+    copy_of("schema3.db", db_path)
+    with Store.open(db_path) as store:
+        assert [(r.id, r.outcome, r.instance) for r in store.runs("backup")] == [
+            (1, "succeeded", None), (3, "running", None)]
+        assert [(r.id, r.job) for r in store.open_runs("report")] == [(2, "report")]
+        assert store.processes()["worker"].held
+        assert store.close_open_runs(T0) == 2
+        assert store.start_run("backup", scheduled_for=None, started_at=T0, trigger="manual").id == 4
+        assert store.start_run("report", scheduled_for=None, started_at=T0, trigger="manual").id == 3
 
 
 @pytest.mark.parametrize("readonly", [False, True])
@@ -170,7 +228,7 @@ def test_a_file_from_a_newer_sentinel_is_refused_and_left_alone(db_path: Path, r
     with raw(db_path) as connection:
         connection.execute("PRAGMA user_version = 9")
     before = digest(db_path)
-    with pytest.raises(StateError, match=r"^state\.db was written by a newer sentinel \(schema 9 > 4\)$"):
+    with pytest.raises(StateError, match=r"^state\.db was written by a newer sentinel \(schema 9 > 5\)$"):
         Store.open(db_path, readonly=readonly)
     assert digest(db_path) == before
     assert not [name for name in siblings(db_path) if "corrupt" in name]
@@ -180,7 +238,7 @@ def test_a_database_of_another_program_is_refused_and_left_unchanged(db_path: Pa
     with raw(db_path) as connection:
         connection.execute("CREATE TABLE event (x)")
     before = digest(db_path)
-    with pytest.raises(StateError, match=r"^state\.db: table event already exists$"):
+    with pytest.raises(StateError, match=r"^state\.db: table \"?event\"? already exists$"):
         Store.open(db_path)
     assert digest(db_path) == before  # the failed migration step was rolled back whole
 
@@ -313,7 +371,7 @@ def test_read_only_open_of_a_wal_file_without_sidecars_documents_what_sqlite_doe
 def test_read_only_open_refuses_an_older_schema_without_migrating_it(db_path: Path) -> None:
     with raw(db_path) as connection:
         connection.executescript(SCHEMA_1)
-    with pytest.raises(StateError, match=r"^state\.db has schema 1, this sentinel reads 4: start the reconciler"):
+    with pytest.raises(StateError, match=r"^state\.db has schema 1, this sentinel reads 5: start the reconciler"):
         Store.open(db_path, readonly=True)
     assert scalar(db_path, "PRAGMA user_version") == 1
 

@@ -25,7 +25,7 @@ def test_a_started_then_finished_run_round_trips(store: Store, db_path: Path) ->
         started.id, "backup", at(0), at(0) + timedelta(microseconds=7), None, None, None, "running", "schedule"
     )
     assert store.runs("backup") == [started]
-    store.finish_run(started.id, ended_at=at(2), outcome="failed", exit_code=3, exit_signal=None)
+    store.finish_run("backup", started.id, ended_at=at(2), outcome="failed", exit_code=3, exit_signal=None)
     (finished,) = store.runs("backup")
     assert finished == Run(started.id, "backup", at(0), started.started_at, at(2), 3, None, "failed", "schedule")
     # Times use the same fixed-width UTC text as the other tables.
@@ -44,7 +44,7 @@ def test_times_in_other_zones_come_back_as_utc(store: Store) -> None:
 
 def test_a_manual_run_has_no_slot_and_a_signal_is_kept(store: Store) -> None:
     run = store.start_run("backup", scheduled_for=None, started_at=at(0), trigger="manual")
-    store.finish_run(run.id, ended_at=at(1), outcome="timed out", exit_signal=15)
+    store.finish_run("backup", run.id, ended_at=at(1), outcome="timed out", exit_signal=15)
     assert store.runs("backup") == [Run(run.id, "backup", None, at(0), at(1), None, 15, "timed out", "manual")]
 
 
@@ -69,7 +69,7 @@ def test_runs_are_newest_last_limited_and_per_job(store: Store) -> None:
 def test_last_run_is_the_newest_whatever_its_outcome(store: Store) -> None:
     assert store.last_run("backup") is None
     first = store.start_run("backup", scheduled_for=at(0), started_at=at(0), trigger="schedule")
-    store.finish_run(first.id, ended_at=at(1), outcome="succeeded", exit_code=0)
+    store.finish_run("backup", first.id, ended_at=at(1), outcome="succeeded", exit_code=0)
     skipped = store.add_skipped_run("backup", scheduled_for=at(2), at=at(2), trigger="schedule")
     store.start_run("other", scheduled_for=at(3), started_at=at(3), trigger="schedule")
     assert store.last_run("backup") == skipped
@@ -104,7 +104,7 @@ def test_pruning_keeps_the_newest_runs_of_that_job_only(store: Store) -> None:
 def test_close_open_runs_stops_only_the_running_ones(store: Store) -> None:
     running = [store.start_run(job, scheduled_for=at(0), started_at=at(0), trigger="schedule") for job in ("a", "b")]
     done = store.start_run("a", scheduled_for=at(1), started_at=at(1), trigger="retry")
-    store.finish_run(done.id, ended_at=at(2), outcome="succeeded", exit_code=0)
+    store.finish_run("a", done.id, ended_at=at(2), outcome="succeeded", exit_code=0)
     assert store.close_open_runs(at(9)) == 2
     assert [(r.outcome, r.ended_at) for r in store.runs("a")] == [("stopped", at(9)), ("succeeded", at(2))]
     assert store.runs("b") == [Run(running[1].id, "b", at(0), at(0), at(9), None, None, "stopped", "schedule")]
@@ -114,7 +114,7 @@ def test_close_open_runs_stops_only_the_running_ones(store: Store) -> None:
 def test_writes_join_a_batch_and_roll_back_with_it(store: Store) -> None:
     with pytest.raises(RuntimeError), store.batch():
         run = store.start_run("backup", scheduled_for=at(0), started_at=at(0), trigger="schedule")
-        store.finish_run(run.id, ended_at=at(1), outcome="succeeded", exit_code=0)
+        store.finish_run("backup", run.id, ended_at=at(1), outcome="succeeded", exit_code=0)
         raise RuntimeError("boom")
     assert store.runs("backup") == []
     with store.batch():
@@ -124,7 +124,7 @@ def test_writes_join_a_batch_and_roll_back_with_it(store: Store) -> None:
 
 
 def test_finishing_an_unknown_run_does_nothing(store: Store) -> None:
-    store.finish_run(12345, ended_at=at(0), outcome="failed", exit_code=1)
+    store.finish_run("backup", 12345, ended_at=at(0), outcome="failed", exit_code=1)
     assert store.last_run("backup") is None
 
 
@@ -137,11 +137,11 @@ def test_bad_arguments_are_value_errors(store: Store) -> None:
     run = store.start_run("backup", scheduled_for=None, started_at=at(0), trigger="manual")
     for outcome in ("running", "crashed", "Succeeded"):
         with pytest.raises(ValueError, match="outcome"):
-            store.finish_run(run.id, ended_at=at(1), outcome=outcome)
+            store.finish_run("backup", run.id, ended_at=at(1), outcome=outcome)
     with pytest.raises(ValueError, match="timezone-aware"):
         store.start_run("backup", scheduled_for=None, started_at=datetime(2026, 1, 1), trigger="manual")
     with pytest.raises(ValueError, match="timezone-aware"):
-        store.finish_run(run.id, ended_at=datetime(2026, 1, 1), outcome="failed")
+        store.finish_run("backup", run.id, ended_at=datetime(2026, 1, 1), outcome="failed")
     assert store.runs("backup") == [run]
 
 
@@ -167,7 +167,7 @@ def test_a_damaged_row_is_a_state_error(store: Store, db_path: Path) -> None:
 def test_a_read_only_store_lists_runs(db_path: Path) -> None:
     with Store.open(db_path) as store:
         run = store.start_run("backup", scheduled_for=at(0), started_at=at(0), trigger="schedule")
-        store.finish_run(run.id, ended_at=at(1), outcome="succeeded", exit_code=0)
+        store.finish_run("backup", run.id, ended_at=at(1), outcome="succeeded", exit_code=0)
     with Store.open(db_path, readonly=True) as reader:
         assert [(r.id, r.outcome, r.exit_code) for r in reader.runs("backup")] == [(run.id, "succeeded", 0)]
         assert reader.last_run("backup") == reader.runs("backup")[0]
@@ -180,18 +180,33 @@ def test_reserved_run_ids_are_new_and_keep_growing_past_pruned_rows(store: Store
     first = store.start_run("backup", scheduled_for=None, started_at=at(0), trigger="manual")
     second = store.start_run("backup", scheduled_for=None, started_at=at(1), trigger="manual")
     store.prune_runs("backup", 0)  # every row gone; their numbers are not given again
-    reserved = [store.reserve_run_id() for _ in range(3)]
+    reserved = [store.reserve_run_id("backup") for _ in range(3)]
     assert reserved == [second.id + 1, second.id + 2, second.id + 3] and first.id < second.id
     late = store.start_run("backup", scheduled_for=None, started_at=at(3), trigger="manual", run_id=reserved[2])
     early = store.add_skipped_run("backup", scheduled_for=at(2), at=at(2), trigger="schedule", run_id=reserved[0])
     assert (late.id, early.id) == (reserved[2], reserved[0])
     assert [r.id for r in store.runs("backup")] == [reserved[0], reserved[2]]  # by number, whatever the write order
     assert store.start_run("backup", scheduled_for=None, started_at=at(4), trigger="manual").id > reserved[2]
-    assert store.reserve_run_id() > reserved[2] + 1
+    assert store.reserve_run_id("backup") > reserved[2] + 1
 
 
 def test_a_new_store_reserves_past_what_an_earlier_one_wrote(db_path: Path) -> None:
     with Store.open(db_path) as store:
         last = store.start_run("backup", scheduled_for=None, started_at=at(0), trigger="manual")
     with Store.open(db_path) as store:
-        assert store.reserve_run_id() == last.id + 1
+        assert store.reserve_run_id("backup") == last.id + 1
+
+
+def test_runs_are_numbered_per_job(db_path: Path) -> None:
+    with Store.open(db_path) as store:
+        numbers = [
+            (job, store.start_run(job, scheduled_for=None, started_at=at(minute), trigger="manual").id)
+            for minute, job in enumerate(("backup", "report", "backup", "report", "backup"))
+        ]
+        assert numbers == [("backup", 1), ("report", 1), ("backup", 2), ("report", 2), ("backup", 3)]
+        assert store.reserve_run_id("report") == 3 and store.reserve_run_id("new") == 1
+        store.finish_run("report", 2, ended_at=at(9), outcome="succeeded", exit_code=0)  # not backup's run 2
+        assert [(r.id, r.outcome) for r in store.runs("backup")] == [(1, "running"), (2, "running"), (3, "running")]
+        assert [(r.id, r.outcome) for r in store.runs("report")] == [(1, "running"), (2, "succeeded")]
+    with Store.open(db_path) as store:  # a new reconciler goes on from each job's highest number
+        assert (store.reserve_run_id("backup"), store.reserve_run_id("report")) == (4, 3)

@@ -249,6 +249,20 @@ def test_a_damaged_row_is_a_state_error_naming_it(db_path: Path, store: Store) -
         store.processes()
 
 
+def test_a_value_that_does_not_decode_names_its_row(db_path: Path, store: Store) -> None:
+    store.save_processes([StoredProcess(name=name, state=ProcessState.RUNNING) for name in ("a", "b", "c")])
+    for message in ("one", "two"):
+        store.add_event("started", message, at=T0)
+    with raw(db_path) as connection:
+        connection.execute("UPDATE process_record SET digests = '[1]' WHERE name = 'b'")
+        connection.execute("UPDATE event SET at = 'yesterday' WHERE id = 2")
+    with pytest.raises(StateError, match=r"^state\.db: process_record row b is damaged \(expected a JSON object"):
+        store.processes()
+    with pytest.raises(StateError, match=r"^state\.db: event row 2 is damaged \(time data 'yesterday'"):
+        store.events()
+    assert [event.message for event in store.events(limit=None, process="nobody")] == []
+
+
 # Files written by earlier versions
 
 
