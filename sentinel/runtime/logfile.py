@@ -31,6 +31,8 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 
+from sentinel.paths import open_private
+
 _LABEL = re.compile(rb"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z (#\d+ )")
 
 
@@ -143,8 +145,8 @@ class LogWriter:
         return self.path.with_name(f"{self.path.name}.{index}")
 
     def _open(self) -> None:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        self._fd = os.open(self.path, os.O_RDWR | os.O_APPEND | os.O_CREAT | os.O_CLOEXEC, 0o600)
+        self.path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+        self._fd = open_private(self.path, os.O_RDWR | os.O_APPEND | os.O_CREAT)  # never through a link
         st = os.fstat(self._fd)
         self._inode = (st.st_dev, st.st_ino)
         self._size = st.st_size

@@ -68,7 +68,7 @@ def spawn(req: SpawnRequest) -> Spawned:
     env = dict(creds.env if creds else req.env)
     env[TREE_VAR] = tree_tag(req.fifo)
     ensure_fifo(req.fifo)
-    out = os.open(req.fifo, os.O_RDWR | os.O_CLOEXEC)
+    out = os.open(req.fifo, os.O_RDWR | os.O_CLOEXEC | os.O_NOFOLLOW)
     try:
         proc = subprocess.Popen(
             req.argv,
