@@ -7,13 +7,14 @@ stderr); `logs` reads the log files in the state directory directly.
 from __future__ import annotations
 
 import json
+import sys
 import time
 from typing import Any
 
 import click
 
 from sentinel.cli.context import client, state_dir
-from sentinel.cli.logfiles import follow, last_lines, log_files, of_run, run_lines
+from sentinel.cli.logfiles import follow, last_lines, log_files, of_run, printable, run_lines
 from sentinel.cli.main import CONTEXT, cli
 from sentinel.cli.output import handles_errors
 from sentinel.cli.table import status_table
@@ -113,13 +114,14 @@ def logs(name: str, keep_following: bool, lines: int, run: int | None) -> None:
     files = log_files(sd, name)
     if not files:
         raise NoLogs(f"no logs for '{name}' in {sd.logs}")
+    shown = printable if sys.stdout.isatty() else str  # a terminal gets no control character raw
     first = last_lines(files, lines) if run is None else run_lines(files, run, lines)
     for line in first:
-        click.echo(line, nl=False)
+        click.echo(shown(line), nl=False)
     if keep_following:
         try:
             for line in follow(files, time.sleep):
                 if run is None or of_run(line, run):
-                    click.echo(line, nl=False)
+                    click.echo(shown(line), nl=False)
         except KeyboardInterrupt:
             return

@@ -218,7 +218,7 @@ class Controller:
         try:
             self.runtime.spawn(self._request(d), log_max_size=d.log_max_size, log_keep=d.log_keep,
                                log_as=overlap_of(name, self.desired), label=label,
-                               first_line=f"── started: {action.reason}" if d.is_job else None)
+                               first_line=f"started: {action.reason}" if d.is_job else None)
         except SpawnError as err:
             self.keep(name, record)
             self._exits[name] = (SPAWN_FAILED, now)
