@@ -25,6 +25,10 @@ class NoLogs(SentinelError):
     exit_code = 1
 
 
+class BadName(SentinelError):
+    exit_code = 2
+
+
 def _status(names: tuple[str, ...], group: str | None, as_json: bool) -> None:
     api = client()
     try:
@@ -110,6 +114,12 @@ def logs(name: str, keep_following: bool, lines: int, run: int | None) -> None:
     lines carry the run that wrote them (#ID, as `sentinel runs` lists them), between lines
     marking the run's start and end.
     """
+    from sentinel.config.fields import check_name  # here: `status` does not pay for pydantic
+
+    try:
+        check_name(name)  # never a path: `../sentinel` or `/etc/x` would name files outside logs/
+    except ValueError as err:
+        raise BadName(f"'{printable(name[:40])}{'…' if len(name) > 40 else ''}' is not a process name: {err}") from None
     sd = state_dir()
     files = log_files(sd, name)
     if not files:
