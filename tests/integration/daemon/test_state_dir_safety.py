@@ -13,6 +13,8 @@ from pathlib import Path
 
 import pytest
 
+from sentinel.errors import UnsafeStateDir
+from sentinel.paths import StateDir, open_private
 from tests.support.daemon import Reconciler
 from tests.support.wait import wait_for
 
@@ -106,3 +108,19 @@ def test_a_log_file_that_is_a_link_is_never_written_through(
 
     wait_for(refused, timeout=10, message=lambda: r.log)
     _unchanged(target)
+
+
+def test_a_state_dir_that_is_a_link_or_a_file_that_is_not_regular_is_refused(tmp_path: Path) -> None:
+    real = tmp_path / "real"
+    real.mkdir(mode=0o700)
+    (tmp_path / "link").symlink_to(real)
+    with pytest.raises(UnsafeStateDir, match="is a symbolic link"):
+        StateDir(tmp_path / "link").ensure()
+    (tmp_path / "file").write_text("")
+    with pytest.raises(UnsafeStateDir, match="Not a directory"):
+        StateDir(tmp_path / "file").ensure()
+    os.mkfifo(real / "sentinel.pid", 0o600)
+    with pytest.raises(UnsafeStateDir, match="is not a regular file"):
+        open_private(real / "sentinel.pid", os.O_RDWR | os.O_NONBLOCK)
+    with pytest.raises(FileNotFoundError):
+        open_private(real / "missing", os.O_RDONLY)
