@@ -26,7 +26,7 @@ from sentinel.controller.jobs import MAX_SLEEP
 from sentinel.controller.loop import Controller
 from sentinel.controller.persist import BUSY_TIMEOUT
 from sentinel.errors import ConfigError, DaemonRunning
-from sentinel.paths import StateDir
+from sentinel.paths import StateDir, open_private
 from sentinel.reconcile.desired import digest
 from sentinel.reconcile.observed import ExitStatus, ProcessIdentity
 from sentinel.runtime import memory
@@ -51,7 +51,7 @@ class DaemonOptions:
 def state_lock(state_dir: StateDir) -> Iterator[None]:
     """Hold the state directory for this process; DaemonRunning if another reconciler has it."""
     state_dir.ensure()
-    fd = os.open(state_dir.pidfile, os.O_RDWR | os.O_CREAT, 0o600)
+    fd = open_private(state_dir.pidfile, os.O_RDWR | os.O_CREAT)
     try:
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)

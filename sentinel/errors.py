@@ -92,6 +92,13 @@ class DaemonRunning(SentinelError):
     exit_code: ClassVar[int] = 1
 
 
+class UnsafeStateDir(SentinelError, PermissionError):
+    """The state directory, or a file in it, could be redirected by someone else (docs/security.md).
+    Also an OSError, so that code writing files handles it as any failure to open one."""
+
+    exit_code: ClassVar[int] = 1
+
+
 class SpawnError(SentinelError):
     """A process could not be started; one line naming the instance ("web: command not found: nosuchprog")."""
 

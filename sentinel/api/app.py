@@ -7,10 +7,10 @@ controller or daemon, and shape JSON. `server` carries them over HTTP.
 
 from __future__ import annotations
 
-import json
 import os
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
+from sentinel.api.bodies import Act, Apply, ConfigFile, RunJob, Shutdown, parse
 from sentinel.api.http import App, Request, Response, Route, Router, error_response, json_response, text_response
 from sentinel.api.status import metrics_text, status_rows
 from sentinel.config.loader import load
@@ -27,7 +27,6 @@ if TYPE_CHECKING:
     from sentinel.daemon import Daemon
 
 VERBS = ("start", "stop", "restart")
-MAX_WAIT = 600.0
 
 
 def create_app(daemon: Daemon) -> App:
@@ -79,24 +78,24 @@ async def act(daemon: Daemon, request: Request) -> Response:
         return await run_job(daemon, request)
     if verb not in VERBS:
         return _error(404, f"unknown action '{verb}' (use start, stop or restart)")
-    body = _body(request)
+    body = parse(Act, request.body)
     if isinstance(body, Response):
         return body
-    targets = [request.path_params["name"]] if "name" in request.path_params else body.get("targets", [])
-    if not isinstance(targets, list) or not all(isinstance(t, str) for t in targets):
-        return _error(400, "targets must be a list of names")
+    if body.all and body.targets:
+        return json_response({"error": "all: cannot be given with targets", "field": "all"}, 422)
+    targets = [request.path_params["name"]] if "name" in request.path_params else body.targets
     try:
-        names = controller.request(verb, targets, everything=bool(body.get("all", False)))
+        names = controller.request(verb, targets, everything=body.all)
     except TargetError as err:
         return _error(404, str(err))
-    settled = await controller.settle(names, timeout=_timeout(body, 30.0))
+    settled = await controller.settle(names, timeout=body.wait)
     return json_response({"done": names, "settled": settled, "processes": status_rows(controller, names)})
 
 
 async def run_job(daemon: Daemon, request: Request) -> Response:
     controller = daemon.controller
     name = request.path_params["name"]
-    body = _body(request)
+    body = parse(RunJob, request.body)
     if isinstance(body, Response):
         return body
     try:
@@ -105,7 +104,7 @@ async def run_job(daemon: Daemon, request: Request) -> Response:
         return _error(404, str(err))
     except NotAJob as err:
         return _error(400, str(err))
-    settled = await controller.settle([name], timeout=_timeout(body, 30.0))
+    settled = await controller.settle([name], timeout=body.wait)
     return json_response({"done": [name], "settled": settled, "processes": status_rows(controller, [name])})
 
 
@@ -135,11 +134,11 @@ async def config_get(daemon: Daemon, request: Request) -> Response:
 
 async def config_diff(daemon: Daemon, request: Request) -> Response:
     controller = daemon.controller
-    body = _body(request)
+    body = parse(ConfigFile, request.body)
     if isinstance(body, Response):
         return body
     try:
-        loaded = load(str(body.get("file") or daemon.path), env=body.get("environment"), environ=daemon.environ)
+        loaded = load(body.file or daemon.path, env=body.environment, environ=daemon.environ)
     except ConfigError as err:
         return _config_error(err)
     desired = expand(loaded.config, loaded.env_files)
@@ -149,16 +148,16 @@ async def config_diff(daemon: Daemon, request: Request) -> Response:
 
 async def config_apply(daemon: Daemon, request: Request) -> Response:
     controller = daemon.controller
-    body = _body(request)
+    body = parse(Apply, request.body)
     if isinstance(body, Response):
         return body
-    mark = 0 if body.get("since_start") else len(controller.journal)
+    mark = 0 if body.since_start else len(controller.journal)
     try:
-        await daemon.reload("apply", path=body.get("file"), environment=body.get("environment"), switch=True)
+        await daemon.reload("apply", path=body.file, environment=body.environment, switch=True)
     except ConfigError as err:
         return _config_error(err)
     controller.wake()
-    converged = await controller.converge(_timeout(body, 30.0))
+    converged = await controller.converge(body.wait)
     return json_response({"converged": converged, "done": controller.journal[mark:], "waiting": controller.unsettled()})
 
 
@@ -174,35 +173,15 @@ async def events(daemon: Daemon, request: Request) -> Response:
 
 
 async def shutdown(daemon: Daemon, request: Request) -> Response:
-    body = _body(request)
+    body = parse(Shutdown, request.body)
     if isinstance(body, Response):
         return body
-    daemon.request_stop(keep=bool(body.get("keep", False)))
+    daemon.request_stop(keep=body.keep)
     return json_response({"stopping": True}, 202)
 
 
 async def metrics(daemon: Daemon, request: Request) -> Response:
     return text_response(metrics_text(daemon.controller), "text/plain; version=0.0.4; charset=utf-8")
-
-
-def _body(request: Request) -> dict[str, Any] | Response:
-    raw = request.body
-    if not raw:
-        return {}
-    try:
-        value = json.loads(raw)
-    except ValueError:
-        return _error(400, "request body is not JSON")
-    if not isinstance(value, dict):
-        return _error(400, "request body must be a JSON object")
-    return value
-
-
-def _timeout(body: dict[str, Any], default: float) -> float:
-    value = body.get("timeout", default)
-    if not isinstance(value, int | float) or isinstance(value, bool) or value < 0:
-        return default
-    return min(float(value), MAX_WAIT)
 
 
 def _error(status: int, message: str) -> Response:

@@ -7,13 +7,14 @@ stderr); `logs` reads the log files in the state directory directly.
 from __future__ import annotations
 
 import json
+import sys
 import time
 from typing import Any
 
 import click
 
 from sentinel.cli.context import client, state_dir
-from sentinel.cli.logfiles import follow, last_lines, log_files, of_run, run_lines
+from sentinel.cli.logfiles import follow, last_lines, log_files, of_run, printable, run_lines
 from sentinel.cli.main import CONTEXT, cli
 from sentinel.cli.output import handles_errors
 from sentinel.cli.table import status_table
@@ -23,6 +24,10 @@ from sentinel.instances import is_instance_of
 
 class NoLogs(SentinelError):
     exit_code = 1
+
+
+class BadName(SentinelError):
+    exit_code = 2
 
 
 def _status(names: tuple[str, ...], group: str | None, as_json: bool) -> None:
@@ -109,17 +114,24 @@ def logs(name: str, keep_following: bool, lines: int, run: int | None) -> None:
     lines carry the run that wrote them (#ID, as `sentinel runs` lists them), between lines
     marking the run's start and end.
     """
+    from sentinel.config.fields import check_name  # here: `status` does not pay for pydantic
+
+    try:
+        check_name(name)  # never a path: `../sentinel` or `/etc/x` would name files outside logs/
+    except ValueError as err:
+        raise BadName(f"'{printable(name[:40])}{'…' if len(name) > 40 else ''}' is not a process name: {err}") from None
     sd = state_dir()
     files = log_files(sd, name)
     if not files:
         raise NoLogs(f"no logs for '{name}' in {sd.logs}")
+    shown = printable if sys.stdout.isatty() else str  # a terminal gets no control character raw
     first = last_lines(files, lines) if run is None else run_lines(files, run, lines)
     for line in first:
-        click.echo(line, nl=False)
+        click.echo(shown(line), nl=False)
     if keep_following:
         try:
             for line in follow(files, time.sleep):
                 if run is None or of_run(line, run):
-                    click.echo(line, nl=False)
+                    click.echo(shown(line), nl=False)
         except KeyboardInterrupt:
             return

@@ -17,7 +17,7 @@ from sentinel.cli.context import client, state_dir
 from sentinel.cli.main import CONTEXT, cli, default_file, env_option, file_option
 from sentinel.cli.output import debugging, handles_errors
 from sentinel.errors import DaemonRunning, DaemonUnavailable, SentinelError
-from sentinel.paths import StateDir
+from sentinel.paths import StateDir, open_private
 
 DETACH_TIMEOUT = 15.0
 
@@ -66,14 +66,17 @@ def start_detached(sd: StateDir, path: str, env: str | None) -> int:
     if env:
         argv += ["--env", env]
     start = os.path.getsize(sd.daemon_log) if sd.daemon_log.exists() else 0
-    log = str(sd.daemon_log)
+    log = open_private(sd.daemon_log, os.O_WRONLY | os.O_CREAT | os.O_APPEND)
     actions = [
         (os.POSIX_SPAWN_OPEN, 0, os.devnull, os.O_RDONLY, 0),
-        (os.POSIX_SPAWN_OPEN, 1, log, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600),
-        (os.POSIX_SPAWN_DUP2, 1, 2),
+        (os.POSIX_SPAWN_DUP2, log, 1),
+        (os.POSIX_SPAWN_DUP2, log, 2),
     ]
     # posix_spawn, not Popen: the reconciler outlives this command, which never waits for it.
-    pid = os.posix_spawn(sys.executable, argv, dict(os.environ), file_actions=actions, setsid=True)
+    try:
+        pid = os.posix_spawn(sys.executable, argv, dict(os.environ), file_actions=actions, setsid=True)
+    finally:
+        os.close(log)
     deadline = time.monotonic() + DETACH_TIMEOUT
     probe = client(timeout=1.0)
     while time.monotonic() < deadline:

@@ -8,6 +8,7 @@ UTC time stamp, so the lines of several instances merge in time order by sorting
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -118,19 +119,38 @@ def _stat(path: Path) -> tuple[int, int] | None:
 
 
 def _tail(path: Path, count: int) -> list[str]:
-    """The last `count` lines of one file, reading backwards in blocks (a big log is not read whole)."""
+    """The last `count` lines of one file, reading backwards in blocks until it has them: what is read
+    grows with what is printed (lines are at most LINE_MAX bytes), not with the file. Only `\\n` ends a line."""
     if not path.exists():
         return []
+    blocks: list[bytes] = []
+    newlines = 0
     with open(path, "rb") as handle:
-        end = handle.seek(0, os.SEEK_END)
-        data = b""
-        position = end
-        while position > 0 and data.count(b"\n") <= count:
+        position = handle.seek(0, os.SEEK_END)
+        while position > 0 and newlines <= count:
             step = min(BLOCK, position)
             position -= step
             handle.seek(position)
-            data = handle.read(step) + data
-    lines = data.decode(errors="replace").splitlines(keepends=True)
+            block = handle.read(step)
+            blocks.append(block)
+            newlines += block.count(b"\n")
+    lines = b"".join(reversed(blocks)).split(b"\n")
     if position > 0:
         lines = lines[1:]  # the first one may be cut
-    return lines[-count:]
+    ended = [line + b"\n" for line in lines[:-1]] + ([lines[-1]] if lines[-1] else [])
+    return [line.decode(errors="replace") for line in ended[-count:]]
+
+
+_CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u2028\u2029]")
+
+
+def printable(line: str) -> str:
+    """`line` for a terminal: every control character but tab and the final newline written as an escape
+    (`\\x1b`, `\\u2028`), so what a child printed can neither move the cursor nor look like another line."""
+    body, newline = (line[:-1], "\n") if line.endswith("\n") else (line, "")
+    return _CONTROL.sub(_escape, body) + newline
+
+
+def _escape(match: re.Match[str]) -> str:
+    code = ord(match.group())
+    return f"\\x{code:02x}" if code <= 0xFF else f"\\u{code:04x}"

@@ -41,6 +41,7 @@ Name = Annotated[
     AfterValidator(_name),
     WithJsonSchema({"type": "string", "pattern": NAME_PATTERN, "maxLength": NAME_MAX}),
 ]
+check_name = _name  # the same rule for a name given on the command line (`sentinel logs NAME`); ValueError
 
 Duration = Annotated[
     float,

@@ -31,6 +31,7 @@ from sentinel.config.fields import (
 )
 from sentinel.config.validators import check_cron, check_host_port, check_http_url, check_timezone
 
+KEEP_MAX = 1000  # rotated log files of one process (docs/limitations.md)
 RestartPolicy = Literal["always", "on-failure", "never"]
 DependencyCondition = Literal["started", "healthy", "completed"]
 Concurrency = Literal["forbid", "allow", "replace"]
@@ -89,7 +90,7 @@ class Limits(Spec):
 
 class Logs(Spec):
     max_size: Size = Field(10_000_000, gt=0, description="rotate the log file at this size")
-    keep: int = Field(5, ge=1, description="rotated files kept")
+    keep: int = Field(5, ge=1, le=KEEP_MAX, description=f"rotated files kept, 1 to {KEEP_MAX}")
 
 
 class Health(Spec):

@@ -298,7 +298,7 @@ class JobRuns:
         took = format_duration(round(max(c.clock.monotonic() - opened[1], 0.0), 3))
         known = exit_code is not None or exit_signal is not None
         how = f" ({ExitStatus(exit_code, exit_signal).describe()})" if known else ""
-        c.runtime.note(name, f"── {outcome}{how} after {took}")
+        c.runtime.note(name, f"{outcome}{how} after {took}")
         job = overlap_of(name, c.desired) or name
         c.write_safely(c.store.finish_run, job, opened[0], ended_at=c.clock.now_utc(), outcome=outcome,
                        exit_code=exit_code, exit_signal=exit_signal)

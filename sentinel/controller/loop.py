@@ -32,6 +32,7 @@ from sentinel.reconcile import records as user_requests
 from sentinel.reconcile.actions import Action, Forget, Plan, Restart, SetState, Start, Stop, Update
 from sentinel.reconcile.convergence import Convergence, convergence
 from sentinel.reconcile.desired import DesiredProcess, expand
+from sentinel.reconcile.launch import launch_problem
 from sentinel.reconcile.observed import ExitStatus, ObservedProcess, ProcessIdentity, ProcessRecord
 from sentinel.reconcile.overlap import overlap_of, spec_of
 from sentinel.reconcile.planner import plan
@@ -40,14 +41,14 @@ from sentinel.reconcile.render import done_line
 from sentinel.reconcile.shutdown import shutdown_stops
 from sentinel.reconcile.targets import resolve_targets, target_error
 from sentinel.runtime.manager import Runtime
-from sentinel.runtime.spawn import SpawnRequest
+from sentinel.runtime.spawn import SpawnRequest, launch_facts
 from sentinel.signames import signal_number
 from sentinel.state.convert import identity_of, to_record, to_stored
 from sentinel.state.store import Store, StoredProcess
 from sentinel.states import Health, IllegalMove, ProcessState, check_move
 
 S = ProcessState
-SPAWN_FAILED = ExitStatus(code=127)  # what a shell reports for a command it cannot run
+SPAWN_FAILED = 127  # the exit code of a start that could not happen, as a shell reports a command it cannot run
 _DEFAULT_STOP = ("TERM", 10.0)
 log = logging.getLogger("sentinel")
 
@@ -70,6 +71,7 @@ class Controller:
         self.passes = 0
         self.closing = False
         self._exits: dict[str, tuple[ExitStatus, float]] = {}
+        self._cannot_start: dict[str, str] = {}  # instance -> why its last start could not happen (said once)
         self._busy: set[str] = set()
         self._acted: set[str] = set()  # instances the last pass acted on
         self._stop_settings: dict[str, tuple[str, float]] = {}
@@ -125,7 +127,7 @@ class Controller:
 
     async def run_pass(self) -> Plan:
         now = self.clock.monotonic()
-        result = plan(self.desired, self.observe(), self.records, now)
+        result = plan(self.desired, self.observe(), self.records, now, self._unstartable_edits())
         self._acted = {action.instance for action in result.actions}
         if result.actions:
             self._execute_all(result.actions, now)
@@ -136,6 +138,18 @@ class Controller:
         async with self._changed:
             self._changed.notify_all()
         return result
+
+    def _unstartable_edits(self) -> dict[str, str]:
+        """Running instances whose edited spec could not be started, and why: the planner keeps them running."""
+        found: dict[str, str] = {}
+        for name in self.runtime.running():
+            d, record = self.desired.get(name), self.records.get(name)
+            if d is None or d.is_job or record is None or not record.spec_hash or record.spec_hash == d.spec_hash:
+                continue
+            problem = launch_problem(launch_facts(d.argv, d.cwd, d.user, self._env(d)))
+            if problem is not None:
+                found[name] = problem
+        return found
 
     def observe(self) -> dict[str, ObservedProcess]:
         observed: dict[str, ObservedProcess] = {}
@@ -226,13 +240,17 @@ class Controller:
         try:
             self.runtime.spawn(self._request(d), log_max_size=d.log_max_size, log_keep=d.log_keep,
                                log_as=overlap_of(name, self.desired), label=label,
-                               first_line=f"── started: {action.reason}" if d.is_job else None)
+                               first_line=f"started: {action.reason}" if d.is_job else None)
         except SpawnError as err:
+            problem = str(err).removeprefix(f"{name}: ")
             self.keep(name, record)
-            self._exits[name] = (SPAWN_FAILED, now)
-            self.event("spawn_failed", str(err), process=name)
+            self._exits[name] = (ExitStatus(code=SPAWN_FAILED, unstartable=problem), now)
+            if self._cannot_start.get(name) != problem:
+                self._cannot_start[name] = problem
+                self.event("spawn_failed", str(err), process=name)  # once, not at every retry
             self.wake()
             return
+        self._cannot_start.pop(name, None)
         self.keep(name, record)
         self._check_health(d, now)
         self.event("restarted" if isinstance(action, Restart) or action.restart else "started", done_line(action),

@@ -27,6 +27,7 @@ class ExitStatus:
 
     code: int | None = None
     signal: int | None = None
+    unstartable: str = ""  # the run never began: why ("command not found: nosuchprog"); code is then 127
 
     @classmethod
     def from_wait_status(cls, status: int) -> ExitStatus:
@@ -35,7 +36,9 @@ class ExitStatus:
         return cls(code=_exit_code(status))
 
     def describe(self) -> str:
-        """'exited 1', 'killed by SIGKILL', 'exited (status unknown)'."""
+        """'exited 1', 'killed by SIGKILL', 'exited (status unknown)', 'cannot start (command not found: x)'."""
+        if self.unstartable:
+            return f"cannot start ({self.unstartable})"
         if self.signal is not None:
             return f"killed by {signal_name(self.signal)}"
         if self.code is not None:

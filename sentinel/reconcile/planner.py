@@ -27,16 +27,23 @@ JOB_WAITS = "waits for its schedule"
 _WAS_RUNNING = frozenset({S.RUNNING, S.STARTING, S.STOPPING})
 
 
-def plan(desired: Desired, observed: Observed, records: Records, now: float) -> Plan:
-    """The actions that move the world from `observed` + `records` towards `desired`."""
-    return _Pass(desired, observed, records, now).run()
+NOT_APPLIED = "edit not applied: "
+
+
+def plan(desired: Desired, observed: Observed, records: Records, now: float,
+         unstartable: Mapping[str, str] | None = None) -> Plan:
+    """The actions that move the world from `observed` + `records` towards `desired`. `unstartable`:
+    running instances whose edited spec cannot be started, and why (`reconcile.launch`); they are kept."""
+    return _Pass(desired, observed, records, now, unstartable or {}).run()
 
 
 class _Pass:
     """The working state of one planning pass (local to `plan`, never shared)."""
 
-    def __init__(self, desired: Desired, observed: Observed, records: Records, now: float) -> None:
+    def __init__(self, desired: Desired, observed: Observed, records: Records, now: float,
+                 unstartable: Mapping[str, str]) -> None:
         self.desired, self.observed, self.records, self.now = desired, observed, records, now
+        self.unstartable = unstartable
         self.rank = ranks({**_recorded_dependencies(records, desired), **{d.process: d.depends_on
                                                                           for d in desired.values()}})
         self.instances: dict[str, list[str]] = defaultdict(list)
@@ -202,8 +209,7 @@ class _Pass:
         elif r.held:
             self._stop(Stop(instance=d.name, reason=HELD))
         elif r.spec_hash != d.spec_hash:
-            fields = tuple(f for f in changed_fields(r.digests, d.digests) if is_run_field(f))
-            self._restart(d, Restart(instance=d.name, reason=self._changed(d, r), fields=fields, from_config=True))
+            self._edited(d, r)
         elif r.restart_requested:
             self._restart(d, Restart(instance=d.name, reason="restart requested"))
         elif o.health is Health.UNHEALTHY and d.health is not None and d.health.restart:
@@ -215,8 +221,20 @@ class _Pass:
             self._restart(d, Restart(instance=d.name, reason=f"{', '.join(bounced)} restarted"))
         elif r.digests != d.digests:
             self.marks.append(self._update(d, r))
-        elif r.state is not S.RUNNING:
+        elif r.state is not S.RUNNING or r.reason.startswith(NOT_APPLIED):
             self._mark(SetState(instance=d.name, state=S.RUNNING, reason="running"))
+
+    def _edited(self, d: DesiredProcess, r: ProcessRecord) -> None:
+        """A running process whose spec changed: restarted with the new one, unless that one cannot start;
+        then stopping it would leave nothing running, so it is kept (said once) until the edit can start."""
+        problem = self.unstartable.get(d.name)
+        if problem is None:
+            fields = tuple(f for f in changed_fields(r.digests, d.digests) if is_run_field(f))
+            self._restart(d, Restart(instance=d.name, reason=self._changed(d, r), fields=fields, from_config=True))
+            return
+        kept = f"{NOT_APPLIED}{problem}; the running process goes on"
+        if r.reason != kept:
+            self._mark(SetState(instance=d.name, state=S.RUNNING, reason=kept))
 
     def _idle(self, d: DesiredProcess, r: ProcessRecord | None) -> None:
         if r is None:

@@ -7,6 +7,9 @@ A quick clean exit under `always` counts toward the loop too, so nothing restart
 A process stopped because it is unhealthy or over a limit is a failed run too (`after_failure`),
 whatever the policy: Kubernetes restarts a container its liveness probe killed with the same
 back-off as one that crashed.
+A start that could not happen at all (program, `cwd` or `user` missing) is a failed run too; with
+no `max_retries` it is given up after `UNSTARTABLE_RETRIES` such starts in a row (a missing program
+does not appear by waiting, a `cwd` on a late mount gets about half a minute).
 """
 
 from __future__ import annotations
@@ -16,6 +19,8 @@ from dataclasses import dataclass
 from sentinel.reconcile.desired import RestartRule
 from sentinel.reconcile.observed import ExitStatus
 from sentinel.states import ProcessState
+
+UNSTARTABLE_RETRIES = 5
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,13 +57,16 @@ def after_exit(
         if expected:
             return AfterExit(ProcessState.EXITED, 0, None, what)
         return AfterExit(ProcessState.FAILED, failures, None, f"{what} (restart policy {rule.policy})")
-    return after_failure(rule, what, ran_for=ran_for, failures=failures, at=exited_at)
+    return after_failure(rule, what, ran_for=ran_for, failures=failures, at=exited_at,
+                         unstartable=bool(exit.unstartable))
 
 
-def after_failure(rule: RestartRule, what: str, *, ran_for: float, failures: int, at: float) -> AfterExit:
+def after_failure(rule: RestartRule, what: str, *, ran_for: float, failures: int, at: float,
+                  unstartable: bool = False) -> AfterExit:
     """A failed run of `ran_for` seconds (`what` went wrong) that is to be restarted: when, or given up."""
     loop = 0 if ran_for >= rule.reset_after else failures
-    if rule.max_retries is not None and loop >= rule.max_retries:
+    retries = UNSTARTABLE_RETRIES if rule.max_retries is None and unstartable else rule.max_retries
+    if retries is not None and loop >= retries:
         runs = loop + 1
         return AfterExit(ProcessState.FAILED, loop, None, f"{what}; gave up after {runs} {_runs(runs)} in a row failed")
     delay = backoff_delay(rule, loop)

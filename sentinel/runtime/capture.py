@@ -25,6 +25,7 @@ import stat
 import struct
 from pathlib import Path
 
+from sentinel.paths import open_private
 from sentinel.runtime.logfile import LogWriter
 
 log = logging.getLogger(__name__)
@@ -69,11 +70,11 @@ class Capture:
         self._broken = False
         self._writer = writer
         self._loop: asyncio.AbstractEventLoop | None = None
-        self._fd = os.open(fifo, os.O_RDWR | os.O_NONBLOCK | os.O_CLOEXEC)
+        self._fd = os.open(fifo, os.O_RDWR | os.O_NONBLOCK | os.O_CLOEXEC | os.O_NOFOLLOW)
         self._spool = -1
         if hasattr(os, "splice"):
             try:
-                self._spool = os.open(spool_path(fifo), os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+                self._spool = open_private(spool_path(fifo), os.O_RDWR | os.O_CREAT)
                 self._recover()
             except OSError as err:
                 self._no_spool(err)

@@ -12,11 +12,15 @@ a job's lines carry their run after the time, `2026-11-26T03:00:00.010Z #42 hell
   that follow continue that line without a new stamp. On opening an existing file, its last
   byte says whether it ends mid-line, so a reconciler killed mid-line continues correctly.
 - Bytes are written as they came: invalid UTF-8 passes through unchanged (readers decode
-  with `errors="replace"`). Lines are never cut, however long.
-- Rotation: once the file has reached `max_size`, at the next line boundary NAME.log becomes
-  NAME.log.1 (NAME.log.1 → .2 … up to .{keep}, the oldest dropped) and a new NAME.log starts.
-  A file can exceed `max_size` by one chunk, or by a line still being written. `keep=0`
-  keeps no old files.
+  with `errors="replace"`). Only `\\n` ends a line (a `\\r` or U+2028 is text within one).
+- The reconciler's own lines start with `──` (`OWN_MARK`); a line longer than `LINE_MAX` bytes
+  is cut there and goes on in a line starting `↪ ` (`CONTINUED`). A child's line that starts
+  with `─`, `↪` or `\\` gets a `\\` before it, so no child can write a line that looks like
+  one of ours (docs/security.md).
+- Rotation: once the file has reached `max_size`, NAME.log becomes NAME.log.1 (NAME.log.1 → .2
+  … up to .{keep}, the oldest dropped) and a new NAME.log starts; a line being written is cut
+  and continued (`↪ `) in the new file. A file can exceed `max_size` by one chunk. `keep=0`
+  keeps no old files. The cost of a rotation grows with the files that exist, not with `keep`.
 - A log file removed or renamed by someone else (logrotate) is noticed at the next chunk and
   a new one is created (FAILURES F25); a file truncated in place (copytruncate) is followed.
 """
@@ -31,7 +35,14 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 
+from sentinel.paths import open_private
+
 _LABEL = re.compile(rb"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z (#\d+ )")
+LINE_MAX = 64 * 1024  # bytes of a child's line; the rest goes on in a continued line
+OWN_MARK = "──"  # starts each line the reconciler writes itself (a job run's start and end)
+CONTINUED = "↪ ".encode()  # starts the continuation of a line cut at LINE_MAX or by a rotation
+_ESCAPE = b"\\"
+_RESERVED = (_ESCAPE, OWN_MARK[0].encode(), CONTINUED[:3])  # a child's line starting so is escaped
 
 
 def stamp(when: datetime) -> bytes:
@@ -53,6 +64,8 @@ class LogWriter:
         self._size = 0
         self._mid_line = False
         self._label = b""  # of the line the file ends in
+        self._line_length = 0  # bytes of the child's line being written
+        self._continues: bytes | None = None  # the label of a line cut at its end: the next line continues it
         self.open_count = 1  # its users; `close` closes the file when the last one is done
         self._open()
 
@@ -72,40 +85,79 @@ class LogWriter:
         self.append(chunk, label)
 
     def note(self, line: bytes, label: bytes = b"") -> None:
-        """Write a line of our own (a job run's start or end) on a line of its own."""
+        """Write a line of our own (a job run's start or end, `OWN_MARK` first) on a line of its own."""
         self.prepare()
         if self._mid_line:
-            self.append(b"\n", self._label)
-        self.append(line + b"\n", label)
+            self._write(b"\n")
+        own = line.replace(b"\n", b" ")  # one line, whatever it says
+        self._write(stamp(self._clock()) + label + OWN_MARK.encode() + b" " + own + b"\n")
+        self._mid_line, self._label, self._continues = False, label, None
 
     def prepare(self) -> None:
-        """Before a chunk: follow a file removed, renamed or truncated by others, then rotate if full."""
+        """Before a chunk: follow a file removed, renamed or truncated by others, then rotate if full
+        (a line being written is cut, and continued in the new file)."""
         self._follow()
-        if self._size >= self._max_size and not self._mid_line:
+        if self._size >= self._max_size:
+            if self._mid_line:
+                self._write(b"\n")
+                self._continues = self._label
             self.rotate()
 
     def append(self, chunk: bytes, label: bytes = b"") -> None:
-        """Stamp and write `chunk` now, each line labelled `label` (`b"#42 "`); no rotation, no checks
-        (`capture` calls `prepare` first)."""
+        """Stamp and write a child's `chunk` now, each line labelled `label` (`b"#42 "`), lines cut at
+        `LINE_MAX`, reserved line starts escaped; no rotation, no checks (`capture` calls `prepare` first)."""
         if not chunk:
             return
+        mark = stamp(self._clock()) + label
+        out = bytearray()
+        within = self._mid_line and label == self._label
+        if self._mid_line and not within:
+            out += b"\n"  # another writer's unfinished line ends here
+        position = 0
+        while position < len(chunk):
+            if not within:
+                if self._continues == label and chunk.startswith(b"\n", position):
+                    self._continues = None  # the line that was cut ends here: nothing to continue
+                    position += 1
+                    continue
+                out += self._line_start(mark, label, chunk, position)
+                within = True
+            room = max(LINE_MAX - self._line_length, 0)
+            end = chunk.find(b"\n", position, position + room + 1)
+            if end >= 0:
+                out += chunk[position:end + 1]
+                position, within = end + 1, False
+            elif room == 0:  # full: cut here, the rest goes on in a continued line
+                out += b"\n"
+                self._continues, within = label, False
+            else:
+                piece = chunk[position:position + room]
+                out += piece
+                position += len(piece)
+                self._line_length += len(piece)
+        self._write(bytes(out))
+        self._label = label
+        self._mid_line = within
+
+    def _line_start(self, mark: bytes, label: bytes, chunk: bytes, position: int) -> bytes:
+        """The stamp of a child's line starting at `chunk[position]`, and its continuation mark or escape."""
+        continued, self._continues, self._line_length = self._continues == label, None, 0
+        if continued:
+            return mark + CONTINUED
+        head = chunk[position:position + 3]
+        cut = position + len(head) == len(chunk)  # the chunk may end inside a reserved start
+        if any(head.startswith(token) or (cut and token.startswith(head)) for token in _RESERVED):
+            return mark + _ESCAPE
+        return mark
+
+    def _write(self, data: bytes) -> None:
         if self._fd < 0:
             raise OSError(errno.EBADF, "log file not open", str(self.path))
-        mark = stamp(self._clock()) + label
-        body = chunk.replace(b"\n", b"\n" + mark)
-        if chunk.endswith(b"\n"):
-            body = body[: -len(mark)]
-        if self._mid_line and label != self._label:
-            body = b"\n" + mark + body  # another writer's unfinished line ends here
-        elif not self._mid_line:
-            body = mark + body
-        self._label = label
-        view = memoryview(body)
+        view = memoryview(data)
         while view:
             written = os.write(self._fd, view)
             view = view[written:]
             self._size += written
-        self._mid_line = not chunk.endswith(b"\n")
 
     def truncate(self, size: int) -> None:
         """Cut the file back to `size` bytes (undoing a write a crash interrupted; see `capture`)."""
@@ -114,14 +166,16 @@ class LogWriter:
         self._mid_line = self._ends_mid_line()
 
     def rotate(self) -> None:
-        """NAME.log → NAME.log.1 → … → NAME.log.{keep} (oldest dropped), then a new, empty NAME.log."""
+        """NAME.log → NAME.log.1 → … → NAME.log.{keep} (oldest dropped), then a new, empty NAME.log.
+        Only the numbered files that exist are walked, so the cost does not grow with `keep`."""
         self._close()
         # Gone already, or cannot be renamed (permissions): then keep appending to the current file.
         with contextlib.suppress(OSError):
-            for index in range(self._keep - 1, 0, -1):
-                older = self._numbered(index)
-                if older.exists():
-                    os.replace(older, self._numbered(index + 1))
+            present = 0
+            while present < self._keep - 1 and os.path.lexists(self._numbered(present + 1)):
+                present += 1
+            for index in range(present, 0, -1):
+                os.replace(self._numbered(index), self._numbered(index + 1))
             if self._keep:
                 os.replace(self.path, self._numbered(1))
             else:
@@ -143,8 +197,8 @@ class LogWriter:
         return self.path.with_name(f"{self.path.name}.{index}")
 
     def _open(self) -> None:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        self._fd = os.open(self.path, os.O_RDWR | os.O_APPEND | os.O_CREAT | os.O_CLOEXEC, 0o600)
+        self.path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+        self._fd = open_private(self.path, os.O_RDWR | os.O_APPEND | os.O_CREAT)  # never through a link
         st = os.fstat(self._fd)
         self._inode = (st.st_dev, st.st_ino)
         self._size = st.st_size

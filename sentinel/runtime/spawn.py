@@ -15,12 +15,14 @@ from __future__ import annotations
 import errno
 import os
 import pwd
+import shutil
 import subprocess
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
 from sentinel.errors import SpawnError
+from sentinel.reconcile.launch import LaunchFacts
 from sentinel.reconcile.observed import ProcessIdentity
 from sentinel.runtime import probe
 from sentinel.runtime.capture import ensure_fifo
@@ -68,7 +70,7 @@ def spawn(req: SpawnRequest) -> Spawned:
     env = dict(creds.env if creds else req.env)
     env[TREE_VAR] = tree_tag(req.fifo)
     ensure_fifo(req.fifo)
-    out = os.open(req.fifo, os.O_RDWR | os.O_CLOEXEC)
+    out = os.open(req.fifo, os.O_RDWR | os.O_CLOEXEC | os.O_NOFOLLOW)
     try:
         proc = subprocess.Popen(
             req.argv,
@@ -93,6 +95,27 @@ def spawn(req: SpawnRequest) -> Spawned:
     proc.returncode = 0
     identity = probe.identify(proc.pid) or ProcessIdentity(proc.pid, UNKNOWN_START)
     return Spawned(name=req.name, identity=identity, pgid=proc.pid)
+
+
+def launch_facts(argv: tuple[str, ...], cwd: str, user: str | None, env: Mapping[str, str]) -> LaunchFacts:
+    """What `reconcile.launch` needs to say whether `argv` can be started in `cwd` as `user`."""
+    program = argv[0] if argv else ""
+    cwd_found = os.path.isdir(cwd)
+    if os.sep in program:
+        path: str | None = os.path.join(cwd, program)
+        found = os.path.exists(os.path.join(cwd, program))
+    else:
+        path = shutil.which(program, mode=os.F_OK, path=env.get("PATH", os.defpath))
+        found = path is not None
+    runnable = path is not None and os.path.isfile(path) and os.access(path, os.X_OK)
+    user_found = True
+    if user is not None:
+        try:
+            pwd.getpwnam(user)
+        except KeyError:
+            user_found = False
+    return LaunchFacts(program=program, program_found=found, program_runnable=runnable, cwd=cwd,
+                       cwd_found=cwd_found, user=user, user_found=user_found)
 
 
 def tree_tag(fifo: Path) -> str:

@@ -219,7 +219,7 @@ def _connect(path: Path, busy_timeout: float, *, readonly: bool) -> StateDatabas
 def _create_private(path: Path) -> None:
     """Create the file if missing, and make it owner-only (0600) whatever the umask."""
     try:
-        fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+        fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC | os.O_NOFOLLOW, 0o600)  # docs/security.md
         try:
             os.fchmod(fd, 0o600)
         finally:

@@ -104,7 +104,7 @@ def test_metrics_and_bad_requests(make_reconciler: Callable[..., Reconciler]) ->
     assert _raw(r, "POST", "/v1/processes/stop", b"{not json") == (400, '{"error":"request body is not JSON"}')
     assert _raw(r, "POST", "/v1/processes/stop", b"[]") == (400, '{"error":"request body must be a JSON object"}')
     assert _raw(r, "POST", "/v1/processes/stop", b'{"targets": "a"}') == (
-        400, '{"error":"targets must be a list of names"}')
+        422, '{"error":"targets: input should be a valid list","field":"targets"}')
     assert _raw(r, "POST", "/v1/processes/a/explode")[0] == 404
     assert _raw(r, "GET", "/v1/events?limit=x") == (400, '{"error":"limit must be a whole number"}')
     assert _raw(r, "GET", "/v1/processes?name=nope") == (404, '{"error":"unknown process: nope"}')

@@ -17,6 +17,7 @@ from sentinel.errors import SpawnError
 from sentinel.paths import StateDir
 from sentinel.reconcile.observed import ExitStatus, ProcessIdentity
 from sentinel.runtime import probe
+from sentinel.runtime.logfile import CONTINUED, LINE_MAX
 from sentinel.runtime.manager import Runtime
 from tests.integration.runtime.helpers import (
     STAMPED,
@@ -117,7 +118,7 @@ def test_last_lines_before_exit_are_in_the_log_when_the_exit_is_reported(state: 
     assert log_texts(state, "burst") == [f"line {i}" for i in range(20000)]
 
 
-def test_long_lines_and_invalid_utf8_pass_through_intact(state: StateDir) -> None:
+def test_long_lines_are_cut_and_continued_and_invalid_utf8_passes_through_intact(state: StateDir) -> None:
     async def scenario() -> None:
         rt, exits = runtime(state)
         rt.spawn(python(state, "spew", """
@@ -132,10 +133,15 @@ def test_long_lines_and_invalid_utf8_pass_through_intact(state: StateDir) -> Non
         rt.release("spew")
 
     run(scenario())
-    lines = log_bytes(state, "spew").split(b"\n")
-    assert [line[STAMPED.match(line).end():] for line in lines] == [  # type: ignore[union-attr]
-        b"x" * 262144, b"bad \xff\xfe bytes", b"y" * 262144, b"no newline at the end"
-    ]
+    pieces = [line[STAMPED.match(line).end():] for line in log_bytes(state, "spew").split(b"\n")]  # type: ignore[union-attr]
+    assert all(len(piece) <= len(CONTINUED) + LINE_MAX for piece in pieces)
+    whole: list[bytes] = []
+    for piece in pieces:
+        if piece.startswith(CONTINUED):
+            whole[-1] += piece.removeprefix(CONTINUED)
+        else:
+            whole.append(piece)
+    assert whole == [b"x" * 262144, b"bad \xff\xfe bytes", b"y" * 262144, b"no newline at the end"]
 
 
 def test_child_inherits_only_stdin_stdout_stderr(state: StateDir, tmp_path: Path) -> None:

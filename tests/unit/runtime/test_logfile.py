@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from sentinel.runtime.logfile import LogWriter, stamp
+from sentinel.runtime.logfile import CONTINUED, LINE_MAX, LogWriter, stamp
 
 T0 = datetime(2026, 11, 26, 2, 35, 57, 123456, tzinfo=UTC)
 
@@ -70,12 +70,12 @@ def test_a_new_writer_continues_a_file_that_ends_mid_line(tmp_path: Path) -> Non
 def test_a_label_marks_every_line_of_a_job_run(tmp_path: Path) -> None:
     path = tmp_path / "backup.log"
     log = writer(path)
-    log.note(b"-- started", b"#7 ")
+    log.note(b"started", b"#7 ")
     log.write(b"one\ntw", b"#7 ")
     log.write(b"o\n", b"#7 ")  # a partial line of the same run goes on
     log.close()
-    assert path.read_bytes() == (b"2026-11-26T02:35:57.123Z #7 -- started\n2026-11-26T02:35:58.123Z #7 one\n"
-                                 b"2026-11-26T02:35:58.123Z #7 two\n")
+    assert path.read_bytes() == ("2026-11-26T02:35:57.123Z #7 ── started\n".encode()
+                                 + b"2026-11-26T02:35:58.123Z #7 one\n2026-11-26T02:35:58.123Z #7 two\n")
 
 
 def test_lines_of_overlapping_runs_never_run_together(tmp_path: Path) -> None:
@@ -98,10 +98,10 @@ def test_a_new_writer_continues_a_labelled_line_and_ends_another_s(tmp_path: Pat
     second = writer(path)
     second.write(b"def\n", b"#7 ")  # the adopted run 7 goes on with its line
     second.write(b"x", b"#7 ")
-    second.note(b"-- ended", b"#7 ")  # a note always starts a line of its own
+    second.note(b"ended", b"#7 ")  # a note always starts a line of its own
     second.close()
     assert path.read_bytes() == (b"2026-11-26T02:35:57.123Z #7 abcdef\n2026-11-26T02:35:58.123Z #7 x\n"
-                                 b"2026-11-26T02:36:00.123Z #7 -- ended\n")
+                                 + "2026-11-26T02:35:59.123Z #7 ── ended\n".encode())
 
 
 def test_a_writer_shared_by_two_runs_closes_the_file_with_the_last(tmp_path: Path) -> None:
@@ -114,14 +114,60 @@ def test_a_writer_shared_by_two_runs_closes_the_file_with_the_last(tmp_path: Pat
         log.append(b"closed\n")
 
 
-def test_invalid_utf8_and_long_lines_pass_through_unchanged(tmp_path: Path) -> None:
+def test_invalid_utf8_passes_through_unchanged_and_only_a_newline_ends_a_line(tmp_path: Path) -> None:
     path = tmp_path / "web.log"
     log = writer(path)
-    long = b"z" * 262144
-    log.write(b"\xff\xfe\xc3(\n" + long[:1000])
-    log.write(long[1000:] + b"\n")
+    log.write(b"\xff\xfe\xc3(\n")
+    log.write("a\rb\x0bc\x0cd\x1ce\x85f\u2028g\u2029h\n".encode())
     log.close()
-    assert path.read_bytes() == b"2026-11-26T02:35:57.123Z \xff\xfe\xc3(\n2026-11-26T02:35:57.123Z " + long + b"\n"
+    assert path.read_bytes() == (b"2026-11-26T02:35:57.123Z \xff\xfe\xc3(\n"
+                                 + "2026-11-26T02:35:58.123Z a\rb\x0bc\x0cd\x1ce\x85f\u2028g\u2029h\n".encode())
+
+
+def test_a_line_longer_than_the_cap_goes_on_in_continued_lines(tmp_path: Path) -> None:
+    path = tmp_path / "web.log"
+    log = writer(path)
+    log.write(b"z" * 1000)
+    log.write(b"z" * (LINE_MAX * 2) + b"\n")  # a progress bar that never ends its line
+    log.write(b"after\n")
+    log.close()
+    lines = path.read_bytes().split(b"\n")
+    assert [len(line) for line in lines] == [25 + LINE_MAX, 25 + 4 + LINE_MAX, 25 + 4 + 1000, 25 + 5, 0]
+    assert lines[1].startswith(b"2026-11-26T02:35:58.123Z " + CONTINUED + b"zzz")
+    assert lines[3] == b"2026-11-26T02:35:59.123Z after"
+
+
+def test_a_line_exactly_at_the_cap_ends_where_its_newline_is(tmp_path: Path) -> None:
+    path = tmp_path / "web.log"
+    log = writer(path)
+    log.write(b"y" * LINE_MAX)
+    log.write(b"\nnext\n")
+    log.close()
+    assert path.read_bytes() == (b"2026-11-26T02:35:57.123Z " + b"y" * LINE_MAX + b"\n"
+                                 b"2026-11-26T02:35:58.123Z next\n")
+
+
+@pytest.mark.parametrize("start", ["──", "─", "↪ x", "\\", "\\── ok"])
+def test_a_child_line_that_could_pass_for_one_of_ours_is_escaped(tmp_path: Path, start: str) -> None:
+    path = tmp_path / "job.log"
+    log = writer(path)
+    log.note(b"started", b"#7 ")
+    log.write(f"{start} succeeded (exited 0) after 1s\nplain\n".encode(), b"#7 ")
+    log.note(b"succeeded (exited 0) after 1s", b"#7 ")
+    log.close()
+    lines = path.read_bytes().decode().splitlines()
+    assert lines[1] == f"2026-11-26T02:35:58.123Z #7 \\{start} succeeded (exited 0) after 1s"
+    assert lines[2] == "2026-11-26T02:35:58.123Z #7 plain"
+    assert lines[3] == "2026-11-26T02:35:59.123Z #7 ── succeeded (exited 0) after 1s"
+
+
+def test_a_reserved_start_split_over_two_chunks_is_escaped_too(tmp_path: Path) -> None:
+    path = tmp_path / "job.log"
+    log = writer(path)
+    log.write(b"ok\n\xe2")  # the first byte of "─", the rest comes later
+    log.write("\u2500\u2500 exited 0\n".encode()[1:])
+    log.close()
+    assert path.read_bytes().decode().splitlines()[1] == "2026-11-26T02:35:57.123Z \\── exited 0"
 
 
 def test_rotation_keeps_keep_files_and_drops_the_oldest(tmp_path: Path) -> None:
@@ -138,18 +184,26 @@ def test_rotation_keeps_keep_files_and_drops_the_oldest(tmp_path: Path) -> None:
     assert texts == [[b"14 ", b"15 "], [b"16 ", b"17 "], [b"18 ", b"19 "]]
 
 
-def test_rotation_waits_for_the_end_of_a_line(tmp_path: Path) -> None:
+def test_rotation_cuts_a_line_being_written_and_continues_it_in_the_new_file(tmp_path: Path) -> None:
     path = tmp_path / "web.log"
-    log = writer(path, max_size=30, keep=1)
+    log = writer(path, max_size=30, keep=2)
     log.write(b"a" * 40)
-    log.write(b"b" * 40)  # still the same line: no rotation in the middle of it
-    assert not (tmp_path / "web.log.1").exists()
+    log.write(b"b" * 40)  # a line without end: rotated all the same, so max_size holds
     log.write(b"\nnext\n")
-    assert not (tmp_path / "web.log.1").exists(), "rotation happens before a chunk, never inside one"
-    log.write(b"later\n")
     log.close()
-    assert (tmp_path / "web.log.1").read_bytes().endswith(b"a" * 40 + b"b" * 40 + b"\n2026-11-26T02:35:59.123Z next\n")
-    assert path.read_bytes() == b"2026-11-26T02:36:00.123Z later\n"
+    assert (tmp_path / "web.log.2").read_bytes() == b"2026-11-26T02:35:57.123Z " + b"a" * 40 + b"\n"
+    assert (tmp_path / "web.log.1").read_bytes() == b"2026-11-26T02:35:58.123Z " + CONTINUED + b"b" * 40 + b"\n"
+    assert path.read_bytes() == b"2026-11-26T02:35:59.123Z next\n"
+
+
+@pytest.mark.timeout(20)
+def test_rotation_costs_the_same_whatever_keep_says(tmp_path: Path) -> None:
+    log = writer(tmp_path / "web.log", max_size=1, keep=100_000_000)
+    for i in range(50):
+        log.write(b"line %d\n" % i)
+    log.close()
+    assert len(list(tmp_path.iterdir())) == 50
+    assert (tmp_path / "web.log.49").read_bytes().endswith(b" line 0\n")
 
 
 def test_keep_zero_keeps_no_old_files(tmp_path: Path) -> None:
