@@ -1,0 +1,78 @@
+"""Hostile and careless values: names match in full, and every duration, count, size and date has a range
+(docs/limitations.md), reported by `validate` with file:line:col like any other error."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from sentinel.cli.main import cli
+from tests.support.files import write
+
+
+def validate(path: str) -> tuple[int, list[str]]:
+    result = CliRunner().invoke(cli, ["validate", "-f", path], env={}, catch_exceptions=False)
+    return result.exit_code, result.stderr.splitlines()
+
+
+def test_a_name_with_a_final_newline_is_refused_on_one_line(tmp_path: Path) -> None:
+    path = write(tmp_path, "sentinel.yaml", 'processes:\n  "web\\n": {command: sleep 1}\n')
+    code, lines = validate(path)
+    assert code == 2
+    assert lines == [f'{path}:2:3: processes["web\\n"]: must start with a letter or digit and hold only letters,'
+                     " digits, '_', '.' and '-' (got 'web\\n')"]
+
+
+@pytest.mark.parametrize(
+    ("body", "value", "key", "message"),
+    [
+        pytest.param("schedule: {every: 1e-9}", "1e-9", "schedule.every", "must be at least 1s (got 1e-09)",
+                     id="every-tiny"),
+        pytest.param("schedule: {every: 1e300}", "1e300", "schedule.every",
+                     "must be at most 8760h (365 days) (got 1e+300)",
+                     id="every-huge"),
+        pytest.param("schedule: {at: '9999-12-31T23:59:59', timezone: Etc/GMT+12}", "'9999", "schedule.at",
+                     "must be from 1970-01-01 to 9998-12-31 (got '9999-12-31T23:59:59')", id="at-far-future"),
+        pytest.param("schedule: {at: '0001-01-01T00:00:00Z'}", "'0001", "schedule.at",
+                     "must be from 1970-01-01 to 9998-12-31 (got '0001-01-01T00:00:00Z')", id="at-far-past"),
+        pytest.param("restart: {backoff: {initial: 1e300}}", "1e300", "restart.backoff.initial",
+                     "must be at most 8760h (365 days) (got 1e+300)", id="backoff-initial"),
+        pytest.param("restart: {backoff: {factor: 1e300}}", "1e300", "restart.backoff.factor",
+                     "must be at most 100.0 (got 1e+300)", id="backoff-factor"),
+        pytest.param("restart: {max_retries: 100000000000000000000}", "1000000", "restart.max_retries",
+                     "must be at most 1000000 (got 100000000000000000000)", id="max-retries"),
+        pytest.param("schedule: {every: 1h}, keep_runs: 100000000000000000000", "1000000", "keep_runs",
+                     "must be at most 10000 (got 100000000000000000000)", id="keep-runs"),
+        pytest.param("stop: {timeout: 99999h}", "99999h", "stop.timeout",
+                     "must be at most 8760h (365 days) (got '99999h')",
+                     id="stop-timeout"),
+        pytest.param("limits: {memory: 1e300}", "1e300", "limits.memory", "must be at most 1024TiB (got 1e+300)",
+                     id="memory"),
+        pytest.param("limits: {cpu: 1e300}", "1e300", "limits.cpu", "must be at most 100000% (got 1e+300)", id="cpu"),
+        pytest.param("health: {exec: 'true', interval: 1e-9}", "1e-9", "health.interval",
+                     "must be at least 1ms (got 1e-09)",
+                     id="interval"),
+        pytest.param("health: {exec: 'true', retries: 100000000000}", "100000000000", "health.retries",
+                     "must be at most 1000 (got 100000000000)", id="health-retries"),
+    ],
+)
+def test_values_out_of_range_are_refused_with_their_place(
+    tmp_path: Path, body: str, value: str, key: str, message: str
+) -> None:
+    line = f"  p: {{command: 'true', {body}}}"
+    path = write(tmp_path, "sentinel.yaml", f"processes:\n{line}\n")
+    column = line.index(value) + 1
+    assert validate(path) == (2, [f"{path}:2:{column}: processes.p.{key}: {message}"])
+
+
+def test_values_at_the_edges_of_their_ranges_are_accepted(tmp_path: Path) -> None:
+    path = write(tmp_path, "sentinel.yaml", """
+        processes:
+          early: {command: 'true', schedule: {at: '1970-01-01T00:00:00', timezone: Etc/GMT-14}}
+          late: {command: 'true', schedule: {at: '9998-12-31T23:59:59+14:00'}, keep_runs: 10000}
+          often: {command: 'true', schedule: {every: 1s}, timeout: 1ms}
+          slow: {command: 'true', restart: {backoff: {initial: 8760h, max: 8760h, factor: 100}, max_retries: 1000000}}
+    """)
+    assert validate(path) == (0, [])
