@@ -19,7 +19,8 @@ from typing import TYPE_CHECKING, Any
 
 from sentinel.config import resolve
 from sentinel.config.localize import interpolate_tree, resolve_process
-from sentinel.config.source import LocDict, LocList, Pos, parse_or_raise
+from sentinel.config.reading import UnreadableFile, read_regular_file
+from sentinel.config.source import MAX_FILE_BYTES, LocDict, LocList, Pos, parse_or_raise
 from sentinel.errors import ConfigError, Problem
 
 if TYPE_CHECKING:
@@ -57,8 +58,9 @@ def load(path: str, *, env: str | None = None, environ: Mapping[str, str] | None
 
 def _read_file(path: str) -> LocDict:
     try:
-        with open(path, "rb") as handle:
-            data = handle.read()
+        data = read_regular_file(path, MAX_FILE_BYTES)
+    except UnreadableFile as exc:
+        raise ConfigError.single(path, str(exc)) from None
     except FileNotFoundError:
         raise ConfigError.single(path, "file not found") from None
     except IsADirectoryError:

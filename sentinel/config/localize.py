@@ -15,8 +15,11 @@ from typing import Any
 from sentinel.config.envfile import EnvFileError, parse_env_file
 from sentinel.config.interpolate import InterpolationError, interpolate
 from sentinel.config.keypath import dotted, join
+from sentinel.config.reading import UnreadableFile, read_regular_file
 from sentinel.config.source import LocDict, LocList, Pos
 from sentinel.errors import Problem
+
+ENV_FILE_MAX_BYTES = 1024 * 1024  # an env_file larger than 1 MiB is refused (docs/limitations.md)
 
 
 def _absolute(value: str, declared_in: str) -> str:
@@ -122,18 +125,22 @@ def _interpolate_text(text: str, variables: Mapping[str, str], path: Path, probl
 def read_env_file(path: str, where: Pos, problems: list[Problem], key_path: str) -> dict[str, str]:
     """The variables of one env file; a problem (and nothing) when it cannot be read."""
     try:
-        with open(path, encoding="utf-8") as handle:
-            text = handle.read()
+        text = read_regular_file(path, ENV_FILE_MAX_BYTES).decode("utf-8")
     except FileNotFoundError:
-        problems.append(Problem(where.file, where.line, where.col, key_path, f"env file '{path}' not found"))
-        return {}
-    except (OSError, UnicodeDecodeError) as exc:
-        reason = exc.strerror if isinstance(exc, OSError) else "not UTF-8 text"
-        message = f"env file '{path}' cannot be read: {reason}"
-        problems.append(Problem(where.file, where.line, where.col, key_path, message))
-        return {}
+        return _unreadable(f"env file '{path}' not found", where, problems, key_path)
+    except OSError as exc:
+        return _unreadable(f"env file '{path}' cannot be read: {exc.strerror or exc}", where, problems, key_path)
+    except UnreadableFile as exc:
+        return _unreadable(f"env file '{path}' {exc}", where, problems, key_path)
+    except UnicodeDecodeError:
+        return _unreadable(f"env file '{path}' cannot be read: not UTF-8 text", where, problems, key_path)
     try:
         return parse_env_file(text)
     except EnvFileError as exc:
         problems.append(Problem(path, exc.line, 1, "", f"{exc} (env file of {key_path})"))
         return {}
+
+
+def _unreadable(message: str, where: Pos, problems: list[Problem], key_path: str) -> dict[str, str]:
+    problems.append(Problem(where.file, where.line, where.col, key_path, message))
+    return {}

@@ -1,14 +1,22 @@
-"""Hostile and careless values: names match in full, and every duration, count, size and date has a range
-(docs/limitations.md), reported by `validate` with file:line:col like any other error."""
+"""Hostile and careless config files (issue #11), seen through `sentinel validate`.
+
+Names match in full; every duration, count, size and date has a range (docs/limitations.md);
+files that are not regular files are refused without being read; each is reported with
+file:line:col like any other error.
+"""
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
 
 from sentinel.cli.main import cli
+from sentinel.config.localize import ENV_FILE_MAX_BYTES
 from tests.support.files import write
 
 
@@ -76,3 +84,47 @@ def test_values_at_the_edges_of_their_ranges_are_accepted(tmp_path: Path) -> Non
           slow: {command: 'true', restart: {backoff: {initial: 8760h, max: 8760h, factor: 100}, max_retries: 1000000}}
     """)
     assert validate(path) == (0, [])
+
+
+def validate_in_child(path: str) -> subprocess.CompletedProcess[str]:
+    """`sentinel validate` as a separate process, so a load that blocks fails the test instead of hanging it."""
+    return subprocess.run([sys.executable, "-m", "sentinel", "validate", "-f", path], capture_output=True,
+                          text=True, timeout=30, check=False)
+
+
+@pytest.mark.parametrize(
+    ("special", "kind"),
+    [
+        pytest.param("fifo", "a FIFO (named pipe)", id="fifo"),
+        pytest.param("/dev/zero", "a character device", id="dev-zero"),
+        pytest.param("/dev/urandom", "a character device", id="dev-urandom"),
+    ],
+)
+def test_an_env_file_that_is_not_a_regular_file_is_refused_without_reading_it(
+    tmp_path: Path, special: str, kind: str
+) -> None:
+    target = special
+    if special == "fifo":
+        target = str(tmp_path / "fifo.env")
+        os.mkfifo(target)
+    path = write(tmp_path, "sentinel.yaml", f"processes:\n  web: {{command: sleep 1, env_file: {target}}}\n")
+    result = validate_in_child(path)
+    assert (result.returncode, result.stdout) == (2, "")
+    assert result.stderr == (f"{path}:2:37: processes.web.env_file: env file '{target}' is {kind},"
+                             " not a regular file\n")
+
+
+def test_an_env_file_over_the_size_limit_is_refused(tmp_path: Path) -> None:
+    big = tmp_path / "big.env"
+    big.write_text("A=" + "x" * ENV_FILE_MAX_BYTES + "\n")
+    path = write(tmp_path, "sentinel.yaml", f"processes:\n  web: {{command: sleep 1, env_file: {big}}}\n")
+    size = big.stat().st_size
+    assert validate(path) == (2, [f"{path}:2:37: processes.web.env_file: env file '{big}' is too large"
+                                  f" ({size} bytes; the limit is {ENV_FILE_MAX_BYTES})"])
+
+
+def test_a_config_file_that_is_a_fifo_is_refused(tmp_path: Path) -> None:
+    fifo = tmp_path / "sentinel.yaml"
+    os.mkfifo(fifo)
+    result = validate_in_child(str(fifo))
+    assert (result.returncode, result.stderr) == (2, f"{fifo}: is a FIFO (named pipe), not a regular file\n")
