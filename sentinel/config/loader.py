@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from sentinel.config import resolve
+from sentinel.config.budget import Budget, BudgetExceeded
 from sentinel.config.localize import interpolate_tree, resolve_process
 from sentinel.config.reading import UnreadableFile, read_regular_file
 from sentinel.config.source import MAX_FILE_BYTES, LocDict, LocList, Pos, parse_or_raise
@@ -47,9 +48,10 @@ def load(path: str, *, env: str | None = None, environ: Mapping[str, str] | None
     environ = dict(os.environ if environ is None else environ)  # a plain dict: os.environ decodes on every read
     problems: list[Problem] = []
     files: list[str] = []
-    doc = _read_with_includes(path, (), files, problems)
+    budget = Budget()
+    doc = _read_with_includes(path, Pos(path, 0, 0), (), files, problems, budget=budget)
     doc = resolve.overlay_environment(doc, env)
-    resolved, env_files = _expand(doc, path, environ, problems)
+    resolved, env_files = _expand(doc, path, environ, problems, budget)
     config = _validate(resolved, path, problems)
     if problems or config is None:
         raise ConfigError(problems)
@@ -72,20 +74,24 @@ def _read_file(path: str) -> LocDict:
     return parse_or_raise(data, path)
 
 
-def _read_with_includes(path: str, chain: tuple[str, ...], files: list[str], problems: list[Problem]) -> LocDict:
+def _read_with_includes(path: str, where: Pos, chain: tuple[str, ...], files: list[str], problems: list[Problem],
+                        *, budget: Budget) -> LocDict:
+    """The file at `path` (included at `where`) merged over its includes, each charged to `budget`."""
     from sentinel.config.keys import unknown_keys_in_document
 
+    budget.charge_file(where, "include" if chain else "")
     doc = _read_file(path)
+    budget.charge(doc, where, "include" if chain else "")
     files.append(path)
     problems.extend(unknown_keys_in_document(doc))
     layers: list[Mapping[str, Any]] = []
     real = os.path.realpath(path)
-    for include, where in _include_paths(doc, path, problems):
+    for include, included_at in _include_paths(doc, path, problems):
         if os.path.realpath(include) in (*chain, real):
-            problems.append(Problem(where.file, where.line, where.col, "include",
+            problems.append(Problem(included_at.file, included_at.line, included_at.col, "include",
                                     f"'{include}' includes itself (directly or through other files)"))
             continue
-        layers.append(_read_with_includes(include, (*chain, real), files, problems))
+        layers.append(_read_with_includes(include, included_at, (*chain, real), files, problems, budget=budget))
     layers.append(resolve.copy_map(doc, without=("include",)))
     return resolve.merge_all(layers, doc.pos)
 
@@ -123,8 +129,8 @@ def _include_paths(doc: LocDict, path: str, problems: list[Problem]) -> list[tup
     return found
 
 
-def _expand(doc: LocDict, path: str, environ: Mapping[str, str],
-            problems: list[Problem]) -> tuple[LocDict, dict[str, dict[str, str]]]:
+def _expand(doc: LocDict, path: str, environ: Mapping[str, str], problems: list[Problem],
+            budget: Budget) -> tuple[LocDict, dict[str, dict[str, str]]]:
     """Templates and defaults merged into each process, then env_file, interpolation and paths."""
     out = resolve.copy_map(doc, without=("templates", "defaults"))
     templates = _mapping_or_problem(doc, "templates", problems)
@@ -137,7 +143,9 @@ def _expand(doc: LocDict, path: str, environ: Mapping[str, str],
             if not isinstance(body, Mapping):
                 continue  # validation reports it with its place
             try:
-                process = resolve.expand_process(name, body, templates, defaults)
+                process = resolve.expand_process(name, body, templates, defaults, budget)
+            except BudgetExceeded:
+                raise
             except ConfigError as exc:
                 problems.extend(exc.problems)
                 del expanded[name]  # what it would be is unknown: validating it would only add noise

@@ -8,6 +8,7 @@ file:line:col like any other error.
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -16,6 +17,7 @@ import pytest
 from click.testing import CliRunner
 
 from sentinel.cli.main import cli
+from sentinel.config.budget import MAX_EXPANDED_VALUES, MAX_FILES, MAX_TEMPLATE_LAYERS
 from sentinel.config.localize import ENV_FILE_MAX_BYTES
 from tests.support.files import write
 
@@ -128,3 +130,41 @@ def test_a_config_file_that_is_a_fifo_is_refused(tmp_path: Path) -> None:
     os.mkfifo(fifo)
     result = validate_in_child(str(fifo))
     assert (result.returncode, result.stderr) == (2, f"{fifo}: is a FIFO (named pipe), not a regular file\n")
+
+
+def test_an_extends_diamond_fails_early_at_the_template_that_doubles(tmp_path: Path) -> None:
+    templates = ["  t0: {env: {A: x}}", *(f"  t{i}: {{extends: [t{i - 1}, t{i - 1}]}}" for i in range(1, 21))]
+    text = "templates:\n" + "\n".join(templates) + "\nprocesses:\n  web: {command: sleep 1, extends: t20}\n"
+    path = write(tmp_path, "sentinel.yaml", text)
+    assert len(text) < 700
+    result = validate_in_child(path)
+    assert (result.returncode, result.stderr) == (2, (
+        f"{path}:10:17: templates.t8.extends: pulls in more than {MAX_TEMPLATE_LAYERS} templates (counting each"
+        " time a template is reached through extends; an extends diamond?)\n"))
+
+
+def test_an_include_diamond_fails_early_at_the_include_over_the_file_limit(tmp_path: Path) -> None:
+    for level in range(16):
+        twice = f"include: [l{level + 1}.yaml, l{level + 1}.yaml]\n"
+        body = twice if level < 15 else "processes: {leaf: {command: x}}\n"
+        write(tmp_path, f"l{level}.yaml", body)
+    path = write(tmp_path, "sentinel.yaml", "include: l0.yaml\nprocesses: {web: {command: sleep 1}}\n")
+    result = validate_in_child(path)
+    assert (result.returncode, result.stderr) == (2, (
+        f"{tmp_path}/l11.yaml:1:11: include: reads more than {MAX_FILES} config files (counting each time a file is"
+        " included; an include diamond?)\n"))
+
+
+def test_large_defaults_times_many_processes_fail_early_at_the_process_over_the_limit(tmp_path: Path) -> None:
+    keys = 20_000
+    env = "\n".join(f"    K{i}: v" for i in range(keys))
+    processes = "\n".join(f"  p{i}: {{command: sleep 1}}" for i in range(300))
+    path = write(tmp_path, "sentinel.yaml", f"defaults:\n  env:\n{env}\nprocesses:\n{processes}\n")
+    result = validate_in_child(path)
+    found = re.fullmatch(r".*:(\d+):8: processes\.p(\d+): (.*)\n", result.stderr)
+    assert result.returncode == 2 and found is not None, result.stderr
+    line, number, message = int(found.group(1)), int(found.group(2)), found.group(3)
+    assert line == keys + 4 + number  # the line of that process
+    assert number <= MAX_EXPANDED_VALUES // keys  # it stops at the process that goes over, not later
+    assert message == (f"expands to more than {MAX_EXPANDED_VALUES} values once includes, templates and defaults"
+                       " are applied (an extends diamond, or a large defaults?)")
