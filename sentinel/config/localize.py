@@ -9,11 +9,12 @@ Called by `sentinel.config.loader` after templates and defaults are merged.
 from __future__ import annotations
 
 import os
+import shlex
 from collections.abc import Mapping
 from typing import Any
 
 from sentinel.config.envfile import EnvFileError, parse_env_file
-from sentinel.config.interpolate import InterpolationError, interpolate
+from sentinel.config.interpolate import InterpolationError, interpolate, split_before_interpolating
 from sentinel.config.keypath import dotted, join
 from sentinel.config.reading import UnreadableFile, read_regular_file
 from sentinel.config.source import LocDict, LocList, Pos
@@ -43,19 +44,47 @@ def resolve_process(name: str, process: LocDict, root: str, environ: Mapping[str
         env = interpolate_tree(env, variables, join(path, "env"), problems, process.val_pos["env"])
         variables.update({key: str(value) for key, value in env.items() if isinstance(value, str | int)})
     out = LocDict(process.pos)
-    for key, value in process.items():
+    for key in process:
         if key == "env_file":
             new: Any = env_files
         elif key == "env":
             new = env
         else:
-            new = interpolate_tree(value, variables, join(path, key), problems, process.val_pos[key])
+            new = _interpolate_value(process, key, variables, join(path, key), problems)
         if key == "cwd" and isinstance(new, str):
             new = _absolute(new, process.val_pos[key].file)
         out.put(key, new, process.key_pos[key], process.val_pos[key])
     if "cwd" not in out:
         out.put("cwd", os.path.dirname(os.path.abspath(root)), process.pos, process.pos)
     return out, file_vars
+
+
+def _interpolate_value(body: LocDict, key: str, variables: Mapping[str, str], path: str,
+                       problems: list[Problem]) -> Any:
+    """`body[key]` interpolated; `command` (unless `shell: true`) and `health.exec` argument by argument."""
+    value, pos = body[key], body.val_pos[key]
+    if (key == "command" and body.get("shell") is not True) or key == "exec":
+        return _interpolate_command(value, variables, path, problems, pos)
+    if key == "health" and isinstance(value, LocDict):
+        health = LocDict(value.pos)
+        for name in value:
+            new = _interpolate_value(value, name, variables, join(path, name), problems)
+            health.put(name, new, value.key_pos[name], value.val_pos[name])
+        return health
+    return interpolate_tree(value, variables, path, problems, pos)
+
+
+def _interpolate_command(command: Any, variables: Mapping[str, str], path: str, problems: list[Problem],
+                         pos: Pos) -> Any:
+    """A command string split into arguments first, then each interpolated, then joined again with
+    the quoting that splits back to the same arguments: a value can never change their number."""
+    if not isinstance(command, str) or "${" not in command:
+        return interpolate_tree(command, variables, path, problems, pos)
+    try:
+        arguments = split_before_interpolating(command)
+    except ValueError:  # an unclosed quote or `${`: reported by interpolation or validation, with its place
+        return interpolate_tree(command, variables, path, problems, pos)
+    return shlex.join(_interpolate_text(argument, variables, (path,), problems, pos) for argument in arguments)
 
 
 def _env_files(process: LocDict, path: str, environ: Mapping[str, str],

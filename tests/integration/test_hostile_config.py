@@ -7,8 +7,10 @@ file:line:col like any other error.
 
 from __future__ import annotations
 
+import json
 import os
 import re
+import shlex
 import subprocess
 import sys
 from pathlib import Path
@@ -168,3 +170,20 @@ def test_large_defaults_times_many_processes_fail_early_at_the_process_over_the_
     assert number <= MAX_EXPANDED_VALUES // keys  # it stops at the process that goes over, not later
     assert message == (f"expands to more than {MAX_EXPANDED_VALUES} values once includes, templates and defaults"
                        " are applied (an extends diamond, or a large defaults?)")
+
+
+def test_commands_and_exec_checks_are_split_before_values_are_pasted_in(tmp_path: Path) -> None:
+    path = write(tmp_path, "sentinel.yaml", """
+        processes:
+          web:
+            command: serve --name "${NAME}" ${NAME:-x y}
+            health: {exec: "check ${NAME}"}
+          sh: {command: 'echo "$NAME" ${NAME}', shell: true}
+          plain: {command: "sleep 1"}
+    """)
+    result = CliRunner().invoke(cli, ["config", "-f", path, "--json"], env={"NAME": "a 'b"}, catch_exceptions=False)
+    processes = json.loads(result.stdout)["processes"]
+    assert shlex.split(processes["web"]["command"]) == ["serve", "--name", "a 'b", "a 'b"]
+    assert shlex.split(processes["web"]["health"]["exec"]) == ["check", "a 'b"]
+    assert processes["sh"]["command"] == "echo \"$NAME\" a 'b"  # shell text: the value is pasted in (README)
+    assert processes["plain"]["command"] == "sleep 1"
