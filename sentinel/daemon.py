@@ -127,7 +127,8 @@ class Daemon:
         self.controller.event("config_applied", f"config {self.path} applied ({why})")
         self.controller.write_safely(
             self.store.save_revision, path=self.path, environment=self.environment, digest=new,
-            config=_json(masked_config(loaded.config)), files=list(loaded.files), at=self.clock.now_utc(),
+            config=_json(masked_config(loaded.config, loaded.tainted)), files=list(loaded.files),
+            at=self.clock.now_utc(),
         )
         return True
 

@@ -127,7 +127,7 @@ async def config_get(daemon: Daemon, request: Request) -> Response:
         "path": daemon.path,
         "environment": daemon.environment,
         "error": daemon.controller.config_error,
-        "config": masked_config(loaded.config) if loaded else None,
+        "config": masked_config(loaded.config, loaded.tainted) if loaded else None,
     })
 
 

@@ -21,6 +21,7 @@ from sentinel.config import resolve
 from sentinel.config.budget import Budget, BudgetExceeded
 from sentinel.config.localize import interpolate_tree, resolve_process
 from sentinel.config.reading import UnreadableFile, read_regular_file
+from sentinel.config.secrets import EVENT_MASK_MIN, Tainted, TrackedVariables, all_secrets, is_secret, redact
 from sentinel.config.source import MAX_FILE_BYTES, LocDict, LocList, Pos, parse_or_raise
 from sentinel.errors import ConfigError, Problem
 
@@ -38,6 +39,7 @@ class Loaded:
     files: tuple[str, ...]  # every config file read, root first, then includes in merge order
     env_files: Mapping[str, Mapping[str, str]] = field(default_factory=dict)  # process → env_file variables
     environment: str | None = None
+    tainted: Tainted = field(default_factory=dict)  # key path → secret values in that string (config.secrets)
 
 
 def load(path: str, *, env: str | None = None, environ: Mapping[str, str] | None = None) -> Loaded:
@@ -51,11 +53,21 @@ def load(path: str, *, env: str | None = None, environ: Mapping[str, str] | None
     budget = Budget()
     doc = _read_with_includes(path, Pos(path, 0, 0), (), files, problems, budget=budget)
     doc = resolve.overlay_environment(doc, env)
-    resolved, env_files = _expand(doc, path, environ, problems, budget)
+    tainted: dict[str, frozenset[str]] = {}
+    resolved, env_files = _expand(doc, path, environ, problems, budget=budget, tainted=tainted)
     config = _validate(resolved, path, problems)
     if problems or config is None:
-        raise ConfigError(problems)
-    return Loaded(config=config, files=tuple(files), env_files=env_files, environment=env)
+        raise ConfigError([_masked(problem, tainted) for problem in problems])
+    return Loaded(config=config, files=tuple(files), env_files=env_files, environment=env, tainted=tainted)
+
+
+def _masked(problem: Problem, tainted: Tainted) -> Problem:
+    """The problem with the secrets its value took in masked, and any other secret long enough to tell."""
+    secrets = tainted.get(problem.path, frozenset()) | all_secrets(tainted, min_length=EVENT_MASK_MIN)
+    message = redact(problem.message, secrets)
+    if message == problem.message:
+        return problem
+    return Problem(problem.file, problem.line, problem.col, problem.path, message)
 
 
 def _read_file(path: str) -> LocDict:
@@ -129,8 +141,8 @@ def _include_paths(doc: LocDict, path: str, problems: list[Problem]) -> list[tup
     return found
 
 
-def _expand(doc: LocDict, path: str, environ: Mapping[str, str], problems: list[Problem],
-            budget: Budget) -> tuple[LocDict, dict[str, dict[str, str]]]:
+def _expand(doc: LocDict, path: str, environ: Mapping[str, str], problems: list[Problem], *,
+            budget: Budget, tainted: dict[str, frozenset[str]]) -> tuple[LocDict, dict[str, dict[str, str]]]:
     """Templates and defaults merged into each process, then env_file, interpolation and paths."""
     out = resolve.copy_map(doc, without=("templates", "defaults"))
     templates = _mapping_or_problem(doc, "templates", problems)
@@ -150,12 +162,12 @@ def _expand(doc: LocDict, path: str, environ: Mapping[str, str], problems: list[
                 problems.extend(exc.problems)
                 del expanded[name]  # what it would be is unknown: validating it would only add noise
                 continue
-            process, env_files[name] = resolve_process(name, process, path, environ, problems)
+            process, env_files[name] = resolve_process(name, process, path, environ, problems, tainted=tainted)
             expanded[name] = process
         out["processes"] = expanded
     api = doc.get("api")
     if isinstance(api, LocDict):
-        out["api"] = interpolate_tree(api, environ, "api", problems)
+        out["api"] = interpolate_tree(api, TrackedVariables(environ, is_secret, tainted), "api", problems)
     return out, env_files
 
 

@@ -17,6 +17,7 @@ from sentinel.config.envfile import EnvFileError, parse_env_file
 from sentinel.config.interpolate import InterpolationError, interpolate, split_before_interpolating
 from sentinel.config.keypath import dotted, join
 from sentinel.config.reading import UnreadableFile, read_regular_file
+from sentinel.config.secrets import TrackedVariables, is_secret
 from sentinel.config.source import LocDict, LocList, Pos
 from sentinel.errors import Problem
 
@@ -28,21 +29,31 @@ def _absolute(value: str, declared_in: str) -> str:
     return os.path.abspath(os.path.join(os.path.dirname(declared_in), expanded))
 
 
-def resolve_process(name: str, process: LocDict, root: str, environ: Mapping[str, str],
-                    problems: list[Problem]) -> tuple[LocDict, dict[str, str]]:
+def resolve_process(name: str, process: LocDict, root: str, environ: Mapping[str, str], problems: list[Problem],
+                    *, tainted: dict[str, frozenset[str]]) -> tuple[LocDict, dict[str, str]]:
     """The process with env_file paths absolute, strings interpolated and cwd absolute,
     plus the variables its env files define.
 
     `${VAR}` reads the process's own environment, built as it will be when it runs: the
     reconciler's, then `env_file`, then `env` (whose own values read only the first two).
+    Secret values taken in (from an env_file, a secret-looking name, or an `env` value that took
+    one) are filed in `tainted` under the key path of each string that holds them.
     """
     path = dotted("processes", name)
     env_files, file_vars = _env_files(process, path, environ, problems)
-    variables = {**environ, **file_vars}
+
+    def secret(variable: str) -> bool:
+        return variable in file_vars or is_secret(variable)
+
+    variables = TrackedVariables({**environ, **file_vars}, secret, tainted)
     env = process.get("env")
+    carried: set[str] = set()  # env variables whose values took a secret in
     if isinstance(env, LocDict):
-        env = interpolate_tree(env, variables, join(path, "env"), problems, process.val_pos["env"])
-        variables.update({key: str(value) for key, value in env.items() if isinstance(value, str | int)})
+        env_path = join(path, "env")
+        env = interpolate_tree(env, variables, env_path, problems, process.val_pos["env"])
+        carried = {key for key in env if join(env_path, key) in tainted}
+        plain = {key: str(value) for key, value in env.items() if isinstance(value, str | int)}
+        variables = TrackedVariables({**environ, **file_vars, **plain}, lambda v: secret(v) or v in carried, tainted)
     out = LocDict(process.pos)
     for key in process:
         if key == "env_file":
@@ -141,14 +152,17 @@ def _interpolate(node: Any, variables: Mapping[str, str], path: Path, problems: 
 
 
 def _interpolate_text(text: str, variables: Mapping[str, str], path: Path, problems: list[Problem], pos: Pos) -> str:
+    where = str(path[0])
+    for part in path[1:]:
+        where = join(where, part)
     try:
         return interpolate(text, variables)
     except InterpolationError as exc:
-        where = str(path[0])
-        for part in path[1:]:
-            where = join(where, part)
         problems.append(Problem(pos.file, pos.line, pos.col, where, str(exc)))
         return text
+    finally:
+        if isinstance(variables, TrackedVariables):
+            variables.taken(where)
 
 
 def read_env_file(path: str, where: Pos, problems: list[Problem], key_path: str) -> dict[str, str]:
