@@ -43,7 +43,12 @@ def redact(text: str, secrets: Collection[str]) -> str:
 
 
 def masked_tree(data: Any, tainted: Tainted, path: str = "") -> Any:
-    """JSON-ready config data with the secret values masked in the strings that took them in."""
+    """JSON-ready config data with the secret values masked in the strings that took them in.
+
+    Only the branches that lead to such a string are walked (and copied); the rest is returned as is.
+    """
+    if not any(tainted_path.startswith(path) for tainted_path in tainted):
+        return data
     if isinstance(data, dict):
         return {key: masked_tree(value, tainted, join(path, key)) for key, value in data.items()}
     if isinstance(data, list):

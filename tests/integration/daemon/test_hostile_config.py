@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import os
+import signal
 from collections.abc import Callable
 
 from tests.support.daemon import Reconciler
@@ -76,3 +78,21 @@ processes:
         if path.is_file() and path.parent.name != "logs":  # the children's own output is theirs
             data = path.read_bytes()
             assert SECRET.encode() not in data and b"plain-LEAK-2" not in data, path
+
+
+def test_a_slow_config_load_leaves_the_loop_answering_and_supervising(
+    make_reconciler: Callable[..., Reconciler],
+) -> None:
+    r = make_reconciler("processes:\n  web: {command: sleep 1000, restart: {backoff: {initial: 0}}}\n")
+    r.start()
+    first = r.wait_state("web", "running")["pid"]
+    env = "\n".join(f"    K{i}: v" for i in range(2_000))
+    idle = "\n".join(f"  idle{i}: {{command: sleep 1000, replicas: 0}}" for i in range(30))
+    r.config.write_text(f"defaults:\n  env:\n{env}\nprocesses:\n"  # some tenths of a second of loading
+                        f"  web: {{command: sleep 1000, restart: {{backoff: {{initial: 0}}}}}}\n{idle}\n")
+    wait_for(lambda: r.client.get("/v1/config").get("loading"), timeout=20.0,
+             message="the reconciler never answered while it was loading the config")
+    os.kill(first, signal.SIGKILL)  # and it still supervises: the exit is seen and the process replaced
+    wait_for(lambda: r.row("web")["pid"] not in (None, first), timeout=20.0)
+    wait_for(lambda: "idle0" in r.client.get("/v1/config")["config"]["processes"], timeout=30.0)  # taken in the end
+    assert r.client.get("/v1/config")["error"] is None
