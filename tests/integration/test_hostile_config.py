@@ -187,3 +187,10 @@ def test_commands_and_exec_checks_are_split_before_values_are_pasted_in(tmp_path
     assert shlex.split(processes["web"]["health"]["exec"]) == ["check", "a 'b"]
     assert processes["sh"]["command"] == "echo \"$NAME\" a 'b"  # shell text: the value is pasted in (README)
     assert processes["plain"]["command"] == "sleep 1"
+
+
+def test_a_command_with_a_variable_that_cannot_be_split_is_one_clear_error(tmp_path: Path) -> None:
+    path = write(tmp_path, "sentinel.yaml", """processes:\n  web: {command: "run '${NAME}"}\n""")
+    result = CliRunner().invoke(cli, ["validate", "-f", path], env={"NAME": "s3cret"}, catch_exceptions=False)
+    assert (result.exit_code, result.stderr) == (2, f"{path}:2:18: processes.web.command: cannot be split into"
+                                                    " arguments: no closing quotation (got \"run 's3cret\")\n")
