@@ -8,8 +8,10 @@ SIGINT forces it, SIGHUP asks for a reload. Called by the CLI's `up`.
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import contextlib
 import fcntl
+import functools
 import logging
 import os
 import signal
@@ -36,6 +38,7 @@ from sentinel.state.store import Store
 log = logging.getLogger("sentinel")
 DRAIN_TIMEOUT = 5.0  # seconds, at shutdown, for writes kept while state.db was locked (controller.persist)
 RELEASE_AFTER = 1.0  # seconds without a reload before freed memory is handed back (runtime.memory)
+LOAD_TIMEOUT = 30.0  # seconds a config load may take before it is given up (docs/limitations.md)
 
 
 @dataclass(frozen=True, slots=True)
@@ -105,6 +108,10 @@ class Daemon:
         self.force = False
         self._interrupts = 0
         self._reload_lock = asyncio.Lock()
+        # One worker thread loads configs, so the loop goes on supervising meanwhile; one, not a pool,
+        # so a single malloc arena (freed by runtime.memory) is all the loads ever add.
+        self._loader = concurrent.futures.ThreadPoolExecutor(max_workers=1, thread_name_prefix="config-load")
+        self.loading = 0  # config loads going on (GET /v1/config says so)
         self._sampler: asyncio.Task[None] | None = None
         self._scheduling: asyncio.Task[None] | None = None
         self._pending: set[asyncio.Task[None]] = set()
@@ -131,7 +138,8 @@ class Daemon:
         self.controller.event("config_applied", f"config {self.path} applied ({why})")
         self.controller.write_safely(
             self.store.save_revision, path=self.path, environment=self.environment, digest=new,
-            config=_json(masked_config(loaded.config)), files=list(loaded.files), at=self.clock.now_utc(),
+            config=_json(masked_config(loaded.config, loaded.tainted)), files=list(loaded.files),
+            at=self.clock.now_utc(),
         )
         return True
 
@@ -143,8 +151,7 @@ class Daemon:
             env = environment if switch else self.environment
             before = _stat(target)
             try:
-                # In the loop's thread: a worker thread would keep its own malloc arena (MBs of RSS) for good.
-                loaded = load(target, env=env, environ=self.environ)
+                loaded = await self.load(target, env)
             except ConfigError as err:
                 self.controller.set_config_error(_one_line(err))
                 raise
@@ -158,6 +165,22 @@ class Daemon:
             if self.watched() != watched:
                 self.files_moved.set()
             return loaded
+
+    async def load(self, path: str, env: str | None) -> Loaded:
+        """`load()` in the worker thread, so the loop keeps supervising; ConfigError past LOAD_TIMEOUT.
+
+        A load that runs out of time goes on in its thread (a thread cannot be stopped), and the
+        next one waits for it; its result is dropped.
+        """
+        work = functools.partial(load, path, env=env, environ=self.environ)
+        self.loading += 1
+        try:
+            return await asyncio.wait_for(asyncio.get_running_loop().run_in_executor(self._loader, work), LOAD_TIMEOUT)
+        except TimeoutError:
+            message = f"took longer than {LOAD_TIMEOUT:g}s to load; the running config stays in force"
+            raise ConfigError.single(path, message) from None
+        finally:
+            self.loading -= 1
 
     def _release_memory_soon(self) -> None:
         """Give freed memory back to the OS once things are quiet: `RELEASE_AFTER` seconds after the last
@@ -251,6 +274,7 @@ class Daemon:
                 loop.remove_signal_handler(number)
             with contextlib.suppress(FileNotFoundError):
                 self.options.state_dir.socket.unlink()
+            self._loader.shutdown(wait=False, cancel_futures=True)
             await self.controller.writer.drain(timeout=DRAIN_TIMEOUT)
             self.store.close()
 

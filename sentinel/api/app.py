@@ -13,7 +13,6 @@ from typing import TYPE_CHECKING
 from sentinel.api.bodies import Act, Apply, ConfigFile, RunJob, Shutdown, parse
 from sentinel.api.http import App, Request, Response, Route, Router, error_response, json_response, text_response
 from sentinel.api.status import metrics_text, status_rows
-from sentinel.config.loader import load
 from sentinel.config.secrets import masked_config
 from sentinel.errors import ConfigError, NotAJob, TargetError
 from sentinel.instances import is_instance_of
@@ -128,7 +127,8 @@ async def config_get(daemon: Daemon, request: Request) -> Response:
         "path": daemon.path,
         "environment": daemon.environment,
         "error": daemon.controller.config_error,
-        "config": masked_config(loaded.config) if loaded else None,
+        "loading": daemon.loading > 0,
+        "config": masked_config(loaded.config, loaded.tainted) if loaded else None,
     })
 
 
@@ -138,7 +138,7 @@ async def config_diff(daemon: Daemon, request: Request) -> Response:
     if isinstance(body, Response):
         return body
     try:
-        loaded = load(body.file or daemon.path, env=body.environment, environ=daemon.environ)
+        loaded = await daemon.load(body.file or daemon.path, body.environment)
     except ConfigError as err:
         return _config_error(err)
     desired = expand(loaded.config, loaded.env_files)

@@ -71,7 +71,8 @@ def _count(n: int, noun: str) -> str:
 @file_option
 @env_option
 @click.option("--json", "as_json", is_flag=True, help="Print JSON instead of YAML.")
-@click.option("--show-secrets", is_flag=True, help="Show env values whose names look secret instead of ***.")
+@click.option("--show-secrets", is_flag=True,
+              help="Show secrets (env values whose names look secret, values from env_file) instead of ***.")
 @handles_errors
 def config(file: str, env: str | None, as_json: bool, show_secrets: bool) -> None:
     """Print the fully resolved config.
@@ -82,11 +83,12 @@ def config(file: str, env: str | None, as_json: bool, show_secrets: bool) -> Non
     a literal $ is printed as $$). --json prints the values exactly as processes get them.
     """
     from sentinel.config.loader import load
-    from sentinel.config.secrets import masked
+    from sentinel.config.secrets import masked, masked_tree
 
     loaded = load(file, env=env)
     data: dict[str, Any] = loaded.config.model_dump(mode="json", exclude_none=True)
     if not show_secrets:
+        data = masked_tree(data, loaded.tainted)
         for process in data.get("processes", {}).values():
             process["env"] = masked(process["env"])
     if as_json:

@@ -11,7 +11,7 @@ import re
 import shlex
 from typing import Annotated, Any
 
-from pydantic import AfterValidator, BeforeValidator, Field, PlainSerializer, WithJsonSchema
+from pydantic import AfterValidator, BeforeValidator, PlainSerializer, WithJsonSchema
 
 from sentinel.config import units
 from sentinel.signames import short_signal_name
@@ -31,7 +31,7 @@ class FieldProblem(ValueError):
 def _name(value: str) -> str:
     if len(value) > NAME_MAX:
         raise ValueError(f"must be at most {NAME_MAX} characters")
-    if not re.match(NAME_PATTERN, value):
+    if not re.fullmatch(NAME_PATTERN, value):  # fullmatch: `$` alone also matches before a final newline
         raise ValueError("must start with a letter or digit and hold only letters, digits, '_', '.' and '-'")
     return value
 
@@ -43,24 +43,56 @@ Name = Annotated[
 ]
 check_name = _name  # the same rule for a name given on the command line (`sentinel logs NAME`); ValueError
 
+def _duration_schema(minimum: float, *, exclusive: bool = False) -> dict[str, Any]:
+    lower = {"exclusiveMinimum": minimum} if exclusive else {"minimum": minimum}
+    return {
+        "anyOf": [{"type": "number", **lower, "maximum": units.MAX_DURATION},
+                  {"type": "string", "pattern": units.DURATION_PATTERN}],
+        "description": f"seconds as a number, or a string such as 500ms, 10s, 5m, 1h30m; from"
+                       f" {units.format_duration(minimum)} to {units.format_duration(units.MAX_DURATION)}",
+    }
+
+
+def _at_least(minimum: float) -> Any:
+    def check(seconds: float) -> float:
+        if seconds < minimum:
+            raise ValueError(f"must be at least {units.format_duration(minimum)}")
+        return seconds
+
+    return check
+
+
 Duration = Annotated[
     float,
     BeforeValidator(units.parse_duration),
     PlainSerializer(units.format_duration, return_type=str),
-    WithJsonSchema({
-        "anyOf": [{"type": "number", "minimum": 0}, {"type": "string", "pattern": units.DURATION_PATTERN}],
-        "description": "seconds as a number, or a string such as 500ms, 10s, 5m, 1h30m",
-    }),
+    WithJsonSchema(_duration_schema(0.0)),
 ]
-PositiveDuration = Annotated[Duration, Field(gt=0)]
+PositiveDuration = Annotated[
+    float,
+    BeforeValidator(units.parse_duration),
+    AfterValidator(_at_least(units.MIN_POSITIVE_DURATION)),
+    PlainSerializer(units.format_duration, return_type=str),
+    WithJsonSchema(_duration_schema(units.MIN_POSITIVE_DURATION)),
+]
+MIN_EVERY = 1.0  # seconds: a job cannot be started more often than this
+EveryDuration = Annotated[
+    float,
+    BeforeValidator(units.parse_duration),
+    AfterValidator(_at_least(MIN_EVERY)),
+    PlainSerializer(units.format_duration, return_type=str),
+    WithJsonSchema(_duration_schema(MIN_EVERY)),
+]
 
 Size = Annotated[
     int,
     BeforeValidator(units.parse_size),
     PlainSerializer(units.format_size, return_type=str),
     WithJsonSchema({
-        "anyOf": [{"type": "integer", "minimum": 0}, {"type": "string", "pattern": units.SIZE_PATTERN}],
-        "description": "bytes, or a string such as 512MB (10^6) or 1GiB (2^30)",
+        "anyOf": [{"type": "integer", "minimum": 0, "maximum": units.MAX_SIZE},
+                  {"type": "string", "pattern": units.SIZE_PATTERN}],
+        "description": "bytes, or a string such as 512MB (10^6) or 1GiB (2^30);"
+                       f" at most {units.format_size(units.MAX_SIZE)}",
     }),
 ]
 
@@ -69,8 +101,10 @@ Percent = Annotated[
     BeforeValidator(units.parse_percent),
     PlainSerializer(units.format_percent, return_type=str),
     WithJsonSchema({
-        "anyOf": [{"type": "number", "exclusiveMinimum": 0}, {"type": "string", "pattern": units.PERCENT_PATTERN}],
-        "description": "a percentage of one core, such as 90% (above 100% for several cores)",
+        "anyOf": [{"type": "number", "exclusiveMinimum": 0, "maximum": units.MAX_PERCENT},
+                  {"type": "string", "pattern": units.PERCENT_PATTERN}],
+        "description": "a percentage of one core, such as 90% (above 100% for several cores);"
+                       f" at most {units.format_percent(units.MAX_PERCENT)}",
     }),
 ]
 

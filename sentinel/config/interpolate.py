@@ -7,11 +7,15 @@ Syntax (a subset of Docker Compose's):
   `$$`                a literal `$`
 A `$` followed by anything else is kept as it is, so `sh -c 'echo $HOME'` reaches the shell.
 Defaults may themselves contain `${...}`.
+
+A command string is split into arguments before it is interpolated (`split_before_interpolating`),
+so a value can never add, remove or merge arguments, whatever spaces or quotes it holds.
 """
 
 from __future__ import annotations
 
 import re
+import shlex
 from collections.abc import Mapping
 
 _NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
@@ -43,6 +47,37 @@ def interpolate(text: str, variables: Mapping[str, str]) -> str:
             out.append(char)
             i += 1
     return "".join(out)
+
+
+_HIDDEN = re.compile("\0(\\d+)\0")
+
+
+def split_before_interpolating(command: str) -> list[str]:
+    """The arguments of `command`, split like a POSIX shell would, with every `${...}` still in them.
+
+    Each `${...}` is kept whole (a default may hold spaces or quotes) and lands in the argument
+    it was written in; interpolating the arguments one by one afterwards cannot change their
+    number. ValueError when the command cannot be split (an unclosed quote) or holds a NUL;
+    InterpolationError for an unclosed `${`.
+    """
+    if "\0" in command:
+        raise ValueError("must not contain a NUL character")
+    expressions: list[str] = []
+    hidden: list[str] = []
+    i = 0
+    while i < len(command):
+        if command.startswith("${", i):
+            end = _closing_brace(command, i + 2)
+            hidden.append(f"\0{len(expressions)}\0")
+            expressions.append(command[i : end + 1])
+            i = end + 1
+        elif command.startswith("$$", i):
+            hidden.append("$$")
+            i += 2
+        else:
+            hidden.append(command[i])
+            i += 1
+    return [_HIDDEN.sub(lambda found: expressions[int(found.group(1))], arg) for arg in shlex.split("".join(hidden))]
 
 
 def _closing_brace(text: str, start: int) -> int:

@@ -16,7 +16,7 @@ def join(path: str, key: str | int) -> str:
     """`path` followed by one more key or list index."""
     if isinstance(key, int):
         return f"{path}[{key}]"
-    if _WORD.match(key):
+    if _WORD.fullmatch(key):  # fullmatch: `$` alone also matches before a final newline
         return f"{path}.{key}" if path else key
     return f"{path}[{json.dumps(key, ensure_ascii=False)}]"
 

@@ -18,8 +18,11 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from sentinel.config import resolve
+from sentinel.config.budget import Budget, BudgetExceeded
 from sentinel.config.localize import interpolate_tree, resolve_process
-from sentinel.config.source import LocDict, LocList, Pos, parse_or_raise
+from sentinel.config.reading import UnreadableFile, read_regular_file
+from sentinel.config.secrets import EVENT_MASK_MIN, Tainted, TrackedVariables, all_secrets, is_secret, redact
+from sentinel.config.source import MAX_FILE_BYTES, LocDict, LocList, Pos, parse_or_raise
 from sentinel.errors import ConfigError, Problem
 
 if TYPE_CHECKING:
@@ -36,6 +39,7 @@ class Loaded:
     files: tuple[str, ...]  # every config file read, root first, then includes in merge order
     env_files: Mapping[str, Mapping[str, str]] = field(default_factory=dict)  # process → env_file variables
     environment: str | None = None
+    tainted: Tainted = field(default_factory=dict)  # key path → secret values in that string (config.secrets)
 
 
 def load(path: str, *, env: str | None = None, environ: Mapping[str, str] | None = None) -> Loaded:
@@ -46,19 +50,31 @@ def load(path: str, *, env: str | None = None, environ: Mapping[str, str] | None
     environ = dict(os.environ if environ is None else environ)  # a plain dict: os.environ decodes on every read
     problems: list[Problem] = []
     files: list[str] = []
-    doc = _read_with_includes(path, (), files, problems)
+    budget = Budget()
+    doc = _read_with_includes(path, Pos(path, 0, 0), (), files, problems, budget=budget)
     doc = resolve.overlay_environment(doc, env)
-    resolved, env_files = _expand(doc, path, environ, problems)
+    tainted: dict[str, frozenset[str]] = {}
+    resolved, env_files = _expand(doc, path, environ, problems, budget=budget, tainted=tainted)
     config = _validate(resolved, path, problems)
     if problems or config is None:
-        raise ConfigError(problems)
-    return Loaded(config=config, files=tuple(files), env_files=env_files, environment=env)
+        raise ConfigError([_masked(problem, tainted) for problem in problems])
+    return Loaded(config=config, files=tuple(files), env_files=env_files, environment=env, tainted=tainted)
+
+
+def _masked(problem: Problem, tainted: Tainted) -> Problem:
+    """The problem with the secrets its value took in masked, and any other secret long enough to tell."""
+    secrets = tainted.get(problem.path, frozenset()) | all_secrets(tainted, min_length=EVENT_MASK_MIN)
+    message = redact(problem.message, secrets)
+    if message == problem.message:
+        return problem
+    return Problem(problem.file, problem.line, problem.col, problem.path, message)
 
 
 def _read_file(path: str) -> LocDict:
     try:
-        with open(path, "rb") as handle:
-            data = handle.read()
+        data = read_regular_file(path, MAX_FILE_BYTES)
+    except UnreadableFile as exc:
+        raise ConfigError.single(path, str(exc)) from None
     except FileNotFoundError:
         raise ConfigError.single(path, "file not found") from None
     except IsADirectoryError:
@@ -70,20 +86,24 @@ def _read_file(path: str) -> LocDict:
     return parse_or_raise(data, path)
 
 
-def _read_with_includes(path: str, chain: tuple[str, ...], files: list[str], problems: list[Problem]) -> LocDict:
+def _read_with_includes(path: str, where: Pos, chain: tuple[str, ...], files: list[str], problems: list[Problem],
+                        *, budget: Budget) -> LocDict:
+    """The file at `path` (included at `where`) merged over its includes, each charged to `budget`."""
     from sentinel.config.keys import unknown_keys_in_document
 
+    budget.charge_file(where, "include" if chain else "")
     doc = _read_file(path)
+    budget.charge(doc, where, "include" if chain else "")
     files.append(path)
     problems.extend(unknown_keys_in_document(doc))
     layers: list[Mapping[str, Any]] = []
     real = os.path.realpath(path)
-    for include, where in _include_paths(doc, path, problems):
+    for include, included_at in _include_paths(doc, path, problems):
         if os.path.realpath(include) in (*chain, real):
-            problems.append(Problem(where.file, where.line, where.col, "include",
+            problems.append(Problem(included_at.file, included_at.line, included_at.col, "include",
                                     f"'{include}' includes itself (directly or through other files)"))
             continue
-        layers.append(_read_with_includes(include, (*chain, real), files, problems))
+        layers.append(_read_with_includes(include, included_at, (*chain, real), files, problems, budget=budget))
     layers.append(resolve.copy_map(doc, without=("include",)))
     return resolve.merge_all(layers, doc.pos)
 
@@ -121,8 +141,8 @@ def _include_paths(doc: LocDict, path: str, problems: list[Problem]) -> list[tup
     return found
 
 
-def _expand(doc: LocDict, path: str, environ: Mapping[str, str],
-            problems: list[Problem]) -> tuple[LocDict, dict[str, dict[str, str]]]:
+def _expand(doc: LocDict, path: str, environ: Mapping[str, str], problems: list[Problem], *,
+            budget: Budget, tainted: dict[str, frozenset[str]]) -> tuple[LocDict, dict[str, dict[str, str]]]:
     """Templates and defaults merged into each process, then env_file, interpolation and paths."""
     out = resolve.copy_map(doc, without=("templates", "defaults"))
     templates = _mapping_or_problem(doc, "templates", problems)
@@ -135,17 +155,19 @@ def _expand(doc: LocDict, path: str, environ: Mapping[str, str],
             if not isinstance(body, Mapping):
                 continue  # validation reports it with its place
             try:
-                process = resolve.expand_process(name, body, templates, defaults)
+                process = resolve.expand_process(name, body, templates, defaults, budget)
+            except BudgetExceeded:
+                raise
             except ConfigError as exc:
                 problems.extend(exc.problems)
                 del expanded[name]  # what it would be is unknown: validating it would only add noise
                 continue
-            process, env_files[name] = resolve_process(name, process, path, environ, problems)
+            process, env_files[name] = resolve_process(name, process, path, environ, problems, tainted=tainted)
             expanded[name] = process
         out["processes"] = expanded
     api = doc.get("api")
     if isinstance(api, LocDict):
-        out["api"] = interpolate_tree(api, environ, "api", problems)
+        out["api"] = interpolate_tree(api, TrackedVariables(environ, is_secret, tainted), "api", problems)
     return out, env_files
 
 

@@ -19,6 +19,7 @@ from sentinel.config.fields import (
     Duration,
     EnvName,
     EnvValue,
+    EveryDuration,
     FieldProblem,
     Name,
     Percent,
@@ -29,7 +30,15 @@ from sentinel.config.fields import (
     TextList,
     split_command,
 )
-from sentinel.config.validators import check_cron, check_host_port, check_http_url, check_timezone
+from sentinel.config.validators import (
+    AT_EARLIEST,
+    AT_LATEST,
+    check_at,
+    check_cron,
+    check_host_port,
+    check_http_url,
+    check_timezone,
+)
 
 KEEP_MAX = 1000  # rotated log files of one process (docs/limitations.md)
 RestartPolicy = Literal["always", "on-failure", "never"]
@@ -56,7 +65,7 @@ class Spec(BaseModel):
 class Backoff(Spec):
     initial: Duration = Field(1.0, description="delay before the first restart")
     factor: float = Field(
-        2.0, ge=1.0, allow_inf_nan=False, description="each further delay is the previous one times this"
+        2.0, ge=1.0, le=100.0, allow_inf_nan=False, description="each further delay is the previous one times this"
     )
     max: Duration = Field(60.0, description="the longest delay")
 
@@ -70,7 +79,7 @@ class Backoff(Spec):
 class Restart(Spec):
     policy: RestartPolicy = Field("always", description="services default to always, jobs to never")
     max_retries: int | None = Field(
-        None, ge=0, description="restarts after consecutive failures before `failed`; null = forever"
+        None, ge=0, le=1_000_000, description="restarts after consecutive failures before `failed`; null = forever"
     )
     backoff: Backoff = Backoff()
     reset_after: Duration = Field(60.0, description="a run this long clears the failure count")
@@ -100,7 +109,7 @@ class Health(Spec):
     expect_status: int | None = Field(None, ge=100, le=599)
     interval: PositiveDuration = 10.0
     timeout: PositiveDuration = 1.0
-    retries: int = Field(3, ge=1, description="consecutive failures before unhealthy")
+    retries: int = Field(3, ge=1, le=1000, description="consecutive failures before unhealthy")
     start_period: Duration = Field(
         30.0, description="until a check first passes, failures during this time after start do not count")
     restart: bool = Field(True, description="restart when unhealthy; false only reports")
@@ -125,14 +134,23 @@ class Health(Spec):
 
 class Schedule(Spec):
     cron: str | None = Field(None, description="5 fields, or 6 with seconds first; or @daily, @hourly, …")
-    every: PositiveDuration | None = None
-    at: dt.datetime | None = Field(None, description="run once at this time (ISO 8601)")
+    every: EveryDuration | None = None
+    at: dt.datetime | None = Field(
+        None, description=f"run once at this time (ISO 8601), from {AT_EARLIEST:%Y-%m-%d} to {AT_LATEST:%Y-%m-%d}",
+        json_schema_extra={"formatMinimum": f"{AT_EARLIEST:%Y-%m-%dT%H:%M:%S}Z",
+                           "formatMaximum": f"{AT_LATEST:%Y-%m-%dT%H:%M:%S}Z"},
+    )
     timezone: str | None = Field(None, description="for cron and a naive at; default: the system's")
 
     @field_validator("cron")
     @classmethod
     def _cron_expression(cls, value: str | None) -> str | None:
         return None if value is None else check_cron(value)
+
+    @field_validator("at")
+    @classmethod
+    def _representable_time(cls, value: dt.datetime | None) -> dt.datetime | None:
+        return None if value is None else check_at(value)
 
     @field_validator("timezone")
     @classmethod
@@ -167,7 +185,7 @@ class Process(Spec):
     concurrency: Concurrency | None = Field(None, description="jobs: forbid (default) | allow | replace")
     timeout: PositiveDuration | None = Field(None, description="jobs: a run longer than this is stopped")
     on_missed: OnMissed | None = Field(None, description="jobs: run-once (default) | skip")
-    keep_runs: int | None = Field(None, ge=1, description="jobs: run history kept (default 20)")
+    keep_runs: int | None = Field(None, ge=1, le=10_000, description="jobs: run history kept (default 20)")
 
     @model_validator(mode="before")
     @classmethod

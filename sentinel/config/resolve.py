@@ -14,6 +14,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from sentinel.config.budget import Budget
 from sentinel.config.keypath import dotted, join
 from sentinel.config.source import LocDict, Pos
 from sentinel.errors import ConfigError, Problem
@@ -44,24 +45,39 @@ def copy_map(data: Mapping[str, Any], *, without: tuple[str, ...] = ()) -> LocDi
 
 def merge(base: Mapping[str, Any], over: Mapping[str, Any]) -> LocDict:
     """`over` deep-merged onto `base`: maps by key, scalars and lists replaced, null deletes."""
-    out = copy_map(base)
-    out.pos = _pos(over) if _pos(over) is not NOWHERE else _pos(base)
+    return merge_all([base, over], _pos(base))
+
+
+def merge_all(layers: list[Mapping[str, Any]], pos: Pos = NOWHERE) -> LocDict:
+    """The layers merged in order, later ones winning. Neither layer is changed.
+
+    The result is built in place: each mapping of a layer is copied once, when a later layer
+    first merges into it, so n layers cost the size of their values, not n times the result's.
+    """
+    out = LocDict(pos)
+    owned: dict[int, LocDict] = {id(out): out}  # the mappings this call made, which it may change
+    for layer in layers:
+        _merge_into(out, layer, owned)
+    return out
+
+
+def _merge_into(out: LocDict, over: Mapping[str, Any], owned: dict[int, LocDict]) -> None:
+    if _pos(over) is not NOWHERE:
+        out.pos = _pos(over)
     for key, value in over.items():
         if value is None and key in out:
             del out[key]
             continue
         mine = out.get(key)
-        merged = merge(mine, value) if isinstance(mine, Mapping) and isinstance(value, Mapping) else value
+        merged = value
+        if isinstance(mine, Mapping) and isinstance(value, Mapping):
+            target = owned.get(id(mine))
+            if target is None:
+                target = copy_map(mine)
+                owned[id(target)] = target
+            _merge_into(target, value, owned)
+            merged = target
         out.put(key, merged, _key_pos(over, key), _val_pos(over, key))
-    return out
-
-
-def merge_all(layers: list[Mapping[str, Any]], pos: Pos = NOWHERE) -> LocDict:
-    """The layers merged in order, later ones winning."""
-    out = LocDict(pos)
-    for layer in layers:
-        out = merge(out, layer)
-    return out
 
 
 def overlay_environment(doc: Mapping[str, Any], name: str | None) -> LocDict:
@@ -89,18 +105,24 @@ def overlay_environment(doc: Mapping[str, Any], name: str | None) -> LocDict:
 
 
 def expand_process(name: str, process: Mapping[str, Any], templates: Mapping[str, Any],
-                   defaults: Mapping[str, Any] | None) -> LocDict:
-    """One process with its `extends` templates (in order) and then `defaults` merged under it."""
+                   defaults: Mapping[str, Any] | None, budget: Budget | None = None) -> LocDict:
+    """One process with its `extends` templates (in order) and then `defaults` merged under it.
+
+    Each layer is charged to `budget` (a fresh one when not given) before it is merged.
+    """
+    budget = budget or Budget()
+    path = dotted("processes", name)
     layers: list[Mapping[str, Any]] = []
     if defaults:
+        budget.charge(defaults, _pos(process), path)
         layers.append(defaults)
-    layers.extend(_template_layers(dotted("processes", name), process, templates, ()))
+    layers.extend(_template_layers(path, process, templates, (), budget))
     layers.append(copy_map(process, without=("extends",)))
     return merge_all(layers, _pos(process))
 
 
 def _template_layers(path: str, body: Mapping[str, Any], templates: Mapping[str, Any],
-                     seen: tuple[str, ...]) -> list[Mapping[str, Any]]:
+                     seen: tuple[str, ...], budget: Budget) -> list[Mapping[str, Any]]:
     extends = body.get("extends")
     if extends is None:
         return []
@@ -122,7 +144,9 @@ def _template_layers(path: str, body: Mapping[str, Any], templates: Mapping[str,
                 raise ConfigError([Problem(tpos.file, tpos.line, tpos.col, dotted("templates", template_name),
                                            "must be a mapping")])
             raise ConfigError([_unknown("template", template_name, sorted(templates), where, join(path, "extends"))])
-        layers.extend(_template_layers(dotted("templates", template_name), template, templates, (*seen, template_name)))
+        layers.extend(_template_layers(dotted("templates", template_name), template, templates, (*seen, template_name),
+                                       budget))
+        budget.charge_template(template, len(layers) + 1, where, join(path, "extends"))
         layers.append(copy_map(template, without=("extends",)))
     return layers
 

@@ -1,19 +1,27 @@
-"""Which environment variables hold secrets, and how they are shown: `***` (DESIGN §8).
+"""Which values are secret, and how they are shown: `***` (DESIGN §8).
 
-Pure; used wherever env values reach a user (`sentinel config`, later status, diff,
-events and the API).
+Two kinds of secret: env values whose names look secret (`*TOKEN*`, `*KEY*`, …), masked by
+name; and every value `${VAR}` took from an `env_file` or from a secret-looking variable,
+tracked through interpolation (`TrackedVariables`) to the strings that hold it, and masked
+there by value: in error messages, `sentinel config`, the API, state.db and events. Pure; used
+by `sentinel.config.localize` (tracking) and wherever config data reaches a user (masking).
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Collection, Iterator, Mapping
 from typing import TYPE_CHECKING, Any
+
+from sentinel.config.keypath import join
 
 if TYPE_CHECKING:
     from sentinel.config.models import Config
 
 MASK = "***"
 SECRET_MARKERS = ("TOKEN", "SECRET", "PASSWORD", "PASSWD", "KEY", "CREDENTIAL")
+EVENT_MASK_MIN = 4  # a secret is masked in any event text from this length on (shorter ones: where they landed)
+
+Tainted = Mapping[str, frozenset[str]]  # dotted key path of a config string → the secret values in it
 
 
 def is_secret(name: str) -> bool:
@@ -27,10 +35,70 @@ def masked(env: Mapping[str, str]) -> dict[str, str]:
     return {name: MASK if is_secret(name) else value for name, value in env.items()}
 
 
-def masked_config(config: Config) -> dict[str, Any]:
-    """The config as JSON-ready data, without defaults, with secret-looking env values masked."""
-    dumped: dict[str, Any] = config.model_dump(mode="json", exclude_defaults=True)
+def redact(text: str, secrets: Collection[str]) -> str:
+    """`text` with every occurrence of each secret value replaced by `***` (longest values first)."""
+    for secret in sorted((s for s in secrets if s), key=len, reverse=True):
+        text = text.replace(secret, MASK)
+    return text
+
+
+def masked_tree(data: Any, tainted: Tainted, path: str = "") -> Any:
+    """JSON-ready config data with the secret values masked in the strings that took them in.
+
+    Only the branches that lead to such a string are walked (and copied); the rest is returned as is.
+    """
+    if not any(tainted_path.startswith(path) for tainted_path in tainted):
+        return data
+    if isinstance(data, dict):
+        return {key: masked_tree(value, tainted, join(path, key)) for key, value in data.items()}
+    if isinstance(data, list):
+        return [masked_tree(item, tainted, join(path, index)) for index, item in enumerate(data)]
+    if isinstance(data, str) and path in tainted:
+        return redact(data, tainted[path])
+    return data
+
+
+def masked_config(config: Config, tainted: Tainted | None = None) -> dict[str, Any]:
+    """The config as JSON-ready data, without defaults, with secrets masked (by name and by value)."""
+    dumped: dict[str, Any] = masked_tree(config.model_dump(mode="json", exclude_defaults=True), tainted or {})
     for process in dumped.get("processes", {}).values():
         if "env" in process:
             process["env"] = masked(process["env"])
     return dumped
+
+
+def all_secrets(tainted: Tainted, *, min_length: int = 1) -> frozenset[str]:
+    """Every secret value that reached the config, of at least `min_length` characters."""
+    return frozenset(value for values in tainted.values() for value in values if len(value) >= min_length)
+
+
+class TrackedVariables(Mapping[str, str]):
+    """The variables `${VAR}` reads, noting the secret values each interpolated string takes in.
+
+    `is_secret_name` says which names hold secrets. After a string is interpolated, `taken(path)`
+    files what it took under its key path in `tainted` (shared across a whole load).
+    """
+
+    def __init__(self, values: Mapping[str, str], is_secret_name: Callable[[str], bool],
+                 tainted: dict[str, frozenset[str]]) -> None:
+        self._values = dict(values)
+        self._is_secret_name = is_secret_name
+        self._taken: set[str] = set()
+        self.tainted = tainted
+
+    def __getitem__(self, name: str) -> str:
+        value = self._values[name]
+        if value and self._is_secret_name(name):
+            self._taken.add(value)
+        return value
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._values)
+
+    def __len__(self) -> int:
+        return len(self._values)
+
+    def taken(self, path: str) -> None:
+        if self._taken:
+            self.tainted[path] = self.tainted.get(path, frozenset()) | self._taken
+            self._taken = set()

@@ -34,6 +34,12 @@ _SIZE_FORMATS = (("TiB", 1024**4), ("TB", 1000**4), ("GiB", 1024**3), ("GB", 100
 
 PERCENT_PATTERN = r"^\s*\d+(\.\d+)?\s*%\s*$"
 
+# The ranges every value must lie in (docs/limitations.md): beyond them a value cannot run, or is a typo.
+MAX_DURATION = 365 * 24 * 3600.0  # one year, in seconds
+MIN_POSITIVE_DURATION = 0.001  # a duration that must be above zero is at least 1ms
+MAX_SIZE = 1024**5  # 1024TiB
+MAX_PERCENT = 100_000.0  # a thousand cores
+
 
 def parse_duration(value: object) -> float:
     """Seconds from a number (seconds) or a string such as `500ms`, `10s`, `5m`, `1h30m`."""
@@ -49,6 +55,8 @@ def parse_duration(value: object) -> float:
         raise ValueError("must be a finite duration such as 10s, 5m or 1h30m")
     if seconds < 0:
         raise ValueError("must be a duration of zero or more")
+    if seconds > MAX_DURATION:
+        raise ValueError(f"must be at most {format_duration(MAX_DURATION)} (365 days)")
     return seconds
 
 
@@ -98,6 +106,8 @@ def parse_size(value: object) -> int:
         raise ValueError("must be a size such as 512MB or 1GiB")
     if size < 0:
         raise ValueError("must be a size of zero or more")
+    if size > MAX_SIZE:
+        raise ValueError(f"must be at most {format_size(MAX_SIZE)}")
     return size
 
 
@@ -130,6 +140,8 @@ def parse_percent(value: object) -> float:
         raise ValueError("must be a percentage such as 90%")
     if not math.isfinite(percent) or percent <= 0:
         raise ValueError("must be a percentage above 0%")
+    if percent > MAX_PERCENT:
+        raise ValueError(f"must be at most {format_percent(MAX_PERCENT)}")
     return percent
 
 

@@ -6,6 +6,7 @@ that says what is wrong. Called from the field validators in `sentinel.config.mo
 
 from __future__ import annotations
 
+import datetime as dt
 from urllib.parse import urlsplit
 
 CRON_MACROS = frozenset({"@yearly", "@annually", "@monthly", "@weekly", "@daily", "@midnight", "@hourly"})
@@ -37,6 +38,17 @@ def check_timezone(name: str) -> str:
     except (zoneinfo.ZoneInfoNotFoundError, ValueError):
         raise ValueError("is not a known time zone (use an IANA name such as Europe/Paris or UTC)") from None
     return name
+
+
+AT_EARLIEST = dt.datetime(1970, 1, 1)
+AT_LATEST = dt.datetime(9998, 12, 31, 23, 59, 59)
+
+
+def check_at(moment: dt.datetime) -> dt.datetime:
+    """A time from 1970-01-01 to 9998-12-31, as written (any offset or time zone then stays representable)."""
+    if not AT_EARLIEST <= moment.replace(tzinfo=None) <= AT_LATEST:
+        raise ValueError(f"must be from {AT_EARLIEST:%Y-%m-%d} to {AT_LATEST:%Y-%m-%d}")
+    return moment
 
 
 def check_http_url(url: str) -> str:

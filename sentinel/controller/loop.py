@@ -22,6 +22,7 @@ from typing import assert_never
 
 from sentinel.clock import Clock
 from sentinel.config.loader import Loaded
+from sentinel.config.secrets import EVENT_MASK_MIN, all_secrets, redact
 from sentinel.controller.health import HealthMonitor
 from sentinel.controller.jobs import MAX_SLEEP, JobRuns, JobScheduler
 from sentinel.controller.limits import LimitSampler
@@ -63,6 +64,7 @@ class Controller:
         self.runtime, self.store, self.clock, self.environ = runtime, store, clock, dict(environ)
         self.strict = strict
         self.loaded: Loaded | None = None
+        self._secrets: frozenset[str] = frozenset()  # masked in every event (config.secrets)
         self.path: str | None = None
         self.desired: dict[str, DesiredProcess] = {}
         self.records: dict[str, ProcessRecord] = {}
@@ -90,6 +92,7 @@ class Controller:
     def set_config(self, loaded: Loaded, path: str) -> None:
         """Make `loaded` the desired state (the caller has validated it)."""
         self.loaded, self.path, self.config_error = loaded, path, None
+        self._secrets = all_secrets(loaded.tainted, min_length=EVENT_MASK_MIN)
         self.desired = expand(loaded.config, loaded.env_files)
         for name, d in self.desired.items():
             self._stop_settings[name] = (d.stop_signal, d.stop_timeout)
@@ -371,6 +374,7 @@ class Controller:
         return to_stored(self.records[name], identity, pgid, mono=self.clock.monotonic(), wall=self.clock.now_utc())
 
     def event(self, kind: str, message: str, *, process: str | None = None) -> None:
+        message = redact(message, self._secrets)  # a secret the config took in may reach a spawn error, …
         log.info("event kind=%s process=%s %s", kind, process or "-", message)
         self.journal.append(message)
         del self.journal[:-1000]

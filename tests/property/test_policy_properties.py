@@ -30,7 +30,7 @@ def rules(draw: st.DrawFn) -> RestartRule:
     restart = {
         "policy": draw(st.sampled_from(["always", "on-failure", "never"])),
         "max_retries": draw(st.none() | st.integers(0, 100)),
-        "backoff": {"initial": initial, "factor": draw(st.floats(1.0, 1e9, allow_nan=False)),
+        "backoff": {"initial": initial, "factor": draw(st.floats(1.0, 100.0, allow_nan=False)),  # its whole range
                     "max": draw(st.floats(initial, 1e7, allow_nan=False))},
         "reset_after": draw(seconds),
         "exit_codes": draw(st.lists(st.integers(0, 255), max_size=3)),

@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from sentinel.config.interpolate import InterpolationError, interpolate
+from sentinel.config.interpolate import InterpolationError, interpolate, split_before_interpolating
 
 VARS = {"PORT": "8000", "EMPTY": "", "HOST": "db"}
 
@@ -61,3 +61,29 @@ def test_text_without_dollars_is_unchanged(text: str) -> None:
 @given(st.text())
 def test_escaped_text_comes_back_literally(text: str) -> None:
     assert interpolate(text.replace("$", "$$"), {}) == text
+
+
+@pytest.mark.parametrize(
+    ("command", "arguments"),
+    [
+        pytest.param("printf '[%s]\\n' \"${NAME}\"", ["printf", "[%s]\\n", "${NAME}"], id="quoted"),
+        pytest.param("run ${A:-a b} x${B}y", ["run", "${A:-a b}", "x${B}y"], id="default-with-space"),
+        pytest.param("run ${A:-${B:-c d}}", ["run", "${A:-${B:-c d}}"], id="nested"),
+        pytest.param("echo '$$HOME' $$1", ["echo", "$$HOME", "$$1"], id="dollars"),
+    ],
+)
+def test_a_command_is_split_before_it_is_interpolated(command: str, arguments: list[str]) -> None:
+    assert split_before_interpolating(command) == arguments
+
+
+@pytest.mark.parametrize(
+    ("command", "error"),
+    [
+        pytest.param("run 'open", ValueError, id="unclosed-quote"),
+        pytest.param("run ${OPEN", InterpolationError, id="unclosed-brace"),
+        pytest.param("run \0", ValueError, id="nul"),
+    ],
+)
+def test_a_command_that_cannot_be_split_is_an_error(command: str, error: type[Exception]) -> None:
+    with pytest.raises(error):
+        split_before_interpolating(command)
