@@ -49,3 +49,10 @@ def done_line(action: Action) -> str:
         case _:
             assert_never(action)
     return f"{verb} {action.instance}: {action.reason}"
+
+
+def killed_line(instance: str | None, signal: str, grace: float) -> str:
+    """A stop whose grace ended in SIGKILL: 'killed web: still running 3s after SIGTERM' (without
+    `instance`: 'killed: still running 3s after SIGTERM', the reason its record keeps)."""
+    who = f" {instance}" if instance else ""
+    return f"killed{who}: still running {grace:g}s after {signal}"
