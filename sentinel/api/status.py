@@ -8,13 +8,11 @@ from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
 from sentinel.state.convert import wall_of
-from sentinel.state.status import KEYS, Known, status_row
+from sentinel.state.status import LIVE, Known, status_row
 from sentinel.states import ProcessState
 
 if TYPE_CHECKING:
     from sentinel.controller.loop import Controller
-
-__all__ = ["KEYS", "metrics_text", "status_rows"]
 
 
 def status_rows(controller: Controller, names: Iterable[str] | None = None) -> list[dict[str, Any]]:
@@ -29,7 +27,7 @@ def status_rows(controller: Controller, names: Iterable[str] | None = None) -> l
         desired = controller.desired.get(name)
         state = record.state if record else ProcessState.PENDING
         spawned = running.get(name)
-        live = spawned is not None and state in (ProcessState.RUNNING, ProcessState.STOPPING, ProcessState.STARTING)
+        live = spawned is not None and state in LIVE
         is_job = desired is not None and desired.is_job
         next_run = controller.scheduler.next_run(name) if is_job else None
         last = controller.jobs.last_run(name) if is_job else None
@@ -39,7 +37,7 @@ def status_rows(controller: Controller, names: Iterable[str] | None = None) -> l
             exit_code=record.exit.code if record and record.exit else None,
             pid=spawned.identity.pid if live and spawned else None,
             started_at=wall_of(record.started_at, mono=mono, wall=wall) if record and live else None,
-            health=_health(controller, name, live),
+            health=_health(controller, name),
             usage=controller.runtime.usage(name) if live else None,
             group=desired.group if desired else None, is_job=is_job, next_run=next_run,
             last_run=last.started_at if last else None, last_outcome=last.outcome if last else None,
@@ -48,11 +46,12 @@ def status_rows(controller: Controller, names: Iterable[str] | None = None) -> l
     return rows
 
 
-def _health(controller: Controller, name: str, live: bool) -> str:
+def _health(controller: Controller, name: str) -> str:
+    """Its check's verdict (the row builder shows `unknown` while it does not run), or `none`."""
     desired = controller.desired.get(name)
     if desired is None or desired.health is None:
         return "none"
-    return str(controller.health.status(name)) if live else "unknown"
+    return str(controller.health.status(name))
 
 
 def metrics_text(controller: Controller) -> str:

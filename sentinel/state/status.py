@@ -18,7 +18,7 @@ from sentinel.states import ProcessState
 KEYS = ("name", "state", "health", "pid", "restarts", "exit_code", "started_at", "uptime_s", "cpu_percent",
         "memory_rss", "group", "next_run", "last_run", "reason")
 S = ProcessState
-_LIVE = frozenset({S.STARTING, S.RUNNING, S.STOPPING})
+LIVE = frozenset({S.STARTING, S.RUNNING, S.STOPPING})  # states in which it has a process
 NO_RECONCILER = "no reconciler running"
 _NOT_RUN = (None, "running", "skipped")  # outcomes of a run that did not end, or never began
 
@@ -48,7 +48,7 @@ def status_row(known: Known, *, now: datetime, reconciler: bool) -> dict[str, An
     """The row of `known` at `now`. Without a `reconciler` it is the last recorded state: nothing is
     scheduled (a job waiting for its next trigger is `stopped`), and nothing is measured."""
     state, reason = _shown_state(known, reconciler)
-    live = state in _LIVE
+    live = state in LIVE
     started = known.started_at if live else None
     return {
         "name": known.name,
