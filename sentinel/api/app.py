@@ -18,7 +18,7 @@ from sentinel.errors import ConfigError, NotAJob, TargetError
 from sentinel.instances import is_instance_of
 from sentinel.reconcile.desired import expand
 from sentinel.reconcile.planner import plan
-from sentinel.reconcile.render import diff_lines
+from sentinel.reconcile.render import diff_items, diff_lines
 from sentinel.reconcile.targets import target_error
 from sentinel.state.values import iso
 
@@ -143,7 +143,7 @@ async def config_diff(daemon: Daemon, request: Request) -> Response:
         return _config_error(err)
     desired = expand(loaded.config, loaded.env_files)
     result = plan(desired, controller.observe(), controller.records, controller.clock.monotonic())
-    return json_response({"lines": diff_lines(result)})
+    return json_response({"lines": diff_lines(result), "changes": diff_items(result)})
 
 
 async def config_apply(daemon: Daemon, request: Request) -> Response:

@@ -1,7 +1,5 @@
-"""What `status` and `/metrics` show: one row per instance (DESIGN §5 keys), built from the controller.
-
-Times are ISO 8601 UTC; `uptime_s` counts from the current run's start while it runs.
-`reason` (why it is in its state: "waiting for db", "exited 1, restarting in 4s") is extra.
+"""What `status` and `/metrics` show: one row per instance, built from the controller by the one row
+builder (`sentinel.state.status`, shared with the CLI's answers from state.db).
 """
 
 from __future__ import annotations
@@ -10,14 +8,11 @@ from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
 from sentinel.state.convert import wall_of
-from sentinel.state.values import iso
+from sentinel.state.status import LIVE, Known, status_row
 from sentinel.states import ProcessState
 
 if TYPE_CHECKING:
     from sentinel.controller.loop import Controller
-
-KEYS = ("name", "state", "health", "pid", "restarts", "exit_code", "started_at", "uptime_s", "cpu_percent",
-        "memory_rss", "group", "next_run", "last_run", "reason")
 
 
 def status_rows(controller: Controller, names: Iterable[str] | None = None) -> list[dict[str, Any]]:
@@ -32,34 +27,31 @@ def status_rows(controller: Controller, names: Iterable[str] | None = None) -> l
         desired = controller.desired.get(name)
         state = record.state if record else ProcessState.PENDING
         spawned = running.get(name)
-        live = spawned is not None and state in (ProcessState.RUNNING, ProcessState.STOPPING, ProcessState.STARTING)
-        usage = controller.runtime.usage(name) if live else None
-        started = wall_of(record.started_at, mono=mono, wall=wall) if record and live else None
-        exit = record.exit if record else None
-        rows.append({
-            "name": name,
-            "state": str(state),
-            "health": _health(controller, name, live),
-            "pid": spawned.identity.pid if live and spawned else None,
-            "restarts": record.restarts if record else 0,
-            "exit_code": exit.code if exit else None,
-            "started_at": iso(started),
-            "uptime_s": round((wall - started).total_seconds(), 3) if started else None,
-            "cpu_percent": round(usage[0], 1) if usage else None,
-            "memory_rss": usage[1] if usage else None,
-            "group": desired.group if desired else None,
-            "next_run": iso(controller.scheduler.next_run(name)) if desired and desired.is_job else None,
-            "last_run": iso(controller.jobs.last_run(name)) if desired and desired.is_job else None,
-            "reason": record.reason if record else "",
-        })
+        live = spawned is not None and state in LIVE
+        is_job = desired is not None and desired.is_job
+        next_run = controller.scheduler.next_run(name) if is_job else None
+        last = controller.jobs.last_run(name) if is_job else None
+        rows.append(status_row(Known(
+            name=name, state=state, reason=record.reason if record else "",
+            restarts=record.restarts if record else 0,
+            exit_code=record.exit.code if record and record.exit else None,
+            pid=spawned.identity.pid if live and spawned else None,
+            started_at=wall_of(record.started_at, mono=mono, wall=wall) if record and live else None,
+            health=_health(controller, name),
+            usage=controller.runtime.usage(name) if live else None,
+            group=desired.group if desired else None, is_job=is_job, next_run=next_run,
+            last_run=last.started_at if last else None, last_outcome=last.outcome if last else None,
+            one_shot=is_job and next_run is None,
+        ), now=wall, reconciler=True))
     return rows
 
 
-def _health(controller: Controller, name: str, live: bool) -> str:
+def _health(controller: Controller, name: str) -> str:
+    """Its check's verdict (the row builder shows `unknown` while it does not run), or `none`."""
     desired = controller.desired.get(name)
     if desired is None or desired.health is None:
         return "none"
-    return str(controller.health.status(name)) if live else "unknown"
+    return str(controller.health.status(name))
 
 
 def metrics_text(controller: Controller) -> str:

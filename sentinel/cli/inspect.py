@@ -14,9 +14,9 @@ from typing import Any
 import click
 
 from sentinel.cli.context import client, state_dir
-from sentinel.cli.logfiles import follow, last_lines, log_files, of_run, printable, run_lines
+from sentinel.cli.logfiles import follow, last_lines, log_files, of_run, parsed_line, printable, run_lines
 from sentinel.cli.main import CONTEXT, cli
-from sentinel.cli.output import handles_errors
+from sentinel.cli.output import handles_errors, to_json
 from sentinel.cli.table import status_table
 from sentinel.errors import DaemonUnavailable, SentinelError
 from sentinel.instances import is_instance_of
@@ -40,8 +40,8 @@ def _status(names: tuple[str, ...], group: str | None, as_json: bool) -> None:
     except DaemonUnavailable:
         from sentinel.cli.offline import offline_rows
 
+        rows = [r for r in offline_rows(api.state_dir, group) if not names or _matches(r["name"], names)]
         click.echo(f"no reconciler is running; last recorded state from {api.state_dir.db}", err=True)
-        rows = [r for r in offline_rows(api.state_dir) if not names or _matches(r["name"], names)]
     if as_json:
         click.echo(json.dumps(rows, indent=2))
     else:
@@ -87,8 +87,9 @@ def ps(names: tuple[str, ...], group: str | None, as_json: bool) -> None:
 @cli.command(context_settings=CONTEXT)
 @click.argument("name", required=False)
 @click.option("-n", "limit", type=click.IntRange(1, 10_000), default=20, show_default=True, help="How many.")
+@click.option("--json", "as_json", is_flag=True, help="Print a JSON array, one object per event.")
 @handles_errors
-def events(name: str | None, limit: int) -> None:
+def events(name: str | None, limit: int, as_json: bool) -> None:
     """What the reconciler did and why, newest last."""
     api = client()
     try:
@@ -97,6 +98,9 @@ def events(name: str | None, limit: int) -> None:
         from sentinel.cli.offline import offline_events
 
         rows = offline_events(api.state_dir, name, limit)
+    if as_json:
+        click.echo(to_json(rows), nl=False)
+        return
     for row in rows:
         click.echo(f"{row['at']}  {row['message']}")
 
@@ -106,8 +110,9 @@ def events(name: str | None, limit: int) -> None:
 @click.option("-f", "--follow", "keep_following", is_flag=True, help="Keep printing new output.")
 @click.option("-n", "lines", type=click.IntRange(0), default=100, show_default=True, help="Lines to show first.")
 @click.option("--run", "run", type=click.IntRange(1), metavar="ID", help="Only the lines of this run of a job.")
+@click.option("--json", "as_json", is_flag=True, help="One JSON object a line: time, text, run.")
 @handles_errors
-def logs(name: str, keep_following: bool, lines: int, run: int | None) -> None:
+def logs(name: str, keep_following: bool, lines: int, run: int | None, as_json: bool) -> None:
     """Print what NAME wrote to stdout and stderr, each line stamped with its time.
 
     NAME is a process (all its instances, merged by time) or one instance such as web.1. A job's
@@ -124,14 +129,22 @@ def logs(name: str, keep_following: bool, lines: int, run: int | None) -> None:
     files = log_files(sd, name)
     if not files:
         raise NoLogs(f"no logs for '{name}' in {sd.logs}")
-    shown = printable if sys.stdout.isatty() else str  # a terminal gets no control character raw
+    show = _json_line if as_json else _plain_line
     first = last_lines(files, lines) if run is None else run_lines(files, run, lines)
     for line in first:
-        click.echo(shown(line), nl=False)
+        show(line)
     if keep_following:
         try:
             for line in follow(files, time.sleep):
                 if run is None or of_run(line, run):
-                    click.echo(shown(line), nl=False)
+                    show(line)
         except KeyboardInterrupt:
             return
+
+
+def _plain_line(line: str) -> None:
+    click.echo(printable(line) if sys.stdout.isatty() else line, nl=False)  # a terminal gets no control character raw
+
+
+def _json_line(line: str) -> None:
+    click.echo(json.dumps(parsed_line(line), ensure_ascii=False))

@@ -6,7 +6,7 @@ import click
 
 from sentinel.cli.context import client
 from sentinel.cli.main import CONTEXT, cli
-from sentinel.cli.output import handles_errors
+from sentinel.cli.output import handles_errors, to_json
 from sentinel.cli.table import duration
 from sentinel.errors import DaemonUnavailable
 
@@ -30,8 +30,9 @@ def run(name: str) -> None:
 @cli.command(context_settings=CONTEXT, short_help="List a job's past runs.")
 @click.argument("name")
 @click.option("-n", "limit", type=click.IntRange(1, 10_000), default=20, show_default=True, help="How many.")
+@click.option("--json", "as_json", is_flag=True, help="Print a JSON array, one object per run.")
 @handles_errors
-def runs(name: str, limit: int) -> None:
+def runs(name: str, limit: int, as_json: bool) -> None:
     """List the past runs of the job NAME, newest last: start, end, duration, exit code, outcome.
 
     RUN is the number its lines carry in the job's log (`sentinel logs NAME --run RUN`).
@@ -43,6 +44,9 @@ def runs(name: str, limit: int) -> None:
         from sentinel.cli.offline import offline_runs
 
         rows = offline_runs(api.state_dir, name, limit)
+    if as_json:
+        click.echo(to_json(rows), nl=False)
+        return
     header = ("RUN", "STARTED", "ENDED", "DURATION", "EXIT", "OUTCOME", "TRIGGER")
     cells = [header] + [(
         str(row["id"]), row["started_at"] or "-", row["ended_at"] or "-", _took(row["duration_s"]),

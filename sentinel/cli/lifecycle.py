@@ -6,8 +6,10 @@ to it through the client, or start a detached one.
 
 from __future__ import annotations
 
+import contextlib
 import fcntl
 import os
+import select
 import sys
 import time
 
@@ -15,7 +17,7 @@ import click
 
 from sentinel.cli.context import client, state_dir
 from sentinel.cli.main import CONTEXT, cli, default_file, env_option, file_option
-from sentinel.cli.output import debugging, handles_errors
+from sentinel.cli.output import debugging, handles_errors, to_json
 from sentinel.errors import DaemonRunning, DaemonUnavailable, SentinelError
 from sentinel.paths import StateDir, open_private
 
@@ -94,6 +96,10 @@ class StillStopping(SentinelError):
     """`down` waited its whole timeout."""
 
 
+class NoReconciler(SentinelError):
+    """`down` with no reconciler running on the state directory (exit 1, as the README says)."""
+
+
 def _lock_released(sd: StateDir) -> bool:
     """True once no reconciler holds the state directory's lock (its process has ended or is ending)."""
     try:
@@ -107,6 +113,33 @@ def _lock_released(sd: StateDir) -> bool:
     finally:
         os.close(fd)
     return True
+
+
+class _ProcessExit:
+    """Waits for the reconciler process `pid` to have exited: its pidfd becomes readable when it has (even
+    while its parent has not reaped it yet); where there is no pidfd, polls until the pid is gone."""
+
+    def __init__(self, pid: int) -> None:
+        self.pid = pid
+        self.fd: int | None = None
+        with contextlib.suppress(AttributeError, OSError):  # no pidfd here, or already gone
+            self.fd = os.pidfd_open(pid)
+
+    def exited(self, wait: float) -> bool:
+        if self.fd is not None:
+            return bool(select.select([self.fd], [], [], wait)[0])
+        try:
+            os.kill(self.pid, 0)
+        except ProcessLookupError:
+            return True
+        except PermissionError:
+            pass
+        time.sleep(wait)
+        return False
+
+    def close(self) -> None:
+        if self.fd is not None:
+            os.close(self.fd)
 
 
 def _last_error(sd: StateDir, offset: int) -> str:
@@ -125,20 +158,29 @@ def down(keep: bool, timeout: float) -> None:
     """Stop every process in reverse dependency order, then the reconciler.
 
     With --keep only the reconciler stops (for upgrades): the next `sentinel up` adopts the
-    processes it left running.
+    processes it left running. Returns once the reconciler's process has exited; exit 1 when no
+    reconciler is running.
     """
     api = client()
     try:
-        api.post("/v1/shutdown", {"keep": keep})
+        pid = int(api.get("/healthz")["pid"])
+        process = _ProcessExit(pid)
+        try:
+            api.post("/v1/shutdown", {"keep": keep})
+            _wait_stopped(api.state_dir, process, timeout)
+        finally:
+            process.close()
     except DaemonUnavailable:
-        click.echo(f"no reconciler is running on {api.state_dir.root}")
-        return
+        raise NoReconciler(f"no reconciler is running on {api.state_dir.root}") from None
+    click.echo("reconciler stopped; processes left running" if keep else "reconciler stopped")
+
+
+def _wait_stopped(sd: StateDir, process: _ProcessExit, timeout: float) -> None:
+    """Until the reconciler's process has exited and its lock is released; StillStopping after `timeout`."""
     deadline = time.monotonic() + timeout
-    while not _lock_released(api.state_dir):  # the reconciler holds it until its very end
+    while not (process.exited(0.02) and _lock_released(sd)):
         if time.monotonic() > deadline:
             raise StillStopping(f"the reconciler is still stopping after {timeout:.0f}s; see `sentinel status`")
-        time.sleep(0.02)
-    click.echo("reconciler stopped; processes left running" if keep else "reconciler stopped")
 
 
 @cli.command(context_settings=CONTEXT)
@@ -181,8 +223,10 @@ def apply(file: str | None, env: str | None, dry_run: bool, timeout: float) -> N
 @cli.command(context_settings=CONTEXT)
 @running_file_option
 @env_option
+@click.option("--json", "as_json", is_flag=True,
+              help="Print the changes as a JSON array: action, instance, fields, reason.")
 @handles_errors
-def diff(file: str | None, env: str | None) -> None:
+def diff(file: str | None, env: str | None, as_json: bool) -> None:
     """Print what `apply` would do, changing nothing.
 
     One line per change: `+ web.1 start`, `- old stop`, `~ web restart (command)`,
@@ -193,7 +237,7 @@ def diff(file: str | None, env: str | None) -> None:
 
     path, env = _config_to_use(file, env)
     load(path, env=env)
-    if _print_diff(path, env):
+    if _print_diff(path, env, as_json=as_json):
         sys.exit(1)
 
 
@@ -212,14 +256,17 @@ def _config_to_use(file: str | None, env: str | None) -> tuple[str, str | None]:
     return path, environment
 
 
-def _print_diff(path: str, env: str | None) -> bool:
+def _print_diff(path: str, env: str | None, *, as_json: bool = False) -> bool:
     api = client()
     try:
-        lines = api.post("/v1/config/diff", {"file": path, "environment": env})["lines"]
+        answer = api.post("/v1/config/diff", {"file": path, "environment": env})
     except DaemonUnavailable:
         from sentinel.cli.offline import offline_diff
 
-        lines = offline_diff(api.state_dir, path, env)
-    for line in lines:
-        click.echo(line)
-    return bool(lines)
+        answer = offline_diff(api.state_dir, path, env)
+    if as_json:
+        click.echo(to_json(answer["changes"]), nl=False)
+    else:
+        for line in answer["lines"]:
+            click.echo(line)
+    return bool(answer["lines"])

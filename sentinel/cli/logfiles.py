@@ -53,6 +53,14 @@ def of_run(line: str, run: int) -> bool:
     return line.startswith(f"#{run} ", STAMP_WIDTH)
 
 
+def parsed_line(line: str) -> dict[str, object]:
+    """A log line as data (`logs --json`): its time, its text, and the run of a job that wrote it (or None)."""
+    stamp, body = line[: STAMP_WIDTH - 1], line[STAMP_WIDTH:].rstrip("\n")
+    label, space, rest = body.partition(" ")
+    run = int(label[1:]) if space and label.startswith("#") and label[1:].isdigit() else None
+    return {"time": stamp, "text": rest if run is not None else body, "run": run}
+
+
 def run_lines(files: list[Path], run: int, count: int) -> list[str]:
     """The last `count` lines of run `run` over `files` and all their rotated files, in time order."""
     found: list[str] = []

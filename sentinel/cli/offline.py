@@ -1,4 +1,4 @@
-"""Answers from state.db when no reconciler runs: `status`, `events` and `diff` (DESIGN §5).
+"""Answers from state.db when no reconciler runs: `status`, `events`, `runs` and `diff` (DESIGN §5).
 
 Reads the database read-only and never starts anything. What it shows is the last state the
 reconciler recorded; whether those processes still run is not checked here.
@@ -14,6 +14,12 @@ from sentinel.paths import StateDir
 from sentinel.state.values import iso
 
 
+class NoState(SentinelError):
+    """`status` with no reconciler running and no state.db to answer from."""
+
+    exit_code = 1
+
+
 def _store(sd: StateDir) -> Any:
     from sentinel.state.store import Store
 
@@ -22,23 +28,36 @@ def _store(sd: StateDir) -> Any:
     return Store.open(sd.db, readonly=True)
 
 
-def offline_rows(sd: StateDir) -> list[dict[str, Any]]:
+def offline_rows(sd: StateDir, group: str | None = None) -> list[dict[str, Any]]:
+    """The `status` rows of the state last recorded, built as the reconciler builds them (one builder)."""
+    import json
+
+    from sentinel.reconcile.order import process_of
+    from sentinel.state.status import Known, in_group, status_row
+
     store = _store(sd)
     if store is None:
-        return []
+        raise NoState(f"no state in {sd.root}: no reconciler has run there")
     try:
         stored = store.processes()
+        revision = store.last_revision()
+        processes: dict[str, Any] = json.loads(revision.config).get("processes", {}) if revision else {}
+        specs = {name: processes.get(process_of(name, processes), {}) for name in stored}
+        last = {name: store.last_run(name) for name in stored if specs[name].get("schedule")}
     finally:
         store.close()
+    now = datetime.now(UTC)
     rows = []
     for name in sorted(stored):
-        p = stored[name]
-        rows.append({
-            "name": name, "state": str(p.state), "health": "none", "pid": p.pid, "restarts": p.restarts,
-            "exit_code": p.exit_code, "started_at": iso(p.started_at), "uptime_s": None, "cpu_percent": None,
-            "memory_rss": None, "group": None, "next_run": None, "last_run": None, "reason": p.reason,
-        })
-    return rows
+        p, spec, run = stored[name], specs[name], last.get(name)
+        schedule = spec.get("schedule") or {}
+        rows.append(status_row(Known(
+            name=name, state=p.state, reason=p.reason, restarts=p.restarts, exit_code=p.exit_code, pid=p.pid,
+            started_at=p.started_at, group=spec.get("group"), is_job=bool(schedule),
+            last_run=run.started_at if run else None, last_outcome=run.outcome if run else None,
+            one_shot=schedule.get("at") is not None,
+        ), now=now, reconciler=False))
+    return in_group(rows, group)
 
 
 def offline_events(sd: StateDir, process: str | None, limit: int) -> list[dict[str, Any]]:
@@ -52,13 +71,14 @@ def offline_events(sd: StateDir, process: str | None, limit: int) -> list[dict[s
     return [{"at": iso(e.at), "process": e.process, "kind": e.kind, "message": e.message} for e in events]
 
 
-def offline_diff(sd: StateDir, path: str, env: str | None) -> list[str]:
-    """The plan against the recorded state, taking what was running as still running."""
+def offline_diff(sd: StateDir, path: str, env: str | None) -> dict[str, Any]:
+    """The plan against the recorded state, taking what was running as still running: its `lines` and
+    `changes` (as data), as the reconciler answers `diff`."""
     from sentinel.config.loader import load
     from sentinel.reconcile.desired import expand
     from sentinel.reconcile.observed import ObservedProcess, ProcessIdentity
     from sentinel.reconcile.planner import plan
-    from sentinel.reconcile.render import diff_lines
+    from sentinel.reconcile.render import diff_items, diff_lines
     from sentinel.state.convert import to_record
     from sentinel.states import ProcessState
 
@@ -79,8 +99,8 @@ def offline_diff(sd: StateDir, path: str, env: str | None) -> list[str]:
         name: ObservedProcess(name=name, identity=ProcessIdentity(row.pid or 0, row.create_time or 0.0))
         for name, row in stored.items() if row.state in live
     }
-    return diff_lines(plan(expand(loaded.config, loaded.env_files), observed, records, 0.0))
-
+    result = plan(expand(loaded.config, loaded.env_files), observed, records, 0.0)
+    return {"lines": diff_lines(result), "changes": diff_items(result)}
 
 
 def offline_runs(sd: StateDir, job: str, limit: int) -> list[dict[str, Any]]:

@@ -240,13 +240,12 @@ class JobRuns:
         except SentinelError:
             return None
 
-    def last_run(self, name: str) -> datetime | None:
-        """When the newest run of `name` started (or was skipped)."""
+    def last_run(self, name: str) -> Run | None:
+        """The newest run of `name` (or skipped trigger); None while state.db cannot be read."""
         try:
-            last = self._c.store.last_run(name)
+            return self._c.store.last_run(name)
         except SentinelError:
             return None
-        return last.started_at if last is not None else None
 
     def last_slot(self, name: str) -> datetime | None:
         try:

@@ -38,7 +38,7 @@ from sentinel.reconcile.observed import ExitStatus, ObservedProcess, ProcessIden
 from sentinel.reconcile.overlap import overlap_of, spec_of
 from sentinel.reconcile.planner import plan
 from sentinel.reconcile.records import record_after
-from sentinel.reconcile.render import done_line
+from sentinel.reconcile.render import done_line, killed_line
 from sentinel.reconcile.shutdown import shutdown_stops
 from sentinel.reconcile.targets import resolve_targets, target_error
 from sentinel.runtime.manager import Runtime
@@ -46,7 +46,7 @@ from sentinel.runtime.spawn import SpawnRequest, launch_facts
 from sentinel.signames import signal_number
 from sentinel.state.convert import identity_of, to_record, to_stored
 from sentinel.state.store import Store, StoredProcess
-from sentinel.states import Health, IllegalMove, ProcessState, check_move
+from sentinel.states import Health, IllegalMove, ProcessState, can_move, check_move
 
 S = ProcessState
 SPAWN_FAILED = 127  # the exit code of a start that could not happen, as a shell reports a command it cannot run
@@ -195,12 +195,15 @@ class Controller:
         match action:
             case Start() if action.instance in self._exits:
                 self._end_job_run(action.instance, self._exits[action.instance][0])
+                self._mark_moving(action.instance, S.STARTING, action.reason)  # what is left of the run ends first
                 self.background(action.instance, self._relaunch(action))
             case Start():
                 self._launch(action, now)
             case Stop():
+                self._mark_moving(action.instance, S.STOPPING, action.reason)
                 self.background(action.instance, self._stop(action))
             case Restart():
+                self._mark_moving(action.instance, S.STOPPING, action.reason)
                 self.background(action.instance, self._restart(action))
             case Update() | SetState() | Forget():
                 self._take(action, now)
@@ -228,6 +231,12 @@ class Controller:
         kind = str(action.state) if isinstance(action, SetState) else type(action).__name__.lower()
         message = f"{name} {action.reason}" if isinstance(action, SetState) and action.exit else done_line(action)
         self.event(kind, message, process=name)
+
+    def _mark_moving(self, name: str, state: ProcessState, reason: str) -> None:
+        """Show `stopping` (or `starting`) while a stop sequence (or the clean-up before a start) runs."""
+        record = self.records.get(name)
+        if record is not None and record.state is not state and can_move(record.state, state):
+            self.keep(name, user_requests.moving(record, state, reason))
 
     def _launch(self, action: Start | Restart, now: float) -> None:
         name = action.instance
@@ -295,22 +304,28 @@ class Controller:
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
 
-    async def stop_tree(self, name: str, *, force: bool = False) -> None:
+    async def stop_tree(self, name: str, *, force: bool = False) -> str | None:
+        """Stop the instance's whole tree; returns what the grace ended in when it ended in SIGKILL (also an event)."""
         self.health.unwatch(name)
         self.limits.forget(name)
         signal_name, timeout = self._stop_settings.get(name, _DEFAULT_STOP)
-        await self.runtime.stop(name, signal=signal_number(signal_name), timeout=0.0 if force else timeout)
+        report = await self.runtime.stop(name, signal=signal_number(signal_name), timeout=0.0 if force else timeout)
         self._exits.pop(name, None)
+        if not report.sigkill or force:
+            return None
+        self.event("killed", killed_line(name, f"SIG{signal_name}", timeout), process=name)
+        return killed_line(None, f"SIG{signal_name}", timeout)
 
     async def _stop(self, action: Stop) -> None:
         name = action.instance
-        await self.stop_tree(name)
+        killed = await self.stop_tree(name)
         self.jobs.ended(name, outcome="stopped")  # a job's run stopped by `sentinel stop` or removal
         if action.forget:
             self.runtime.forget(name)
         else:
             self.runtime.release(name)
-        self.keep(name, record_after(action, self.records.get(name), self.desired.get(name), self.clock.monotonic()))
+        record = record_after(action, self.records.get(name), self.desired.get(name), self.clock.monotonic())
+        self.keep(name, user_requests.killed(record, killed) if killed and record and action.then is None else record)
         self.event("stopped", done_line(action), process=name)
 
     async def _clean_up(self, name: str, *, forget: bool) -> None:
@@ -507,6 +522,8 @@ class Controller:
         for batch in shutdown_stops(self.desired, running):
             names = [stop.instance for stop in batch]
             self._busy.update(names)
+            for name in names:
+                self._mark_moving(name, S.STOPPING, "reconciler stopping")
             await asyncio.gather(*(self.stop_tree(n, force=force) for n in names), return_exceptions=True)
             for stop in batch:
                 self.jobs.ended(stop.instance, outcome="stopped")

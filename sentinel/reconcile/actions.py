@@ -19,8 +19,9 @@ class Start:
     instance: str
     reason: str
     failures: int = 0  # the crash-loop length to record with this run
-    restart: bool = False  # a restart after an exit: counts in `restarts`
-    from_config: bool = False
+    restart: bool = False  # a start after an exit or a stop (events say `restarted`)
+    retry: bool = False  # the restart policy restarts a failed run (exit, health, limit): counts in `restarts`
+    from_config: bool = False  # a config change: a new run, whose `restarts` count starts afresh
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -144,7 +144,7 @@ class _Pass:
             self._backoff(d, r)  # a failed run, retried by the job's restart policy
         elif r.state is S.PENDING and r.failures:  # a retry waiting for its dependencies
             self._start_or_wait(d, r, Start(instance=d.name, reason="retry: dependencies ready",
-                                            failures=r.failures, restart=True))
+                                            failures=r.failures, restart=True, retry=True))
         elif r.state in _WAS_RUNNING:
             self._job_ended(d, ExitStatus(), None, r)
         elif r.state is not S.SCHEDULED:
@@ -164,7 +164,7 @@ class _Pass:
         if decision.state is S.BACKOFF and not exit.expected(d.restart.exit_codes):  # retry the failed run
             if decision.retry_at is not None and decision.retry_at <= self.now:
                 self._start_or_wait(d, r, Start(instance=d.name, reason=f"retry after {decision.reason}",
-                                                failures=decision.failures, restart=True), exit=exit)
+                                                failures=decision.failures, restart=True, retry=True), exit=exit)
                 return
             if decision.retry_at is not None:
                 self._wake(decision.retry_at)
@@ -191,7 +191,8 @@ class _Pass:
         decision = after_exit(d.restart, exit, ran_for=ran_for, failures=r.failures if r else 0, exited_at=exited_at)
         due = decision.retry_at is not None and decision.retry_at <= self.now
         if decision.state is S.BACKOFF and due:
-            start = Start(instance=d.name, reason=decision.reason, failures=decision.failures, restart=True)
+            start = Start(instance=d.name, reason=decision.reason, failures=decision.failures, restart=True,
+                          retry=True)
             self._start_or_wait(d, r, start, exit=exit)
             return
         if decision.retry_at is not None:
@@ -258,7 +259,8 @@ class _Pass:
                 self.marks.append(self._update(d, r))
         else:  # stopped but no longer held, pending, or a job that became a service
             why = {S.STOPPED: "start requested", S.PENDING: "dependencies ready"}.get(r.state, "no longer a job")
-            self._start_or_wait(d, r, Start(instance=d.name, reason=why, failures=r.failures))
+            self._start_or_wait(d, r, Start(instance=d.name, reason=why, failures=r.failures,
+                                            retry=r.state is S.PENDING and r.failures > 0))
 
     def _failed_run(self, d: DesiredProcess, r: ProcessRecord, what: str) -> None:
         """Stop a process that is unhealthy or over a limit; its restart follows the restart policy's back-off and
@@ -273,7 +275,8 @@ class _Pass:
         if r.retry_at is not None and r.retry_at > self.now:
             self._wake(r.retry_at)
             return
-        self._start_or_wait(d, r, Start(instance=d.name, reason="backoff over", failures=r.failures, restart=True))
+        self._start_or_wait(d, r, Start(instance=d.name, reason="backoff over", failures=r.failures, restart=True,
+                                           retry=True))
 
     # --- helpers ------------------------------------------------------------------------------
 

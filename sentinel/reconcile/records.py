@@ -30,7 +30,9 @@ def record_after(
             return _stopped(action, record, now)
         case Update():
             assert record is not None and desired is not None
-            return replace(record, digests=dict(desired.digests), spec_hash=desired.spec_hash, reason=action.reason)
+            # A process that is not running keeps saying why (its failure) until it runs again.
+            reason = action.reason if record.state is S.RUNNING else record.reason
+            return replace(record, digests=dict(desired.digests), spec_hash=desired.spec_hash, reason=reason)
         case SetState():
             return _set_state(action, record, desired)
         case Forget():
@@ -50,8 +52,10 @@ def _stopped(action: Stop, record: ProcessRecord | None, now: float) -> ProcessR
 
 
 def _running(action: Start | Restart, record: ProcessRecord | None, d: DesiredProcess, now: float) -> ProcessRecord:
-    restarts = record.restarts if record is not None else 0
-    counted = isinstance(action, Restart) or action.restart
+    """A new run. `restarts` counts the restart policy's restarts of failed runs (exit, health, limit) only;
+    a run the config caused starts the count afresh, as a new Kubernetes pod does (docs/states.md)."""
+    restarts = record.restarts if record is not None and not action.from_config else 0
+    counted = isinstance(action, Start) and action.retry
     return ProcessRecord(
         name=d.name,
         state=S.RUNNING,
@@ -84,17 +88,28 @@ def _set_state(action: SetState, record: ProcessRecord | None, d: DesiredProcess
     )
 
 
+def moving(record: ProcessRecord, state: ProcessState, reason: str) -> ProcessRecord:
+    """`stopping` while its stop sequence runs (signal, grace, SIGKILL, escaped children); `starting` while
+    what is left of its last run is cleaned up before it starts again. `reason` is the action's."""
+    return replace(record, state=state, reason=reason)
+
+
+def killed(record: ProcessRecord, how: str) -> ProcessRecord:
+    """A stop whose grace ended in SIGKILL: the record says so ('killed: still running 3s after SIGTERM')."""
+    return replace(record, reason=how)
+
+
 def held(record: ProcessRecord) -> ProcessRecord:
     """`sentinel stop`: keep it stopped until `start` or a change to it in the file."""
     return replace(record, held=True, restart_requested=False)
 
 
 def released(record: ProcessRecord) -> ProcessRecord:
-    """`sentinel start`: drop the hold; a failed, exited or backing-off process starts afresh."""
+    """`sentinel start`: drop the hold and start afresh from any state: the crash loop is forgotten, and a
+    failed, exited or backing-off process is started again."""
     finished = record.state in (S.FAILED, S.BACKOFF, S.EXITED)
-    failures = 0 if finished else record.failures
     state = S.STOPPED if finished else record.state
-    return replace(record, held=False, failures=failures, state=state, retry_at=None)
+    return replace(record, held=False, failures=0, state=state, retry_at=None)
 
 
 def run_requested(record: ProcessRecord | None, job: str, why: str) -> ProcessRecord:

@@ -15,6 +15,27 @@ def diff_lines(plan: Plan) -> list[str]:
     return [line for action in plan.actions if action.from_config and (line := _diff_line(action))]
 
 
+def diff_items(plan: Plan) -> list[dict[str, object]]:
+    """The changes of `diff_lines` as data (`diff --json`): action, instance, fields, reason."""
+    return [_diff_item(action) for action in plan.actions if action.from_config]
+
+
+def _diff_item(action: Action) -> dict[str, object]:
+    match action:
+        case Start() | SetState():
+            verb = "start"
+        case Stop() | Forget():
+            verb = "stop"
+        case Restart():
+            verb = "restart"
+        case Update():
+            verb = "update"
+        case _:
+            assert_never(action)
+    fields = list(action.fields) if isinstance(action, Restart | Update) else []
+    return {"action": verb, "instance": action.instance, "fields": fields, "reason": action.reason}
+
+
 def _diff_line(action: Action) -> str:
     match action:
         case Start():
@@ -49,3 +70,10 @@ def done_line(action: Action) -> str:
         case _:
             assert_never(action)
     return f"{verb} {action.instance}: {action.reason}"
+
+
+def killed_line(instance: str | None, signal: str, grace: float) -> str:
+    """A stop whose grace ended in SIGKILL: 'killed web: still running 3s after SIGTERM' (without
+    `instance`: 'killed: still running 3s after SIGTERM', the reason its record keeps)."""
+    who = f" {instance}" if instance else ""
+    return f"killed{who}: still running {grace:g}s after {signal}"

@@ -87,9 +87,8 @@ def test_status_without_any_reconciler_ever(tmp_path: Path) -> None:
     from sentinel.cli.main import cli
 
     result = CliRunner().invoke(cli, ["--state-dir", str(tmp_path / "none"), "status"])
-    assert result.exit_code == 0
-    assert result.stdout.splitlines() == ["NAME  STATE  HEALTH  PID  UPTIME  RESTARTS  CPU  MEM  NEXT RUN  REASON"]
-    assert "no reconciler is running" in result.stderr
+    assert (result.exit_code, result.stdout) == (1, "")
+    assert result.stderr == f"no state in {tmp_path / 'none'}: no reconciler has run there\n"
     logs = CliRunner().invoke(cli, ["--state-dir", str(tmp_path / "none"), "logs", "web"])
     assert (logs.exit_code, logs.stderr) == (1, f"no logs for 'web' in {tmp_path / 'none' / 'logs'}\n")
 

@@ -95,7 +95,7 @@ processes:
     assert _runs(r, "once")[0]["trigger"] == "missed"
     r.stop()
     r.start()
-    r.wait_state("once", "scheduled")
+    r.wait_state("once", "exited")  # done: it shows how its run ended
     assert len(_runs(r, "once")) == 1
     assert json.loads(r.cli("status", "--json", "once").stdout)[0]["next_run"] is None
 

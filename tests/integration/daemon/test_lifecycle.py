@@ -88,7 +88,8 @@ def test_down_stops_processes_and_reconciler(make_reconciler: Callable[..., Reco
     assert result.output == "reconciler stopped\n"
     assert r.wait_exit() == 0
     wait_for(lambda: not any(psutil.pid_exists(p) for p in pids))
-    assert r.cli("down").output == f"no reconciler is running on {r.home}\n"
+    again = r.cli("down")
+    assert (again.exit_code, again.stderr) == (1, f"no reconciler is running on {r.home}\n")
 
 
 def test_invalid_config_at_up_exits_2_and_starts_nothing(make_reconciler: Callable[..., Reconciler]) -> None:

@@ -22,7 +22,8 @@ def test_unhealthy_process_is_stopped_then_restarted_after_the_back_off_with_the
     assert world.records["db"].state is S.BACKOFF
     assert world.plan().actions == ()  # the back-off
     world.advance(1.0)
-    assert world.plan().actions == (Start(instance="db", reason="backoff over", failures=1, restart=True),)
+    assert world.plan().actions == (Start(instance="db", reason="backoff over", failures=1, restart=True,
+                                                retry=True),)
 
 
 def test_a_process_unhealthy_run_after_run_backs_off_longer_and_is_given_up_after_max_retries() -> None:

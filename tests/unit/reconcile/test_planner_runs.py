@@ -127,7 +127,8 @@ def test_wake_at_is_the_earliest_retry() -> None:
     assert [a.retry_at for a in result.actions if isinstance(a, SetState)] == [T0 + 5, T0 + 3]
     assert result.wake_at == T0 + 3
     world.clock.advance_to(T0 + 3)
-    assert world.step().actions == (Start(instance="b", reason="backoff over", failures=1, restart=True),)
+    assert world.step().actions == (Start(instance="b", reason="backoff over", failures=1, restart=True,
+                                                  retry=True),)
     assert world.plan().wake_at == T0 + 5
 
 

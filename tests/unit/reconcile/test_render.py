@@ -6,7 +6,7 @@ import pytest
 
 from sentinel.reconcile.actions import Action, Forget, Plan, Restart, SetState, Start, Stop, Update
 from sentinel.reconcile.observed import ExitStatus
-from sentinel.reconcile.render import diff_lines, done_line
+from sentinel.reconcile.render import diff_items, diff_lines, done_line, killed_line
 from sentinel.states import ProcessState as S
 from tests.unit.reconcile.scenarios import advance, crash, hold, restart, step, svc, world_after
 
@@ -71,6 +71,25 @@ def test_diff_of_a_whole_edit_lists_config_changes_in_plan_order() -> None:
     ]
     assert any(isinstance(a, SetState) and a.instance == "w" for a in result.actions), "the crash is planned too"
     assert all("t0p-s3cret" not in line for line in diff_lines(result))
+    items = diff_items(result)
+    assert [(item["action"], item["instance"]) for item in items] == [
+        ("stop", "old"), ("update", "api"), ("start", "new"), ("restart", "web.0"), ("restart", "web.1"),
+        ("start", "web.2")]
+    assert items[1] == {"action": "update", "instance": "api", "fields": ["restart.max_retries"],
+                        "reason": "updated in place (restart.max_retries)"}
+    assert items[3]["fields"] == ["env.TOKEN"]
+    assert "t0p-s3cret" not in repr(items)
+
+
+def test_diff_item_of_a_new_instance_waiting_for_a_dependency() -> None:
+    action = SetState(instance="api", state=S.PENDING, reason="waiting for db", from_config=True)
+    assert diff_items(Plan((action,))) == [{"action": "start", "instance": "api", "fields": [],
+                                            "reason": "waiting for db"}]
+
+
+def test_killed_line() -> None:
+    assert killed_line("web", "SIGTERM", 3.0) == "killed web: still running 3s after SIGTERM"
+    assert killed_line(None, "SIGINT", 0.5) == "killed: still running 0.5s after SIGINT"
 
 
 def test_runtime_passes_show_no_diff() -> None:
