@@ -6,13 +6,17 @@ the loop and calls back, without a thread per process. How the exit is then coll
 caller's: `runtime.exits` (the supervised processes: `waitid(P_PIDFD)`, or status unknown for
 an adopted one) and `health.checks` (exec probes: `waitpid`). Where there is no pidfd (macOS,
 old kernels, seccomp) it raises OSError and the caller falls back to its own way.
+`ProcessExit` is the blocking form, for the CLI (`down` waits for the reconciler to be gone).
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import errno
 import os
+import select
+import time
 from collections.abc import Callable
 
 
@@ -44,3 +48,30 @@ class PidfdReader:
             self._loop.remove_reader(self.fd)
             os.close(self.fd)
             self.fd = -1
+
+
+class ProcessExit:
+    """Waits, blocking (the CLI: `down`), for process `pid` to have exited: its pidfd becomes readable when it
+    has (even while its parent has not reaped it yet); where there is no pidfd, polls until the pid is gone."""
+
+    def __init__(self, pid: int) -> None:
+        self.pid = pid
+        self.fd: int | None = None
+        with contextlib.suppress(AttributeError, OSError):  # no pidfd here, or already gone
+            self.fd = os.pidfd_open(pid)
+
+    def exited(self, wait: float) -> bool:
+        if self.fd is not None:
+            return bool(select.select([self.fd], [], [], wait)[0])
+        try:
+            os.kill(self.pid, 0)
+        except ProcessLookupError:
+            return True
+        except PermissionError:
+            pass
+        time.sleep(wait)
+        return False
+
+    def close(self) -> None:
+        if self.fd is not None:
+            os.close(self.fd)

@@ -6,10 +6,8 @@ to it through the client, or start a detached one.
 
 from __future__ import annotations
 
-import contextlib
 import fcntl
 import os
-import select
 import sys
 import time
 
@@ -20,6 +18,7 @@ from sentinel.cli.main import CONTEXT, cli, default_file, env_option, file_optio
 from sentinel.cli.output import debugging, handles_errors, to_json
 from sentinel.errors import DaemonRunning, DaemonUnavailable, SentinelError
 from sentinel.paths import StateDir, open_private
+from sentinel.pidfd import ProcessExit
 
 DETACH_TIMEOUT = 15.0
 
@@ -115,33 +114,6 @@ def _lock_released(sd: StateDir) -> bool:
     return True
 
 
-class _ProcessExit:
-    """Waits for the reconciler process `pid` to have exited: its pidfd becomes readable when it has (even
-    while its parent has not reaped it yet); where there is no pidfd, polls until the pid is gone."""
-
-    def __init__(self, pid: int) -> None:
-        self.pid = pid
-        self.fd: int | None = None
-        with contextlib.suppress(AttributeError, OSError):  # no pidfd here, or already gone
-            self.fd = os.pidfd_open(pid)
-
-    def exited(self, wait: float) -> bool:
-        if self.fd is not None:
-            return bool(select.select([self.fd], [], [], wait)[0])
-        try:
-            os.kill(self.pid, 0)
-        except ProcessLookupError:
-            return True
-        except PermissionError:
-            pass
-        time.sleep(wait)
-        return False
-
-    def close(self) -> None:
-        if self.fd is not None:
-            os.close(self.fd)
-
-
 def _last_error(sd: StateDir, offset: int) -> str:
     with open(sd.daemon_log, "rb") as handle:
         handle.seek(offset)
@@ -164,7 +136,7 @@ def down(keep: bool, timeout: float) -> None:
     api = client()
     try:
         pid = int(api.get("/healthz")["pid"])
-        process = _ProcessExit(pid)
+        process = ProcessExit(pid)
         try:
             api.post("/v1/shutdown", {"keep": keep})
             _wait_stopped(api.state_dir, process, timeout)
@@ -175,7 +147,7 @@ def down(keep: bool, timeout: float) -> None:
     click.echo("reconciler stopped; processes left running" if keep else "reconciler stopped")
 
 
-def _wait_stopped(sd: StateDir, process: _ProcessExit, timeout: float) -> None:
+def _wait_stopped(sd: StateDir, process: ProcessExit, timeout: float) -> None:
     """Until the reconciler's process has exited and its lock is released; StillStopping after `timeout`."""
     deadline = time.monotonic() + timeout
     while not (process.exited(0.02) and _lock_released(sd)):
