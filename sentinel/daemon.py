@@ -118,6 +118,7 @@ class Daemon:
         self._taken: tuple[str, tuple[str, ...]] = ("", ())  # the digest and files of the config in force
         self.files_moved = asyncio.Event()  # set when the files to watch change (the watcher follows them)
         self._release: asyncio.TimerHandle | None = None
+        self.unserved_listen: str | None = None  # `api.listen` of the config in force: not served yet
         if self.store.recovered:
             self.controller.event("state_recovered", self.store.recovered)
         self._take(loaded, "started")
@@ -136,12 +137,23 @@ class Daemon:
         self.controller.set_config(loaded, self.path)
         self.scheduler.changed()
         self.controller.event("config_applied", f"config {self.path} applied ({why})")
+        self._report_unserved_listen(loaded)
         self.controller.write_safely(
             self.store.save_revision, path=self.path, environment=self.environment, digest=new,
             config=_json(masked_config(loaded.config, loaded.tainted)), files=list(loaded.files),
             at=self.clock.now_utc(),
         )
         return True
+
+    def _report_unserved_listen(self, loaded: Loaded) -> None:
+        """The TCP API is not served yet: say so (a warning and an event) when a config asking for it is taken."""
+        listen = loaded.config.api.listen if loaded.config.api else None
+        if listen is not None and listen != self.unserved_listen:
+            message = (f"api.listen {listen} is not served: this version serves the API only on "
+                       f"{self.options.state_dir.socket}")
+            log.warning("api_not_served listen=%s", listen)
+            self.controller.event("api_not_served", message)
+        self.unserved_listen = listen
 
     async def reload(self, why: str, *, path: str | None = None, environment: str | None = None,
                      switch: bool = False) -> Loaded:

@@ -52,7 +52,8 @@ def create_app(daemon: Daemon) -> App:
 
 async def healthz(daemon: Daemon, request: Request) -> Response:
     return json_response({"ok": True, "pid": os.getpid(), "config": daemon.path, "environment": daemon.environment,
-                          "state_writes_waiting": daemon.controller.writer.pending})
+                          "state_writes_waiting": daemon.controller.writer.pending,
+                          "api_listen_not_served": daemon.unserved_listen})
 
 
 async def list_processes(daemon: Daemon, request: Request) -> Response:

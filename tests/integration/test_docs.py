@@ -18,6 +18,12 @@ from tests.support.files import write
 ROOT = Path(__file__).parents[2]
 README = (ROOT / "README.md").read_text()
 YAML_BLOCKS = re.findall(r"```yaml\n(.*?)```", README, re.DOTALL)
+QUICKSTART = ROOT / "examples" / "quickstart" / "sentinel.yaml"
+
+
+def _anchor(heading: str) -> str:
+    """The anchor GitHub gives a heading: lower case, punctuation dropped, spaces as hyphens."""
+    return re.sub(r"[^\w\- ]", "", heading.strip().lower()).replace(" ", "-")
 
 
 @pytest.mark.parametrize("block", [b for b in YAML_BLOCKS if "processes:" in b], ids=lambda b: b.splitlines()[0])
@@ -25,9 +31,20 @@ def test_readme_configs_are_valid(tmp_path: Path, block: str) -> None:
     load(write(tmp_path, "sentinel.yaml", block), environ={})
 
 
+def test_readme_quick_start_is_the_quickstart_example() -> None:
+    quick_start = README.split("## Quick start", 1)[1]
+    assert YAML_BLOCKS[0] in quick_start and YAML_BLOCKS[0] == QUICKSTART.read_text()
+
+
+def test_readme_contents_link_to_its_sections() -> None:
+    anchors = {_anchor(line.lstrip("#")) for line in README.splitlines() if line.startswith("## ")}
+    links = re.findall(r"^- \[.*?\]\(#(.*?)\)", README, re.MULTILINE)
+    assert links and [link for link in links if link not in anchors] == []
+
+
 def test_readme_error_example_is_what_validate_prints(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    quick_start = next(b for b in YAML_BLOCKS if b.startswith("# sentinel.yaml"))
-    broken = quick_start.replace("policy: on-failure", "policy: on-falure").replace("timeout: 1h", "timout: 1h")
+    broken = QUICKSTART.read_text().replace("policy: on-failure", "policy: on-falure").replace("timeout: 30s",
+                                                                                              "timout: 30s")
     write(tmp_path, "sentinel.yaml", broken)
     monkeypatch.chdir(tmp_path)
     shown = re.search(r"Mistakes are reported.*?```console\n\$ sentinel validate\n(.*?)```", README, re.DOTALL)
@@ -52,3 +69,25 @@ def test_config_reference_names_every_key(model: type[BaseModel]) -> None:
     reference = README.split("## Configuration reference", 1)[1].split("## CLI reference", 1)[0]
     missing = [name for name in model.model_fields if not re.search(f"`{name}[`:]", reference)]
     assert missing == []
+
+
+def _citations() -> list[tuple[str, str, str]]:
+    """Every `docs/NAME.md#anchor` cited in the code, the tests, the README and docs/ (file, doc, anchor)."""
+    found = []
+    sources = [*ROOT.glob("sentinel/**/*.py"), *ROOT.glob("tests/**/*.py"), ROOT / "README.md", ROOT / "pyproject.toml",
+               *ROOT.glob("docs/*.md")]
+    for source in sources:
+        text = source.read_text(encoding="utf-8")
+        prefix = r"(?:docs/|\]\()" if source.parent.name == "docs" else r"docs/"
+        for doc, anchor in re.findall(prefix + r"([a-z]+\.md)#([\w-]+)", text):
+            found.append((str(source.relative_to(ROOT)), doc, anchor))
+    return found
+
+
+def test_docs_citations_point_at_headings() -> None:
+    citations = _citations()
+    headings = {doc.name: {_anchor(line.lstrip("#")) for line in doc.read_text().splitlines() if line.startswith("#")}
+                for doc in (ROOT / "docs").glob("*.md")}
+    broken = [f"{source}: docs/{doc}#{anchor}" for source, doc, anchor in citations
+              if anchor not in headings.get(doc, set())]
+    assert citations and broken == []

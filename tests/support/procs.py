@@ -15,6 +15,7 @@ import time
 import psutil
 
 MARKER = "SENTINEL_TEST_MARKER"
+EXIT_GRACE = 10.0  # seconds for what a test stopped to finish exiting before it counts as leaked
 
 
 def marked(marker: str | None = None) -> list[psutil.Process]:
@@ -35,6 +36,30 @@ def marked(marker: str | None = None) -> list[psutil.Process]:
 def marked_alive(marker: str | None = None) -> list[int]:
     """Pids of this test's live processes: `assert marked_alive() == []` proves no orphan survived."""
     return sorted(p.pid for p in marked(marker))
+
+
+def describe(marker: str) -> list[str]:
+    """One line per live process carrying `marker`: its pid and command line, reconcilers named as such."""
+    lines = []
+    for proc in marked(marker):
+        with contextlib.suppress(psutil.Error):
+            argv = proc.cmdline()
+            kind = "reconciler" if "sentinel" in " ".join(argv[1:4]) and "up" in argv else "process"
+            lines.append(f"{kind} {proc.pid}: {' '.join(argv)}")
+    return sorted(lines)
+
+
+def leaks(marker: str, grace: float = EXIT_GRACE) -> list[str]:
+    """What still carries `marker` after `grace` seconds (`describe` lines); empty as soon as nothing does.
+
+    The grace covers what is still on its way out: `sentinel down` returns once the reconciler let go
+    of its lock, a moment before its process is gone."""
+    deadline = time.monotonic() + grace
+    while marked(marker):
+        if time.monotonic() >= deadline:
+            return describe(marker)
+        time.sleep(0.02)
+    return []
 
 
 def kill_marked(marker: str, timeout: float = 5.0) -> list[int]:
