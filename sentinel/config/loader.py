@@ -143,9 +143,10 @@ def _expand(doc: LocDict, path: str, environ: Mapping[str, str],
             process, env_files[name] = resolve_process(name, process, path, environ, problems)
             expanded[name] = process
         out["processes"] = expanded
-    api = doc.get("api")
-    if isinstance(api, LocDict):
-        out["api"] = interpolate_tree(api, environ, "api", problems)
+    for section in ("api", "log"):
+        body = doc.get(section)
+        if isinstance(body, LocDict):
+            out[section] = interpolate_tree(body, environ, section, problems)
     return out, env_files
 
 

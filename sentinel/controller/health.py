@@ -12,7 +12,6 @@ Called by the controller when it starts, adopts, updates or lets go of an instan
 from __future__ import annotations
 
 import asyncio
-import logging
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
@@ -22,7 +21,6 @@ from sentinel.health.checks import run_check
 from sentinel.health.tracker import HealthState, initial, observe
 from sentinel.states import Health
 
-log = logging.getLogger("sentinel")
 EARLY_INTERVAL = 1.0  # how often to probe until a check has passed
 
 OnChange = Callable[[str, HealthState, HealthState], None]

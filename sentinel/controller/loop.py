@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import logging
 import signal as signals
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import replace
@@ -30,6 +29,7 @@ from sentinel.controller.limits import LimitSampler
 from sentinel.controller.persist import StateWriter
 from sentinel.errors import SentinelError, SpawnError, TargetError
 from sentinel.health.tracker import HealthState
+from sentinel.log import bound, get_logger
 from sentinel.reconcile import records as user_requests
 from sentinel.reconcile.actions import Action, Forget, Plan, Restart, SetState, Start, Stop, Update
 from sentinel.reconcile.convergence import nothing_more_to_wait_for, unsettled
@@ -50,7 +50,7 @@ from sentinel.states import Health, ProcessState, can_move
 S = ProcessState
 SPAWN_FAILED = ExitStatus(code=127)  # what a shell reports for a command it cannot run
 _DEFAULT_STOP = ("TERM", 10.0)
-log = logging.getLogger("sentinel")
+log = get_logger(__name__)
 
 
 class Controller:
@@ -120,7 +120,8 @@ class Controller:
         result = plan(self.desired, self.observe(), self.records, now)
         self._acted = {action.instance for action in result.actions}
         if result.actions:
-            self._execute_all(result.actions, now)
+            with bound(pass_id=self.passes + 1):  # also on the lines of the stops and restarts it starts
+                self._execute_all(result.actions, now)
         self.wake_at = result.wake_at
         self.passes += 1
         if result.actions:
@@ -164,7 +165,7 @@ class Controller:
                 try:
                     self._execute(action, now)
                 except SentinelError as err:  # one action's failure neither stops the others nor loses their writes
-                    log.warning("action_failed process=%s error=%s", action.instance, err)
+                    log.warning("action_failed", process=action.instance, error=str(err))
 
     def _execute(self, action: Action, now: float) -> None:
         match action:
@@ -257,7 +258,7 @@ class Controller:
             try:
                 await work
             except Exception:
-                log.exception("action_failed process=%s", name)
+                log.exception("action_failed", process=name)
             finally:
                 self._busy.discard(name)
                 self.wake()
@@ -330,7 +331,7 @@ class Controller:
             return
         old = self.records.get(name)
         if old is not None and old.state is not record.state and not can_move(old.state, record.state):
-            log.warning("unexpected_transition process=%s from=%s to=%s", name, old.state, record.state)
+            log.warning("unexpected_transition", process=name, old=str(old.state), new=str(record.state))
         self.records[name] = record
         self.write_safely(self.store.save_process, self.stored(name))
 
@@ -341,7 +342,7 @@ class Controller:
         return to_stored(self.records[name], identity, pgid, mono=self.clock.monotonic(), wall=self.clock.now_utc())
 
     def event(self, kind: str, message: str, *, process: str | None = None) -> None:
-        log.info("event kind=%s process=%s %s", kind, process or "-", message)
+        log.info(kind, message=message, **({"process": process} if process else {}))
         self.journal.append(message)
         del self.journal[:-1000]
         self.write_safely(self.store.add_event, kind, message, process=process, at=self.clock.now_utc())
