@@ -33,10 +33,16 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any, TextIO
 
-import structlog
-from structlog.typing import EventDict, Processor, WrappedLogger
-
 from sentinel.logsettings import LogFormat, LogLevel
+
+# structlog's console renderer imports rich and better_exceptions whenever they are installed, for
+# tracebacks we never draw (an exception is one line here): rich alone is 5 MB of the reconciler's
+# memory, in any environment that happens to have it. None in sys.modules makes their import fail.
+for _optional in ("rich", "better_exceptions"):
+    sys.modules.setdefault(_optional, None)  # type: ignore[arg-type]
+
+import structlog  # noqa: E402 (after the guard above)
+from structlog.typing import EventDict, Processor, WrappedLogger  # noqa: E402
 
 Logger = structlog.stdlib.BoundLogger
 _ORDER = ["timestamp", "level", "event"]
