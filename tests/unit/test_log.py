@@ -7,6 +7,8 @@ import errno
 import json
 import logging
 import socket
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -139,3 +141,10 @@ def test_the_api_server_takes_the_loops_accept_failures_on_its_socket_only() -> 
         assert server.loop_error(failure)
         assert not server.loop_error({**failure, "socket": other})
         assert not server.loop_error({"message": "Task exception was never retrieved"})
+
+
+def test_the_reconciler_never_imports_rich() -> None:
+    """structlog's console renderer imports rich whenever it is installed: 5 MB for tracebacks we never draw."""
+    code = "import sys, sentinel.log; print([name for name in ('rich', 'better_exceptions') if sys.modules[name]])"
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert result.stdout == "[]\n"

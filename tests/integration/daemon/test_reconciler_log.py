@@ -3,10 +3,21 @@ logfmt or JSON, `sentinel.log` rotated when detached, a repeated failure logged 
 
 from __future__ import annotations
 
+import contextlib
 import json
+import os
+import pty
+import re
+import select
 import shlex
+import socket
+import subprocess
+import sys
 from collections.abc import Callable
 from pathlib import Path
+
+import psutil
+import pytest
 
 from tests.support.daemon import Reconciler
 from tests.support.wait import wait_for
@@ -114,3 +125,66 @@ processes:
     assert failed[0]["path"] == str(log) and "Is a directory" in failed[0]["error"]
     again = events(records, "log_writable_again")
     assert len(again) == 1 and int(again[0]["failures"]) > 1 and int(again[0]["dropped_bytes"]) > 0, again
+
+
+@pytest.mark.skipif(not hasattr(psutil.Process, "rlimit"), reason="setting another process's rlimit is Linux only")
+def test_accept_failures_of_the_api_socket_are_logged_once_with_a_count(
+    make_reconciler: Callable[..., Reconciler],
+) -> None:
+    r = make_reconciler("processes: {a: {command: sleep 1000}}")
+    r.start()
+    r.wait_state("a", "running")
+    assert r.process is not None
+    daemon = psutil.Process(r.process.pid)
+    soft, hard = daemon.rlimit(psutil.RLIMIT_NOFILE)
+    clients: list[socket.socket] = []
+    try:
+        daemon.rlimit(psutil.RLIMIT_NOFILE, (daemon.num_fds(), hard))  # no descriptor left for a connection
+        for _ in range(5):
+            client = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+            clients.append(client)
+            client.connect(str(r.state_dir.socket))  # the kernel's backlog takes it; accept() fails
+        wait_for(lambda: "event=api_accept_failed" in r.log, timeout=10, message=lambda: r.log[-2000:])
+    finally:
+        daemon.rlimit(psutil.RLIMIT_NOFILE, (soft, hard))
+        for client in clients:
+            client.close()
+    wait_for(lambda: "event=api_accepting_again" in r.log, timeout=10, message=lambda: r.log[-2000:])
+    records = [logfmt(line) for line in lines_of(r.log)]
+    (failed,) = events(records, "api_accept_failed")
+    assert "Too many open files" in failed["error"] and failed["level"] == "warning"
+    (again,) = events(records, "api_accepting_again")
+    assert int(again["failures"]) >= 1
+    assert "Traceback" not in r.log
+    assert r.cli("status").exit_code == 0  # and it answers again
+
+
+def test_on_a_terminal_the_log_is_aligned_and_coloured(tmp_path: Path) -> None:
+    config = tmp_path / "sentinel.yaml"
+    config.write_text("processes: {a: {command: sleep 1000}}")
+    leader, follower = pty.openpty()
+    argv = [sys.executable, "-m", "sentinel", "--state-dir", str(tmp_path / "home"), "up", "-f", str(config)]
+    env = {key: value for key, value in os.environ.items() if key != "NO_COLOR"}
+    process = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=follower, stderr=follower, env=env)
+    os.close(follower)
+    seen = bytearray()
+
+    def read_some() -> bytes:
+        with contextlib.suppress(OSError):  # EIO once the child has closed the terminal
+            if select.select([leader], [], [], 0.1)[0]:
+                seen.extend(os.read(leader, 65536))
+        return bytes(seen)
+
+    try:
+        wait_for(lambda: b"reconciler_ready" in read_some(), timeout=15,
+                 message=lambda: seen.decode(errors="replace"))
+    finally:
+        process.terminate()
+        process.wait(30)
+        os.close(leader)
+    text = seen.decode(errors="replace")
+    assert "\x1b[" in text  # coloured
+    plain = re.sub(r"\x1b\[[0-9;]*m", "", text)
+    spawned = next(line for line in plain.splitlines() if "spawned" in line)
+    assert "[info     ] spawned " in spawned and "process=a" in spawned  # the console renderer, not logfmt
+    assert "timestamp=" not in spawned
