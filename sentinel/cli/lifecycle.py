@@ -61,7 +61,7 @@ def up(file: str, env: str | None, detach: bool, log_format: LogFormat | None, l
                       log_file=Path(log_file) if log_file else None), loaded)
 
 
-def start_detached(sd: StateDir, path: str, env: str | None, *, log_format: str | None = None) -> int:
+def start_detached(sd: StateDir, path: str, env: str | None, *, log_format: LogFormat | None = None) -> int:
     """Start `sentinel up` in its own session and wait until it answers. It writes its log to sentinel.log
     (rotated); its standard output and error go there too, for what the interpreter itself might print."""
     sd.ensure()
