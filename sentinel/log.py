@@ -95,7 +95,9 @@ def _renderer(chosen: LogFormat, stream: TextIO | None, keep_traceback: bool) ->
     if chosen == "auto":
         chosen = "console" if stream is not None and stream.isatty() else "logfmt"
     if chosen == "json":
-        return [_error_line(keep_traceback=True), structlog.processors.dict_tracebacks,
+        # Frames without their local variables: those can hold secrets (a process's environment).
+        tracebacks = structlog.tracebacks.ExceptionDictTransformer(show_locals=False)
+        return [_error_line(keep_traceback=True), structlog.processors.ExceptionRenderer(tracebacks),
                 structlog.processors.JSONRenderer(sort_keys=False)]
     tail: list[Processor] = [_error_line(keep_traceback)]
     if keep_traceback:

@@ -38,7 +38,8 @@ def restore_logging() -> Iterator[None]:
 def logged(capsys: pytest.CaptureFixture[str], chosen: LogFormat, level: LogLevel = "info") -> list[str]:
     configure(chosen, level=level)
     try:
-        raise ValueError("boom\nsecond line")
+        token = "s3cret-token"  # a local of the failing frame
+        raise ValueError("boom\nsecond line" if token else "")
     except ValueError:
         log.exception("went_wrong", process="web")
     return capsys.readouterr().err.splitlines()
@@ -62,6 +63,7 @@ def test_json_carries_the_traceback_as_a_field(capsys: pytest.CaptureFixture[str
     assert (record["event"], record["error"], record["process"]) == ("went_wrong", "ValueError: boom\nsecond line",
                                                                     "web")
     assert record["exception"][0]["exc_type"] == "ValueError"
+    assert "s3cret-token" not in line  # frames without their local variables
 
 
 def test_console_is_aligned_without_colour_off_a_terminal(capsys: pytest.CaptureFixture[str]) -> None:
