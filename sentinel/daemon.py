@@ -12,22 +12,24 @@ import concurrent.futures
 import contextlib
 import fcntl
 import functools
-import logging
 import os
 import signal
 import socket
-import sys
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from sentinel.clock import Clock, SystemClock, system_zone
 from sentinel.config.loader import Loaded, load
+from sentinel.config.models import ReconcilerLog
 from sentinel.config.secrets import masked_config
 from sentinel.controller.jobs import MAX_SLEEP
 from sentinel.controller.loop import Controller
 from sentinel.controller.persist import BUSY_TIMEOUT
 from sentinel.errors import ConfigError, DaemonRunning
+from sentinel.log import configure, get_logger
+from sentinel.logsettings import LogFormat
 from sentinel.paths import StateDir, open_private
 from sentinel.reconcile.desired import digest
 from sentinel.reconcile.observed import ExitStatus, ProcessIdentity
@@ -35,7 +37,7 @@ from sentinel.runtime import memory
 from sentinel.runtime.manager import Runtime
 from sentinel.state.store import Store
 
-log = logging.getLogger("sentinel")
+log = get_logger(__name__)
 DRAIN_TIMEOUT = 5.0  # seconds, at shutdown, for writes kept while state.db was locked (controller.persist)
 RELEASE_AFTER = 1.0  # seconds without a reload before freed memory is handed back (runtime.memory)
 LOAD_TIMEOUT = 30.0  # seconds a config load may take before it is given up (docs/limitations.md)
@@ -48,6 +50,8 @@ class DaemonOptions:
     state_dir: StateDir
     wall_clock_check: float = MAX_SLEEP  # seconds: how soon a step of the wall clock is noticed at the latest
     strict: bool = False  # a bug (a state move outside docs/states.md's table) is an error, not a log line
+    log_format: LogFormat | None = None  # `up --log-format`; else the file's `log.format`
+    log_file: Path | None = None  # where the log goes (rotated) instead of standard error: `up --detach`
 
 
 @contextlib.contextmanager
@@ -151,7 +155,7 @@ class Daemon:
         if listen is not None and listen != self.unserved_listen:
             message = (f"api.listen {listen} is not served: this version serves the API only on "
                        f"{self.options.state_dir.socket}")
-            log.warning("api_not_served listen=%s", listen)
+            log.warning("api_not_served", listen=listen)
             self.controller.event("api_not_served", message)
         self.unserved_listen = listen
 
@@ -246,6 +250,12 @@ class Daemon:
         stop_watching = asyncio.Event()
         tasks: list[asyncio.Task[None]] = []
         server = None
+
+        def on_loop_error(loop: asyncio.AbstractEventLoop, context: dict[str, Any]) -> None:
+            if server is None or not server.loop_error(context):
+                loop.default_exception_handler(context)  # through the log, as one line
+
+        loop.set_exception_handler(on_loop_error)
         try:
             self.controller.restore(self.store.processes())
             await self.controller.stop_strays()
@@ -268,8 +278,8 @@ class Daemon:
             self._scheduling = loop.create_task(self.scheduler.run())
             tasks.append(self._scheduling)
             self._release_memory_soon()  # what loading the config and starting everything left behind
-            log.info("reconciler_ready pid=%s state_dir=%s config=%s", os.getpid(), self.options.state_dir.root,
-                     self.path)
+            log.info("reconciler_ready", pid=os.getpid(), state_dir=str(self.options.state_dir.root),
+                     config=self.path)
             await self.stop_requested.wait()
             stop_watching.set()
             await self._shut_down()
@@ -284,6 +294,7 @@ class Daemon:
             await asyncio.gather(*tasks, return_exceptions=True)
             for number in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
                 loop.remove_signal_handler(number)
+            loop.set_exception_handler(None)
             with contextlib.suppress(FileNotFoundError):
                 self.options.state_dir.socket.unlink()
             self._loader.shutdown(wait=False, cancel_futures=True)
@@ -311,7 +322,7 @@ def run(options: DaemonOptions, loaded: Loaded | None = None, *, clock: Clock | 
     if loaded is None:
         loaded = load(options.config, env=options.environment)  # ConfigError before anything is touched
     with state_lock(options.state_dir):
-        _configure_logging()
+        _configure_log(options, loaded.config.log or ReconcilerLog())
         _raise_fd_limit()
 
         async def main() -> None:
@@ -331,16 +342,13 @@ def _raise_fd_limit() -> None:
         try:
             resource.setrlimit(resource.RLIMIT_NOFILE, (wanted, hard))
         except (ValueError, OSError) as err:
-            log.warning("fd_limit_unchanged soft=%d hard=%d error=%s", soft, hard, err)
+            log.warning("fd_limit_unchanged", soft=soft, hard=hard, error=str(err))
 
 
-def _configure_logging() -> None:
-    handler = logging.StreamHandler(sys.stderr)
-    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(message)s"))
-    root = logging.getLogger("sentinel")
-    root.handlers[:] = [handler]
-    root.setLevel(logging.INFO)
-    root.propagate = False
+def _configure_log(options: DaemonOptions, settings: ReconcilerLog) -> None:
+    """The reconciler's own log as `log:` in the file says, `--log-format` first (docs/architecture.md)."""
+    configure(options.log_format or settings.format, level=settings.level, file=options.log_file,
+              max_size=settings.max_size, keep=settings.keep, take_stderr=True)
 
 
 def _stat(path: str) -> tuple[int, int] | None:

@@ -14,14 +14,15 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import logging
 import socket
+from typing import Any
 
 import h11
 
 from sentinel.api.http import App, Request, error_response
+from sentinel.log import Burst, get_logger
 
-log = logging.getLogger(__name__)
+log = get_logger(__name__)
 
 MAX_HEADERS = 64 * 1024
 MAX_BODY = 1024 * 1024
@@ -48,6 +49,7 @@ class ApiServer:
         self._grace = grace
         self._closed = asyncio.Event()
         self._connections: dict[asyncio.Task[None], _Connection] = {}
+        self._accept_failures = Burst(log, "api_accept_failed")
 
     async def serve(self) -> None:
         server = await asyncio.start_unix_server(self._accepted, sock=self._sock)
@@ -68,7 +70,17 @@ class ApiServer:
     def close(self) -> None:
         self._closed.set()
 
+    def loop_error(self, context: dict[str, Any]) -> bool:
+        """Whether an error the event loop reports is this server failing to accept (out of descriptors:
+        asyncio tries again every second); if so it is logged once per burst, with a count."""
+        sock = context.get("socket")
+        if sock is None or sock.fileno() != self._sock.fileno() or "accept" not in context.get("message", ""):
+            return False
+        self._accept_failures.failed(error=str(context.get("exception")))
+        return True
+
     async def _accepted(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        self._accept_failures.ended("api_accepting_again")
         connection = _Connection(self._app, reader, writer)
         task = asyncio.current_task()
         if task is not None:
@@ -148,7 +160,7 @@ class _Connection:
         try:
             response = await self._app(request)
         except Exception:
-            log.exception("api_request_failed method=%s path=%s", request.method, request.path)
+            log.exception("api_request_failed", method=request.method, path=request.path)
             response = error_response(500, "internal error")
         headers = [(b"content-type", response.content_type.encode()),
                    (b"content-length", str(len(response.body)).encode())]

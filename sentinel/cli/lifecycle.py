@@ -10,6 +10,7 @@ import fcntl
 import os
 import sys
 import time
+from pathlib import Path
 
 import click
 
@@ -17,6 +18,7 @@ from sentinel.cli.context import client, state_dir
 from sentinel.cli.main import CONTEXT, cli, default_file, env_option, file_option
 from sentinel.cli.output import debugging, handles_errors, to_json
 from sentinel.errors import DaemonRunning, DaemonUnavailable, SentinelError
+from sentinel.logsettings import LOG_FORMATS, LogFormat
 from sentinel.paths import StateDir, open_private
 from sentinel.pidfd import ProcessExit
 
@@ -37,12 +39,17 @@ class StartFailed(SentinelError):
 @file_option
 @env_option
 @click.option("-d", "--detach", is_flag=True, help="Run in the background; return once it answers.")
+@click.option("--log-format", type=click.Choice(LOG_FORMATS), default=None, metavar="FORMAT",
+              help="Its own log: console, logfmt or json (default: the file's log.format, else console "
+                   "on a terminal and logfmt elsewhere).")
+@click.option("--log-file", type=click.Path(dir_okay=False), default=None, hidden=True)  # set by --detach
 @handles_errors
-def up(file: str, env: str | None, detach: bool) -> None:
+def up(file: str, env: str | None, detach: bool, log_format: LogFormat | None, log_file: str | None) -> None:
     """Run the reconciler on FILE.
 
     In the foreground (what launchd and systemd run), Ctrl-C or SIGTERM stops every process
     in reverse dependency order, then exits; a second Ctrl-C forces. SIGHUP reloads the file.
+    Its own log goes to standard error, or to sentinel.log in the state directory with --detach.
     """
     from sentinel.config.loader import load
 
@@ -52,20 +59,25 @@ def up(file: str, env: str | None, detach: bool) -> None:
     if detach:
         if client().alive():
             raise DaemonRunning(f"a reconciler is already running on {sd.root}")
-        pid = start_detached(sd, path, env)
+        pid = start_detached(sd, path, env, log_format=log_format)
         click.echo(f"reconciler started (pid {pid}); state in {sd.root}, its log in {sd.daemon_log}")
         return
     from sentinel.daemon import DaemonOptions, run
 
-    run(DaemonOptions(config=path, environment=env, state_dir=sd, strict=debugging()), loaded)
+    run(DaemonOptions(config=path, environment=env, state_dir=sd, strict=debugging(), log_format=log_format,
+                      log_file=Path(log_file) if log_file else None), loaded)
 
 
-def start_detached(sd: StateDir, path: str, env: str | None) -> int:
-    """Start `sentinel up` in its own session and wait until it answers; its output goes to sentinel.log."""
+def start_detached(sd: StateDir, path: str, env: str | None, *, log_format: LogFormat | None = None) -> int:
+    """Start `sentinel up` in its own session and wait until it answers. It writes its log to sentinel.log
+    (rotated); its standard output and error go there too, for what the interpreter itself might print."""
     sd.ensure()
-    argv = [sys.executable, "-m", "sentinel", "--state-dir", str(sd.root), "up", "-f", path]
+    argv = [sys.executable, "-m", "sentinel", "--state-dir", str(sd.root), "up", "-f", path,
+            "--log-file", str(sd.daemon_log)]
     if env:
         argv += ["--env", env]
+    if log_format:
+        argv += ["--log-format", log_format]
     start = os.path.getsize(sd.daemon_log) if sd.daemon_log.exists() else 0
     log = open_private(sd.daemon_log, os.O_WRONLY | os.O_CREAT | os.O_APPEND)
     actions = [

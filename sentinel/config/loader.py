@@ -165,9 +165,10 @@ def _expand(doc: LocDict, path: str, environ: Mapping[str, str], problems: list[
             process, env_files[name] = resolve_process(name, process, path, environ, problems, tainted=tainted)
             expanded[name] = process
         out["processes"] = expanded
-    api = doc.get("api")
-    if isinstance(api, LocDict):
-        out["api"] = interpolate_tree(api, TrackedVariables(environ, is_secret, tainted), "api", problems)
+    for section in ("api", "log"):
+        body = doc.get(section)
+        if isinstance(body, LocDict):
+            out[section] = interpolate_tree(body, TrackedVariables(environ, is_secret, tainted), section, problems)
     return out, env_files
 
 

@@ -39,6 +39,7 @@ from sentinel.config.validators import (
     check_http_url,
     check_timezone,
 )
+from sentinel.logsettings import LogFormat, LogLevel
 
 KEEP_MAX = 1000  # rotated log files of one process (docs/limitations.md)
 RestartPolicy = Literal["always", "on-failure", "never"]
@@ -241,7 +242,19 @@ class Api(Spec):
         return None if value is None else check_host_port(value)
 
 
+class ReconcilerLog(Logs):
+    """The reconciler's own log: stderr in the foreground, `sentinel.log` when detached (rotated like
+    a process's log)."""
+
+    format: LogFormat = Field(
+        "auto", description="console (aligned, coloured on a terminal), logfmt, json; auto: console on a "
+        "terminal, logfmt elsewhere; `sentinel up --log-format` overrides it")
+    level: LogLevel = Field(
+        "info", description="the least severe lines written; debug adds tracebacks")
+
+
 class Config(Spec):
     version: Literal[1] = 1
     processes: dict[Name, Process] = {}
     api: Api | None = None
+    log: ReconcilerLog | None = Field(None, description="the reconciler's own log (read when it starts)")

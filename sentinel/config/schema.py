@@ -62,6 +62,7 @@ def source_schema() -> dict[str, Any]:
         "templates": {**named("#/$defs/Process"), "description": "named bodies that processes `extends`"},
         "processes": named("#/$defs/Process"),
         "api": schema["properties"]["api"],
+        "log": schema["properties"]["log"],
     }
     defs["Environment"] = {
         "type": ["object", "null"],

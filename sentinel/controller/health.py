@@ -11,7 +11,6 @@ Called by the controller when it starts, adopts, updates or lets go of an instan
 from __future__ import annotations
 
 import asyncio
-import logging
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
@@ -20,8 +19,6 @@ from sentinel.config.models import Health as HealthCheck
 from sentinel.health.checks import run_check
 from sentinel.health.tracker import HealthState, after_check, initial, next_check_in
 from sentinel.states import Health
-
-log = logging.getLogger("sentinel")
 
 OnChange = Callable[[str, HealthState, HealthState], None]
 

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import logging
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta, tzinfo
@@ -19,6 +18,7 @@ from typing import TYPE_CHECKING
 from sentinel.config.models import Schedule
 from sentinel.config.units import format_duration
 from sentinel.errors import NotAJob, SentinelError
+from sentinel.log import get_logger
 from sentinel.reconcile.actions import Stop
 from sentinel.reconcile.observed import ExitStatus
 from sentinel.reconcile.overlap import overlap_of
@@ -32,7 +32,7 @@ from sentinel.state.values import Run
 if TYPE_CHECKING:
     from sentinel.controller.loop import Controller
 
-log = logging.getLogger(__name__)
+log = get_logger(__name__)
 
 MAX_SLEEP = 30.0  # seconds: a step of the wall clock is noticed within this
 JUMP = 60.0  # seconds: a wall clock that went back further than this has jumped (NTP step, `date -s`)
@@ -165,7 +165,7 @@ class JobScheduler:
         skew = (now - seen_wall).total_seconds() - (mono - seen_mono)
         if skew >= -JUMP:
             return None
-        log.warning("wall_clock_jumped seconds=%.0f", skew)
+        log.warning("wall_clock_jumped", seconds=round(skew))
         return now - timedelta(seconds=mono - seen_mono)
 
     def _plan(self, schedule: Schedule, mono: float, now: datetime, last: datetime | None) -> _Next:

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import logging
 from collections.abc import Awaitable, Callable, Mapping
 from datetime import UTC, tzinfo
 from typing import assert_never
@@ -29,6 +28,7 @@ from sentinel.controller.limits import LimitSampler
 from sentinel.controller.persist import StateWriter
 from sentinel.errors import SentinelError, SpawnError
 from sentinel.health.tracker import HealthState
+from sentinel.log import bound, get_logger
 from sentinel.reconcile import records as user_requests
 from sentinel.reconcile.actions import Action, Forget, Plan, Restart, SetState, Start, Stop, Update
 from sentinel.reconcile.convergence import Convergence, convergence
@@ -51,7 +51,7 @@ from sentinel.states import Health, IllegalMove, ProcessState, can_move, check_m
 S = ProcessState
 SPAWN_FAILED = 127  # the exit code of a start that could not happen, as a shell reports a command it cannot run
 _DEFAULT_STOP = ("TERM", 10.0)
-log = logging.getLogger("sentinel")
+log = get_logger(__name__)
 
 
 class Controller:
@@ -133,7 +133,8 @@ class Controller:
         result = plan(self.desired, self.observe(), self.records, now, self._unstartable_edits())
         self._acted = {action.instance for action in result.actions}
         if result.actions:
-            self._execute_all(result.actions, now)
+            with bound(pass_id=self.passes + 1):  # also on the lines of the stops and restarts it starts
+                self._execute_all(result.actions, now)
         self.wake_at = result.wake_at
         self.passes += 1
         if result.actions:
@@ -189,7 +190,7 @@ class Controller:
                 try:
                     self._execute(action, now)
                 except SentinelError as err:  # one action's failure neither stops the others nor loses their writes
-                    log.warning("action_failed process=%s error=%s", action.instance, err)
+                    log.warning("action_failed", process=action.instance, error=str(err))
 
     def _execute(self, action: Action, now: float) -> None:
         match action:
@@ -295,7 +296,7 @@ class Controller:
             try:
                 await work
             except Exception:
-                log.exception("action_failed process=%s", name)
+                log.exception("action_failed", process=name)
             finally:
                 self._busy.discard(name)
                 self.wake()
@@ -376,7 +377,7 @@ class Controller:
             try:
                 check_move(name, old.state, record.state)
             except IllegalMove:
-                log.error("illegal_transition process=%s from=%s to=%s", name, old.state, record.state)
+                log.error("illegal_transition", process=name, old=str(old.state), new=str(record.state))
                 if self.strict:
                     raise
         self.records[name] = record
@@ -390,7 +391,7 @@ class Controller:
 
     def event(self, kind: str, message: str, *, process: str | None = None) -> None:
         message = redact(message, self._secrets)  # a secret the config took in may reach a spawn error, …
-        log.info("event kind=%s process=%s %s", kind, process or "-", message)
+        log.info(kind, message=message, **({"process": process} if process else {}))
         self.journal.append(message)
         del self.journal[:-1000]
         self.write_safely(self.store.add_event, kind, message, process=process, at=self.clock.now_utc())

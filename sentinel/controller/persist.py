@@ -14,15 +14,15 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import logging
 from collections import deque
 from collections.abc import Callable, Iterator
 from functools import partial
 
 from sentinel.errors import StateError
+from sentinel.log import get_logger
 from sentinel.state.store import Store
 
-log = logging.getLogger(__name__)
+log = get_logger(__name__)
 
 BUSY_TIMEOUT = 0.1  # seconds a write waits for another connection's lock before it is kept for later
 RETRY = 0.25  # seconds between tries while writes are kept
@@ -71,7 +71,7 @@ class StateWriter:
             transaction = self._store.batch()
             transaction.__enter__()
         except StateError as err:
-            log.warning("state_batch_unavailable error=%s", err)
+            log.warning("state_batch_unavailable", error=str(err))
             yield  # no transaction: each write is tried (and kept) on its own
             return
         self._batch = []
@@ -100,16 +100,16 @@ class StateWriter:
             self._retry.cancel()
             self._retry = None
         if self._pending:
-            log.error("state_writes_lost count=%d (state.db stayed locked)", len(self._pending))
+            log.error("state_writes_lost", count=len(self._pending), reason="state.db stayed locked")
         return not self._pending
 
     def _failed(self, writes: list[Write], err: StateError, *, first: bool = False) -> None:
         if err.sqlite_error not in _LOCKED:
             self.dropped += len(writes)
-            log.warning("state_write_failed error=%s dropped=%d", err, len(writes))
+            log.warning("state_write_failed", error=str(err), dropped=len(writes))
             return
         if not self._pending:
-            log.warning("state_db_locked: writes wait for the lock (%s)", err)
+            log.warning("state_db_locked", error=str(err), reason="writes wait for the lock")
         if first:
             self._pending.extendleft(reversed(writes))
         else:
@@ -127,9 +127,9 @@ class StateWriter:
                     self._schedule()
                     return
                 self.dropped += 1
-                log.warning("state_write_failed error=%s dropped=1", err)
+                log.warning("state_write_failed", error=str(err), dropped=1)
             self._pending.popleft()
-        log.info("state_db_unlocked: every kept write is written")
+        log.info("state_db_unlocked", reason="every kept write is written")
 
     def _schedule(self) -> None:
         if self._retry is not None:

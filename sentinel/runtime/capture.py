@@ -19,16 +19,16 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import logging
 import os
 import stat
 import struct
 from pathlib import Path
 
+from sentinel.log import Burst, get_logger
 from sentinel.paths import open_private
 from sentinel.runtime.logfile import LogWriter
 
-log = logging.getLogger(__name__)
+log = get_logger(__name__)
 
 CHUNK = 64 * 1024
 _DRAIN_LIMIT = 256  # chunks per drain(): a tree that keeps writing cannot hold the loop forever
@@ -67,8 +67,9 @@ class Capture:
         self.fifo = fifo
         self.label = label  # put before each line (a job's run: `#42 `)
         self.dropped = 0  # bytes read but not written (log file not writable)
-        self._broken = False
         self._writer = writer
+        self._log = log.bind(fifo=str(fifo))
+        self._write_failures = Burst(self._log, "log_write_failed")  # logged once per outage, with a count
         self._loop: asyncio.AbstractEventLoop | None = None
         self._fd = os.open(fifo, os.O_RDWR | os.O_NONBLOCK | os.O_CLOEXEC | os.O_NOFOLLOW)
         self._spool = -1
@@ -122,7 +123,7 @@ class Capture:
         try:
             return self._pump()
         except OSError:
-            log.exception("capture_failed fifo=%s", self.fifo)
+            self._log.exception("capture_failed")
             self.close()
             return 0
 
@@ -160,7 +161,7 @@ class Capture:
             if before <= self._writer.size:
                 self._writer.truncate(before)
             self._write(data)
-            log.info("capture_recovered fifo=%s bytes=%d", self.fifo, len(data))
+            self._log.info("capture_recovered", bytes=len(data))
         os.ftruncate(self._spool, 0)
 
     def _deliver(self, data: bytes) -> None:
@@ -175,24 +176,21 @@ class Capture:
 
     def _write(self, data: bytes) -> None:
         """Append to the log; when it cannot be written the chunk is dropped, so the child never blocks
-        on a full pipe because of us (FAILURES F23). Logged once per outage."""
+        on a full pipe because of us (FAILURES F23)."""
         try:
             self._writer.append(data, self.label)
         except OSError as err:
             self._failing(err)
             self.dropped += len(data)
             return
-        if self._broken:
-            self._broken = False
-            log.warning("log_writable_again path=%s dropped_bytes=%d", self._writer.path, self.dropped)
+        if self._write_failures.active:
+            self._write_failures.ended("log_writable_again", path=str(self._writer.path), dropped_bytes=self.dropped)
 
     def _failing(self, err: OSError) -> None:
-        if not self._broken:
-            self._broken = True
-            log.warning("log_write_failed path=%s error=%s (dropping output until it works)", self._writer.path, err)
+        self._write_failures.failed(path=str(self._writer.path), error=str(err), reason="output dropped until it works")
 
     def _no_spool(self, err: OSError) -> None:
-        log.warning("capture_spool_unavailable fifo=%s error=%s (reading without a spool)", self.fifo, err)
+        self._log.warning("capture_spool_unavailable", error=str(err), reason="reading without a spool")
         if self._spool >= 0:
             os.close(self._spool)
         self._spool = -1

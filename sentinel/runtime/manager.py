@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import logging
 import os
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -19,6 +18,7 @@ from functools import partial
 from pathlib import Path
 
 from sentinel.errors import SpawnError
+from sentinel.log import bound, get_logger, unbound
 from sentinel.paths import StateDir
 from sentinel.reconcile.observed import ExitStatus, ProcessIdentity
 from sentinel.runtime import probe
@@ -28,7 +28,7 @@ from sentinel.runtime.logfile import LogWriter
 from sentinel.runtime.signals import KILL_WAIT, TREE_VAR, StopReport, StopTarget, stop_tree
 from sentinel.runtime.spawn import Spawned, SpawnRequest, spawn, tree_tag
 
-log = logging.getLogger(__name__)
+log = get_logger(__name__)
 
 OnExit = Callable[[str, ProcessIdentity, ExitStatus], None]
 
@@ -83,7 +83,7 @@ class Runtime:
             capture.close()
             raise
         self._watch(loop, spawned, tree_tag(req.fifo), capture)
-        log.info("spawned process=%s pid=%d", req.name, spawned.identity.pid)
+        log.info("spawned", process=req.name, pid=spawned.identity.pid)
         return spawned
 
     def adopt(self, name: str, identity: ProcessIdentity, pgid: int, *, log_max_size: int, log_keep: int,
@@ -103,9 +103,9 @@ class Runtime:
             capture = self._capture(log_as or name, fifo, log_max_size, log_keep, label)
             capture.drain()
         except OSError as err:
-            log.warning("adopt_without_capture process=%s error=%s", name, err)
+            log.warning("adopt_without_capture", process=name, error=str(err))
         self._watch(loop, Spawned(name=name, identity=identity, pgid=pgid), tree_tag(fifo), capture)
-        log.info("adopted process=%s pid=%d", name, identity.pid)
+        log.info("adopted", process=name, pid=identity.pid)
         return True
 
     async def stop(self, name: str, *, signal: int, timeout: float) -> StopReport:
@@ -119,13 +119,14 @@ class Runtime:
             return StopReport()
         spawned = run.spawned
         target = StopTarget(spawned.identity, spawned.pgid, tag=run.tag, known=run.sampler.seen())
-        report = await stop_tree(target, sig=signal, timeout=timeout, leader_exited=run.exited,
-                                 scanner=self._scanner)
+        with bound(process=name):  # on the lines of the stop sequence (runtime.signals)
+            report = await stop_tree(target, sig=signal, timeout=timeout, leader_exited=run.exited,
+                                     scanner=self._scanner)
         if run.watch is not None:  # the exit is seen by now, but its callback may not have run yet
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(run.exited.wait(), KILL_WAIT)
         if report.survivors:
-            log.error("stop_incomplete process=%s survivors=%s", name, [i.pid for i in report.survivors])
+            log.error("stop_incomplete", process=name, survivors=[i.pid for i in report.survivors])
         return report
 
     async def stop_stray(self, name: str, identity: ProcessIdentity, pgid: int, *, signal: int,
@@ -135,7 +136,9 @@ class Runtime:
         tag would find the current run too."""
         tag = None if name in self.running() else tree_tag(self.state_dir.fifo(name))
         target = StopTarget(identity, pgid, tag=tag)
-        return await stop_tree(target, sig=signal, timeout=timeout, leader_exited=_set_event(), scanner=self._scanner)
+        with bound(process=name):
+            return await stop_tree(target, sig=signal, timeout=timeout, leader_exited=_set_event(),
+                                   scanner=self._scanner)
 
     def strays(self) -> dict[str, tuple[ProcessIdentity, int]]:
         """Instances of this state directory whose processes run unwatched: started by a reconciler that
@@ -174,7 +177,7 @@ class Runtime:
         if run is None:
             return
         if run.status is None:
-            log.warning("released_while_running process=%s pid=%d", name, run.spawned.identity.pid)
+            log.warning("released_while_running", process=name, pid=run.spawned.identity.pid)
         self._close(run)
 
     def forget(self, name: str) -> None:
@@ -218,9 +221,13 @@ class Runtime:
     def _watch(self, loop: asyncio.AbstractEventLoop, spawned: Spawned, tag: str, capture: Capture | None) -> None:
         run = _Run(spawned=spawned, tag=tag, capture=capture, sampler=probe.TreeSampler(spawned.identity))
         self._runs[spawned.name] = run
-        if capture is not None:
-            capture.start(loop)
-        run.watch = watch_exit(loop, spawned.identity, partial(self._exited, run))
+
+        def register() -> None:
+            if capture is not None:
+                capture.start(loop)
+            run.watch = watch_exit(loop, spawned.identity, partial(self._exited, run))
+
+        unbound(register)  # its exit and output outlive the pass that started it: no pass_id on their lines
 
     def _exited(self, run: _Run, status: ExitStatus) -> None:
         name = run.spawned.name
@@ -231,7 +238,7 @@ class Runtime:
         if run.capture is not None:
             run.capture.drain()
         run.exited.set()
-        log.info("exited process=%s pid=%d status=%s", name, run.spawned.identity.pid, status.describe())
+        log.info("exited", process=name, pid=run.spawned.identity.pid, status=status.describe())
         self._on_exit(name, run.spawned.identity, status)
 
     @staticmethod

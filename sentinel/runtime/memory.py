@@ -12,11 +12,12 @@ from __future__ import annotations
 import ctypes
 import ctypes.util
 import gc
-import logging
 import sys
 from collections.abc import Callable
 
-log = logging.getLogger(__name__)
+from sentinel.log import get_logger
+
+log = get_logger(__name__)
 
 Trim = Callable[[], object]
 
@@ -35,7 +36,7 @@ def allocator_trim(platform: str = sys.platform) -> Trim | None:
             relief.argtypes, relief.restype = [ctypes.c_void_p, ctypes.c_size_t], ctypes.c_size_t
             return lambda: relief(None, 0)
     except (OSError, AttributeError) as err:
-        log.info("allocator_trim_unavailable platform=%s error=%s", platform, err)
+        log.info("allocator_trim_unavailable", platform=platform, error=str(err))
     return None
 
 

@@ -21,18 +21,18 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import logging
 import os
 import signal as _signal
 from dataclasses import dataclass
 
 import psutil
 
+from sentinel.log import get_logger
 from sentinel.reconcile.observed import ProcessIdentity
 from sentinel.runtime import probe
 from sentinel.signames import signal_name
 
-log = logging.getLogger(__name__)
+log = get_logger(__name__)
 
 TREE_VAR = "SENTINEL_TREE"  # in the environment of every process of a tree: the value is the tree's tag
 KILL_WAIT = 5.0  # after SIGKILL: only a process in uninterruptible sleep takes longer
@@ -75,7 +75,7 @@ async def stop_tree(target: StopTarget, *, sig: int, timeout: float, leader_exit
     remaining = await tree.settle(deadline, sig)
     if not remaining:
         return StopReport(signalled=signalled, escaped=len(tree.escaped))
-    log.info("stop_timeout pgid=%d remaining=%d signal=SIGKILL", target.pgid, len(remaining))
+    log.info("stop_timeout", pgid=target.pgid, remaining=len(remaining), signal="SIGKILL")
     tree.signal(_signal.SIGKILL)
     remaining = await tree.settle(loop.time() + KILL_WAIT, _signal.SIGKILL)
     if leader_alive:
@@ -123,7 +123,7 @@ class _Tree:
             with contextlib.suppress(ProcessLookupError):
                 os.killpg(self.pgid, sig)
                 sent = True
-                log.info("stop_signal pgid=%d signal=%s", self.pgid, signal_name(sig))
+                log.info("stop_signal", pgid=self.pgid, signal=signal_name(sig))
             told.update(p.pid for p in alive if _pgid(p) == self.pgid)
         return self._tell(alive, sig) or sent
 
@@ -168,7 +168,7 @@ class _Tree:
             with contextlib.suppress(psutil.NoSuchProcess, psutil.AccessDenied):
                 proc.send_signal(sig)  # psutil checks the creation time first
                 sent = True
-                log.info("stop_signal pid=%d signal=%s", proc.pid, signal_name(sig))
+                log.info("stop_signal", pid=proc.pid, signal=signal_name(sig))
         return sent
 
     def _add(self, proc: psutil.Process) -> None:

@@ -32,7 +32,7 @@ def test_an_unserved_api_listen_is_reported_at_start(make_reconciler: Callable[.
     events = r.cli("events")
     assert expected in events.output
     assert r.client.get("/healthz")["api_listen_not_served"] == f"127.0.0.1:{port}"
-    assert f"api_not_served listen=127.0.0.1:{port}" in r.log
+    assert f"event=api_not_served listen=127.0.0.1:{port}" in r.log
     assert _refused(port)
 
 
