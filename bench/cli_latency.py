@@ -1,6 +1,6 @@
 """Wall time of the `sentinel` command: --help, --version, and validate / config on a 200-process file.
 
-Budgets (DESIGN §9 and issue #2): `--help` and `--version` well under 100 ms; `sentinel
+Budgets (docs/contract.md#performance-budgets and issue #2): `--help` and `--version` well under 100 ms; `sentinel
 validate` under 300 ms for 200 processes. Each figure is the median of --runs runs of the
 installed `sentinel` command next to this Python (install with `pip install .`, not `-e`,
 for figures users see: an editable install adds an import hook).

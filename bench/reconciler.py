@@ -1,4 +1,4 @@
-"""The reconciler's figures of DESIGN §9, for SentinelZero and supervisord side by side.
+"""The reconciler's figures of docs/contract.md#performance-budgets, for SentinelZero and supervisord side by side.
 
 Same machine, same run, same workload (`sleep 1000` services, see `daemons.py`); each figure is
 the median of several runs, each daemon launch in a fresh temporary directory. Needs the

@@ -1,7 +1,7 @@
 """The Clock port: monotonic time for durations, UTC wall time for display and persistence; the
 machine's time zone.
 
-Passed in to whatever needs time (STYLE rule 9); tests pass a fake. No globals.
+Passed in to whatever needs time (docs/conventions.md#injected-clock); tests pass a fake. No globals.
 """
 
 from __future__ import annotations

@@ -1,8 +1,8 @@
 """The reconciler process (`sentinel up`), composed: lock, state, adoption, API socket, signals, shutdown.
 
 One reconciler per state directory, enforced by a lock on `sentinel.pid`. Signal handlers
-only record (STYLE rule 10): SIGTERM/SIGINT ask for a graceful stop of everything, a second
-SIGINT forces it, SIGHUP asks for a reload. Called by the CLI's `up`.
+only record (docs/conventions.md#signal-handlers-only-record): SIGTERM/SIGINT ask for a graceful stop of everything, a
+second SIGINT forces it, SIGHUP asks for a reload. Called by the CLI's `up`.
 """
 
 from __future__ import annotations
@@ -242,7 +242,7 @@ class Daemon:
         """Adopt, start what the file asks for, then answer on the socket and watch the file until stopped.
 
         The first pass runs before the web and file-watching modules are even imported, so the
-        processes start as early as they can (cold start, DESIGN §9).
+        processes start as early as they can (cold start, docs/contract.md#performance-budgets).
         """
         loop = asyncio.get_running_loop()
         for number in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):

@@ -1,4 +1,5 @@
-"""Where the reconciler keeps its files: the state directory of DESIGN §6, and how they are opened.
+"""Where the reconciler keeps its files: the state directory of docs/contract.md#state-directory, and how they are
+opened.
 
 `--state-dir`, else `$SENTINEL_HOME`, else the platform default. Path arithmetic, plus the
 two ways in (docs/security.md): `ensure` creates the directories owner-only, or refuses

@@ -1,4 +1,4 @@
-"""Process states and health values (DESIGN §4), and the table of allowed state transitions.
+"""Process states and health values (docs/states.md), and the table of allowed state transitions.
 
 Imports nothing from sentinel, so every layer may use it. The controller checks every
 transition it records against `ALLOWED` (docs/states.md draws the same table): a move outside

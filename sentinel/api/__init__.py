@@ -1,1 +1,1 @@
-"""The HTTP API of the reconciler (DESIGN §7), served on the state directory's unix socket."""
+"""The HTTP API of the reconciler (docs/contract.md#api), served on the state directory's unix socket."""

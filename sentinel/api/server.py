@@ -2,12 +2,12 @@
 HTTP/1.1 server (h11 parses, asyncio streams carry) that hands each request to the app.
 
 Why not uvicorn and Starlette: measured, together they cost the reconciler about 2.5 MB of its
-50 MB budget (DESIGN §9) for what this channel needs, one request at a time per connection
+50 MB budget (docs/contract.md#performance-budgets) for what this channel needs, one request at a time per connection
 from the CLI and local tools, over a socket only its owner can open. Limits all the same:
 headers up to 64 KiB, bodies up to 1 MiB, and a connection that sends nothing for 60 s is
 closed. `close()` stops accepting at once and lets requests in flight finish for up to 2 s (the
 answer to `sentinel down` still goes out).
-The daemon owns the signals (STYLE rule 10): nothing here installs a handler.
+The daemon owns the signals (docs/conventions.md#signal-handlers-only-record): nothing here installs a handler.
 """
 
 from __future__ import annotations

@@ -18,7 +18,7 @@ CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
 
 
 def default_file() -> str:
-    """`$SENTINEL_CONFIG`, then `./sentinel.yaml` (DESIGN §5)."""
+    """`$SENTINEL_CONFIG`, then `./sentinel.yaml` (docs/contract.md#cli)."""
     return os.environ.get("SENTINEL_CONFIG") or "sentinel.yaml"
 
 

@@ -1,4 +1,4 @@
-"""Answers from state.db when no reconciler runs: `status`, `events`, `runs` and `diff` (DESIGN §5).
+"""Answers from state.db when no reconciler runs: `status`, `events`, `runs` and `diff` (docs/contract.md#cli).
 
 Reads the database read-only and never starts anything. What it shows is the last state the
 reconciler recorded; whether those processes still run is not checked here.

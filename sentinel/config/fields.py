@@ -1,7 +1,7 @@
 """Field types of the config language: names, durations, sizes, commands, env, signals.
 
 Each is an `Annotated` type that parses the user's spelling into a typed value at load time
-(STYLE rule 14) and prints it back in a spelling that loads to the same value. Used by
+(docs/conventions.md#validate-at-load) and prints it back in a spelling that loads to the same value. Used by
 `sentinel.config.models`.
 """
 

@@ -1,6 +1,6 @@
 """Loading a `sentinel.yaml`: files → resolved, validated `Config`, or a ConfigError listing every problem.
 
-The pipeline, each step named once here (STYLE rule 16):
+The pipeline, each step named once here (docs/conventions.md#named-pipeline-steps):
   read files and includes → environment overlay → templates (`extends`) → `defaults` →
   per-process `env_file`, interpolation and paths → validation → cross-process checks.
 The environment overlay comes before templates and defaults, so an environment can change

@@ -1,4 +1,5 @@
-"""Pydantic models of a resolved `sentinel.yaml` (DESIGN §2): what the user asked for, validated.
+"""Pydantic models of a resolved `sentinel.yaml` (docs/contract.md#the-config-language): what the user asked for,
+validated.
 
 These are the spec types: frozen, unknown keys forbidden, every value already parsed
 (durations in seconds, sizes in bytes). They hold user input only; derived values (replica

@@ -1,4 +1,4 @@
-"""Which values are secret, and how they are shown: `***` (DESIGN §8).
+"""Which values are secret, and how they are shown: `***` (docs/reliability.md#rules).
 
 Two kinds of secret: env values whose names look secret (`*TOKEN*`, `*KEY*`, …), masked by
 name; and every value `${VAR}` took from an `env_file` or from a secret-looking variable,

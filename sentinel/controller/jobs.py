@@ -151,7 +151,8 @@ class JobScheduler:
                 self._next[name] = self._plan(d.schedule, mono, now, self._controller.jobs.last_slot(name))
             elif back is not None and due.mono is None:
                 # Replan from the moment of the last look, on the new timeline: a job resumes within its own
-                # period instead of waiting for the clock to catch up (F28). An `at` that ran stays done.
+                # period instead of waiting for the clock to catch up (docs/reliability.md#f28-wall-clock-jumps). An
+                # `at` that ran stays done.
                 last = self._controller.jobs.last_slot(name) if d.schedule.at is not None else None
                 due.wall = next_run(d.schedule, max(back, last) if last else back, system_tz=self._tz)
         self._seen = (mono, now)

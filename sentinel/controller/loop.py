@@ -1,4 +1,5 @@
-"""The control loop: wait for a trigger, observe, plan, execute, record (DESIGN §3, STYLE rules 1–2).
+"""The control loop: wait for a trigger, observe, plan, execute, record (docs/contract.md#reconcile-semantics,
+docs/conventions.md#plan-then-execute, docs/conventions.md#level-triggered-passes).
 
 `Controller` owns the only mutable state of the reconciler: the desired state, the records,
 the exits the runtime reported and the stops in flight. Triggers (child exit, config change,
@@ -331,7 +332,7 @@ class Controller:
 
     async def _clean_up(self, name: str, *, forget: bool) -> None:
         """After a run ended: end what is left of its tree (a child that outlived the leader would keep
-        its port or lock, FAILURES F03), then let go of it."""
+        its port or lock, docs/reliability.md#f03-an-orphan-holds-the-port), then let go of it."""
         await self.stop_tree(name)
         if forget:
             self.runtime.forget(name)
@@ -398,7 +399,8 @@ class Controller:
 
     def write_safely(self, write: Callable[..., object], *args: object, **kwargs: object) -> None:
         """Write to state.db without holding up supervision: kept and retried while the database is locked,
-        logged and dropped on any other failure (FAILURES F32, F34; `persist`)."""
+        logged and dropped on any other failure (docs/reliability.md#f32-a-locked-state-database,
+        docs/reliability.md#f34-disk-full; `persist`)."""
         self.writer.write(write, *args, **kwargs)
 
     # --- start-up: records from state.db, adoption -------------------------------------------
@@ -427,7 +429,8 @@ class Controller:
 
     async def stop_strays(self) -> list[str]:
         """Stop processes of this state directory that no record knows (their reconciler died between
-        starting them and writing them down), so that none runs twice (FAILURES F33)."""
+        starting them and writing them down), so that none runs twice
+        (docs/reliability.md#f33-a-corrupt-state-database)."""
         strays = self.runtime.strays()
         for name, (identity, pgid) in sorted(strays.items()):
             signal_name, timeout = self._stop_settings.get(name, _DEFAULT_STOP)

@@ -1,11 +1,11 @@
 """Writing the reconciler's records and events to state.db without ever holding up supervision.
 
-FAILURES F32: another program (a backup, `sqlite3` in a shell) can hold state.db's write lock for
-seconds. The reconciler's store waits only a moment for it (`BUSY_TIMEOUT`); a write that still
+docs/reliability.md#f32-a-locked-state-database: another program (a backup, `sqlite3` in a shell) can hold state.db's
+write lock for seconds. The reconciler's store waits only a moment for it (`BUSY_TIMEOUT`); a write that still
 finds it locked is kept, with every write after it, in order, and tried again every `RETRY`
 seconds until all have gone through. Meanwhile processes are restarted on time and the API
-answers from memory. Any other failure (disk full, read-only, corrupt: F34) is logged and the
-write dropped, as waiting would not help. A pass's writes go in one transaction (`batch`); if
+answers from memory. Any other failure (disk full, read-only, corrupt: docs/reliability.md#f34-disk-full) is logged and
+the write dropped, as waiting would not help. A pass's writes go in one transaction (`batch`); if
 that transaction cannot be committed because of the lock, its writes are kept the same way.
 Used by the controller (`Controller.write_safely`) and the daemon (draining at shutdown).
 """

@@ -1,4 +1,5 @@
-"""Watching the config file and its includes (STYLE rule 17, FAILURES F21).
+"""Watching the config file and its includes (docs/conventions.md#watching-the-file,
+docs/reliability.md#f21-a-half-written-config).
 
 Watches the directories that hold the files, not the files: an editor that saves by writing
 a temporary file and renaming it over the original replaces the inode, and a watch on the old

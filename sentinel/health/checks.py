@@ -7,8 +7,9 @@ Probes run on the event loop, with no thread per probe: sockets through asyncio 
 command's exit through a pidfd registered with the loop (`watch_exit`), or a 50 ms `waitpid`
 poll where there is none (`poll_exit`: macOS, old kernels). A command runs in its own session;
 once it has exited, timed out or been cancelled, its whole process group is SIGKILLed and the
-command is reaped by pid (never `waitpid(-1)`, FAILURES F05), so no probe process outlives its
-timeout and none is left a zombie (FAILURES F45: `sh -c 'sleep 30 & sleep 30'` leaves nothing).
+command is reaped by pid (never `waitpid(-1)`, docs/reliability.md#f05-a-global-reaper), so no probe process outlives
+its timeout and none is left a zombie (docs/reliability.md#f45-health-check-pitfalls: `sh -c 'sleep 30 & sleep 30'`
+leaves nothing).
 
 Every outcome is a `CheckResult` with a one-line detail ("HTTP 503", "connection refused",
 "timed out after 1s", "exited 1", "command not found: x"). No exception escapes `run_check`

@@ -1,1 +1,2 @@
-"""The planner and its value types: pure, no I/O and no clock (DESIGN §3, STYLE rule 1)."""
+"""The planner and its value types: pure, no I/O and no clock (docs/contract.md#reconcile-semantics,
+docs/conventions.md#plan-then-execute)."""

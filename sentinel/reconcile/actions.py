@@ -1,7 +1,8 @@
 """What a plan is made of: frozen actions, each with the reason that becomes its event and `diff` line.
 
 `from_config` marks actions a config change causes (a new, removed or edited process); `diff`
-shows only those, while `apply` executes the whole plan. Pure values (STYLE rules 1, 21).
+shows only those, while `apply` executes the whole plan. Pure values (docs/conventions.md#plan-then-execute,
+docs/conventions.md#outcomes-complete-a-sentence).
 """
 
 from __future__ import annotations

@@ -1,10 +1,10 @@
 """The desired state: a validated Config expanded into one `DesiredProcess` per instance.
 
 Replicas become `web.0 … web.N-1` (`web` alone when there is one). Each instance carries the
-digests the planner compares (STYLE rule 5): one per run-defining field (DESIGN §3: command,
-shell, each environment variable, cwd, user) whose change means a restart, and one per other
-setting, whose change is applied in place. Values are hashed, never kept, so a `diff` line can
-name `env.API_TOKEN` without showing the secret. Pure.
+digests the planner compares (docs/conventions.md#run-defining-fields): one per run-defining field
+(docs/contract.md#reconcile-semantics: command, shell, each environment variable, cwd, user) whose change means a
+restart, and one per other setting, whose change is applied in place. Values are hashed, never kept, so a `diff` line
+can name `env.API_TOKEN` without showing the secret. Pure.
 """
 
 from __future__ import annotations
@@ -22,7 +22,8 @@ from sentinel.config.models import Health as HealthCheck
 from sentinel.instances import instance_names
 from sentinel.reconcile.limits import LimitRule
 
-# Fields of a process whose change restarts it (DESIGN §3). Everything else is updated in place.
+# Fields of a process whose change restarts it (docs/contract.md#reconcile-semantics). Everything else is updated in
+# place.
 RUN_FIELDS = ("command", "shell", "env", "cwd", "user")
 # Fields that shape the instances rather than any one of them.
 _NOT_SETTINGS = frozenset({*RUN_FIELDS, "env_file", "replicas"})

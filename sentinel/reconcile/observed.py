@@ -1,7 +1,7 @@
 """What the planner is told about the world: process identities, exits, and our own records.
 
-Plain frozen values (STYLE rule 6): an observation comes from the runtime (pidfd, psutil),
-a record is what the controller remembers and persists. Neither is a config spec.
+Plain frozen values (docs/conventions.md#spec-observation-record): an observation comes from the runtime (pidfd,
+psutil), a record is what the controller remembers and persists. Neither is a config spec.
 """
 
 from __future__ import annotations
@@ -15,7 +15,8 @@ from sentinel.states import Health, ProcessState
 
 @dataclass(frozen=True, slots=True, order=True)
 class ProcessIdentity:
-    """A process as the OS knows it: a pid is only trusted together with its creation time (DESIGN §8)."""
+    """A process as the OS knows it: a pid is only trusted together with its creation time
+    (docs/reliability.md#rules)."""
 
     pid: int
     create_time: float  # psutil's create_time(): seconds since the epoch

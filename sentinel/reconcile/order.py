@@ -1,6 +1,6 @@
 """Dependency order: rank each process by how deep it sits under `depends_on`. Pure.
 
-Starts go in rank order (dependencies first), stops in reverse; ties by name (STYLE rule 4).
+Starts go in rank order (dependencies first), stops in reverse; ties by name (docs/conventions.md#deterministic-order).
 Validation has already refused cycles; a dependency nothing is known about ranks 0, so what
 depends on it still ranks above it (a removed process whose record is gone, for instance).
 """

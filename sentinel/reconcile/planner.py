@@ -1,4 +1,5 @@
-"""plan(desired, observed, records, now) -> Plan: the one place that decides what to do (DESIGN §3).
+"""plan(desired, observed, records, now) -> Plan: the one place that decides what to do
+(docs/contract.md#reconcile-semantics).
 
 Level-triggered: every pass looks at every instance. Each instance gets at most one action
 per pass; a pass that changes something is followed by another, until a pass plans nothing.

@@ -1,4 +1,4 @@
-"""Plans as text: the `diff` lines of DESIGN §5 and the one-line events of what was done. Pure.
+"""Plans as text: the `diff` lines of docs/contract.md#cli and the one-line events of what was done. Pure.
 
 Only field names are ever shown, never values, so secrets cannot leak through a diff.
 """

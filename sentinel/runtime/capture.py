@@ -1,8 +1,8 @@
 """Reading one instance's named pipe into its log file, so that output survives the reconciler.
 
 Used by `manager.Runtime`; `spawn` uses `ensure_fifo`. The child holds the FIFO open read-write
-as stdout and stderr (STYLE rule 13): while no reconciler reads, its writes block once the pipe
-is full; the next reconciler opens the same FIFO and goes on reading.
+as stdout and stderr (docs/conventions.md#output-outlives-the-reconciler): while no reconciler reads, its writes block
+once the pipe is full; the next reconciler opens the same FIFO and goes on reading.
 
 We open the FIFO `O_RDWR | O_NONBLOCK` (we count as a writer too, so there is never an EOF to
 spin on) and read it from the event loop, up to 64 KiB per callback.
@@ -176,7 +176,7 @@ class Capture:
 
     def _write(self, data: bytes) -> None:
         """Append to the log; when it cannot be written the chunk is dropped, so the child never blocks
-        on a full pipe because of us (FAILURES F23)."""
+        on a full pipe because of us (docs/reliability.md#f23-a-full-output-pipe)."""
         try:
             self._writer.append(data, self.label)
         except OSError as err:

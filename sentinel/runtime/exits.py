@@ -10,7 +10,7 @@ picks the best mechanism of the platform:
 - Elsewhere, or when those fail: a psutil poll every `POLL_INTERVAL` seconds.
 
 Our children are reaped by pid (`waitid` on the pidfd, or `waitpid(pid)`), never with
-`waitpid(-1)`, which would steal other waiters' statuses (FAILURES F05). The callback runs
+`waitpid(-1)`, which would steal other waiters' statuses (docs/reliability.md#f05-a-global-reaper). The callback runs
 once, from the loop, unless the watch was cancelled first.
 """
 

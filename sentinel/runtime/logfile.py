@@ -22,7 +22,7 @@ a job's lines carry their run after the time, `2026-11-26T03:00:00.010Z #42 hell
   and continued (`↪ `) in the new file. A file can exceed `max_size` by one chunk. `keep=0`
   keeps no old files. The cost of a rotation grows with the files that exist, not with `keep`.
 - A log file removed or renamed by someone else (logrotate) is noticed at the next chunk and
-  a new one is created (FAILURES F25); a file truncated in place (copytruncate) is followed.
+  a new one is created (docs/reliability.md#f25-log-rotation); a file truncated in place (copytruncate) is followed.
 """
 
 from __future__ import annotations

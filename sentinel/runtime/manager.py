@@ -3,7 +3,7 @@
 `Runtime` ties the parts together for each instance: the child (`spawn`), its output
 (`capture` into `logfile`), its exit (`exits`), its stop (`signals`) and its usage (`probe`).
 All methods run on the event loop thread; `on_exit(name, identity, status)` is called from the
-loop once per run, after the run's output was drained (FAILURES F24).
+loop once per run, after the run's output was drained (docs/reliability.md#f24-output-lost-at-exit).
 """
 
 from __future__ import annotations

@@ -2,7 +2,8 @@
 
 Called by the rest of the runtime (spawn, exits, signals, manager); the only place besides
 `signals` that uses psutil. A pid is only ever trusted together with its creation time
-(DESIGN §8, STYLE rule 12), and a zombie is never alive (FAILURES F06).
+(docs/reliability.md#rules, docs/conventions.md#a-pid-alone-identifies-nothing), and a zombie is never alive
+(docs/reliability.md#f06-zombies-are-dead).
 
 Scans of the whole table (`ProcessTable.read`, `tag_index`) read /proc directly on Linux, several
 times faster than psutil's per-process objects; elsewhere they go through psutil.
@@ -23,7 +24,7 @@ from sentinel.reconcile.observed import ProcessIdentity
 
 # psutil derives create_time from the start tick (1/100 s on Linux) plus the boot time; values
 # computed by two processes for one pid agree exactly. The slack only absorbs float noise: it
-# must stay far below the time the kernel needs to hand the same pid out again (FAILURES F07).
+# must stay far below the time the kernel needs to hand the same pid out again (docs/reliability.md#f07-pid-reuse).
 SLACK = 0.005
 _PROC = "/proc"
 _LINUX = sys.platform == "linux"

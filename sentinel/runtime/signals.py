@@ -1,11 +1,11 @@
-"""Stopping a whole process tree: the stop signal, a grace period, then SIGKILL (DESIGN §8).
+"""Stopping a whole process tree: the stop signal, a grace period, then SIGKILL (docs/reliability.md#rules).
 
 Called by `manager.Runtime.stop`, for children we started and for adopted processes alike.
 
 1. Find the tree: the leader's descendants, the members of its process group, the processes
    whose environment carries the tree's tag (`SENTINEL_TREE`, set at spawn: it finds children
-   that left the group *and* the leader's descendants by setsid plus a double fork, FAILURES
-   F02), and identities the caller saw earlier.
+   that left the group *and* the leader's descendants by setsid plus a double fork,
+   docs/reliability.md#f02-escaped-descendants), and identities the caller saw earlier.
 2. Send the stop signal to the group with `killpg` while the leader still holds the group (its
    identity matches, so the pgid cannot have been reused), and to every other member of the
    tree one by one; with the leader gone, group members are signalled one by one.
@@ -13,8 +13,8 @@ Called by `manager.Runtime.stop`, for children we started and for adopted proces
    of the tree briefly until it is gone or `timeout` has passed since the signal.
 4. SIGKILL the group and everything of the tree still alive, and wait until it is gone.
 
-A zombie is dead (FAILURES F06); a process is only signalled through a psutil handle that
-remembers its creation time, so a reused pid is never hit (FAILURES F07).
+A zombie is dead (docs/reliability.md#f06-zombies-are-dead); a process is only signalled through a psutil handle that
+remembers its creation time, so a reused pid is never hit (docs/reliability.md#f07-pid-reuse).
 """
 
 from __future__ import annotations

@@ -4,10 +4,10 @@ Called by `manager.Runtime.spawn`. Every failure becomes a one-line `SpawnError`
 instance ("web: command not found: nosuchprog"), never a traceback.
 
 The child gets the FIFO opened read-write as stdout and stderr (merged, in the order written),
-/dev/null as stdin, and no other descriptor (FAILURES F44). Its environment is `req.env` plus
-`SENTINEL_TREE` (see `signals`), which lets a stop find descendants that left the tree.
-Reaping is ours from the moment it runs: `exits` waits for this pid alone (FAILURES F05), so the
-Popen object is dropped at once.
+/dev/null as stdin, and no other descriptor (docs/reliability.md#f44-inherited-descriptors). Its environment is
+`req.env` plus `SENTINEL_TREE` (see `signals`), which lets a stop find descendants that left the tree.
+Reaping is ours from the moment it runs: `exits` waits for this pid alone (docs/reliability.md#f05-a-global-reaper), so
+the Popen object is dropped at once.
 """
 
 from __future__ import annotations

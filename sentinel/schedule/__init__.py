@@ -1,4 +1,5 @@
-"""Scheduled jobs' time arithmetic (DESIGN §2 `schedule`, issue #5): pure functions, no clock, no I/O.
+"""Scheduled jobs' time arithmetic (docs/contract.md#the-config-language `schedule`, issue #5): pure functions, no
+clock, no I/O.
 
 Time is always passed in: wall-clock instants as aware UTC datetimes, the monotonic clock as floats,
 and the system's time zone as a `tzinfo` argument. The controller owns the clock and the sleeping.

@@ -1,6 +1,7 @@
-"""Cron expressions in sentinel's form, and their triggers on the UTC timeline (DST policy: F27).
+"""Cron expressions in sentinel's form, and their triggers on the UTC timeline (DST policy:
+docs/reliability.md#f27-daylight-saving).
 
-Sentinel's cron (DESIGN §2, `sentinel.config.validators.check_cron`): 5 fields (minute hour
+Sentinel's cron (docs/contract.md#the-config-language, `sentinel.config.validators.check_cron`): 5 fields (minute hour
 day-of-month month day-of-week), or 6 with SECONDS FIRST, or a macro such as `@daily`. croniter's
 own 6-field form puts seconds last, so `CronRule.parse` moves the seconds field to the end.
 

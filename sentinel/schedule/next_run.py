@@ -1,10 +1,14 @@
-"""When a job runs next, which trigger it missed, and whether a trigger is due (issue #5, F27–F30).
+"""When a job runs next, which trigger it missed, and whether a trigger is due (issue #5,
+docs/reliability.md#f27-daylight-saving, docs/reliability.md#f28-wall-clock-jumps,
+docs/reliability.md#f29-triggers-missed-while-the-reconciler-was-down,
+docs/reliability.md#f30-an-early-wake-up-that-fires-twice).
 
 All functions are pure: the caller passes the time (aware datetimes, or monotonic floats for
 `every`) and the system's time zone. Instants in and out are aware; results are in UTC.
 
-How the controller uses them, so that a trigger slot fires at most once (F30) and a wall-clock
-jump causes neither a burst nor a stall (F28):
+How the controller uses them, so that a trigger slot fires at most once
+(docs/reliability.md#f30-an-early-wake-up-that-fires-twice) and a wall-clock jump causes neither a burst nor a stall
+(docs/reliability.md#f28-wall-clock-jumps):
 
 - at start-up: `catch_up(...)` → one catch-up run (the latest missed trigger) for
   `on_missed: run-once`, however many triggers were missed, and none for `skip`; then

@@ -6,8 +6,8 @@ Writable open (the reconciler): the file is created 0600 whatever the umask (SQL
 -wal and -shm the same mode); `PRAGMA quick_check` runs first. A file SQLite calls corrupt or
 "not a database" is renamed `state.db.corrupt-<UTC time>`, with whatever -wal/-shm/-journal
 SQLite has not already dropped while finding it corrupt, and a fresh database takes its place;
-`OpenedDb.recovered` says so, for the caller to record as an event (FAILURES F33: never a
-crash loop). Only corruption moves a file: a locked, full, unreadable, newer or foreign
+`OpenedDb.recovered` says so, for the caller to record as an event (docs/reliability.md#f33-a-corrupt-state-database:
+never a crash loop). Only corruption moves a file: a locked, full, unreadable, newer or foreign
 database raises StateError and is left as it was. Then migrations run, and only then
 `journal_mode=WAL`; every connection has `synchronous=NORMAL`, `foreign_keys=ON` and a busy
 timeout (~2 s by default). Write transactions are Peewee's `atomic()` with BEGIN IMMEDIATE (see
@@ -45,7 +45,7 @@ DbErrors: tuple[type[Exception], ...] = (pw.PeeweeException, sqlite3.Error)
 # journal_mode=WAL is set after the checks and migrations, so that a corrupt, newer or foreign
 # file is left as it was.
 # cache_size: SQLite's default page cache is 2 MB per connection; state.db's working set is far
-# smaller, and the reconciler's memory budget is 50 MB in all (DESIGN §9).
+# smaller, and the reconciler's memory budget is 50 MB in all (docs/contract.md#performance-budgets).
 _WRITABLE_PRAGMAS = (("synchronous", "normal"), ("foreign_keys", "on"), ("cache_size", "-256"))
 _READONLY_PRAGMAS = (("query_only", "on"), ("foreign_keys", "on"))
 _SIDECARS = ("-wal", "-shm", "-journal")

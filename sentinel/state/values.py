@@ -19,7 +19,7 @@ class StoredProcess:
     """What the reconciler remembers about one process instance across its own restarts.
 
     `pid`, `create_time` and `pgid` identify the running process (a pid alone is never
-    trusted, DESIGN §8). `updated_at` is stamped by the Store when saved without one.
+    trusted, docs/reliability.md#rules). `updated_at` is stamped by the Store when saved without one.
     """
 
     name: str

@@ -1,4 +1,4 @@
-"""The `sentinel` command: validate, config, schema, exit codes and defaults (DESIGN §5)."""
+"""The `sentinel` command: validate, config, schema, exit codes and defaults (docs/contract.md#cli)."""
 
 from __future__ import annotations
 

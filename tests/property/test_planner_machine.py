@@ -1,5 +1,5 @@
 """A Hypothesis state machine over SimWorld: edit the file, crash, lose processes, move the clock,
-hold / release / restart, and pass, in any order (STYLE rule 22).
+hold / release / restart, and pass, in any order (docs/conventions.md#planner-tests-tables-and-properties).
 
 Invariants, checked where they must hold:
 - every pass: at most one action per instance, and nothing SimWorld cannot carry out (starting

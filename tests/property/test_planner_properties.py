@@ -1,4 +1,5 @@
-"""Properties of the planner against SimWorld (STYLE rule 22), over small random configs and event scripts.
+"""Properties of the planner against SimWorld (docs/conventions.md#planner-tests-tables-and-properties), over small
+random configs and event scripts.
 
 Worlds come from `worlds.py`: up to six processes with up to three replicas, restart policies,
 acyclic `depends_on` (started / completed), the odd job; scripts of crashes, lost processes,

@@ -1,7 +1,7 @@
 """FakeClock: the Clock port (sentinel.clock) with time that moves only when a test says so.
 
 `advance(seconds)` moves monotonic and wall time together; `sleep` advances instead of waiting,
-so code that sleeps until a deadline reaches it at once (STYLE rule 9). No globals.
+so code that sleeps until a deadline reaches it at once (docs/conventions.md#injected-clock). No globals.
 """
 
 from __future__ import annotations

@@ -2,7 +2,7 @@
 
 Each integration test gets a unique `SENTINEL_TEST_MARKER` (see tests/integration/conftest.py);
 children inherit it, so a test's processes are found even after they were reparented or left
-their process group. "Alive" never counts zombies (FAILURES F06).
+their process group. "Alive" never counts zombies (docs/reliability.md#f06-zombies-are-dead).
 """
 
 from __future__ import annotations

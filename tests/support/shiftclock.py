@@ -1,9 +1,9 @@
 """ShiftedClock: the real clock with its wall time moved by an offset a test sets from outside the process.
 
-A black-box test of time zones and wall-clock jumps (FAILURES F27, F28) runs a real reconciler
-whose wall clock starts at, say, 2025-03-09 01:59:57 in New York, and then steps it back or
-forward like `date -s` would. The monotonic clock and sleeping stay real, as they do when a
-machine's clock is stepped. The offset lives in a file (seconds, as text) that the test writes
+A black-box test of time zones and wall-clock jumps (docs/reliability.md#f27-daylight-saving,
+docs/reliability.md#f28-wall-clock-jumps) runs a real reconciler whose wall clock starts at, say, 2025-03-09 01:59:57 in
+New York, and then steps it back or forward like `date -s` would. The monotonic clock and sleeping stay real, as they do
+when a machine's clock is stepped. The offset lives in a file (seconds, as text) that the test writes
 with `set_wall` and the reconciler reads on every `now_utc()`; no product code knows of it.
 """
 

@@ -1,8 +1,8 @@
 """SimWorld: a pure data model of a process table that carries out plans the way the controller does.
 
-It feeds the pure planner in unit and property tests (STYLE rules 22, 23): a Config, the
-observed processes, the records and a FakeClock. `apply(plan)` does what the controller's
-executor does, without processes or I/O:
+It feeds the pure planner in unit and property tests (docs/conventions.md#planner-tests-tables-and-properties,
+docs/conventions.md#real-processes-simulated-planner): a Config, the observed processes, the records and a FakeClock.
+`apply(plan)` does what the controller's executor does, without processes or I/O:
 
 - Start / Restart: a live ObservedProcess with a fresh identity; record = record_after(...).
 - Stop: the process is gone; record = record_after(...) (None for a pruning stop).

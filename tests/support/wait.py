@@ -1,4 +1,4 @@
-"""Waiting for conditions, not durations (STYLE rule 24): `wait_for` and its asyncio twin."""
+"""Waiting for conditions, not durations (docs/conventions.md#wait-for-conditions): `wait_for` and its asyncio twin."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Crash safety (DESIGN §8): a reconciler that dies leaves its processes running, and the next one
+"""Crash safety (docs/reliability.md#rules): a reconciler that dies leaves its processes running, and the next one
 adopts them, supervises them and keeps capturing their output without losing a line."""
 
 from __future__ import annotations

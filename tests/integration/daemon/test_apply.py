@@ -1,4 +1,4 @@
-"""`apply`, `diff` and editing the watched file: only what changed is touched (DESIGN §3)."""
+"""`apply`, `diff` and editing the watched file: only what changed is touched (docs/contract.md#reconcile-semantics)."""
 
 from __future__ import annotations
 

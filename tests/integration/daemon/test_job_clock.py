@@ -2,8 +2,8 @@
 
 The reconciler runs on tests/support/shiftclock.py's ShiftedClock: real monotonic time and real
 sleeping, wall time moved by an offset the test writes, as `date -s` or an NTP step would move it.
-FAILURES F27 (daylight-saving changes) and F28 (wall-clock jumps); the zone is the machine's
-(`TZ`), as for a user whose cron entries name no `timezone`.
+docs/reliability.md#f27-daylight-saving (daylight-saving changes) and docs/reliability.md#f28-wall-clock-jumps
+(wall-clock jumps); the zone is the machine's (`TZ`), as for a user whose cron entries name no `timezone`.
 """
 
 from __future__ import annotations

@@ -282,7 +282,8 @@ processes:
     r.start()
     leaders: set[int] = set()
     deadline = time.monotonic() + 4.5
-    while time.monotonic() < deadline:  # sample: never two runs' processes at once (FAILURES F31)
+    # sample: never two runs' processes at once (docs/reliability.md#f31-overlapping-job-runs)
+    while time.monotonic() < deadline:
         runs = _live_groups("hog")
         assert len(runs) <= 1, runs
         leaders |= runs

@@ -1,5 +1,5 @@
-"""state.db locked by another program for seconds (FAILURES F32), black-box: supervision and the API go
-on, and every event and change made meanwhile reaches state.db once the lock goes."""
+"""state.db locked by another program for seconds (docs/reliability.md#f32-a-locked-state-database), black-box:
+supervision and the API go on, and every event and change made meanwhile reaches state.db once the lock goes."""
 
 from __future__ import annotations
 

@@ -1,7 +1,8 @@
 """Command probes as real processes: exit codes, missing programs, timeouts and cancellation that leave nothing behind.
 
 Every process a probe starts inherits this test's SENTINEL_TEST_MARKER, so `marked_alive()` finds
-any that survived, reparented or not (FAILURES F45: the shell is killed but its child must be too).
+any that survived, reparented or not (docs/reliability.md#f45-health-check-pitfalls: the shell is killed but its child
+must be too).
 """
 
 from __future__ import annotations
@@ -97,7 +98,8 @@ def test_missing_cwd_is_reported() -> None:
 
 
 def test_timed_out_probe_and_its_grandchild_are_killed_every_time(tmp_path: Path) -> None:
-    """F45: `sh -c 'sleep 30 & sleep 30'`, timeout 300ms, three rounds: each cut in time, nothing survives."""
+    """docs/reliability.md#f45-health-check-pitfalls: `sh -c 'sleep 30 & sleep 30'`, timeout 300ms, three rounds: each
+    cut in time, nothing survives."""
     pidfile = tmp_path / "grandchild"
     for _ in range(3):
         started = time.monotonic()

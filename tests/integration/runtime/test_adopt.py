@@ -96,7 +96,8 @@ def _kill(proc: subprocess.Popen[str]) -> None:
 
 
 def test_readers_sigkilled_mid_stream_lose_and_duplicate_nothing(state: StateDir) -> None:
-    """DESIGN §8: 20,000 numbered lines through two reconcilers SIGKILLed while reading, then a third."""
+    """docs/reliability.md#rules: 20,000 numbered lines through two reconcilers SIGKILLed while reading, then a
+    third."""
     writer = """
 import os, time
 for i in range(20000):

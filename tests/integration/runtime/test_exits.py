@@ -128,7 +128,7 @@ def test_usage_sums_the_tree_and_counts_cpu_since_the_last_sample(state: StateDi
 
 
 def test_our_descriptors_return_to_baseline(state: StateDir) -> None:
-    """FAILURES F42: spawning, releasing, adopting and detaching leak no descriptor."""
+    """docs/reliability.md#f42-descriptor-leaks: spawning, releasing, adopting and detaching leak no descriptor."""
 
     def fds() -> int:
         return len(os.listdir("/proc/self/fd"))

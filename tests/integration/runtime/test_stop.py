@@ -125,7 +125,8 @@ def test_a_zombie_in_the_group_does_not_hold_up_the_stop(state: StateDir) -> Non
 
 
 def test_leftovers_of_an_exited_leader_are_stopped(state: StateDir) -> None:
-    """FAILURES F03: the leader died and its grandchild kept running; stopping the instance ends it."""
+    """docs/reliability.md#f03-an-orphan-holds-the-port: the leader died and its grandchild kept running; stopping the
+    instance ends it."""
 
     async def scenario() -> None:
         rt, exits = runtime(state)

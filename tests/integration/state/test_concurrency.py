@@ -1,5 +1,5 @@
-"""state.db shared with other connections and processes: locks (FAILURES F32), WAL readers,
-a writer killed without closing, and writes that fail for lack of space (F34)."""
+"""state.db shared with other connections and processes: locks (docs/reliability.md#f32-a-locked-state-database), WAL
+readers, a writer killed without closing, and writes that fail for lack of space (docs/reliability.md#f34-disk-full)."""
 
 from __future__ import annotations
 

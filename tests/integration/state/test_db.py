@@ -1,5 +1,5 @@
-"""Opening state.db: migrations, newer schemas, corrupt files (FAILURES F33), read-only opens
-and file permissions (F35), each on a real file in tmp_path."""
+"""Opening state.db: migrations, newer schemas, corrupt files (docs/reliability.md#f33-a-corrupt-state-database),
+read-only opens and file permissions (docs/reliability.md#f35-secrets-in-output), each on a real file in tmp_path."""
 
 from __future__ import annotations
 
@@ -243,7 +243,7 @@ def test_a_database_of_another_program_is_refused_and_left_unchanged(db_path: Pa
     assert digest(db_path) == before  # the failed migration step was rolled back whole
 
 
-# Corrupt files (F33)
+# Corrupt files (docs/reliability.md#f33-a-corrupt-state-database)
 
 
 def corrupt_moved(db_path: Path) -> list[Path]:
@@ -385,7 +385,7 @@ def test_read_only_open_of_a_corrupt_file_fails_and_leaves_it_in_place(db_path: 
     assert corrupt_moved(db_path) == []
 
 
-# Permissions (F35)
+# Permissions (docs/reliability.md#f35-secrets-in-output)
 
 
 def test_the_database_and_its_wal_are_owner_only_whatever_the_umask(db_path: Path) -> None:

@@ -1,5 +1,6 @@
-"""Writes that wait out a locked state.db (sentinel/controller/persist.py, FAILURES F32): kept in order
-while another connection holds the lock, written once it lets go; other failures dropped (F34)."""
+"""Writes that wait out a locked state.db (sentinel/controller/persist.py,
+docs/reliability.md#f32-a-locked-state-database): kept in order while another connection holds the lock, written once it
+lets go; other failures dropped (docs/reliability.md#f34-disk-full)."""
 
 from __future__ import annotations
 

@@ -1,7 +1,7 @@
 """The planner, one state edge per case: from a settled world and a few events, the exact next plan.
 
-Each table row names the edge in its id (STYLE rule 22). Worlds are SimWorlds: settled on the
-first config at T0, then edited, crashed, held or moved in time; `plan()` is then compared,
+Each table row names the edge in its id (docs/conventions.md#planner-tests-tables-and-properties). Worlds are SimWorlds:
+settled on the first config at T0, then edited, crashed, held or moved in time; `plan()` is then compared,
 actions and `wake_at`, with what the edge calls for.
 """
 

@@ -1,4 +1,5 @@
-"""Cron triggers: sentinel's 5/6-field form and macros, time zones, and the DST policy (F27).
+"""Cron triggers: sentinel's 5/6-field form and macros, time zones, and the DST policy
+(docs/reliability.md#f27-daylight-saving).
 
 Every expected value is an exact UTC instant. DST days used: Europe/Paris 2026-03-29 (02:00 CET →
 03:00 CEST at 01:00Z) and 2026-10-25 (03:00 CEST → 02:00 CET at 01:00Z); America/New_York
@@ -163,7 +164,8 @@ FALL_2025 = (datetime(2025, 11, 2, 1, 59, 50), datetime(2025, 11, 2, 1, 40, fold
     ],
 )
 def test_f27_scenario(window: tuple[datetime, datetime], cron: str, runs: int, first: datetime | None) -> None:
-    """F27, America/New_York as the system zone: what a controller fires between two wall-clock times."""
+    """docs/reliability.md#f27-daylight-saving, America/New_York as the system zone: what a controller fires between two
+    wall-clock times."""
     system = ZoneInfo(NEW_YORK)
     begin, finish = (moment.replace(tzinfo=system).astimezone(UTC) for moment in window)
     schedule = Schedule(cron=cron)

@@ -1,4 +1,6 @@
-"""One-shot `at`, `every` on the monotonic clock (no drift), missed runs (F29), and firing each slot once (F28, F30)."""
+"""One-shot `at`, `every` on the monotonic clock (no drift), missed runs
+(docs/reliability.md#f29-triggers-missed-while-the-reconciler-was-down), and firing each slot once
+(docs/reliability.md#f28-wall-clock-jumps, docs/reliability.md#f30-an-early-wake-up-that-fires-twice)."""
 
 from __future__ import annotations
 
@@ -101,7 +103,7 @@ def test_every_has_no_drift_over_10000_steps(interval: float) -> None:
         assert exact == late == anchor + k * interval
 
 
-# --- missed runs (F29) ------------------------------------------------------------------------
+# --- missed runs (docs/reliability.md#f29-triggers-missed-while-the-reconciler-was-down) ----------
 
 MINUTELY = sched(cron="* * * * *")
 
@@ -162,14 +164,16 @@ def test_missed_trigger(
     ],
 )
 def test_catch_up_then_cadence_resumes(on_missed: OnMissed, down: timedelta, runs: int) -> None:
-    """F29: at start-up at most one catch-up, then next_run continues the normal cadence (no permanent error)."""
+    """docs/reliability.md#f29-triggers-missed-while-the-reconciler-was-down: at start-up at most one catch-up, then
+    next_run continues the normal cadence (no permanent error)."""
     now = T0 + down + timedelta(seconds=20)
     caught = catch_up(MINUTELY, on_missed, T0, T0 - timedelta(days=1), now, system_tz=UTC)
     assert len([caught] if caught else []) == runs
     assert next_run(MINUTELY, now, system_tz=UTC) == T0 + down + timedelta(minutes=1)
 
 
-# --- firing each slot once (F28, F30) ---------------------------------------------------------
+# --- firing each slot once (docs/reliability.md#f28-wall-clock-jumps,
+# docs/reliability.md#f30-an-early-wake-up-that-fires-twice) ---------------------------------------------------------
 
 
 @pytest.mark.parametrize(
@@ -199,13 +203,15 @@ def test_after_firing(now: datetime, expected: datetime) -> None:
 
 
 def test_backward_jump_recomputed_from_now() -> None:
-    """F28: the clock went back 2 h after a run at 10:00:30; recomputing from now gives 08:01, not 10:01."""
+    """docs/reliability.md#f28-wall-clock-jumps: the clock went back 2 h after a run at 10:00:30; recomputing from now
+    gives 08:01, not 10:01."""
     now = T0 - timedelta(hours=2) + timedelta(seconds=30)
     assert next_run(MINUTELY, now, system_tz=UTC) == T0 - timedelta(hours=2) + timedelta(minutes=1)
 
 
 def test_every_second_60_slots_with_early_and_late_wakes() -> None:
-    """F30: a timer that wakes up to 5 ms early or 300 ms late fires 60 slots, none twice, none missing."""
+    """docs/reliability.md#f30-an-early-wake-up-that-fires-twice: a timer that wakes up to 5 ms early or 300 ms late
+    fires 60 slots, none twice, none missing."""
     schedule, wake = sched(cron="* * * * * *"), random.Random(30)
     early = timedelta(milliseconds=5)
     slot = next_run(schedule, T0, system_tz=UTC)
