@@ -17,6 +17,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import replace
 from datetime import UTC, tzinfo
 from typing import assert_never
 
@@ -381,6 +382,8 @@ class Controller:
                 log.error("illegal_transition", process=name, old=str(old.state), new=str(record.state))
                 if self.strict:
                     raise
+        if record.reason:  # a reason may quote what a secret became (a command that cannot start)
+            record = replace(record, reason=redact(record.reason, self._secrets))
         self.records[name] = record
         self.write_safely(self.store.save_process, self.stored(name))
 
