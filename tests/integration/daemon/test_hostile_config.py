@@ -41,7 +41,12 @@ processes:
     command: sh -c 'sleep 1000' ${DB_PASSWORD}
     env_file: secret.env
     env: {DSN: "postgres://app:${DB_PASSWORD}@db/app", COPY: "${PLAIN}"}
-    health: {http: "http://admin:${DB_PASSWORD}@127.0.0.1:1/", interval: 100ms, retries: 1, start_period: 0s, restart: false}
+    health:
+      http: "http://admin:${DB_PASSWORD}@127.0.0.1:1/"
+      interval: 100ms
+      retries: 1
+      start_period: 0s
+      restart: false
   worker:
     command: ${DB_PASSWORD}-no-such-program
     env_file: secret.env
