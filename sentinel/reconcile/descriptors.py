@@ -19,6 +19,7 @@ from sentinel.reconcile.order import process_of, ranks
 
 PER_PROCESS = 4  # descriptors the reconciler holds for one running process
 RESERVE = 64  # descriptors always left free: API connections, health checks, starts and restarts in flight
+NO_ROOM = "not started: too few file descriptors"  # how the reason of an instance that waits for room begins
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,6 +62,6 @@ def not_fitting(instances: Iterable[str], depends_on: Mapping[str, Mapping[str, 
     rank = ranks(depends_on)
     ordered = sorted(names, key=lambda name: (name not in running, rank.get(process_of(name, rank), 0), name))
     want = needed(len(names), budget.base)
-    why = (f"not started: too few file descriptors (the limit is {budget.limit:,}; {len(names):,} processes "
+    why = (f"{NO_ROOM} (the limit is {budget.limit:,}; {len(names):,} processes "
            f"need about {want:,})")
     return dict.fromkeys(ordered[budget.room:], why)

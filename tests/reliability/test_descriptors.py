@@ -61,6 +61,11 @@ def test_a_hard_limit_too_low_starts_what_fits_and_says_why_the_rest_waits(
     started = [i for i, line in enumerate(lines) if " started " in line]
     assert said and started and said[0] < started[0], lines[:5]  # said before anything started
 
+    # `apply` does not wait for what cannot start: it stops at once with why
+    applied = r.cli("apply", "-f", str(r.config), "--timeout", "120")
+    assert applied.exit_code == 1 and "too few file descriptors" in applied.output, applied.output
+    assert "timed out" not in applied.output
+
     # the API answers, and the restart path has its descriptors: a killed process is replaced
     victim = running[-1]
     old_pid = r.row(victim)["pid"]
