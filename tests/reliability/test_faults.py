@@ -15,7 +15,7 @@ import psutil
 import pytest
 
 from tests.support.daemon import Reconciler
-from tests.support.faults import CRASHER, FLOOD, TREE, corrupt_database, zombies_under
+from tests.support.faults import CRASHER, FLOOD, TREE, corrupt_database, locked_database, zombies_under
 from tests.support.procs import marked
 from tests.support.wait import wait_for
 
@@ -147,3 +147,18 @@ def test_children_inherit_no_descriptor_of_the_reconciler(reconcilers: Callable[
     targets = {os.readlink(f"/proc/{pid}/fd/{fd}") for fd in os.listdir(f"/proc/{pid}/fd")}
     assert len(os.listdir(f"/proc/{pid}/fd")) == 3, targets
     assert not [t for t in targets if t.startswith("socket:") or "state.db" in t or t.endswith(".pid")], targets
+
+
+def test_sigterm_while_state_db_is_locked_still_stops_everything(reconcilers: Callable[..., Reconciler]) -> None:
+    """docs/reliability.md#f32-a-locked-state-database and #f17-an-unbounded-shutdown: another program holds
+    state.db locked when SIGTERM comes; every process is stopped all the same, the reconciler exits, and the
+    next one starts on the same state directory."""
+    r = reconcilers("processes: {web: {command: sleep 1000, replicas: 3}}\n")
+    r.start()
+    wait_for(lambda: len(running_pids(r)) == 3, timeout=20)
+    with locked_database(r.state_dir.db):
+        r.signal(signal.SIGTERM)
+        assert r.wait_exit(timeout=40) == 0
+        wait_for(lambda: not marked(), timeout=10, message=lambda: str([p.pid for p in marked()]))
+    r.start()
+    wait_for(lambda: len(running_pids(r)) == 3, timeout=20, message=lambda: f"{r.rows()}\n{r.log[-2000:]}")
