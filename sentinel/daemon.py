@@ -31,6 +31,7 @@ from sentinel.errors import ConfigError, DaemonRunning
 from sentinel.log import configure, get_logger
 from sentinel.logsettings import LogFormat
 from sentinel.paths import StateDir, open_private
+from sentinel.reconcile.descriptors import DescriptorBudget
 from sentinel.reconcile.desired import digest
 from sentinel.reconcile.observed import ExitStatus, ProcessIdentity
 from sentinel.runtime import memory
@@ -105,7 +106,7 @@ class Daemon:
         self.runtime = Runtime(options.state_dir, on_exit=self._on_exit, utc=self.clock.now_utc)
         self.controller = Controller(runtime=self.runtime, store=self.store, clock=self.clock, environ=self.environ,
                                      system_tz=system_zone(self.environ), wall_clock_check=options.wall_clock_check,
-                                     strict=options.strict)
+                                     strict=options.strict, descriptors=descriptor_budget())
         self.scheduler = self.controller.scheduler
         self.stop_requested = asyncio.Event()
         self.keep = False
@@ -331,9 +332,29 @@ def run(options: DaemonOptions, loaded: Loaded | None = None, *, clock: Clock | 
         asyncio.run(main())
 
 
+def descriptor_budget() -> DescriptorBudget | None:
+    """The reconciler's descriptor limit as it stands and the descriptors it holds now, before any process
+    runs (`reconcile.descriptors` decides what fits); None when there is no limit."""
+    import resource
+
+    soft, _ = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft == resource.RLIM_INFINITY:
+        return None
+    return DescriptorBudget(limit=soft, base=_open_descriptors())
+
+
+def _open_descriptors() -> int:
+    """How many descriptors this process holds (the one listing them is closed again when it is counted)."""
+    for folder in ("/proc/self/fd", "/dev/fd"):
+        with contextlib.suppress(OSError):
+            return len(os.listdir(folder)) - 1
+    return 0
+
+
 def _raise_fd_limit() -> None:
     """Each process costs the reconciler about four descriptors (its pipe, log, spool and pidfd), so
-    the common soft limit of 1024 would stop it near 250 processes: raise it to the hard limit."""
+    the common soft limit of 1024 would stop it near 250 processes: raise it to the hard limit. What
+    still does not fit waits, and is said (`reconcile.descriptors`, docs/reliability.md#f43-many-processes)."""
     import resource
 
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)

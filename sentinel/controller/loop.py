@@ -34,6 +34,7 @@ from sentinel.log import bound, get_logger
 from sentinel.reconcile import records as user_requests
 from sentinel.reconcile.actions import Action, Forget, Plan, Restart, SetState, Start, Stop, Update
 from sentinel.reconcile.convergence import Convergence, convergence
+from sentinel.reconcile.descriptors import DescriptorBudget, not_fitting, shortage
 from sentinel.reconcile.desired import DesiredProcess, expand
 from sentinel.reconcile.launch import launch_problem
 from sentinel.reconcile.observed import ExitStatus, ObservedProcess, ProcessIdentity, ProcessRecord
@@ -60,11 +61,15 @@ class Controller:
     """The reconciler's state and its passes. All methods run on the event loop's thread."""
 
     def __init__(self, *, runtime: Runtime, store: Store, clock: Clock, environ: Mapping[str, str],
-                 system_tz: tzinfo = UTC, wall_clock_check: float = MAX_SLEEP, strict: bool = False) -> None:
+                 system_tz: tzinfo = UTC, wall_clock_check: float = MAX_SLEEP, strict: bool = False,
+                 descriptors: DescriptorBudget | None = None) -> None:
         """`strict`: a record move outside the state table raises IllegalMove (`SENTINEL_DEBUG`, and the tests)
-        instead of only being logged."""
+        instead of only being logged. `descriptors`: the reconciler's descriptor limit, which caps how many
+        processes run at once (`reconcile.descriptors`); None for no cap."""
         self.runtime, self.store, self.clock, self.environ = runtime, store, clock, dict(environ)
         self.strict = strict
+        self.descriptors = descriptors
+        self._shortage: str | None = None  # the last "too few file descriptors" line said
         self.loaded: Loaded | None = None
         self._secrets: frozenset[str] = frozenset()  # masked in every event (config.secrets)
         self.path: str | None = None
@@ -98,7 +103,18 @@ class Controller:
         self.desired = expand(loaded.config, loaded.env_files)
         for name, d in self.desired.items():
             self._stop_settings[name] = (d.stop_signal, d.stop_timeout)
+        self._say_shortage()
         self.wake()
+
+    def _say_shortage(self) -> None:
+        """Before anything starts: an event (and its log line) when the descriptor limit cannot cover every
+        desired process (once per new figure, not at every reload)."""
+        if self.descriptors is None:
+            return
+        message = shortage(len(self.desired), self.descriptors)
+        if message is not None and message != self._shortage:
+            self.event("descriptors_short", message)
+        self._shortage = message
 
     def set_config_error(self, message: str) -> None:
         """An invalid file: recorded and shown, while the last good desired state stays in force."""
@@ -132,18 +148,29 @@ class Controller:
 
     async def run_pass(self) -> Plan:
         now = self.clock.monotonic()
-        result = plan(self.desired, self.observe(), self.records, now, self._unstartable_edits())
+        result = plan(self.desired, self.observe(), self.records, now, self._unstartable_edits(),
+                      no_room=self._no_room())
         self._acted = {action.instance for action in result.actions}
         if result.actions:
             with bound(pass_id=self.passes + 1):  # also on the lines of the stops and restarts it starts
                 self._execute_all(result.actions, now)
         self.wake_at = result.wake_at
         self.passes += 1
+        # what bench/soak.py reads for the pass p99 (at `log: {level: debug}` only)
+        log.debug("reconcile_pass", took_ms=round((self.clock.monotonic() - now) * 1000, 3),
+                  actions=len(result.actions))
         if result.actions:
             self.wake()  # level-triggered: plan again until a pass has nothing to do
         async with self._changed:
             self._changed.notify_all()
         return result
+
+    def _no_room(self) -> dict[str, str]:
+        """Instances that wait for room under the descriptor limit, and why (docs/reliability.md#f43-many-processes)."""
+        if self._shortage is None:
+            return {}
+        depends_on = {d.process: d.depends_on for d in self.desired.values()}
+        return not_fitting(self.desired, depends_on, self.descriptors, self.runtime.running())
 
     def _unstartable_edits(self) -> dict[str, str]:
         """Running instances whose edited spec could not be started, and why: the planner keeps them running."""

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from sentinel.reconcile.descriptors import NO_ROOM
 from sentinel.reconcile.desired import Desired, DesiredProcess
 from sentinel.reconcile.observed import Observed, ObservedProcess, ProcessRecord, Records
 from sentinel.reconcile.overlap import overlap_of
@@ -90,7 +91,7 @@ def _not_ready(name: str, spec: DesiredProcess, seen: ObservedProcess | None, re
 
 def _gone_for_good(name: str, condition: str, desired: Desired, records: Records, seen: frozenset[str]) -> bool:
     """True when instance `name` will not meet `condition` by itself: it failed, is held stopped, exited
-    while it must run, or is pending on such a dependency."""
+    while it must run, waits for room under the descriptor limit, or is pending on such a dependency."""
     record = records.get(name)
     if record is None or name in seen:
         return False
@@ -100,6 +101,8 @@ def _gone_for_good(name: str, condition: str, desired: Desired, records: Records
         return condition != "completed"
     if record.state is not S.PENDING or name not in desired:
         return False
+    if record.reason.startswith(NO_ROOM):  # starts only under a higher limit, at the next `sentinel up`
+        return True
     return any(
         _gone_for_good(instance, dep_condition, desired, records, seen | {name})
         for dep, dep_condition in desired[name].depends_on.items()

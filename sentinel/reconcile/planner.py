@@ -32,19 +32,20 @@ NOT_APPLIED = "edit not applied: "
 
 
 def plan(desired: Desired, observed: Observed, records: Records, now: float,
-         unstartable: Mapping[str, str] | None = None) -> Plan:
+         unstartable: Mapping[str, str] | None = None, *, no_room: Mapping[str, str] | None = None) -> Plan:
     """The actions that move the world from `observed` + `records` towards `desired`. `unstartable`:
-    running instances whose edited spec cannot be started, and why (`reconcile.launch`); they are kept."""
-    return _Pass(desired, observed, records, now, unstartable or {}).run()
+    running instances whose edited spec cannot be started, and why (`reconcile.launch`); they are kept.
+    `no_room`: instances that may not start for now, and why (`reconcile.descriptors`); they wait `pending`."""
+    return _Pass(desired, observed, records, now, unstartable or {}, no_room=no_room or {}).run()
 
 
 class _Pass:
     """The working state of one planning pass (local to `plan`, never shared)."""
 
     def __init__(self, desired: Desired, observed: Observed, records: Records, now: float,
-                 unstartable: Mapping[str, str]) -> None:
+                 unstartable: Mapping[str, str], *, no_room: Mapping[str, str]) -> None:
         self.desired, self.observed, self.records, self.now = desired, observed, records, now
-        self.unstartable = unstartable
+        self.unstartable, self.no_room = unstartable, no_room
         self.rank = ranks({**_recorded_dependencies(records, desired), **{d.process: d.depends_on
                                                                           for d in desired.values()}})
         self.instances: dict[str, list[str]] = defaultdict(list)
@@ -283,8 +284,9 @@ class _Pass:
 
     def _start_or_wait(self, d: DesiredProcess, r: ProcessRecord | None, start: Start,
                        exit: ExitStatus | None = None) -> None:
-        """Start now, or record `pending` with what it waits for. An exit being handled is always recorded."""
-        waiting = self._waits_for(d)
+        """Start now, or record `pending` with what it waits for (its dependencies, or room under the descriptor
+        limit). An exit being handled is always recorded."""
+        waiting = self.no_room.get(d.name) or self._waits_for(d)
         if waiting is None:
             self._start(d, start)
         elif exit is not None or r is None or r.state is not S.PENDING or r.reason != waiting:

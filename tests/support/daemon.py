@@ -25,7 +25,7 @@ from tests.support.wait import wait_for
 
 LIMITED = (
     "import resource, runpy, sys\n"
-    "resource.setrlimit(resource.RLIMIT_NOFILE, ({soft}, resource.getrlimit(resource.RLIMIT_NOFILE)[1]))\n"
+    "resource.setrlimit(resource.RLIMIT_NOFILE, ({soft}, {hard}))\n"
     "sys.argv[0] = 'sentinel'\n"
     "runpy.run_module('sentinel', run_name='__main__', alter_sys=True)\n"
 )
@@ -57,6 +57,7 @@ class Reconciler:
     process: subprocess.Popen[bytes] | None = None
     extra_env: dict[str, str] = field(default_factory=dict)
     fd_soft_limit: int | None = None  # start the reconciler with this soft RLIMIT_NOFILE
+    fd_hard_limit: int | None = None  # … and this hard one (it cannot raise its soft limit past it)
     wall_clock: Path | None = None  # run it on a ShiftedClock reading this offset file (tests/support/shiftclock)
 
     @property
@@ -74,8 +75,9 @@ class Reconciler:
 
     def start(self, *, wait: bool = True) -> subprocess.Popen[bytes]:
         argv = [sys.executable, "-m", "sentinel", "--state-dir", str(self.home), "up", "-f", str(self.config)]
-        if self.fd_soft_limit is not None:  # lower the limit in the child, then run sentinel as -m would
-            argv[1:3] = ["-c", LIMITED.format(soft=self.fd_soft_limit)]
+        if self.fd_soft_limit is not None or self.fd_hard_limit is not None:  # lower the limit in the child,
+            hard = str(self.fd_hard_limit or "resource.getrlimit(resource.RLIMIT_NOFILE)[1]")  # then run as -m
+            argv[1:3] = ["-c", LIMITED.format(soft=self.fd_soft_limit or self.fd_hard_limit, hard=hard)]
         if self.wall_clock is not None:
             argv[1:] = ["-c", SHIFTED.format(root=str(ROOT), home=str(self.home), config=str(self.config),
                                              offset=str(self.wall_clock), env=self.environment)]

@@ -125,3 +125,21 @@ def test_more_processes_than_a_1024_descriptor_limit_allows_all_run(
     r.start()
     wait_for(lambda: sum(row["state"] == "running" for row in r.rows().values()) == 100, timeout=30)
     assert "Too many open files" not in r.log
+
+
+def test_a_hard_descriptor_limit_too_low_leaves_what_does_not_fit_pending(
+    make_reconciler: Callable[..., Reconciler],
+) -> None:
+    """docs/reliability.md#f43-many-processes, small: under a hard limit of 128, 30 processes do not all fit;
+    what fits runs, the rest waits with the reason (tests/reliability/test_descriptors.py drives it further)."""
+    r = make_reconciler("processes: {many: {command: sleep 1000, replicas: 30}}")
+    r.fd_hard_limit = 128
+    r.start()
+
+    def settled() -> bool:
+        states = [row["state"] for row in r.rows().values()]
+        return len(states) == 30 and set(states) == {"running", "pending"}
+
+    wait_for(settled, timeout=30, message=lambda: str(r.rows()))
+    pending = [row for row in r.rows().values() if row["state"] == "pending"]
+    assert pending and all(row["reason"].startswith("not started: too few file descriptors") for row in pending)
