@@ -7,7 +7,7 @@ those of the latest sample (every second for a process with `limits`, else the l
 Each scrape renders through a private `CollectorRegistry`: nothing is registered globally.
 
 Labels hold only instance names, states, outcomes, HTTP methods and codes: never a command,
-an environment value or a reason text, so no secret can reach a label (docs/security.md).
+an environment value or a reason text, so no secret can reach a label (docs/security.md#metric-labels).
 
 This module is imported on the first scrape, not before: prometheus-client costs the reconciler
 memory it need not pay when nothing scrapes it (README.md#metrics).
