@@ -163,3 +163,15 @@ def test_metrics_count_reloads_and_invalid_files(make_reconciler: Callable[..., 
     assert _value(families, "sentinel_config_errors_total") == 1
     reloads = _value(families, "sentinel_config_reloads_total")
     assert reloads is not None and reloads >= 2  # a watcher may see one write as more than one change
+
+
+def test_a_scrape_shows_the_latest_sample_and_takes_none_itself(make_reconciler: Callable[..., Reconciler]) -> None:
+    r = make_reconciler("processes: {a: {command: sleep 1000}}")  # no limits: the sampler leaves it alone
+    r.start()
+    wait_for(lambda: _value(_families(r), "sentinel_process_up", name="a") == 1)
+    for _ in range(3):
+        assert _value(_families(r), "sentinel_process_memory_rss_bytes", name="a") is None
+    r.rows()  # `status` samples every live tree
+    memory = _value(_families(r), "sentinel_process_memory_rss_bytes", name="a")
+    assert memory is not None and memory > 0
+    assert _value(_families(r), "sentinel_process_cpu_ratio", name="a") is not None
