@@ -170,8 +170,10 @@ class Daemon:
             try:
                 loaded = await self.load(target, env)
             except ConfigError as err:
+                self.controller.counters.reloads += 1
                 self.controller.set_config_error(_one_line(err))
                 raise
+            self.controller.counters.reloads += 1
             if not switch and _stat(target) != before:
                 return loaded  # written again while we read it: the next change event reloads
             self.path, self.environment = target, env

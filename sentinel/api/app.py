@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 
 from sentinel.api.bodies import Act, Apply, ConfigFile, RunJob, Shutdown, parse
 from sentinel.api.http import App, Request, Response, Route, Router, error_response, json_response, text_response
-from sentinel.api.status import metrics_text, status_rows
+from sentinel.api.status import status_rows
 from sentinel.config.secrets import masked_config
 from sentinel.errors import ConfigError, NotAJob, TargetError
 from sentinel.instances import is_instance_of
@@ -45,7 +45,9 @@ def create_app(daemon: Daemon) -> App:
     ])
 
     async def app(request: Request) -> Response:
-        return await router.dispatch(daemon, request)
+        response = await router.dispatch(daemon, request)
+        daemon.controller.counters.api_request(request.method, response.status)
+        return response
 
     return app
 
@@ -182,7 +184,9 @@ async def shutdown(daemon: Daemon, request: Request) -> Response:
 
 
 async def metrics(daemon: Daemon, request: Request) -> Response:
-    return text_response(metrics_text(daemon.controller), "text/plain; version=0.0.4; charset=utf-8")
+    from sentinel.api.metrics import CONTENT_TYPE, exposition  # prometheus-client: loaded on the first scrape
+
+    return text_response(exposition(daemon.controller), CONTENT_TYPE)
 
 
 def _error(status: int, message: str) -> Response:

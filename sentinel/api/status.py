@@ -1,5 +1,6 @@
 """What `status` and `/metrics` show: one row per instance, built from the controller by the one row
-builder (`sentinel.state.status`, shared with the CLI's answers from state.db).
+builder (`sentinel.state.status`, shared with the CLI's answers from state.db). `/metrics` itself is
+rendered by `sentinel.api.metrics`.
 """
 
 from __future__ import annotations
@@ -15,7 +16,10 @@ if TYPE_CHECKING:
     from sentinel.controller.loop import Controller
 
 
-def status_rows(controller: Controller, names: Iterable[str] | None = None) -> list[dict[str, Any]]:
+def status_rows(controller: Controller, names: Iterable[str] | None = None, *,
+                measure: bool = True) -> list[dict[str, Any]]:
+    """`measure`: sample each live tree's cpu and memory now (reads the process table); else show the
+    latest sample taken (by the limits sampler or an earlier `status`), as a `/metrics` scrape does."""
     wanted = set(names) if names is not None else None
     running = controller.runtime.running()
     mono, wall = controller.clock.monotonic(), controller.clock.now_utc()
@@ -38,7 +42,7 @@ def status_rows(controller: Controller, names: Iterable[str] | None = None) -> l
             pid=spawned.identity.pid if live and spawned else None,
             started_at=wall_of(record.started_at, mono=mono, wall=wall) if record and live else None,
             health=_health(controller, name),
-            usage=controller.runtime.usage(name) if live else None,
+            usage=_usage(controller, name, measure=measure) if live else None,
             group=desired.group if desired else None, is_job=is_job, next_run=next_run,
             last_run=last.started_at if last else None, last_outcome=last.outcome if last else None,
             one_shot=is_job and next_run is None,
@@ -54,16 +58,5 @@ def _health(controller: Controller, name: str) -> str:
     return str(controller.health.status(name))
 
 
-def metrics_text(controller: Controller) -> str:
-    """Prometheus text format: one gauge of state and one counter of restarts per instance."""
-    lines = [
-        "# HELP sentinel_process_up 1 when the instance is running.",
-        "# TYPE sentinel_process_up gauge",
-    ]
-    rows = status_rows(controller)
-    lines += [f'sentinel_process_up{{name="{r["name"]}"}} {int(r["state"] == "running")}' for r in rows]
-    lines += ["# HELP sentinel_process_restarts_total Restarts of the instance.",
-              "# TYPE sentinel_process_restarts_total counter"]
-    lines += [f'sentinel_process_restarts_total{{name="{r["name"]}"}} {r["restarts"]}' for r in rows]
-    return "\n".join(lines) + "\n"
-
+def _usage(controller: Controller, name: str, *, measure: bool) -> tuple[float, int] | None:
+    return controller.runtime.usage(name) if measure else controller.runtime.last_usage(name)

@@ -202,6 +202,10 @@ class JobRuns:
         self._c = controller
         self._asked: dict[str, tuple[datetime | None, str]] = {}  # job → (slot, trigger) of the run asked for
         self._open: dict[str, tuple[int, float]] = {}  # instance → (run id, monotonic start) of the run going
+        self.outcomes: dict[tuple[str, str], int] = {}  # (job, outcome) → runs that ended so, since start-up
+
+    def _count(self, job: str, outcome: str) -> None:
+        self.outcomes[(job, outcome)] = self.outcomes.get((job, outcome), 0) + 1
 
     def reattach(self, running: Mapping[str, object]) -> None:
         """At start-up: a run the previous reconciler started and that still goes (adopted) keeps its
@@ -217,6 +221,7 @@ class JobRuns:
                     self._open[instance] = (run.id, mono - (wall - run.started_at).total_seconds())
                 else:
                     c.write_safely(c.store.finish_run, name, run.id, ended_at=wall, outcome="unknown")
+                    self._count(name, "unknown")
 
     def label_of_open_run(self, instance: str) -> bytes:
         """`b"#42 "` for the instance of a job whose run 42 is recorded as going (to adopt it), else b""."""
@@ -264,6 +269,7 @@ class JobRuns:
             c.write_safely(c.store.add_skipped_run, name, scheduled_for=slot, at=c.clock.now_utc(), trigger=trigger,
                            run_id=self._reserve(name))
             c.event("skipped", f"skipped the {why} of {name}: {decision.reason}", process=name)
+            self._count(name, "skipped")
             return False
         self._asked[name] = (slot, trigger)
         c.keep(name, run_requested(c.records.get(name), name, decision.reason))
@@ -302,6 +308,7 @@ class JobRuns:
         job = overlap_of(name, c.desired) or name
         c.write_safely(c.store.finish_run, job, opened[0], ended_at=c.clock.now_utc(), outcome=outcome,
                        exit_code=exit_code, exit_signal=exit_signal)
+        self._count(job, outcome)
         if job in c.desired:
             c.write_safely(c.store.prune_runs, job, c.desired[job].keep_runs)
 

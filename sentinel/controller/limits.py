@@ -27,6 +27,7 @@ class LimitSampler:
         self._on_breach = on_breach
         self._states: dict[str, LimitState] = {}
         self._breaches: dict[str, str] = {}
+        self.breaches_total: dict[str, int] = {}  # instance → breaches found since start-up (/metrics)
 
     def breach(self, name: str) -> str:
         return self._breaches.get(name, "")
@@ -49,7 +50,9 @@ class LimitSampler:
                 continue
             state, breach = check(d.limits, self._states.get(name, LimitState()), cpu=usage[0], rss=usage[1], now=now)
             self._states[name] = state
-            new_breach = new_breach or (bool(breach) and not self._breaches.get(name))
+            if breach and not self._breaches.get(name):
+                new_breach = True
+                self.breaches_total[name] = self.breaches_total.get(name, 0) + 1
             if breach:
                 self._breaches[name] = breach
             else:

@@ -24,6 +24,7 @@ from typing import assert_never
 from sentinel.clock import Clock
 from sentinel.config.loader import Loaded
 from sentinel.config.secrets import EVENT_MASK_MIN, all_secrets, redact
+from sentinel.controller.counters import Counters
 from sentinel.controller.health import HealthMonitor
 from sentinel.controller.jobs import MAX_SLEEP, JobRuns, JobScheduler
 from sentinel.controller.limits import LimitSampler
@@ -78,6 +79,7 @@ class Controller:
         self.config_error: str | None = None
         self.wake_at: float | None = None
         self.passes = 0
+        self.counters = Counters()  # the reconciler's own numbers for /metrics (passes are `passes`)
         self.closing = False
         self._exits: dict[str, tuple[ExitStatus, float]] = {}
         self._cannot_start: dict[str, str] = {}  # instance -> why its last start could not happen (said once)
@@ -119,6 +121,7 @@ class Controller:
     def set_config_error(self, message: str) -> None:
         """An invalid file: recorded and shown, while the last good desired state stays in force."""
         self.config_error = message
+        self.counters.config_errors += 1
         self.event("config_invalid", message)
 
     def clear_config_error(self, path: str) -> None:
@@ -156,9 +159,10 @@ class Controller:
                 self._execute_all(result.actions, now)
         self.wake_at = result.wake_at
         self.passes += 1
+        took = max(0.0, self.clock.monotonic() - now)
+        self.counters.pass_seconds.observe(took)
         # what bench/soak.py reads for the pass p99 (at `log: {level: debug}` only)
-        log.debug("reconcile_pass", took_ms=round((self.clock.monotonic() - now) * 1000, 3),
-                  actions=len(result.actions))
+        log.debug("reconcile_pass", took_ms=round(took * 1000, 3), actions=len(result.actions))
         if result.actions:
             self.wake()  # level-triggered: plan again until a pass has nothing to do
         async with self._changed:

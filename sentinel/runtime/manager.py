@@ -171,6 +171,14 @@ class Runtime:
             return None
         return run.sampler.sample(self._scanner.table())
 
+    def last_usage(self, name: str) -> tuple[float, int] | None:
+        """The latest `usage` taken of the running instance (by the limits sampler or a `status`), without
+        reading the process table; None if it is not running or was never sampled."""
+        run = self._runs.get(name)
+        if run is None or run.status is not None:
+            return None
+        return run.sampler.last
+
     def release(self, name: str) -> None:
         """Let go of the instance after its exit was handled: drain and close its capture; the FIFO stays."""
         run = self._runs.pop(name, None)

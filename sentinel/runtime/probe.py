@@ -231,6 +231,7 @@ class TreeSampler:
         self._leader = leader
         self._cache: dict[int, psutil.Process] = {}
         self._seen: tuple[ProcessIdentity, ...] = ()
+        self.last: tuple[float, int] | None = None  # the latest sample, for readers that must not take one
 
     def sample(self, table: ProcessTable) -> tuple[float, int] | None:
         """(cpu_percent, rss bytes) of the tree in `table`, or None when the leader is no longer alive."""
@@ -249,7 +250,8 @@ class TreeSampler:
                 continue
         self._cache = {p.pid: p for p in members}
         self._seen = tuple(i for i in map(identity_of, members[1:]) if i is not None)
-        return cpu, rss
+        self.last = (cpu, rss)
+        return self.last
 
     def seen(self) -> tuple[ProcessIdentity, ...]:
         """The descendants found by the last sample: a stop looks for them even after the leader died."""

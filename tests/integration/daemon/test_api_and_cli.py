@@ -99,7 +99,7 @@ def test_metrics_and_bad_requests(make_reconciler: Callable[..., Reconciler]) ->
     r.wait_state("a", "running")
     status, text = _raw(r, "GET", "/metrics")
     assert status == 200
-    assert 'sentinel_process_up{name="a"} 1' in text.splitlines()
+    assert 'sentinel_process_up{name="a"} 1.0' in text.splitlines()
     assert _raw(r, "POST", "/v1/processes/stop", b"{not json") == (400, '{"error":"request body is not JSON"}')
     assert _raw(r, "POST", "/v1/processes/stop", b"[]") == (400, '{"error":"request body must be a JSON object"}')
     assert _raw(r, "POST", "/v1/processes/stop", b'{"targets": "a"}') == (
