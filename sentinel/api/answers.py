@@ -1,4 +1,4 @@
-"""The API's answers as pydantic models, and its one error shape (docs/architecture.md#the-api).
+"""The API's answers as pydantic models, and its one error shape (docs/contract.md#api).
 
 Every error is `{"error": {"code": "...", "message": "one line"}}` with the status that fits:
 400 a body that is not JSON (or a bad query value), 404 an unknown process or endpoint, 405 a

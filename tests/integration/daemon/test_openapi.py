@@ -65,3 +65,12 @@ def test_a_live_reconciler_serves_the_document_and_answers_as_it_says(
         assert status == expected, (url, text)
         errors = list(_validator(document, path, method.lower(), status).iter_errors(json.loads(text)))
         assert not errors, (url, text, errors[0].message)
+
+
+def test_sentinel_schema_openapi_prints_the_document() -> None:
+    from click.testing import CliRunner
+
+    from sentinel.cli.main import cli
+
+    result = CliRunner().invoke(cli, ["schema", "--openapi"])
+    assert (result.exit_code, result.stdout) == (0, openapi_text())
