@@ -2,13 +2,18 @@
 
 Kept light so `sentinel status` answers fast: no pydantic, and not even `http.client` (17 ms to
 import); one request per connection, HTTP/1.1 with `Connection: close`. Errors become
-SentinelErrors: DaemonUnavailable when nothing answers, RemoteError with the API's one-line
-message otherwise (RemoteConfigError, exit 2, for an invalid config).
+SentinelErrors: DaemonUnavailable when no reconciler runs, RemoteError with the API's one-line
+message otherwise (RemoteConfigError, exit 2, for an invalid config or body; errors are
+`{"error": {"code", "message"}}`, sentinel/api/answers.py). A reconciler that holds the state
+directory's lock but does not answer on the socket (too many connections, out of descriptors)
+is "not answering", never "not running".
 """
 
 from __future__ import annotations
 
+import fcntl
 import json
+import os
 import socket
 from typing import Any, ClassVar
 from urllib.parse import urlencode
@@ -23,6 +28,10 @@ class RemoteError(SentinelError):
 
 class RemoteConfigError(SentinelError):
     exit_code: ClassVar[int] = 2
+
+
+class NotAnswering(RemoteError):
+    """A reconciler holds the state directory but does not answer (yet, or now) on its socket."""
 
 
 def _exchange(path: str, request: bytes, timeout: float) -> bytes:
@@ -49,6 +58,21 @@ def _parse(raw: bytes) -> tuple[int, bytes]:
         raise RemoteError("the reconciler sent an answer that is not HTTP") from None
 
 
+def lock_held(state_dir: StateDir) -> bool:
+    """Whether a process (a reconciler) holds the state directory's lock on `sentinel.pid`."""
+    try:
+        fd = os.open(state_dir.pidfile, os.O_RDONLY | os.O_NOFOLLOW)
+    except OSError:
+        return False
+    try:
+        fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
+    except BlockingIOError:
+        return True
+    finally:
+        os.close(fd)
+    return False
+
+
 class Client:
     """One reconciler, reached through `state_dir`'s socket."""
 
@@ -67,7 +91,7 @@ class Client:
     def alive(self) -> bool:
         try:
             self._call("GET", "/healthz", None, timeout=1.0)
-        except DaemonUnavailable:
+        except (DaemonUnavailable, NotAnswering):
             return False
         except RemoteError:
             return True  # something answers on the socket, if slowly: a reconciler is there
@@ -82,26 +106,47 @@ class Client:
         request = head.encode() + b"\r\n" + payload
         try:
             raw = _exchange(str(self.state_dir.socket), request, timeout or self.timeout + extra)
-        except (FileNotFoundError, ConnectionRefusedError):
+        except (FileNotFoundError, ConnectionRefusedError, ConnectionResetError) as err:
+            if lock_held(self.state_dir):
+                raise self._not_answering(err.strerror or "connection refused") from None
             raise DaemonUnavailable(f"no reconciler is running on {self.state_dir.root} (start one with "
                                     "`sentinel up` or `sentinel apply`)") from None
         except TimeoutError:
-            raise RemoteError(f"the reconciler on {self.state_dir.root} did not answer in time") from None
+            raise self._not_answering("it did not answer in time") from None
         except OSError as err:
+            if lock_held(self.state_dir):
+                raise self._not_answering(err.strerror or str(err)) from None
             raise DaemonUnavailable(f"cannot reach the reconciler on {self.state_dir.socket}: {err.strerror}") from None
         status, data = _parse(raw)
+        if status == 503:
+            raise self._not_answering(_message(data, "busy"))
         return _decode(status, data)
 
+    def _not_answering(self, why: str) -> NotAnswering:
+        return NotAnswering(f"the reconciler on {self.state_dir.root} is not answering ({why})")
 
-def _decode(status: int, raw: bytes) -> dict[str, Any]:
+
+def _message(raw: bytes, default: str) -> str:
+    """The one-line message of an error answer: `{"error": {"message": ...}}`, or its text."""
     try:
         data = json.loads(raw) if raw else {}
     except ValueError:
-        data = {"error": raw.decode(errors="replace").strip()}
+        return raw.decode(errors="replace").strip() or default
+    error = data.get("error") if isinstance(data, dict) else None
+    if isinstance(error, dict):
+        return str(error.get("message", default))
+    return default
+
+
+def _decode(status: int, raw: bytes) -> dict[str, Any]:
+    if status == 422:
+        raise RemoteConfigError(_message(raw, "invalid config"))
+    if status >= 400:
+        raise RemoteError(_message(raw, f"the reconciler answered HTTP {status}"))
+    try:
+        data = json.loads(raw) if raw else {}
+    except ValueError:
+        raise RemoteError("the reconciler sent an answer that is not JSON") from None
     if not isinstance(data, dict):
         data = {"value": data}
-    if status == 422:
-        raise RemoteConfigError(str(data.get("error", "invalid config")))
-    if status >= 400:
-        raise RemoteError(str(data.get("error", f"the reconciler answered HTTP {status}")))
     return data

@@ -266,7 +266,7 @@ class Daemon:
             self.scheduler.catch_up()
             await self.controller.run_pass()
             from sentinel.api.app import create_app
-            from sentinel.api.server import ApiServer
+            from sentinel.api.serving import ApiServer
             from sentinel.controller.watch import watch_config
 
             server = ApiServer(create_app(self), bind_socket(self.options.state_dir.socket))

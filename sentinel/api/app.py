@@ -1,17 +1,30 @@
-"""The API routes: GET reads, POST acts. Every error is `{"error": "one line"}`.
+"""The API's routes (Starlette): GET reads, POST acts; bodies and answers are pydantic models
+(`bodies`, `answers`), every error the one shape of `answers`.
 
-`create_app(daemon)` builds a fresh app around one running daemon; there is no module-level
-app. Each handler gets the daemon and the request. Routes stay thin: they parse, call the
-controller or daemon, and shape JSON. `server` carries them over HTTP.
+`create_app(daemon)` builds a fresh app around one running daemon (held in the app's state, not
+in a module global); `ROUTES` is the one list of endpoints, which `openapi` documents and the
+app serves at `/openapi.json`. Routes stay thin: they parse, call the controller or daemon, and
+shape the answer. `serving` carries them over HTTP (uvicorn).
 """
 
 from __future__ import annotations
 
 import os
-from typing import TYPE_CHECKING
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, TypeVar
 
-from sentinel.api.bodies import Act, Apply, ConfigFile, RunJob, Shutdown, parse
-from sentinel.api.http import App, Request, Response, Route, Router, error_response, json_response, text_response
+from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
+from starlette.middleware import Middleware
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import BaseRoute, Route
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from sentinel.api import answers as a
+from sentinel.api.answers import ApiError, answer, error_response
+from sentinel.api.bodies import Act, Apply, B, Body, ConfigFile, RunJob, Shutdown, parse
 from sentinel.api.status import status_rows
 from sentinel.config.secrets import masked_config
 from sentinel.errors import ConfigError, NotAJob, TargetError
@@ -26,173 +39,307 @@ if TYPE_CHECKING:
     from sentinel.daemon import Daemon
 
 VERBS = ("start", "stop", "restart")
+MAX_BODY = 1024 * 1024  # bytes a request body may have (413 past it; docs/limitations.md)
+Handler = Callable[[Request], Awaitable[Response]]
+H = TypeVar("H", bound=Handler)
 
 
-def create_app(daemon: Daemon) -> App:
-    """A fresh app serving `daemon` (held by the app, not in a module global)."""
-    router: Router[Daemon] = Router([
-        Route("/healthz", healthz),
-        Route("/metrics", metrics),
-        Route("/v1/processes", list_processes),
-        Route("/v1/processes/{verb}", act, methods=("POST",)),
-        Route("/v1/processes/{name}/{verb}", act, methods=("POST",)),
-        Route("/v1/processes/{name}/runs", list_runs),
-        Route("/v1/config", config_get),
-        Route("/v1/config/diff", config_diff, methods=("POST",)),
-        Route("/v1/config/apply", config_apply, methods=("POST",)),
-        Route("/v1/events", events),
-        Route("/v1/shutdown", shutdown, methods=("POST",)),
-    ])
+@dataclass(frozen=True, slots=True)
+class Doc:
+    """What `openapi` says of an endpoint beyond its path and methods: its body, answer, errors, query."""
 
-    async def app(request: Request) -> Response:
-        response = await router.dispatch(daemon, request)
-        daemon.controller.counters.api_request(request.method, response.status)
-        return response
-
-    return app
+    answer: type[a.Answer] | None  # None: not JSON (`/metrics`, `/openapi.json`)
+    body: type[Body] | None = None
+    errors: tuple[int, ...] = ()
+    query: dict[str, str] = field(default_factory=dict)  # name: description
+    status: int = 200
+    media_type: str = "application/json"
 
 
-async def healthz(daemon: Daemon, request: Request) -> Response:
-    return json_response({"ok": True, "pid": os.getpid(), "config": daemon.path, "environment": daemon.environment,
-                          "state_writes_waiting": daemon.controller.writer.pending,
-                          "api_listen_not_served": daemon.unserved_listen})
+def documented(doc: Doc) -> Callable[[H], H]:
+    def mark(handler: H) -> H:
+        handler.__dict__["api_doc"] = doc
+        return handler
+    return mark
 
 
-async def list_processes(daemon: Daemon, request: Request) -> Response:
-    controller = daemon.controller
-    names = request.params("name")
-    group = request.param("group")
+def daemon_of(request: Request) -> Daemon:
+    daemon: Daemon = request.app.state.daemon
+    return daemon
+
+
+async def body_of(request: Request, model: type[B]) -> B:
+    """The request's body as `model`: read up to MAX_BODY bytes (413 past it), then `bodies.parse`."""
+    too_large = ApiError(413, "body_too_large", f"request body over {MAX_BODY} bytes", close=True)
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > MAX_BODY:
+        raise too_large
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > MAX_BODY:
+            raise too_large
+        chunks.append(chunk)
+    return parse(model, b"".join(chunks))
+
+
+def _limit(request: Request) -> int:
+    try:
+        return max(1, min(10_000, int(request.query_params.get("limit") or "20")))
+    except ValueError:
+        raise ApiError(400, "bad_query", "limit must be a whole number") from None
+
+
+def _unknown(err: TargetError) -> ApiError:
+    return ApiError(404, "not_found", str(err))
+
+
+@documented(Doc(a.Health))
+async def healthz(request: Request) -> Response:
+    """Whether the reconciler answers, its pid and config."""
+    daemon = daemon_of(request)
+    return answer(a.Health(ok=True, pid=os.getpid(), config=daemon.path, environment=daemon.environment,
+                           state_writes_waiting=daemon.controller.writer.pending,
+                           api_listen_not_served=daemon.unserved_listen))
+
+
+@documented(Doc(a.Processes, errors=(404,), query={"name": "only these processes (repeat for more)",
+                                                     "group": "only the processes of this group"}))
+async def list_processes(request: Request) -> Response:
+    """Each process instance's status row."""
+    controller = daemon_of(request).controller
+    names = request.query_params.getlist("name")
+    group = request.query_params.get("group")
     rows = status_rows(controller)
     unknown = [n for n in names if not any(is_instance_of(row["name"], n) for row in rows)]
     if unknown:
-        return _error(404, str(target_error(unknown, controller.desired)))
+        raise _unknown(target_error(unknown, controller.desired))
     if names:
         rows = [row for row in rows if any(is_instance_of(row["name"], n) for n in names)]
     if group is not None:
         rows = [row for row in rows if row["group"] == group]
-    return json_response({"processes": rows, "config_error": controller.config_error})
+    return answer(a.Processes(processes=rows, config_error=controller.config_error))
 
 
-async def act(daemon: Daemon, request: Request) -> Response:
-    controller = daemon.controller
+@documented(Doc(a.Acted, body=Act, errors=(404, 409, 422)))
+async def act(request: Request) -> Response:
+    """Start, stop or restart the targets (or every process with `all`) and wait for them to settle."""
+    daemon = daemon_of(request)
     verb = request.path_params["verb"]
-    if verb == "run" and "name" in request.path_params:
-        return await run_job(daemon, request)
     if verb not in VERBS:
-        return _error(404, f"unknown action '{verb}' (use start, stop or restart)")
-    body = parse(Act, request.body)
-    if isinstance(body, Response):
-        return body
+        raise ApiError(404, "not_found", f"unknown action '{verb}' (use start, stop or restart)")
+    body = await body_of(request, Act)
     if body.all and body.targets:
-        return json_response({"error": "all: cannot be given with targets", "field": "all"}, 422)
-    targets = [request.path_params["name"]] if "name" in request.path_params else body.targets
+        raise ApiError(422, "invalid_body", "all: cannot be given with targets", field="all")
+    _not_stopping(daemon)
     try:
-        names = controller.request(verb, targets, everything=body.all)
+        names = daemon.controller.request(verb, body.targets, everything=body.all)
     except TargetError as err:
-        return _error(404, str(err))
-    settled = await controller.settle(names, timeout=body.wait)
-    return json_response({"done": names, "settled": settled, "processes": status_rows(controller, names)})
+        raise _unknown(err) from None
+    return await _settled(daemon, names, body.wait)
 
 
-async def run_job(daemon: Daemon, request: Request) -> Response:
-    controller = daemon.controller
-    name = request.path_params["name"]
-    body = parse(RunJob, request.body)
-    if isinstance(body, Response):
-        return body
+@documented(Doc(a.Acted, body=Act, errors=(404, 409, 422)))
+async def act_on_one(request: Request) -> Response:
+    """Start, stop or restart one process, or `run` a job now, and wait for it to settle."""
+    daemon = daemon_of(request)
+    name, verb = request.path_params["name"], request.path_params["verb"]
+    if verb == "run":
+        return await _run_job(daemon, name, await body_of(request, RunJob))
+    if verb not in VERBS:
+        raise ApiError(404, "not_found", f"unknown action '{verb}' (use start, stop, restart or run)")
+    body = await body_of(request, Act)
+    _not_stopping(daemon)
     try:
-        controller.jobs.request_run(name)
+        names = daemon.controller.request(verb, [name], everything=False)
     except TargetError as err:
-        return _error(404, str(err))
+        raise _unknown(err) from None
+    return await _settled(daemon, names, body.wait)
+
+
+async def _run_job(daemon: Daemon, name: str, body: RunJob) -> Response:
+    _not_stopping(daemon)
+    try:
+        daemon.controller.jobs.request_run(name)
+    except TargetError as err:
+        raise _unknown(err) from None
     except NotAJob as err:
-        return _error(400, str(err))
-    settled = await controller.settle([name], timeout=body.wait)
-    return json_response({"done": [name], "settled": settled, "processes": status_rows(controller, [name])})
+        raise ApiError(409, "conflict", str(err)) from None
+    return await _settled(daemon, [name], body.wait)
 
 
-async def list_runs(daemon: Daemon, request: Request) -> Response:
-    name = request.path_params["name"]
-    d = daemon.controller.desired.get(name)
-    if d is None:
-        return _error(404, str(target_error([name], daemon.controller.desired)))
-    if not d.is_job:
-        return _error(400, f"{name} is not a job (it has no schedule)")
-    try:
-        limit = max(1, min(10_000, int(request.param("limit", "20") or "20")))
-    except ValueError:
-        return _error(400, "limit must be a whole number")
-    return json_response({"runs": [run.as_json() for run in daemon.store.runs(name, limit=limit)]})
+def _not_stopping(daemon: Daemon) -> None:
+    if daemon.stop_requested.is_set():
+        raise ApiError(409, "conflict", "the reconciler is stopping")
 
 
-async def config_get(daemon: Daemon, request: Request) -> Response:
-    loaded = daemon.controller.loaded
-    return json_response({
-        "path": daemon.path,
-        "environment": daemon.environment,
-        "error": daemon.controller.config_error,
-        "loading": daemon.loading > 0,
-        "config": masked_config(loaded.config, loaded.tainted) if loaded else None,
-    })
-
-
-async def config_diff(daemon: Daemon, request: Request) -> Response:
+async def _settled(daemon: Daemon, names: list[str], wait: float) -> Response:
     controller = daemon.controller
-    body = parse(ConfigFile, request.body)
-    if isinstance(body, Response):
-        return body
+    settled = await controller.settle(names, timeout=wait)
+    return answer(a.Acted(done=names, settled=settled, processes=status_rows(controller, names)))
+
+
+@documented(Doc(a.Runs, errors=(400, 404, 409), query={"limit": "how many, newest first (1 to 10000, 20)"}))
+async def list_runs(request: Request) -> Response:
+    """A job's runs, newest first."""
+    daemon = daemon_of(request)
+    name = request.path_params["name"]
+    desired = daemon.controller.desired.get(name)
+    if desired is None:
+        raise _unknown(target_error([name], daemon.controller.desired))
+    if not desired.is_job:
+        raise ApiError(409, "conflict", f"{name} is not a job (it has no schedule)")
+    limit = _limit(request)
+    return answer(a.Runs(runs=[run.as_json() for run in daemon.store.runs(name, limit=limit)]))
+
+
+@documented(Doc(a.ConfigAnswer))
+async def config_get(request: Request) -> Response:
+    """The config in force (secrets masked), its file, and the last load error."""
+    daemon = daemon_of(request)
+    loaded = daemon.controller.loaded
+    return answer(a.ConfigAnswer(
+        path=daemon.path, environment=daemon.environment, error=daemon.controller.config_error,
+        loading=daemon.loading > 0, config=masked_config(loaded.config, loaded.tainted) if loaded else None,
+    ))
+
+
+@documented(Doc(a.Diff, body=ConfigFile, errors=(422,)))
+async def config_diff(request: Request) -> Response:
+    """What applying the file would do."""
+    daemon = daemon_of(request)
+    controller = daemon.controller
+    body = await body_of(request, ConfigFile)
     try:
         loaded = await daemon.load(body.file or daemon.path, body.environment)
     except ConfigError as err:
-        return _config_error(err)
+        raise _config_error(err) from None
     desired = expand(loaded.config, loaded.env_files)
     result = plan(desired, controller.observe(), controller.records, controller.clock.monotonic())
-    return json_response({"lines": diff_lines(result), "changes": diff_items(result)})
+    return answer(a.Diff(lines=diff_lines(result), changes=diff_items(result)))
 
 
-async def config_apply(daemon: Daemon, request: Request) -> Response:
+@documented(Doc(a.Applied, body=Apply, errors=(422,)))
+async def config_apply(request: Request) -> Response:
+    """Make the file the config in force and wait for the processes to converge."""
+    daemon = daemon_of(request)
     controller = daemon.controller
-    body = parse(Apply, request.body)
-    if isinstance(body, Response):
-        return body
+    body = await body_of(request, Apply)
     mark = 0 if body.since_start else len(controller.journal)
     try:
         await daemon.reload("apply", path=body.file, environment=body.environment, switch=True)
     except ConfigError as err:
-        return _config_error(err)
+        raise _config_error(err) from None
     controller.wake()
     converged = await controller.converge(body.wait)
-    return json_response({"converged": converged, "done": controller.journal[mark:], "waiting": controller.unsettled()})
+    return answer(a.Applied(converged=converged, done=controller.journal[mark:], waiting=controller.unsettled()))
 
 
-async def events(daemon: Daemon, request: Request) -> Response:
-    try:
-        limit = max(1, min(10_000, int(request.param("limit", "20") or "20")))
-    except ValueError:
-        return _error(400, "limit must be a whole number")
-    rows = daemon.store.events(process=request.param("process"), limit=limit)
-    return json_response({"events": [
-        {"at": iso(e.at), "process": e.process, "kind": e.kind, "message": e.message} for e in rows
-    ]})
+@documented(Doc(a.Events, errors=(400,), query={"process": "only this process's events",
+                                                 "limit": "how many, newest last (1 to 10000, 20)"}))
+async def events(request: Request) -> Response:
+    """What the reconciler did and why."""
+    daemon = daemon_of(request)
+    limit = _limit(request)
+    rows = daemon.store.events(process=request.query_params.get("process"), limit=limit)
+    return answer(a.Events(events=[a.Event(at=iso(e.at), process=e.process, kind=e.kind, message=e.message)
+                                   for e in rows]))
 
 
-async def shutdown(daemon: Daemon, request: Request) -> Response:
-    body = parse(Shutdown, request.body)
-    if isinstance(body, Response):
-        return body
+@documented(Doc(a.Stopping, body=Shutdown, errors=(422,), status=202))
+async def shutdown(request: Request) -> Response:
+    """Stop every process (unless `keep`), then the reconciler."""
+    daemon = daemon_of(request)
+    body = await body_of(request, Shutdown)
     daemon.request_stop(keep=body.keep)
-    return json_response({"stopping": True}, 202)
+    return answer(a.Stopping(stopping=True), 202)
 
 
-async def metrics(daemon: Daemon, request: Request) -> Response:
+@documented(Doc(None, media_type="text/plain; version=0.0.4"))
+async def metrics(request: Request) -> Response:
+    """Prometheus text format."""
     from sentinel.api.metrics import CONTENT_TYPE, exposition  # prometheus-client: loaded on the first scrape
 
-    return text_response(exposition(daemon.controller), CONTENT_TYPE)
+    return Response(exposition(daemon_of(request).controller), media_type=CONTENT_TYPE)
 
 
-def _error(status: int, message: str) -> Response:
-    return error_response(status, message)
+@documented(Doc(None))
+async def openapi_document(request: Request) -> Response:
+    """This API's OpenAPI document."""
+    from sentinel.api.openapi import openapi_text
+
+    return Response(openapi_text(), media_type="application/json")
 
 
-def _config_error(err: ConfigError) -> Response:
-    return json_response({"error": str(err), "problems": [str(p) for p in err.problems]}, 422)
+def _config_error(err: ConfigError) -> ApiError:
+    return ApiError(422, "invalid_config", str(err), problems=[str(p) for p in err.problems])
 
+
+ROUTES: list[BaseRoute] = [
+    Route("/healthz", healthz),
+    Route("/metrics", metrics),
+    Route("/openapi.json", openapi_document),
+    Route("/v1/processes", list_processes),
+    Route("/v1/processes/{verb}", act, methods=["POST"]),
+    Route("/v1/processes/{name}/runs", list_runs),
+    Route("/v1/processes/{name}/{verb}", act_on_one, methods=["POST"]),
+    Route("/v1/config", config_get),
+    Route("/v1/config/diff", config_diff, methods=["POST"]),
+    Route("/v1/config/apply", config_apply, methods=["POST"]),
+    Route("/v1/events", events),
+    Route("/v1/shutdown", shutdown, methods=["POST"]),
+]
+
+
+async def _api_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, ApiError)
+    return exc.response()
+
+
+async def _http_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, HTTPException)
+    if exc.status_code == 405:
+        return error_response(405, "method_not_allowed", f"method {request.method} not allowed on {request.url.path}")
+    if exc.status_code == 404:
+        return error_response(404, "not_found", f"no such endpoint: {request.url.path}")
+    return error_response(exc.status_code, "bad_request", str(exc.detail))  # pragma: no cover - Starlette's own
+
+
+async def _internal_error(request: Request, exc: Exception) -> Response:
+    return error_response(500, "internal", "internal error")
+
+
+def create_app(daemon: Daemon | None) -> Starlette:
+    """A fresh app serving `daemon` (None: only to list the routes)."""
+    counting = [Middleware(_CountRequests, daemon=daemon)] if daemon is not None else []
+    app = Starlette(routes=ROUTES, middleware=counting, exception_handlers={
+        ApiError: _api_error, HTTPException: _http_error, Exception: _internal_error,
+    })
+    app.state.daemon = daemon
+    return app
+
+
+class _CountRequests:
+    """Counts every answer by method and status, for `/metrics` (`controller.counters.api_request`)."""
+
+    def __init__(self, app: ASGIApp, daemon: Daemon) -> None:
+        self.app, self.daemon = app, daemon
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+
+        async def counted(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                self.daemon.controller.counters.api_request(scope["method"], message["status"])
+            await send(message)
+
+        await self.app(scope, receive, counted)
+
+
+def describe(handler: Any) -> Doc | None:
+    """The `Doc` a route's handler was marked with."""
+    doc: Doc | None = getattr(handler, "api_doc", None)
+    return doc

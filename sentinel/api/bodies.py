@@ -1,8 +1,9 @@
 """The request bodies of the POST routes, validated strictly by type (docs/security.md).
 
-`parse(Model, raw)` answers the body as a frozen model, or the error response: 400 when the body
-is not a JSON object, 422 naming the field at fault (`"all": "no"` is not a boolean, an unknown
-key is refused rather than ignored). Only `app` uses them.
+`parse(Model, raw)` answers the body as a frozen model, or raises the `ApiError` to answer
+instead: 400 when the body is not a JSON object (nested too deep counts as not JSON), 422 naming
+the field at fault (`"all": "no"` is not a boolean, an unknown key is refused rather than
+ignored). Only `app` uses them; `openapi` documents them.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from typing import TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from sentinel.api.http import Response, error_response, json_response
+from sentinel.api.answers import ApiError
 
 MAX_WAIT = 600.0  # seconds a request may ask to wait, at most
 
@@ -37,7 +38,7 @@ class Act(Waits):
 
 
 class RunJob(Waits):
-    pass
+    """`run`: start a run of the job now."""
 
 
 class ConfigFile(Body):
@@ -48,28 +49,32 @@ class ConfigFile(Body):
 
 
 class Apply(ConfigFile, Waits):
+    """`config/apply`: make the file (the running one when missing) the config in force."""
+
     since_start: bool = False
 
 
 class Shutdown(Body):
+    """`shutdown`: stop every process, then the reconciler; with `keep`, leave the processes running."""
+
     keep: bool = False
 
 
 B = TypeVar("B", bound=Body)
 
 
-def parse(model: type[B], raw: bytes) -> B | Response:
-    """`raw` as a `model`, or the error response to send instead."""
+def parse(model: type[B], raw: bytes) -> B:
+    """`raw` as a `model`; ApiError (400 or 422) when it is not one."""
     try:
         value = json.loads(raw) if raw else {}
     except (ValueError, RecursionError):
-        return error_response(400, "request body is not JSON")
+        raise ApiError(400, "not_json", "request body is not JSON") from None
     if not isinstance(value, dict):
-        return error_response(400, "request body must be a JSON object")
+        raise ApiError(400, "not_json", "request body must be a JSON object")
     try:
         return model.model_validate(value)
     except ValidationError as err:
         first = err.errors()[0]
         field = ".".join(str(part) for part in first["loc"])
         message = first["msg"][:1].lower() + first["msg"][1:]
-        return json_response({"error": f"{field}: {message}", "field": field}, 422)
+        raise ApiError(422, "invalid_body", f"{field}: {message}", field=field) from None

@@ -6,7 +6,6 @@ to it through the client, or start a detached one.
 
 from __future__ import annotations
 
-import fcntl
 import os
 import sys
 import time
@@ -17,6 +16,7 @@ import click
 from sentinel.cli.context import client, state_dir
 from sentinel.cli.main import CONTEXT, cli, default_file, env_option, file_option
 from sentinel.cli.output import debugging, handles_errors, to_json
+from sentinel.client import lock_held
 from sentinel.errors import DaemonRunning, DaemonUnavailable, SentinelError
 from sentinel.logsettings import LOG_FORMATS, LogFormat
 from sentinel.paths import StateDir, open_private
@@ -113,17 +113,7 @@ class NoReconciler(SentinelError):
 
 def _lock_released(sd: StateDir) -> bool:
     """True once no reconciler holds the state directory's lock (its process has ended or is ending)."""
-    try:
-        fd = os.open(sd.pidfile, os.O_RDONLY)
-    except FileNotFoundError:
-        return True
-    try:
-        fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
-    except BlockingIOError:
-        return False
-    finally:
-        os.close(fd)
-    return True
+    return not lock_held(sd)
 
 
 def _last_error(sd: StateDir, offset: int) -> str:

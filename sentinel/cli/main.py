@@ -111,12 +111,19 @@ def escape_dollars(data: Any) -> Any:
 
 
 @cli.command(context_settings=CONTEXT)
+@click.option("--openapi", is_flag=True, help="Print the API's OpenAPI document instead (schema/openapi.json).")
 @handles_errors
-def schema() -> None:
+def schema(openapi: bool) -> None:
     """Print the JSON Schema of sentinel.yaml.
 
     Editors use it to complete and check the file; see the README for the one-line setup.
+    With --openapi, the API's OpenAPI document (what the reconciler serves at /openapi.json).
     """
+    if openapi:
+        from sentinel.api.openapi import openapi_text
+
+        click.echo(openapi_text(), nl=False)
+        return
     from sentinel.config.schema import schema_text
 
     click.echo(schema_text(), nl=False)

@@ -14,8 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from sentinel.api.http import Response
-from sentinel.api.server import ApiServer
+from sentinel.api.serving import ApiServer
 from sentinel.log import Burst, bound, configure, get_logger
 from sentinel.logsettings import LogFormat, LogLevel
 
@@ -129,7 +128,7 @@ def test_burst_logs_the_first_then_a_count_per_period_then_the_end() -> None:
     assert not burst.active
 
 
-async def _never(request: object) -> Response:
+async def _never(scope: object, receive: object, send: object) -> None:
     raise AssertionError("no request expected")
 
 

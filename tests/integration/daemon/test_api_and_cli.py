@@ -100,13 +100,17 @@ def test_metrics_and_bad_requests(make_reconciler: Callable[..., Reconciler]) ->
     status, text = _raw(r, "GET", "/metrics")
     assert status == 200
     assert 'sentinel_process_up{name="a"} 1.0' in text.splitlines()
-    assert _raw(r, "POST", "/v1/processes/stop", b"{not json") == (400, '{"error":"request body is not JSON"}')
-    assert _raw(r, "POST", "/v1/processes/stop", b"[]") == (400, '{"error":"request body must be a JSON object"}')
+    assert _raw(r, "POST", "/v1/processes/stop", b"{not json") == (
+        400, '{"error":{"code":"not_json","message":"request body is not JSON"}}')
+    assert _raw(r, "POST", "/v1/processes/stop", b"[]") == (
+        400, '{"error":{"code":"not_json","message":"request body must be a JSON object"}}')
     assert _raw(r, "POST", "/v1/processes/stop", b'{"targets": "a"}') == (
-        422, '{"error":"targets: input should be a valid list","field":"targets"}')
+        422, '{"error":{"code":"invalid_body","message":"targets: input should be a valid list","field":"targets"}}')
     assert _raw(r, "POST", "/v1/processes/a/explode")[0] == 404
-    assert _raw(r, "GET", "/v1/events?limit=x") == (400, '{"error":"limit must be a whole number"}')
-    assert _raw(r, "GET", "/v1/processes?name=nope") == (404, '{"error":"unknown process: nope"}')
+    assert _raw(r, "GET", "/v1/events?limit=x") == (
+        400, '{"error":{"code":"bad_query","message":"limit must be a whole number"}}')
+    assert _raw(r, "GET", "/v1/processes?name=nope") == (
+        404, '{"error":{"code":"not_found","message":"unknown process: nope"}}')
     status, body = _raw(r, "GET", "/v1/config")
     assert status == 200
     assert json.loads(body)["config"] == {"processes": {"a": {"command": "sleep 1000", "cwd": str(r.config.parent)}}}

@@ -30,8 +30,9 @@ def test_a_body_of_the_wrong_shape_is_a_422_naming_the_field_and_stops_nothing(
     for body, field in WRONG:
         status, text = _raw(r, "POST", "/v1/processes/stop", json.dumps(body).encode())
         assert status == 422, (body, text)
-        assert json.loads(text)["field"] == field
-        assert json.loads(text)["error"].startswith(f"{field}: ")
+        error = json.loads(text)["error"]
+        assert (error["code"], error["field"]) == ("invalid_body", field)
+        assert error["message"].startswith(f"{field}: ")
     assert {name: row["state"] for name, row in r.rows().items()} == {"a": "running", "b": "running"}
 
 
@@ -40,7 +41,7 @@ def test_an_unknown_target_is_a_404_and_nothing_is_stopped(make_reconciler: Call
     r.start()
     r.wait_state("a", "running")
     assert _raw(r, "POST", "/v1/processes/stop", b'{"targets": ["nosuch"], "all": false}') == (
-        404, '{"error":"unknown process: nosuch"}')
+        404, '{"error":{"code":"not_found","message":"unknown process: nosuch"}}')
     assert _raw(r, "POST", "/v1/shutdown", b'{"keep": "yes"}')[0] == 422
     assert _raw(r, "POST", "/v1/config/apply", b'{"file": 7}')[0] == 422
     assert _raw(r, "POST", "/v1/processes/stop", b"[" * 100_000 + b"]" * 100_000)[0] == 400

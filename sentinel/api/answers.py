@@ -1,0 +1,118 @@
+"""The API's answers as pydantic models, and its one error shape (docs/contract.md#api).
+
+Every error is `{"error": {"code": "...", "message": "one line"}}` with the status that fits:
+400 a body that is not JSON (or a bad query value), 404 an unknown process or endpoint, 405 a
+known path asked with another method, 409 an action that conflicts with what the process is or
+what the reconciler is doing, 413 a body over the limit, 422 a body of the wrong shape (with
+`field`, the field at fault) or an invalid config (with `problems`). The models are what
+`sentinel schema --openapi` documents (`openapi`).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+from starlette.responses import Response
+
+
+class Answer(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+
+class ErrorDetail(Answer):
+    code: str = Field(description="what went wrong, for programs: not_found, conflict, invalid_body, …")
+    message: str = Field(description="what went wrong, one line, for people")
+    field: str | None = Field(None, description="422 invalid_body: the field at fault (`targets.0`)")
+    problems: list[str] | None = Field(None, description="422 invalid_config: each problem, file:line:col")
+
+
+class ErrorAnswer(Answer):
+    error: ErrorDetail
+
+
+class Health(Answer):
+    ok: bool
+    pid: int
+    config: str
+    environment: str | None
+    state_writes_waiting: int
+    api_listen_not_served: str | None
+
+
+class Processes(Answer):
+    processes: list[dict[str, Any]] = Field(description="one status row per instance, as `sentinel status --json`")
+    config_error: str | None
+
+
+class Acted(Answer):
+    done: list[str]
+    settled: bool
+    processes: list[dict[str, Any]]
+
+
+class Runs(Answer):
+    runs: list[dict[str, Any]]
+
+
+class ConfigAnswer(Answer):
+    path: str
+    environment: str | None
+    error: str | None
+    loading: bool
+    config: dict[str, Any] | None = Field(description="the config in force, secrets masked")
+
+
+class Diff(Answer):
+    lines: list[str]
+    changes: list[dict[str, Any]]
+
+
+class Applied(Answer):
+    converged: bool
+    done: list[str]
+    waiting: list[str]
+
+
+class Event(Answer):
+    at: str | None
+    process: str | None
+    kind: str
+    message: str
+
+
+class Events(Answer):
+    events: list[Event]
+
+
+class Stopping(Answer):
+    stopping: bool
+
+
+class ApiError(Exception):
+    """Raised by a route to answer with the error shape instead."""
+
+    def __init__(self, status: int, code: str, message: str, *, close: bool = False, **extra: Any) -> None:
+        """`close`: hang up after the answer (the rest of the request is not read: a body over the limit)."""
+        super().__init__(message)
+        self.status, self.code, self.message, self.extra, self.close = status, code, message, extra, close
+
+    def response(self) -> Response:
+        response = error_response(self.status, self.code, self.message, **self.extra)
+        if self.close:
+            response.headers["connection"] = "close"
+        return response
+
+
+def answer(model: Answer, status: int = 200) -> Response:
+    return Response(model.model_dump_json(), status, media_type="application/json")
+
+
+def error_response(status: int, code: str, message: str, **extra: Any) -> Response:
+    return Response(error_body(code, message, **extra), status, media_type="application/json")
+
+
+def error_body(code: str, message: str, **extra: Any) -> bytes:
+    """The error shape's bytes (also for answers written below the app: the server's own refusals)."""
+    detail = ErrorDetail(code=code, message=message, **extra)
+    return ErrorAnswer(error=detail).model_dump_json(exclude_none=True).encode()

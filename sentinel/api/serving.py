@@ -1,0 +1,208 @@
+"""Serving the API app (Starlette) with uvicorn on a socket we bound ourselves, inside the
+reconciler's loop.
+
+uvicorn runs without its main loop (which wakes 10 times a second: docs/contract.md#performance-budgets
+measures the reconciler idle) and without its signal handlers (the daemon owns the signals,
+docs/conventions.md#signal-handlers-only-record). Limits (docs/limitations.md): headers up to 64 KiB
+(431 past it), bodies up to 1 MiB (413, in `app`), at most `MAX_CONNECTIONS` connections at once,
+a first request within `HEADER_TIMEOUT` seconds of connecting, `KEEP_ALIVE` seconds between
+requests. A connection is refused at once (503, closed) when taking it would leave fewer than
+`RESERVED_DESCRIPTORS` descriptors free, so a flood of connections never starves supervision
+(starting a process needs descriptors). `close()` stops accepting at once and lets requests in
+flight finish for up to `GRACE` seconds (the answer to `sentinel down` still goes out). No request
+produces a traceback in the log: an app that fails answers 500 and logs one line.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import re
+import resource
+import socket
+import time
+from collections.abc import Callable, Iterator
+from typing import Any, ClassVar
+
+import h11
+import uvicorn
+from starlette.types import ASGIApp, Receive, Scope, Send
+from uvicorn.protocols.http.h11_impl import H11Protocol
+
+from sentinel.api.answers import error_body
+from sentinel.log import Burst, get_logger
+
+log = get_logger(__name__)
+
+MAX_HEADERS = 64 * 1024  # bytes of request line and headers
+MAX_CONNECTIONS = 128  # connections open at once; more are refused
+RESERVED_DESCRIPTORS = 64  # descriptors kept free for supervision: starting processes, logs, state.db
+HEADER_TIMEOUT = 10.0  # seconds a new connection has to send its first request's headers
+KEEP_ALIVE = 5.0  # seconds a connection may stay idle between requests
+GRACE = 2.0  # seconds requests in flight get once the server closes
+
+
+class Gate:
+    """Whether to take a connection just accepted. Refusals are logged once per burst, with a count; a
+    burst ends at the first connection taken `QUIET` seconds after the last refusal (during a flood,
+    connections are taken now and then as others close: that does not end it)."""
+
+    QUIET = 5.0
+
+    def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
+        self.accept_failures = Burst(log, "api_accept_failed", clock=clock)
+        self.refusals = Burst(log, "api_connection_refused", clock=clock)
+        self._clock = clock
+        self._refused_at = -self.QUIET
+
+    def admits(self, descriptor: int, open_connections: int) -> bool:
+        reason = refusal(descriptor, open_connections, resource.getrlimit(resource.RLIMIT_NOFILE)[0])
+        now = self._clock()
+        if reason is None:
+            self.accept_failures.ended("api_accepting_again")
+            if now - self._refused_at >= self.QUIET:
+                self.refusals.ended("api_connections_taken_again")
+            return True
+        self._refused_at = now
+        self.refusals.failed(reason=reason)
+        return False
+
+
+def refusal(descriptor: int, open_connections: int, limit: int) -> str | None:
+    """Why a connection accepted on `descriptor` is refused, or None. Descriptors are allocated
+    lowest first, so a connection's number tells how few are left above it: at most `limit - descriptor - 1`."""
+    if open_connections >= MAX_CONNECTIONS:
+        return f"{MAX_CONNECTIONS} connections already open"
+    if limit != resource.RLIM_INFINITY and descriptor >= limit - RESERVED_DESCRIPTORS:
+        return f"fewer than {RESERVED_DESCRIPTORS} descriptors left (limit {limit}), kept for supervision"
+    return None
+
+
+_END_OF_HEADERS = re.compile(rb"\n\r?\n")  # as h11 finds it
+
+
+def raw_answer(status: int, reason: str, code: str, message: str) -> bytes:
+    """A whole error answer (then the connection closes), for refusals written below the app."""
+    body = error_body(code, message)
+    return (f"HTTP/1.1 {status} {reason}\r\ncontent-type: application/json\r\nconnection: close\r\n"
+            f"content-length: {len(body)}\r\n\r\n").encode() + body
+
+
+_BUSY = raw_answer(503, "Service Unavailable", "busy",
+                   "the reconciler is not taking connections now (too many open); try again")
+_TOO_LARGE = raw_answer(431, "Request Header Fields Too Large", "headers_too_large",
+                        f"request headers over {MAX_HEADERS} bytes")
+_BAD = raw_answer(400, "Bad Request", "bad_request", "bad request: not HTTP/1.1")
+
+
+class GuardedProtocol(H11Protocol):
+    """uvicorn's HTTP/1.1 protocol, with the connection limits above and the API's error shape for
+    requests that are not HTTP (400) or whose headers are too large (431)."""
+
+    gate: ClassVar[Gate]
+    header_timeout: ClassVar[float] = HEADER_TIMEOUT
+    _header_timer: asyncio.TimerHandle | None = None
+
+    def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
+        sock = transport.get_extra_info("socket")
+        if not self.gate.admits(sock.fileno(), len(self.connections)):
+            self.transport = transport
+            transport.write(_BUSY)
+            transport.close()
+            return
+        super().connection_made(transport)
+        self._header_timer = self.loop.call_later(self.header_timeout, self._headers_late)
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        if self._header_timer is not None:
+            self._header_timer.cancel()
+        super().connection_lost(exc)
+
+    def _headers_late(self) -> None:
+        if self.cycle is None and not self.transport.is_closing():  # no request has started
+            self.transport.close()
+
+    def data_received(self, data: bytes) -> None:
+        if self.conn.their_state is h11.IDLE and not self._headers_fit(data):
+            self._answer_and_close(_TOO_LARGE)
+            return
+        super().data_received(data)
+
+    def _headers_fit(self, data: bytes) -> bool:
+        """Whether the request starting in what has arrived ends its headers within MAX_HEADERS (h11 itself
+        only checks a request whose headers have not all arrived yet)."""
+        pending = self.conn.trailing_data[0] + data
+        return len(pending) <= MAX_HEADERS or _END_OF_HEADERS.search(pending, 0, MAX_HEADERS + 2) is not None
+
+    def send_400_response(self, msg: str) -> None:
+        self._answer_and_close(_TOO_LARGE if len(self.conn.trailing_data[0]) > MAX_HEADERS else _BAD)
+
+    def _answer_and_close(self, raw: bytes) -> None:
+        if not self.transport.is_closing():
+            self.transport.write(raw)
+            self.transport.close()
+
+
+class _Server(uvicorn.Server):
+    """uvicorn's server without its 10-per-second main loop and without its signal handlers."""
+
+    def __init__(self, config: uvicorn.Config) -> None:
+        super().__init__(config)
+        self._closed = asyncio.Event()
+
+    async def main_loop(self) -> None:
+        await self._closed.wait()
+
+    @contextlib.contextmanager
+    def capture_signals(self) -> Iterator[None]:
+        yield
+
+    def close(self) -> None:
+        self.should_exit = True
+        self._closed.set()
+
+
+def guarded(app: ASGIApp) -> ASGIApp:
+    """`app`, whose failures are one log line (Starlette has already answered 500), never a traceback."""
+
+    async def guarded_app(scope: Scope, receive: Receive, send: Send) -> None:
+        try:
+            await app(scope, receive, send)
+        except Exception:
+            log.exception("api_request_failed", method=scope.get("method"), path=scope.get("path"))
+
+    return guarded_app
+
+
+class ApiServer:
+    """An ASGI `app` (the API: `sentinel.api.app.create_app`) on one listening socket until `close()`."""
+
+    def __init__(self, app: ASGIApp, sock: socket.socket, *, grace: float = GRACE,
+                 header_timeout: float = HEADER_TIMEOUT) -> None:
+        self._sock = sock
+        self.gate = Gate()
+        protocol = type("ApiProtocol", (GuardedProtocol,), {"gate": self.gate, "header_timeout": header_timeout})
+        config = uvicorn.Config(
+            guarded(app), loop="none", lifespan="off", log_config=None, http=protocol, ws="none",
+            interface="asgi3", access_log=False, server_header=False, date_header=False, proxy_headers=False,
+            limit_concurrency=MAX_CONNECTIONS, timeout_keep_alive=int(KEEP_ALIVE),
+            h11_max_incomplete_event_size=MAX_HEADERS, timeout_graceful_shutdown=max(1, round(grace)),
+        )
+        logging.getLogger("uvicorn").setLevel(logging.ERROR)  # its per-request warnings would flood the log
+        self._server = _Server(config)
+
+    async def serve(self) -> None:
+        await self._server.serve(sockets=[self._sock])
+
+    def close(self) -> None:
+        self._server.close()
+
+    def loop_error(self, context: dict[str, Any]) -> bool:
+        """Whether an error the event loop reports is this server failing to accept (out of descriptors:
+        asyncio tries again every second); if so it is logged once per burst, with a count."""
+        sock = context.get("socket")
+        if sock is None or sock.fileno() != self._sock.fileno() or "accept" not in context.get("message", ""):
+            return False
+        self.gate.accept_failures.failed(error=str(context.get("exception")))
+        return True

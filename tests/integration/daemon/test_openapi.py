@@ -1,0 +1,76 @@
+"""The API's OpenAPI document (sentinel/api/openapi.py): checked in as schema/openapi.json, the same as
+what a live reconciler serves at /openapi.json, listing every route, and describing what the API
+really answers (real answers and errors validated against it)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from jsonschema import Draft202012Validator
+from starlette.routing import Route
+
+from sentinel.api.app import ROUTES
+from sentinel.api.openapi import openapi_text
+from tests.integration.daemon.test_api_and_cli import _raw
+from tests.support.daemon import Reconciler
+
+ROOT = Path(__file__).parents[3]
+
+
+def test_the_checked_in_document_is_what_the_routes_and_models_generate() -> None:
+    assert (ROOT / "schema" / "openapi.json").read_text() == openapi_text(), (
+        "the API changed: regenerate with scripts/schema (`sentinel schema --openapi > schema/openapi.json`)"
+    )
+
+
+def test_every_route_and_method_is_documented() -> None:
+    paths = json.loads(openapi_text())["paths"]
+    for route in ROUTES:
+        assert isinstance(route, Route)
+        methods = {method.lower() for method in route.methods or ()} - {"head"}
+        assert set(paths[route.path]) == methods, route.path
+
+
+def _validator(document: dict[str, Any], path: str, method: str, status: int) -> Draft202012Validator:
+    schema = document["paths"][path][method]["responses"][str(status)]["content"]["application/json"]["schema"]
+    return Draft202012Validator({**schema, "components": document["components"]})
+
+
+def test_a_live_reconciler_serves_the_document_and_answers_as_it_says(
+        make_reconciler: Callable[..., Reconciler]) -> None:
+    r = make_reconciler("processes: {a: {command: sleep 1000}}")
+    r.start()
+    r.wait_state("a", "running")
+    status, served = _raw(r, "GET", "/openapi.json")
+    assert status == 200
+    document = json.loads(served)
+    assert document == json.loads((ROOT / "schema" / "openapi.json").read_text())
+    checks = [
+        ("GET", "/v1/processes", "/v1/processes", None, 200),
+        ("GET", "/healthz", "/healthz", None, 200),
+        ("GET", "/v1/config", "/v1/config", None, 200),
+        ("GET", "/v1/events?limit=5", "/v1/events", None, 200),
+        ("GET", "/v1/processes?name=nope", "/v1/processes", None, 404),
+        ("POST", "/v1/processes/restart", "/v1/processes/{verb}", b'{"targets": ["a"], "timeout": 5}', 200),
+        ("POST", "/v1/processes/stop", "/v1/processes/{verb}", b'{"all": "no"}', 422),
+        ("POST", "/v1/processes/a/run", "/v1/processes/{name}/{verb}", b"{}", 409),
+        ("GET", "/v1/processes/a/runs", "/v1/processes/{name}/runs", None, 409),
+        ("POST", "/v1/config/diff", "/v1/config/diff", b"{}", 200),
+    ]
+    for method, url, path, body, expected in checks:
+        status, text = _raw(r, method, url, body)
+        assert status == expected, (url, text)
+        errors = list(_validator(document, path, method.lower(), status).iter_errors(json.loads(text)))
+        assert not errors, (url, text, errors[0].message)
+
+
+def test_sentinel_schema_openapi_prints_the_document() -> None:
+    from click.testing import CliRunner
+
+    from sentinel.cli.main import cli
+
+    result = CliRunner().invoke(cli, ["schema", "--openapi"])
+    assert (result.exit_code, result.stdout) == (0, openapi_text())
