@@ -26,6 +26,7 @@ and the next reconciler use that -wal, and nothing committed is lost.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import sqlite3
 from collections.abc import Callable
@@ -131,6 +132,50 @@ def close_database(opened: OpenedDb) -> None:
         db.close()
     except DbErrors as exc:
         raise state_error(opened.name, exc) from exc
+
+
+_HEADER = b"SQLite format 3\0"
+
+
+def file_key(path: Path) -> tuple[int, int] | None:
+    """(device, inode) of the file at `path`, None when it is not there."""
+    try:
+        info = os.stat(path)
+    except OSError:
+        return None
+    return (info.st_dev, info.st_ino)
+
+
+def file_damage(path: Path, key: tuple[int, int] | None) -> str | None:
+    """What happened to the database file opened as `key` ((device, inode)) while it was open, if anything:
+    deleted, replaced, emptied, or overwritten with something that is not SQLite. None when it looks whole,
+    or when it cannot be read to tell."""
+    try:
+        info = os.stat(path)
+        with open(path, "rb") as file:
+            header = file.read(len(_HEADER))
+    except FileNotFoundError:
+        return "was deleted"
+    except OSError:
+        return None
+    if (info.st_dev, info.st_ino) != key:
+        return "was replaced by another file"
+    if info.st_size == 0:
+        return "was truncated to 0 bytes"
+    if header != _HEADER:
+        return "was overwritten with something that is not a SQLite database"
+    return None
+
+
+def reopen_database(opened: OpenedDb, path: Path, damage: str, busy_timeout: float) -> tuple[OpenedDb, Path | None]:
+    """Replace a database whose file was damaged under it (`file_damage`): what is left of the file is moved
+    aside first (so that closing the old connection, which may checkpoint, writes into that copy, never into
+    the new file), the old connection is closed, and a fresh database is opened. Returns it and where the
+    old file went (None when there was none). Raises StateError."""
+    moved = _move_aside(path, damage) if path.exists() else None
+    with contextlib.suppress(StateError):
+        close_database(opened)
+    return _open_writable(path, busy_timeout), moved
 
 
 def _open_writable(path: Path, busy_timeout: float) -> OpenedDb:

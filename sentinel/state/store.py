@@ -36,7 +36,17 @@ from typing import Any, TypeVar
 import peewee as pw
 
 from sentinel.errors import StateError
-from sentinel.state.db import DEFAULT_BUSY_TIMEOUT, DbErrors, OpenedDb, close_database, open_database, state_error
+from sentinel.state.db import (
+    DEFAULT_BUSY_TIMEOUT,
+    DbErrors,
+    OpenedDb,
+    close_database,
+    file_damage,
+    file_key,
+    open_database,
+    reopen_database,
+    state_error,
+)
 from sentinel.state.models import EventRow, ProcessRow, RevisionRow, RunRow, as_stored, bind_tables
 from sentinel.state.values import RUN_OUTCOMES, RUN_TRIGGERS, Event, Revision, Run, StoredProcess
 
@@ -55,10 +65,12 @@ _ROWS_PER_INSERT = 50  # 17 columns each: well under SQLite's bound-parameter li
 class Store:
     """state.db, open. Use `Store.open(path)`; close it (or use it as a context manager)."""
 
-    def __init__(self, opened: OpenedDb) -> None:
+    def __init__(self, opened: OpenedDb, path: Path | None = None, busy_timeout: float = DEFAULT_BUSY_TIMEOUT) -> None:
         self._opened = opened
         self._db = opened.database
         self._tables = bind_tables(self._db)
+        self._path, self._busy_timeout = path, busy_timeout
+        self._file = None if path is None else file_key(path)  # (device, inode) of the file opened
         self._lock = threading.RLock()
         self._events_since_prune = 0
         self._next_numbers: dict[str, int] = {}  # job → the number its next run gets
@@ -72,7 +84,7 @@ class Store:
         `busy_timeout` is how long, in seconds, a write waits for another connection's lock
         before it fails with StateError.
         """
-        store = cls(open_database(path, readonly=readonly, busy_timeout=busy_timeout))
+        store = cls(open_database(path, readonly=readonly, busy_timeout=busy_timeout), path, busy_timeout)
         if not readonly:
             with suppress(StateError):  # housekeeping only: tried again after PRUNE_EVENTS_EVERY events
                 store._prune_events()
@@ -91,6 +103,27 @@ class Store:
 
     def __exit__(self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None) -> None:
         self.close()
+
+    def damage(self) -> str | None:
+        """What happened to the file under the open (writable) database since it was opened: "was deleted",
+        "was truncated to 0 bytes", … (`sentinel.state.db.file_damage`); None when it looks whole."""
+        if self._path is None or self.readonly:
+            return None
+        if self._db.is_closed():
+            return "could not be opened again"
+        return file_damage(self._path, self._file)
+
+    def reopen(self, damage: str) -> Path | None:
+        """After `damage()` said what happened: move what is left aside, open a fresh database in its place
+        (empty: the caller writes back what it holds). Returns where the old file went. Raises StateError."""
+        assert self._path is not None, "only a store opened from a path is reopened"
+        with self._lock:
+            opened, moved = reopen_database(self._opened, self._path, damage, self._busy_timeout)
+            self._opened, self._db = opened, opened.database
+            self._tables = bind_tables(self._db)
+            self._file = file_key(self._path)
+            self._events_since_prune = 0
+        return moved
 
     @contextmanager
     def batch(self) -> Iterator[None]:
