@@ -53,7 +53,8 @@ def create_app(daemon: Daemon) -> App:
 async def healthz(daemon: Daemon, request: Request) -> Response:
     return json_response({"ok": True, "pid": os.getpid(), "config": daemon.path, "environment": daemon.environment,
                           "state_writes_waiting": daemon.controller.writer.pending,
-                          "api_listen_not_served": daemon.unserved_listen})
+                          "api_listen_not_served": daemon.unserved_listen,
+                          "storage_problems": daemon.controller.storage_problems()})
 
 
 async def list_processes(daemon: Daemon, request: Request) -> Response:
@@ -68,7 +69,8 @@ async def list_processes(daemon: Daemon, request: Request) -> Response:
         rows = [row for row in rows if any(is_instance_of(row["name"], n) for n in names)]
     if group is not None:
         rows = [row for row in rows if row["group"] == group]
-    return json_response({"processes": rows, "config_error": controller.config_error})
+    return json_response({"processes": rows, "config_error": controller.config_error,
+                          "storage_problems": controller.storage_problems()})
 
 
 async def act(daemon: Daemon, request: Request) -> Response:

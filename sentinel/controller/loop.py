@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import errno
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import replace
 from datetime import UTC, tzinfo
@@ -405,6 +406,18 @@ class Controller:
         logged and dropped on any other failure (docs/reliability.md#f32-a-locked-state-database,
         docs/reliability.md#f34-disk-full; `persist`)."""
         self.writer.write(write, *args, **kwargs)
+
+    def storage_problems(self) -> list[str]:
+        """What cannot be written now, for `status` and `/healthz` (docs/reliability.md#f34-disk-full):
+        "no space left for state.db (12 writes waiting)", "no space left for logs (web, api)", …"""
+        problems = [self.writer.problem] if self.writer.problem else []
+        errors = self.runtime.log_errors()
+        full = [name for name, (_, error) in errors.items() if error.errno == errno.ENOSPC]
+        if full:
+            problems.append(f"no space left for logs ({', '.join(full)})")
+        problems += [f"log of {name} cannot be {what}: {error.strerror or error}"
+                     for name, (what, error) in errors.items() if name not in full]
+        return problems
 
     def check_state_file(self) -> bool:
         """state.db deleted, emptied or overwritten under the reconciler: open a fresh one, write back every record

@@ -180,6 +180,15 @@ class Runtime:
         if run is not None and run.capture is not None:
             run.capture.note(line)
 
+    def log_errors(self) -> dict[str, tuple[str, OSError]]:
+        """The instances whose log cannot be written or rotated now, by name: ("written" or "rotated", why)."""
+        found: dict[str, tuple[str, OSError]] = {}
+        for name, run in sorted(self._runs.items()):
+            error = run.capture.log_error if run.capture is not None else None
+            if error is not None:
+                found[name] = error
+        return found
+
     def usage(self, name: str) -> tuple[float, int] | None:
         """(cpu_percent since the previous call, rss bytes) of the instance's tree; None if it is not running."""
         run = self._runs.get(name)
