@@ -44,6 +44,7 @@ class StateWriter:
         self._store = store
         self._pending: deque[Write] = deque()
         self._batch: list[Write] | None = None  # the writes of the open batch, should it fail to commit
+        self._batch_lost: StateError | None = None  # why SQLite rolled the open batch back (kept meanwhile)
         self._retry: asyncio.TimerHandle | None = None
         self._full = Burst(log, "state_db_full")  # no space left: once per outage, with a count
         self.waiting_for: str | None = None  # LOCKED or FULL while writes are kept
@@ -66,13 +67,13 @@ class StateWriter:
         """`method(*args, **kwargs)` now, or after the writes already waiting."""
         write = partial(method, *args, **kwargs)
         if self._pending:
-            self._pending.append(write)
-            self._schedule()
+            self._keep([write])
             return
         try:
             write()
         except StateError as err:
-            if self._batch and err.sqlite_error == "SQLITE_FULL":  # SQLite rolled the whole transaction back
+            if self._batch is not None and err.sqlite_error == "SQLITE_FULL":  # SQLite rolled the batch back
+                self._batch_lost = err
                 self._failed([*self._batch, write], err)
                 self._batch.clear()
                 return
@@ -101,12 +102,15 @@ class StateWriter:
             transaction.__exit__(type(exc), exc, exc.__traceback__)
             raise
         else:
+            if self._batch_lost is not None:  # rolled back by SQLite already: end it without a commit
+                transaction.__exit__(type(self._batch_lost), self._batch_lost, None)
+                return
             try:
                 transaction.__exit__(None, None, None)
             except StateError as err:  # nothing inside was written
                 self._failed(self._batch, err, first=True)
         finally:
-            self._batch = None
+            self._batch, self._batch_lost = None, None
 
     async def drain(self, timeout: float) -> bool:
         """At shutdown: try the kept writes until they are all written or `timeout` passes; True if all were."""
@@ -130,6 +134,10 @@ class StateWriter:
             log.warning("state_write_failed", error=str(err), dropped=len(writes))
             return
         self._waiting(waiting_for, err)
+        self._keep(writes, first=first)
+
+    def _keep(self, writes: list[Write], *, first: bool = False) -> None:
+        """Queue `writes` (before those waiting when `first`), at most MAX_KEPT in all, and try again later."""
         if first:
             self._pending.extendleft(reversed(writes))
         else:
