@@ -124,7 +124,8 @@ class StateWriter:
             self._retry.cancel()
             self._retry = None
         if self._pending:
-            log.error("state_writes_lost", count=len(self._pending), reason="state.db stayed locked")
+            reason = "no space left for state.db" if self.waiting_for == FULL else "state.db stayed locked"
+            log.error("state_writes_lost", count=len(self._pending), reason=reason)
         return not self._pending
 
     def _failed(self, writes: list[Write], err: StateError, *, first: bool = False) -> None:

@@ -137,34 +137,37 @@ def close_database(opened: OpenedDb) -> None:
 _HEADER = b"SQLite format 3\0"
 
 
-def file_key(path: Path) -> tuple[int, int] | None:
-    """(device, inode) of the file at `path`, None when it is not there."""
+def watch_file(path: Path) -> tuple[int, tuple[int, int]] | None:
+    """A read-only descriptor on the database file and its (device, inode), for `file_damage`; None when it
+    cannot be opened. Keep it open as long as the database: closing any descriptor of the file drops the
+    POSIX locks SQLite holds on it (fcntl locks belong to the process, not to a descriptor), so the file is
+    never opened and closed again while the database is open."""
     try:
-        info = os.stat(path)
+        fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC | os.O_NOFOLLOW)
     except OSError:
         return None
-    return (info.st_dev, info.st_ino)
+    info = os.fstat(fd)
+    return fd, (info.st_dev, info.st_ino)
 
 
-def file_damage(path: Path, key: tuple[int, int] | None) -> str | None:
-    """What happened to the database file opened as `key` ((device, inode)) while it was open, if anything:
+def file_damage(path: Path, watched: tuple[int, tuple[int, int]] | None) -> str | None:
+    """What happened to the database file opened as `watched` (`watch_file`) while it was open, if anything:
     deleted, replaced, emptied, or overwritten with something that is not SQLite. None when it looks whole,
-    or when it cannot be read to tell."""
+    or when it cannot be told. Only `stat` and a read through the kept descriptor: no open, no close."""
     try:
         info = os.stat(path)
-        with open(path, "rb") as file:
-            header = file.read(len(_HEADER))
+        header = os.pread(watched[0], len(_HEADER), 0) if watched is not None else _HEADER
     except FileNotFoundError:
         return "was deleted"
     except OSError:
         return None
-    if (info.st_dev, info.st_ino) != key:
+    if watched is None:
+        return None
+    if (info.st_dev, info.st_ino) != watched[1]:
         return "was replaced by another file"
     if info.st_size == 0:
         return "was truncated to 0 bytes"
-    if header != _HEADER:
-        return "was overwritten with something that is not a SQLite database"
-    return None
+    return None if header == _HEADER else "was overwritten with something that is not a SQLite database"
 
 
 def reopen_database(opened: OpenedDb, path: Path, damage: str, busy_timeout: float) -> tuple[OpenedDb, Path | None]:

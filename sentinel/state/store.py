@@ -22,6 +22,7 @@ prunes them (`prune_runs`, with the job's `keep_runs`); they are numbered per jo
 
 from __future__ import annotations
 
+import os
 import re
 import threading
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -42,10 +43,10 @@ from sentinel.state.db import (
     OpenedDb,
     close_database,
     file_damage,
-    file_key,
     open_database,
     reopen_database,
     state_error,
+    watch_file,
 )
 from sentinel.state.models import EventRow, ProcessRow, RevisionRow, RunRow, as_stored, bind_tables
 from sentinel.state.values import RUN_OUTCOMES, RUN_TRIGGERS, Event, Revision, Run, StoredProcess
@@ -70,7 +71,8 @@ class Store:
         self._db = opened.database
         self._tables = bind_tables(self._db)
         self._path, self._busy_timeout = path, busy_timeout
-        self._file = None if path is None else file_key(path)  # (device, inode) of the file opened
+        # A descriptor on the file and its (device, inode), for `damage` (writable stores only).
+        self._watched = watch_file(path) if path is not None and not opened.readonly else None
         self._lock = threading.RLock()
         self._events_since_prune = 0
         self._next_numbers: dict[str, int] = {}  # job → the number its next run gets
@@ -96,7 +98,16 @@ class Store:
 
     def close(self) -> None:
         with self._lock:
-            close_database(self._opened)
+            try:
+                close_database(self._opened)
+            finally:
+                self._unwatch()
+
+    def _unwatch(self) -> None:
+        """Close the descriptor `damage` reads through: only once SQLite is done with that file (see `watch_file`)."""
+        if self._watched is not None:
+            os.close(self._watched[0])
+            self._watched = None
 
     def __enter__(self) -> Store:
         return self
@@ -111,7 +122,7 @@ class Store:
             return None
         if self._db.is_closed():
             return "could not be opened again"
-        return file_damage(self._path, self._file)
+        return file_damage(self._path, self._watched)
 
     def reopen(self, damage: str) -> Path | None:
         """After `damage()` said what happened: move what is left aside, open a fresh database in its place
@@ -119,9 +130,10 @@ class Store:
         assert self._path is not None, "only a store opened from a path is reopened"
         with self._lock:
             opened, moved = reopen_database(self._opened, self._path, damage, self._busy_timeout)
+            self._unwatch()  # the old connection is closed: its file's locks no longer matter
             self._opened, self._db = opened, opened.database
             self._tables = bind_tables(self._db)
-            self._file = file_key(self._path)
+            self._watched = watch_file(self._path)
             self._events_since_prune = 0
         return moved
 
