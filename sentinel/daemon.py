@@ -41,6 +41,7 @@ from sentinel.state.store import Store
 log = get_logger(__name__)
 DRAIN_TIMEOUT = 5.0  # seconds, at shutdown, for writes kept while state.db was locked (controller.persist)
 RELEASE_AFTER = 1.0  # seconds without a reload before freed memory is handed back (runtime.memory)
+STATE_CHECK = 1.0  # seconds between two looks at state.db's file (deleted, emptied, overwritten: Store.damage)
 LOAD_TIMEOUT = 30.0  # seconds a config load may take before it is given up (docs/limitations.md)
 
 
@@ -119,6 +120,7 @@ class Daemon:
         self.loading = 0  # config loads going on (GET /v1/config says so)
         self._sampler: asyncio.Task[None] | None = None
         self._scheduling: asyncio.Task[None] | None = None
+        self._state_watch: asyncio.Task[None] | None = None
         self._pending: set[asyncio.Task[None]] = set()
         self._taken: tuple[str, tuple[str, ...]] = ("", ())  # the digest and files of the config in force
         self.files_moved = asyncio.Event()  # set when the files to watch change (the watcher follows them)
@@ -143,12 +145,23 @@ class Daemon:
         self.scheduler.changed()
         self.controller.event("config_applied", f"config {self.path} applied ({why})")
         self._report_unserved_listen(loaded)
+        self._save_revision(loaded, new)
+        return True
+
+    def _save_revision(self, loaded: Loaded, config_digest: str) -> None:
         self.controller.write_safely(
-            self.store.save_revision, path=self.path, environment=self.environment, digest=new,
+            self.store.save_revision, path=self.path, environment=self.environment, digest=config_digest,
             config=_json(masked_config(loaded.config, loaded.tainted)), files=list(loaded.files),
             at=self.clock.now_utc(),
         )
-        return True
+
+    async def _watch_state_file(self) -> None:
+        """Look at state.db's file every STATE_CHECK seconds; rebuild it when it was damaged under us."""
+        while True:
+            await asyncio.sleep(STATE_CHECK)
+            loaded = self.controller.loaded
+            if self.controller.check_state_file() and loaded is not None:
+                self._save_revision(loaded, self._taken[0])
 
     def _report_unserved_listen(self, loaded: Loaded) -> None:
         """The TCP API is not served yet: say so (a warning and an event) when a config asking for it is taken."""
@@ -261,7 +274,7 @@ class Daemon:
         loop.set_exception_handler(on_loop_error)
         try:
             self.controller.restore(self.store.processes())
-            await self.controller.stop_strays()
+            await self.controller.take_strays()
             self.controller.jobs.reattach(self.runtime.running())
             self.scheduler.catch_up()
             await self.controller.run_pass()
@@ -280,6 +293,8 @@ class Daemon:
             tasks.append(self._sampler)
             self._scheduling = loop.create_task(self.scheduler.run())
             tasks.append(self._scheduling)
+            self._state_watch = loop.create_task(self._watch_state_file())
+            tasks.append(self._state_watch)
             self._release_memory_soon()  # what loading the config and starting everything left behind
             log.info("reconciler_ready", pid=os.getpid(), state_dir=str(self.options.state_dir.root),
                      config=self.path)
@@ -289,7 +304,7 @@ class Daemon:
         finally:
             if self._release is not None:
                 self._release.cancel()
-            for background in (self._sampler, self._scheduling):
+            for background in (self._sampler, self._scheduling, self._state_watch):
                 if background is not None:
                     background.cancel()
             if server is not None:

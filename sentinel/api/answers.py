@@ -38,11 +38,13 @@ class Health(Answer):
     environment: str | None
     state_writes_waiting: int
     api_listen_not_served: str | None
+    storage_problems: list[str] = Field(description="no space left for state.db or logs, a log that cannot rotate")
 
 
 class Processes(Answer):
     processes: list[dict[str, Any]] = Field(description="one status row per instance, as `sentinel status --json`")
     config_error: str | None
+    storage_problems: list[str] = Field(description="as in /healthz: shown by `sentinel status` on stderr")
 
 
 class Acted(Answer):

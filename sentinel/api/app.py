@@ -101,7 +101,8 @@ async def healthz(request: Request) -> Response:
     daemon = daemon_of(request)
     return answer(a.Health(ok=True, pid=os.getpid(), config=daemon.path, environment=daemon.environment,
                            state_writes_waiting=daemon.controller.writer.pending,
-                           api_listen_not_served=daemon.unserved_listen))
+                           api_listen_not_served=daemon.unserved_listen,
+                           storage_problems=daemon.controller.storage_problems()))
 
 
 @documented(Doc(a.Processes, errors=(404,), query={"name": "only these processes (repeat for more)",
@@ -119,7 +120,8 @@ async def list_processes(request: Request) -> Response:
         rows = [row for row in rows if any(is_instance_of(row["name"], n) for n in names)]
     if group is not None:
         rows = [row for row in rows if row["group"] == group]
-    return answer(a.Processes(processes=rows, config_error=controller.config_error))
+    return answer(a.Processes(processes=rows, config_error=controller.config_error,
+                              storage_problems=controller.storage_problems()))
 
 
 @documented(Doc(a.Acted, body=Act, errors=(404, 409, 422)))

@@ -37,6 +37,8 @@ def _status(names: tuple[str, ...], group: str | None, as_json: bool) -> None:
         rows: list[dict[str, Any]] = answer["processes"]
         if answer.get("config_error"):
             click.echo(f"config not applied: {answer['config_error']}", err=True)
+        for problem in answer.get("storage_problems") or ():  # docs/reliability.md#f34-disk-full
+            click.echo(f"warning: {problem}", err=True)
     except DaemonUnavailable:
         from sentinel.cli.offline import offline_rows
 

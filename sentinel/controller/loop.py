@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import errno
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import replace
 from datetime import UTC, tzinfo
@@ -29,9 +30,9 @@ from sentinel.controller.health import HealthMonitor
 from sentinel.controller.jobs import MAX_SLEEP, JobRuns, JobScheduler
 from sentinel.controller.limits import LimitSampler
 from sentinel.controller.persist import StateWriter
-from sentinel.errors import SentinelError, SpawnError
+from sentinel.errors import SentinelError, SpawnError, StateError
 from sentinel.health.tracker import HealthState
-from sentinel.log import bound, get_logger
+from sentinel.log import Burst, bound, get_logger
 from sentinel.reconcile import records as user_requests
 from sentinel.reconcile.actions import Action, Forget, Plan, Restart, SetState, Start, Stop, Update
 from sentinel.reconcile.convergence import Convergence, convergence
@@ -44,8 +45,9 @@ from sentinel.reconcile.planner import plan
 from sentinel.reconcile.records import record_after
 from sentinel.reconcile.render import done_line, killed_line
 from sentinel.reconcile.shutdown import shutdown_stops
+from sentinel.reconcile.strays import ADOPT, StrayFacts, stray_verdict
 from sentinel.reconcile.targets import resolve_targets, target_error
-from sentinel.runtime.manager import Runtime
+from sentinel.runtime.manager import Runtime, Stray
 from sentinel.runtime.spawn import SpawnRequest, launch_facts
 from sentinel.signames import signal_number
 from sentinel.state.convert import identity_of, to_record, to_stored
@@ -93,6 +95,7 @@ class Controller:
         self.health = HealthMonitor(clock, self._on_health)
         self.limits = LimitSampler(clock, runtime.usage, self.wake)
         self.writer = StateWriter(store)
+        self._state_rebuild_failed = Burst(log, "state_rebuild_failed")
         self.jobs = JobRuns(self)
         self.scheduler = JobScheduler(self, system_tz, max_sleep=wall_clock_check)
 
@@ -320,7 +323,7 @@ class Controller:
     def _request(self, d: DesiredProcess) -> SpawnRequest:
         env = self._env(d)
         return SpawnRequest(name=d.name, argv=d.argv, env=env, cwd=d.cwd, user=d.user,
-                            fifo=self.runtime.state_dir.fifo(d.name))
+                            fifo=self.runtime.state_dir.fifo(d.name), spec=d.spec_hash)
 
     def background(self, name: str, work: Awaitable[None]) -> None:
         self._busy.add(name)
@@ -437,6 +440,37 @@ class Controller:
         docs/reliability.md#f34-disk-full; `persist`)."""
         self.writer.write(write, *args, **kwargs)
 
+    def storage_problems(self) -> list[str]:
+        """What cannot be written now, for `status` and `/healthz` (docs/reliability.md#f34-disk-full):
+        "no space left for state.db (12 writes waiting)", "no space left for logs (web, api)", …"""
+        problems = [self.writer.problem] if self.writer.problem else []
+        errors = self.runtime.log_errors()
+        full = [name for name, (_, error) in errors.items() if error.errno == errno.ENOSPC]
+        if full:
+            problems.append(f"no space left for logs ({', '.join(full)})")
+        problems += [f"log of {name} cannot be {what}: {error.strerror or error}"
+                     for name, (what, error) in errors.items() if name not in full]
+        return problems
+
+    def check_state_file(self) -> bool:
+        """state.db deleted, emptied or overwritten under the reconciler: open a fresh one, write back every record
+        it holds in memory and record the rebuild as an event (docs/reliability.md#f33-a-corrupt-state-database).
+        True when it was rebuilt; the caller writes back what else it holds (the config in force)."""
+        damage = self.store.damage()
+        if damage is None:
+            return False
+        try:
+            moved = self.store.reopen(damage)
+        except StateError as err:
+            self._state_rebuild_failed.failed(error=str(err), damage=damage)
+            return False
+        self._state_rebuild_failed.ended("state_rebuild_succeeded")
+        self.write_safely(self.store.save_processes, [self.stored(name) for name in sorted(self.records)])
+        aside = f"; what was left of it is in {moved}" if moved is not None else ""
+        self.event("state_rebuilt", f"state.db {damage} while the reconciler ran: rebuilt from its memory "
+                   f"({len(self.records)} process records; earlier events and job runs are lost){aside}")
+        return True
+
     # --- start-up: records from state.db, adoption -------------------------------------------
 
     def restore(self, stored: Mapping[str, StoredProcess]) -> list[str]:
@@ -461,18 +495,40 @@ class Controller:
                 self.event("lost", f"{name} (pid {identity.pid}) ended while no reconciler watched it", process=name)
         return adopted
 
-    async def stop_strays(self) -> list[str]:
-        """Stop processes of this state directory that no record knows (their reconciler died between
-        starting them and writing them down), so that none runs twice
-        (docs/reliability.md#f33-a-corrupt-state-database)."""
-        strays = self.runtime.strays()
-        for name, (identity, pgid) in sorted(strays.items()):
+    async def take_strays(self) -> list[str]:
+        """Processes of this state directory that no record knows (their reconciler died between starting
+        them and writing them down, or state.db was lost): adopt those whose instance is still desired as
+        the same spec, stop the others, so that none runs twice (`reconcile.strays`,
+        docs/reliability.md#f33-a-corrupt-state-database). Returns the names stopped."""
+        stopped: list[str] = []
+        for name, stray in sorted(self.runtime.strays().items()):
+            record = self.records.get(name)
+            facts = StrayFacts(name, stray.spec, held=record is not None and record.held)
+            verdict = stray_verdict(facts, self.desired)
+            if verdict == ADOPT and self._adopt_stray(name, stray):
+                continue
             signal_name, timeout = self._stop_settings.get(name, _DEFAULT_STOP)
-            await self.runtime.stop_stray(name, identity, pgid, signal=signal_number(signal_name),
+            await self.runtime.stop_stray(name, stray.identity, stray.pgid, signal=signal_number(signal_name),
                                           timeout=timeout)
-            self.event("stray_stopped", f"stopped {name} (pid {identity.pid}): running, but unknown to state.db",
-                       process=name)
-        return sorted(strays)
+            self.event("stray_stopped", f"stopped {name} (pid {stray.identity.pid}): running, but unknown to "
+                       f"state.db ({verdict})", process=name)
+            stopped.append(name)
+        return stopped
+
+    def _adopt_stray(self, name: str, stray: Stray) -> bool:
+        """Watch a stray whose spec is the desired one, as if it had been recorded; False if it has gone."""
+        d = self.desired[name]
+        if not self.runtime.adopt(name, stray.identity, stray.pgid, log_max_size=d.log_max_size,
+                                  log_keep=d.log_keep):
+            return False
+        now = self.clock.monotonic()
+        old = self.records.get(name) or ProcessRecord(name=name, state=S.PENDING)
+        self.keep(name, replace(old, state=S.RUNNING, spec_hash=d.spec_hash, digests=dict(d.digests), exit=None,
+                                started_at=now, retry_at=None, reason="adopted by its tag"))
+        self._check_health(d, now)
+        self.event("adopted", f"adopted {name} (pid {stray.identity.pid}) by its tag: unknown to state.db, "
+                   "same spec as the config", process=name)
+        return True
 
     # --- user requests ------------------------------------------------------------------------
 

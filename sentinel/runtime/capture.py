@@ -70,6 +70,8 @@ class Capture:
         self._writer = writer
         self._log = log.bind(fifo=str(fifo))
         self._write_failures = Burst(self._log, "log_write_failed")  # logged once per outage, with a count
+        self._rotation_failures = Burst(self._log, "log_rotation_failed")
+        self._write_error: OSError | None = None  # why the last write failed, until one works
         self._loop: asyncio.AbstractEventLoop | None = None
         self._fd = os.open(fifo, os.O_RDWR | os.O_NONBLOCK | os.O_CLOEXEC | os.O_NOFOLLOW)
         self._spool = -1
@@ -173,6 +175,21 @@ class Capture:
             self._writer.prepare()
         except OSError as err:
             self._failing(err)
+        rotation_error = self._writer.rotation_error
+        if rotation_error is not None:
+            self._rotation_failures.failed(path=str(self._writer.path), error=str(rotation_error),
+                                           reason="the log grows past logs.max_size until it can be rotated")
+        elif self._rotation_failures.active:
+            self._rotation_failures.ended("log_rotated_again", path=str(self._writer.path))
+
+    @property
+    def log_error(self) -> tuple[str, OSError] | None:
+        """What goes wrong with the log now: ("written", error) or ("rotated", error); None when nothing does."""
+        if self._write_error is not None:
+            return ("written", self._write_error)
+        if self._writer.rotation_error is not None:
+            return ("rotated", self._writer.rotation_error)
+        return None
 
     def _write(self, data: bytes) -> None:
         """Append to the log; when it cannot be written the chunk is dropped, so the child never blocks
@@ -183,10 +200,12 @@ class Capture:
             self._failing(err)
             self.dropped += len(data)
             return
+        self._write_error = None
         if self._write_failures.active:
             self._write_failures.ended("log_writable_again", path=str(self._writer.path), dropped_bytes=self.dropped)
 
     def _failing(self, err: OSError) -> None:
+        self._write_error = err
         self._write_failures.failed(path=str(self._writer.path), error=str(err), reason="output dropped until it works")
 
     def _no_spool(self, err: OSError) -> None:

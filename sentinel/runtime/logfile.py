@@ -21,13 +21,14 @@ a job's lines carry their run after the time, `2026-11-26T03:00:00.010Z #42 hell
   … up to .{keep}, the oldest dropped) and a new NAME.log starts; a line being written is cut
   and continued (`↪ `) in the new file. A file can exceed `max_size` by one chunk. `keep=0`
   keeps no old files. The cost of a rotation grows with the files that exist, not with `keep`.
+  A rotation that cannot rename the files leaves the log growing past `max_size` and says why
+  (`rotation_error`, reported by the capture); it is tried again at the next chunk.
 - A log file removed or renamed by someone else (logrotate) is noticed at the next chunk and
   a new one is created (docs/reliability.md#f25-log-rotation); a file truncated in place (copytruncate) is followed.
 """
 
 from __future__ import annotations
 
-import contextlib
 import errno
 import os
 import re
@@ -67,6 +68,7 @@ class LogWriter:
         self._line_length = 0  # bytes of the child's line being written
         self._continues: bytes | None = None  # the label of a line cut at its end: the next line continues it
         self.open_count = 1  # its users; `close` closes the file when the last one is done
+        self.rotation_error: OSError | None = None  # why the last rotation could not rename the files
         self._open()
 
     @property
@@ -169,8 +171,9 @@ class LogWriter:
         """NAME.log → NAME.log.1 → … → NAME.log.{keep} (oldest dropped), then a new, empty NAME.log.
         Only the numbered files that exist are walked, so the cost does not grow with `keep`."""
         self._close()
-        # Gone already, or cannot be renamed (permissions): then keep appending to the current file.
-        with contextlib.suppress(OSError):
+        # Cannot be renamed (permissions, a read-only or broken file system): keep appending to the current
+        # file, past max_size, and say why in `rotation_error` (the capture reports it); the next chunk tries again.
+        try:
             present = 0
             while present < self._keep - 1 and os.path.lexists(self._numbered(present + 1)):
                 present += 1
@@ -180,6 +183,12 @@ class LogWriter:
                 os.replace(self.path, self._numbered(1))
             else:
                 os.unlink(self.path)
+        except FileNotFoundError:
+            self.rotation_error = None  # gone already (removed by someone else): a new file starts all the same
+        except OSError as err:
+            self.rotation_error = err
+        else:
+            self.rotation_error = None
         self._open()
 
     def close(self) -> None:

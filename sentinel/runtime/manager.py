@@ -26,11 +26,21 @@ from sentinel.runtime.capture import Capture, remove_pipe
 from sentinel.runtime.exits import ExitWatch, watch_exit
 from sentinel.runtime.logfile import LogWriter
 from sentinel.runtime.signals import KILL_WAIT, TREE_VAR, StopReport, StopTarget, stop_tree
-from sentinel.runtime.spawn import Spawned, SpawnRequest, spawn, tree_tag
+from sentinel.runtime.spawn import SPEC_VAR, Spawned, SpawnRequest, spawn, tree_tag
 
 log = get_logger(__name__)
 
 OnExit = Callable[[str, ProcessIdentity, ExitStatus], None]
+
+
+@dataclass(frozen=True, slots=True)
+class Stray:
+    """A process of an instance that runs unwatched (`Runtime.strays`): `spec` is its leader's SENTINEL_SPEC,
+    None when the leader is gone or carries none."""
+
+    identity: ProcessIdentity
+    pgid: int
+    spec: str | None
 
 
 @dataclass(eq=False)
@@ -140,12 +150,13 @@ class Runtime:
             return await stop_tree(target, sig=signal, timeout=timeout, leader_exited=_set_event(),
                                    scanner=self._scanner)
 
-    def strays(self) -> dict[str, tuple[ProcessIdentity, int]]:
+    def strays(self) -> dict[str, Stray]:
         """Instances of this state directory whose processes run unwatched: started by a reconciler that
-        died before it recorded them. name → (identity of one of them, its process group)."""
+        died before it recorded them, or recorded in a state.db since lost. By name; the process named is
+        the tree's leader (its own process group) when it is still there, else one of the others."""
         prefix = f"{self.state_dir.run}{os.sep}"
         running = self.running()
-        found: dict[str, tuple[ProcessIdentity, int]] = {}
+        found: dict[str, Stray] = {}
         for tag, pids in sorted(probe.tag_index(TREE_VAR).items()):
             name = tag.removeprefix(prefix).removesuffix(".fifo")
             if not tag.startswith(prefix) or not tag.endswith(".fifo") or name in running:
@@ -154,8 +165,13 @@ class Runtime:
                 identity = probe.identify(pid)
                 with contextlib.suppress(OSError):
                     if identity is not None:
-                        found[name] = (identity, os.getpgid(pid))
-                        break
+                        pgid = os.getpgid(pid)
+                        leader = pgid == pid
+                        if leader or name not in found:
+                            spec = probe.environ_value(pid, SPEC_VAR) if leader else None
+                            found[name] = Stray(identity, pgid, spec)
+                        if leader:
+                            break
         return found
 
     def note(self, name: str, line: str) -> None:
@@ -163,6 +179,15 @@ class Runtime:
         run = self._runs.get(name)
         if run is not None and run.capture is not None:
             run.capture.note(line)
+
+    def log_errors(self) -> dict[str, tuple[str, OSError]]:
+        """The instances whose log cannot be written or rotated now, by name: ("written" or "rotated", why)."""
+        found: dict[str, tuple[str, OSError]] = {}
+        for name, run in sorted(self._runs.items()):
+            error = run.capture.log_error if run.capture is not None else None
+            if error is not None:
+                found[name] = error
+        return found
 
     def usage(self, name: str) -> tuple[float, int] | None:
         """(cpu_percent since the previous call, rss bytes) of the instance's tree; None if it is not running."""

@@ -104,19 +104,31 @@ def tag_index(name: str) -> dict[str, list[int]]:
                 if value is not None:
                     index.setdefault(value, []).append(proc.pid)
         return index
-    prefix = f"{name}=".encode()
     index = {}
     for pid in psutil.pids():
-        try:
-            with open(f"{_PROC}/{pid}/environ", "rb") as f:
-                data = f.read()
-        except OSError:
-            continue
-        for entry in data.split(b"\0"):
-            if entry.startswith(prefix):
-                index.setdefault(entry[len(prefix):].decode(errors="replace"), []).append(pid)
-                break
+        value = environ_value(pid, name)
+        if value is not None:
+            index.setdefault(value, []).append(pid)
     return index
+
+
+def environ_value(pid: int, name: str) -> str | None:
+    """The value of `name` in the (initial) environment of process `pid`; None when unset or unreadable."""
+    if not _LINUX:
+        try:
+            return psutil.Process(pid).environ().get(name)
+        except psutil.Error:
+            return None
+    try:
+        with open(f"{_PROC}/{pid}/environ", "rb") as f:
+            data = f.read()
+    except OSError:
+        return None
+    prefix = f"{name}=".encode()
+    for entry in data.split(b"\0"):
+        if entry.startswith(prefix):
+            return entry[len(prefix):].decode(errors="replace")
+    return None
 
 
 class Scanner:

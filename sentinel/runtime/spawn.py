@@ -28,6 +28,8 @@ from sentinel.runtime import probe
 from sentinel.runtime.capture import ensure_fifo
 from sentinel.runtime.signals import TREE_VAR
 
+SPEC_VAR = "SENTINEL_SPEC"  # in the leader's environment: the digest of the spec it was started with
+
 # Stands in for the creation time of a child that was reaped by someone else before we could
 # read it (SIGCHLD ignored): it matches no process, so the exit watcher reports the exit at once.
 UNKNOWN_START = 0.0
@@ -35,7 +37,8 @@ UNKNOWN_START = 0.0
 
 @dataclass(frozen=True, slots=True)
 class SpawnRequest:
-    """What to run. `env` is the child's environment (plus SENTINEL_TREE); `user` runs it as that user (root only)."""
+    """What to run. `env` is the child's environment (plus SENTINEL_TREE, and SENTINEL_SPEC set to `spec`);
+    `user` runs it as that user (root only)."""
 
     name: str
     argv: tuple[str, ...]
@@ -43,6 +46,7 @@ class SpawnRequest:
     cwd: str
     user: str | None
     fifo: Path
+    spec: str = ""  # the instance's spec digest: a reconciler that lost state.db adopts on it (reconcile.strays)
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,6 +73,8 @@ def spawn(req: SpawnRequest) -> Spawned:
     creds = _credentials(req)
     env = dict(creds.env if creds else req.env)
     env[TREE_VAR] = tree_tag(req.fifo)
+    if req.spec:
+        env[SPEC_VAR] = req.spec
     ensure_fifo(req.fifo)
     out = os.open(req.fifo, os.O_RDWR | os.O_CLOEXEC | os.O_NOFOLLOW)
     try:

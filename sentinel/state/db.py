@@ -26,6 +26,7 @@ and the next reconciler use that -wal, and nothing committed is lost.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import sqlite3
 from collections.abc import Callable
@@ -131,6 +132,53 @@ def close_database(opened: OpenedDb) -> None:
         db.close()
     except DbErrors as exc:
         raise state_error(opened.name, exc) from exc
+
+
+_HEADER = b"SQLite format 3\0"
+
+
+def watch_file(path: Path) -> tuple[int, tuple[int, int]] | None:
+    """A read-only descriptor on the database file and its (device, inode), for `file_damage`; None when it
+    cannot be opened. Keep it open as long as the database: closing any descriptor of the file drops the
+    POSIX locks SQLite holds on it (fcntl locks belong to the process, not to a descriptor), so the file is
+    never opened and closed again while the database is open."""
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC | os.O_NOFOLLOW)
+    except OSError:
+        return None
+    info = os.fstat(fd)
+    return fd, (info.st_dev, info.st_ino)
+
+
+def file_damage(path: Path, watched: tuple[int, tuple[int, int]] | None) -> str | None:
+    """What happened to the database file opened as `watched` (`watch_file`) while it was open, if anything:
+    deleted, replaced, emptied, or overwritten with something that is not SQLite. None when it looks whole,
+    or when it cannot be told. Only `stat` and a read through the kept descriptor: no open, no close."""
+    try:
+        info = os.stat(path)
+        header = os.pread(watched[0], len(_HEADER), 0) if watched is not None else _HEADER
+    except FileNotFoundError:
+        return "was deleted"
+    except OSError:
+        return None
+    if watched is None:
+        return None
+    if (info.st_dev, info.st_ino) != watched[1]:
+        return "was replaced by another file"
+    if info.st_size == 0:
+        return "was truncated to 0 bytes"
+    return None if header == _HEADER else "was overwritten with something that is not a SQLite database"
+
+
+def reopen_database(opened: OpenedDb, path: Path, damage: str, busy_timeout: float) -> tuple[OpenedDb, Path | None]:
+    """Replace a database whose file was damaged under it (`file_damage`): what is left of the file is moved
+    aside first (so that closing the old connection, which may checkpoint, writes into that copy, never into
+    the new file), the old connection is closed, and a fresh database is opened. Returns it and where the
+    old file went (None when there was none). Raises StateError."""
+    moved = _move_aside(path, damage) if path.exists() else None
+    with contextlib.suppress(StateError):
+        close_database(opened)
+    return _open_writable(path, busy_timeout), moved
 
 
 def _open_writable(path: Path, busy_timeout: float) -> OpenedDb:

@@ -22,6 +22,7 @@ prunes them (`prune_runs`, with the job's `keep_runs`); they are numbered per jo
 
 from __future__ import annotations
 
+import os
 import re
 import threading
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -36,7 +37,17 @@ from typing import Any, TypeVar
 import peewee as pw
 
 from sentinel.errors import StateError
-from sentinel.state.db import DEFAULT_BUSY_TIMEOUT, DbErrors, OpenedDb, close_database, open_database, state_error
+from sentinel.state.db import (
+    DEFAULT_BUSY_TIMEOUT,
+    DbErrors,
+    OpenedDb,
+    close_database,
+    file_damage,
+    open_database,
+    reopen_database,
+    state_error,
+    watch_file,
+)
 from sentinel.state.models import EventRow, ProcessRow, RevisionRow, RunRow, as_stored, bind_tables
 from sentinel.state.values import RUN_OUTCOMES, RUN_TRIGGERS, Event, Revision, Run, StoredProcess
 
@@ -55,10 +66,13 @@ _ROWS_PER_INSERT = 50  # 17 columns each: well under SQLite's bound-parameter li
 class Store:
     """state.db, open. Use `Store.open(path)`; close it (or use it as a context manager)."""
 
-    def __init__(self, opened: OpenedDb) -> None:
+    def __init__(self, opened: OpenedDb, path: Path | None = None, busy_timeout: float = DEFAULT_BUSY_TIMEOUT) -> None:
         self._opened = opened
         self._db = opened.database
         self._tables = bind_tables(self._db)
+        self._path, self._busy_timeout = path, busy_timeout
+        # A descriptor on the file and its (device, inode), for `damage` (writable stores only).
+        self._watched = watch_file(path) if path is not None and not opened.readonly else None
         self._lock = threading.RLock()
         self._events_since_prune = 0
         self._next_numbers: dict[str, int] = {}  # job → the number its next run gets
@@ -72,7 +86,7 @@ class Store:
         `busy_timeout` is how long, in seconds, a write waits for another connection's lock
         before it fails with StateError.
         """
-        store = cls(open_database(path, readonly=readonly, busy_timeout=busy_timeout))
+        store = cls(open_database(path, readonly=readonly, busy_timeout=busy_timeout), path, busy_timeout)
         if not readonly:
             with suppress(StateError):  # housekeeping only: tried again after PRUNE_EVENTS_EVERY events
                 store._prune_events()
@@ -84,13 +98,44 @@ class Store:
 
     def close(self) -> None:
         with self._lock:
-            close_database(self._opened)
+            try:
+                close_database(self._opened)
+            finally:
+                self._unwatch()
+
+    def _unwatch(self) -> None:
+        """Close the descriptor `damage` reads through: only once SQLite is done with that file (see `watch_file`)."""
+        if self._watched is not None:
+            os.close(self._watched[0])
+            self._watched = None
 
     def __enter__(self) -> Store:
         return self
 
     def __exit__(self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None) -> None:
         self.close()
+
+    def damage(self) -> str | None:
+        """What happened to the file under the open (writable) database since it was opened: "was deleted",
+        "was truncated to 0 bytes", … (`sentinel.state.db.file_damage`); None when it looks whole."""
+        if self._path is None or self.readonly:
+            return None
+        if self._db.is_closed():
+            return "could not be opened again"
+        return file_damage(self._path, self._watched)
+
+    def reopen(self, damage: str) -> Path | None:
+        """After `damage()` said what happened: move what is left aside, open a fresh database in its place
+        (empty: the caller writes back what it holds). Returns where the old file went. Raises StateError."""
+        assert self._path is not None, "only a store opened from a path is reopened"
+        with self._lock:
+            opened, moved = reopen_database(self._opened, self._path, damage, self._busy_timeout)
+            self._unwatch()  # the old connection is closed: its file's locks no longer matter
+            self._opened, self._db = opened, opened.database
+            self._tables = bind_tables(self._db)
+            self._watched = watch_file(self._path)
+            self._events_since_prune = 0
+        return moved
 
     @contextmanager
     def batch(self) -> Iterator[None]:

@@ -59,10 +59,14 @@ class Reconciler:
     fd_soft_limit: int | None = None  # start the reconciler with this soft RLIMIT_NOFILE
     fd_hard_limit: int | None = None  # … and this hard one (it cannot raise its soft limit past it)
     wall_clock: Path | None = None  # run it on a ShiftedClock reading this offset file (tests/support/shiftclock)
+    # Run it in the mount namespace of this process (a small file system mounted at `home` there, seen by the
+    # test through /proc/PID/root: tests/reliability/state_loss).
+    namespace_of: int | None = None
 
     @property
     def state_dir(self) -> StateDir:
-        return StateDir(self.home)
+        """The state directory as the test reaches it."""
+        return StateDir(self.home if self.namespace_of is None else Path(f"/proc/{self.namespace_of}/root{self.home}"))
 
     @property
     def client(self) -> Client:
@@ -83,6 +87,8 @@ class Reconciler:
                                              offset=str(self.wall_clock), env=self.environment)]
         if self.environment:
             argv += ["--env", self.environment]
+        if self.namespace_of is not None:
+            argv[:0] = ["nsenter", "-t", str(self.namespace_of), "-m", "--"]
         out = open(self.home.parent / f"{self.home.name}.out", "ab")  # noqa: SIM115
         with out:
             self.process = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=out, stderr=out,
@@ -98,7 +104,8 @@ class Reconciler:
         return self.client.alive()
 
     def cli(self, *args: str, input: str | None = None) -> Result:
-        return CliRunner().invoke(cli, ["--state-dir", str(self.home), *args], input=input, catch_exceptions=False)
+        return CliRunner().invoke(cli, ["--state-dir", str(self.state_dir.root), *args], input=input,
+                                  catch_exceptions=False)
 
     def rows(self) -> dict[str, dict[str, Any]]:
         return {row["name"]: row for row in self.client.get("/v1/processes")["processes"]}

@@ -85,8 +85,9 @@ def test_down_keep_leaves_processes_for_the_next_reconciler(make_reconciler: Cal
 
 
 def test_a_process_no_record_knows_is_stopped_not_duplicated(make_reconciler: Callable[..., Reconciler]) -> None:
-    """A reconciler killed between starting a process and writing it down leaves a process the next one
-    cannot adopt: it is found by its tag and stopped, and one instance runs afterwards."""
+    """A reconciler killed between starting a process and writing it down leaves a process no record knows: one
+    whose spec has changed since is found by its tag and stopped, and one instance runs afterwards (an unchanged one
+    is adopted: tests/reliability/state_loss)."""
     from sentinel.state.store import Store
 
     r = make_reconciler("processes: {web: {command: sleep 1000}}")
@@ -95,9 +96,10 @@ def test_a_process_no_record_knows_is_stopped_not_duplicated(make_reconciler: Ca
     r.kill()
     with Store.open(r.state_dir.db) as store:
         store.delete_process("web")
+    r.config.write_text("processes: {web: {command: sleep 1001}}")
     r.start()
     new = r.wait_state("web", "running")["pid"]
     assert new != old
     wait_for(lambda: not psutil.pid_exists(old) or psutil.Process(old).status() == psutil.STATUS_ZOMBIE)
     events = [e["message"] for e in r.client.get("/v1/events", limit=50)["events"]]
-    assert f"stopped web (pid {old}): running, but unknown to state.db" in events
+    assert f"stopped web (pid {old}): running, but unknown to state.db (its spec has changed)" in events

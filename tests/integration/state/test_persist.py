@@ -7,8 +7,12 @@ from __future__ import annotations
 import asyncio
 from pathlib import Path
 
+import pytest
+
+from sentinel.controller import persist
 from sentinel.controller.persist import BUSY_TIMEOUT, RETRY, StateWriter
 from sentinel.state import Store, StoredProcess
+from sentinel.state.models import execute
 from sentinel.states import ProcessState
 from tests.integration.state.support import T0, raw
 from tests.support.wait import wait_for_async
@@ -82,3 +86,32 @@ def test_drain_at_shutdown_writes_what_waits_or_says_it_could_not(db_path: Path)
             assert [e.message for e in store.events()] == ["last words", "more"]
             return gave_up, done
     assert asyncio.run(scenario()) == (False, True)
+
+
+def test_writes_refused_for_lack_of_space_wait_for_it_in_order(db_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """docs/reliability.md#f34-disk-full, with SQLite's own page limit as the full disk: a pass whose transaction
+    SQLite rolls back keeps all its writes, past MAX_KEPT the oldest go, and everything left is written once
+    there is room again."""
+    monkeypatch.setattr(persist, "MAX_KEPT", 40)
+
+    async def scenario() -> None:
+        with Store.open(db_path, busy_timeout=BUSY_TIMEOUT) as store:
+            connection = store._db
+            pages = execute(connection, "PRAGMA page_count").fetchone()[0]
+            execute(connection, f"PRAGMA max_page_count = {pages}")
+            writer = StateWriter(store)
+            written = 0
+            with writer.batch():
+                while not writer.pending and written < 1000:
+                    writer.write(store.add_event, "started", f"{written:04d} " + "x" * 200, at=T0)
+                    written += 1
+            assert writer.pending == min(written, 40)
+            assert writer.problem == f"no space left for state.db ({writer.pending} writes waiting)"
+            for n in range(50):
+                writer.write(store.add_event, "exited", f"later {n:02d}", at=T0)
+            assert writer.pending == 40 and writer.dropped == written + 10
+            execute(connection, "PRAGMA max_page_count = 1000000")
+            await wait_for_async(lambda: writer.pending == 0, timeout=5)
+            assert writer.problem is None
+            assert [e.message for e in store.events(limit=None)] == [f"later {n:02d}" for n in range(10, 50)]
+    asyncio.run(scenario())
