@@ -10,11 +10,11 @@ from __future__ import annotations
 import os
 from typing import TYPE_CHECKING
 
-from sentinel.api.bodies import Act, Apply, ConfigFile, RunJob, Shutdown, parse
+from sentinel.api.bodies import Act, Apply, ConfigFile, ReloadProcess, RunJob, SendSignal, Shutdown, parse
 from sentinel.api.http import App, Request, Response, Route, Router, error_response, json_response, text_response
 from sentinel.api.status import metrics_text, status_rows
 from sentinel.config.secrets import masked_config
-from sentinel.errors import ConfigError, NotAJob, TargetError
+from sentinel.errors import BadSignal, ConfigError, NotAJob, NotReloadable, TargetError
 from sentinel.instances import is_instance_of
 from sentinel.reconcile.desired import expand
 from sentinel.reconcile.planner import plan
@@ -74,8 +74,9 @@ async def list_processes(daemon: Daemon, request: Request) -> Response:
 async def act(daemon: Daemon, request: Request) -> Response:
     controller = daemon.controller
     verb = request.path_params["verb"]
-    if verb == "run" and "name" in request.path_params:
-        return await run_job(daemon, request)
+    one = _ONE_PROCESS.get(verb) if "name" in request.path_params else None
+    if one is not None:
+        return await one(daemon, request)
     if verb not in VERBS:
         return _error(404, f"unknown action '{verb}' (use start, stop or restart)")
     body = parse(Act, request.body)
@@ -106,6 +107,37 @@ async def run_job(daemon: Daemon, request: Request) -> Response:
         return _error(400, str(err))
     settled = await controller.settle([name], timeout=body.wait)
     return json_response({"done": [name], "settled": settled, "processes": status_rows(controller, [name])})
+
+
+async def reload_process(daemon: Daemon, request: Request) -> Response:
+    """POST /v1/processes/{name}/reload: reload its running instances as `reload:` says."""
+    body = parse(ReloadProcess, request.body)
+    if isinstance(body, Response):
+        return body
+    try:
+        names = daemon.controller.reload_request(request.path_params["name"])
+    except TargetError as err:
+        return _error(404, str(err))
+    except NotReloadable as err:
+        return _error(400, str(err))
+    return json_response({"done": names})
+
+
+async def signal_process(daemon: Daemon, request: Request) -> Response:
+    """POST /v1/processes/{name}/signal {"signal": "HUP"}: send it to the main process of each running instance."""
+    body = parse(SendSignal, request.body)
+    if isinstance(body, Response):
+        return body
+    try:
+        sent = daemon.controller.signal_request(request.path_params["name"], body.signal)
+    except TargetError as err:
+        return _error(404, str(err))
+    except BadSignal as err:
+        return _error(400, str(err))
+    return json_response({"done": sorted(sent), "pids": sent})
+
+
+_ONE_PROCESS = {"run": run_job, "reload": reload_process, "signal": signal_process}  # verbs for one process
 
 
 async def list_runs(daemon: Daemon, request: Request) -> Response:
@@ -142,7 +174,7 @@ async def config_diff(daemon: Daemon, request: Request) -> Response:
         loaded = await daemon.load(body.file or daemon.path, body.environment)
     except ConfigError as err:
         return _config_error(err)
-    desired = expand(loaded.config, loaded.env_files)
+    desired = expand(loaded.config, loaded.env_files, loaded.watched)
     result = plan(desired, controller.observe(), controller.records, controller.clock.monotonic())
     return json_response({"lines": diff_lines(result), "changes": diff_items(result)})
 

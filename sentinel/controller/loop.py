@@ -27,7 +27,7 @@ from sentinel.controller.health import HealthMonitor
 from sentinel.controller.jobs import MAX_SLEEP, JobRuns, JobScheduler
 from sentinel.controller.limits import LimitSampler
 from sentinel.controller.persist import StateWriter
-from sentinel.errors import SentinelError, SpawnError
+from sentinel.errors import BadSignal, NotReloadable, SentinelError, SpawnError
 from sentinel.health.tracker import HealthState
 from sentinel.log import bound, get_logger
 from sentinel.reconcile import records as user_requests
@@ -43,15 +43,18 @@ from sentinel.reconcile.render import done_line, killed_line
 from sentinel.reconcile.shutdown import shutdown_stops
 from sentinel.reconcile.targets import resolve_targets, target_error
 from sentinel.runtime.manager import Runtime
+from sentinel.runtime.reload import run_reload_command
+from sentinel.runtime.signals import StopMode
 from sentinel.runtime.spawn import SpawnRequest, launch_facts
-from sentinel.signames import signal_number
+from sentinel.signames import short_signal_name, signal_number
 from sentinel.state.convert import identity_of, to_record, to_stored
 from sentinel.state.store import Store, StoredProcess
 from sentinel.states import Health, IllegalMove, ProcessState, can_move, check_move
 
 S = ProcessState
 SPAWN_FAILED = 127  # the exit code of a start that could not happen, as a shell reports a command it cannot run
-_DEFAULT_STOP = ("TERM", 10.0)
+_DEFAULT_STOP: tuple[str, float, StopMode] = ("TERM", 10.0, "group")
+RELOAD_TIMEOUT = 60.0  # a `reload: {command: …}` running longer than this is killed
 log = get_logger(__name__)
 
 
@@ -77,7 +80,7 @@ class Controller:
         self._cannot_start: dict[str, str] = {}  # instance -> why its last start could not happen (said once)
         self._busy: set[str] = set()
         self._acted: set[str] = set()  # instances the last pass acted on
-        self._stop_settings: dict[str, tuple[str, float]] = {}
+        self._stop_settings: dict[str, tuple[str, float, StopMode]] = {}
         self._tasks: set[asyncio.Task[None]] = set()
         self._wake = asyncio.Event()
         self._changed = asyncio.Condition()
@@ -94,9 +97,9 @@ class Controller:
         """Make `loaded` the desired state (the caller has validated it)."""
         self.loaded, self.path, self.config_error = loaded, path, None
         self._secrets = all_secrets(loaded.tainted, min_length=EVENT_MASK_MIN)
-        self.desired = expand(loaded.config, loaded.env_files)
+        self.desired = expand(loaded.config, loaded.env_files, loaded.watched)
         for name, d in self.desired.items():
-            self._stop_settings[name] = (d.stop_signal, d.stop_timeout)
+            self._stop_settings[name] = (d.stop_signal, d.stop_timeout, d.stop_mode)
         self.wake()
 
     def set_config_error(self, message: str) -> None:
@@ -225,6 +228,8 @@ class Controller:
         d = self.desired.get(name)
         if isinstance(action, SetState) and action.exit is not None:
             self._end_job_run(name, action.exit)
+        if isinstance(action, Update) and action.reload and d is not None:
+            self.background(name, self._reload(d, action.reason))
         health_changed = isinstance(action, Update) and any(f.startswith("health") for f in action.fields)
         if d is not None and health_changed and name in self.runtime.running():
             self._check_health(d, now)
@@ -248,7 +253,7 @@ class Controller:
         if name in self._exits:
             del self._exits[name]
         self.runtime.release(name)
-        self._stop_settings[name] = (d.stop_signal, d.stop_timeout)
+        self._stop_settings[name] = (d.stop_signal, d.stop_timeout, d.stop_mode)
         record = record_after(action, self.records.get(name), d, now)
         label = self.jobs.started(name, now, retry=isinstance(action, Start) and action.restart) if d.is_job else b""
         try:
@@ -288,7 +293,8 @@ class Controller:
     def _request(self, d: DesiredProcess) -> SpawnRequest:
         env = self._env(d)
         return SpawnRequest(name=d.name, argv=d.argv, env=env, cwd=d.cwd, user=d.user,
-                            fifo=self.runtime.state_dir.fifo(d.name))
+                            fifo=self.runtime.state_dir.fifo(d.name),
+                            nofile=d.nofile if d.nofile is not None else self.runtime.child_nofile)
 
     def background(self, name: str, work: Awaitable[None]) -> None:
         self._busy.add(name)
@@ -310,8 +316,9 @@ class Controller:
         """Stop the instance's whole tree; returns what the grace ended in when it ended in SIGKILL (also an event)."""
         self.health.unwatch(name)
         self.limits.forget(name)
-        signal_name, timeout = self._stop_settings.get(name, _DEFAULT_STOP)
-        report = await self.runtime.stop(name, signal=signal_number(signal_name), timeout=0.0 if force else timeout)
+        signal_name, timeout, mode = self._stop_settings.get(name, _DEFAULT_STOP)
+        report = await self.runtime.stop(name, signal=signal_number(signal_name), timeout=0.0 if force else timeout,
+                                         mode=mode)
         self._exits.pop(name, None)
         if not report.sigkill or force:
             return None
@@ -348,6 +355,60 @@ class Controller:
         self.jobs.ended(action.instance, outcome="stopped")  # a job's run replaced (`concurrency: replace`)
         if self.spec(action.instance) is not None:
             self._launch(action, self.clock.monotonic())
+
+    # --- reload and signal --------------------------------------------------------------------
+
+    async def _reload(self, d: DesiredProcess, why: str) -> None:
+        """Reload the running instance as its `reload:` says (signal its main process, or run the command
+        with `$MAINPID` set); an event says how it went."""
+        name = d.name
+        pid = self.runtime.running()[name].identity.pid if name in self.runtime.running() else None
+        if pid is None:
+            return
+        if d.reload_signal is not None:
+            sent = self.runtime.signal(name, signal_number(d.reload_signal))
+            outcome = f"sent SIG{d.reload_signal} to pid {pid}" if sent else "not running"
+            self.event("reloaded", f"reloaded {name}: {why} ({outcome})", process=name)
+            return
+        assert d.reload_argv is not None
+        outcome = await run_reload_command(d.reload_argv, cwd=d.cwd, env={**self._env(d), "MAINPID": str(pid)},
+                                           timeout=RELOAD_TIMEOUT)
+        kind = "reloaded" if outcome.startswith("exit 0") else "reload_failed"
+        self.event(kind, f"{'reloaded' if kind == 'reloaded' else 'reload failed:'} {name}: {why} ({outcome})",
+                   process=name)
+
+    def reload_request(self, name: str) -> list[str]:
+        """`sentinel reload NAME`: reload each running instance of NAME; raises TargetError (unknown) or
+        NotReloadable. Returns the instances reloaded."""
+        names, unknown = resolve_targets([name], self.desired)
+        if unknown:
+            raise target_error(unknown, self.desired)
+        if not all(self.desired[n].reloads for n in names):
+            raise NotReloadable(f"{name} has no reload: way (add reload: {{signal: HUP}} or reload: {{command: …}})")
+        running = [n for n in names if n in self.runtime.running() and n not in self._busy]
+        for instance in running:
+            self.background(instance, self._reload(self.desired[instance], "reload requested"))
+        return running
+
+    def signal_request(self, name: str, signal_text: str) -> dict[str, int]:
+        """`sentinel signal NAME SIGNAL`: send SIGNAL to the main process of each running instance of NAME.
+        Returns instance → pid signalled."""
+        names, unknown = resolve_targets([name], self.desired)
+        if unknown:
+            raise target_error(unknown, self.desired)
+        try:
+            number = int(signal_text) if signal_text.isdigit() else signal_number(signal_text)
+            label = short_signal_name(number)
+        except (KeyError, ValueError):
+            raise BadSignal(f"no signal {signal_text!r} on this system (use a name such as HUP or USR1)") from None
+        sent: dict[str, int] = {}
+        for instance in names:
+            pid = self.runtime.signal(instance, number)
+            if pid is not None:
+                sent[instance] = pid
+                self.event("signalled", f"sent SIG{label} to {instance} (pid {pid})",
+                           process=instance)
+        return sent
 
     # --- jobs ---------------------------------------------------------------------------------
 
@@ -433,9 +494,9 @@ class Controller:
         (docs/reliability.md#f33-a-corrupt-state-database)."""
         strays = self.runtime.strays()
         for name, (identity, pgid) in sorted(strays.items()):
-            signal_name, timeout = self._stop_settings.get(name, _DEFAULT_STOP)
+            signal_name, timeout, mode = self._stop_settings.get(name, _DEFAULT_STOP)
             await self.runtime.stop_stray(name, identity, pgid, signal=signal_number(signal_name),
-                                          timeout=timeout)
+                                          timeout=timeout, mode=mode)
             self.event("stray_stopped", f"stopped {name} (pid {identity.pid}): running, but unknown to state.db",
                        process=name)
         return sorted(strays)

@@ -29,7 +29,7 @@ def _diff_item(action: Action) -> dict[str, object]:
         case Restart():
             verb = "restart"
         case Update():
-            verb = "update"
+            verb = "reload" if action.reload else "update"
         case _:
             assert_never(action)
     fields = list(action.fields) if isinstance(action, Restart | Update) else []
@@ -46,6 +46,8 @@ def _diff_line(action: Action) -> str:
             return f"- {action.instance} stop"
         case Restart():
             return f"~ {action.instance} restart ({', '.join(action.fields) or action.reason})"
+        case Update() if action.reload:
+            return f"~ {action.instance} reload ({action.reason})"
         case Update():
             return f"~ {action.instance} update ({', '.join(action.fields)})"
         case _:
@@ -62,7 +64,7 @@ def done_line(action: Action) -> str:
         case Restart():
             verb = "restarted"
         case Update():
-            verb = "updated"
+            verb = "reloaded" if action.reload else "updated"
         case SetState():
             verb = str(action.state)
         case Forget():

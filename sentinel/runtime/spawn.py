@@ -6,6 +6,8 @@ instance ("web: command not found: nosuchprog"), never a traceback.
 The child gets the FIFO opened read-write as stdout and stderr (merged, in the order written),
 /dev/null as stdin, and no other descriptor (docs/reliability.md#f44-inherited-descriptors). Its environment is
 `req.env` plus `SENTINEL_TREE` (see `signals`), which lets a stop find descendants that left the tree.
+Its soft open-file limit is `req.nofile`: `limits.nofile`, else the one the reconciler started with (the
+reconciler raises its own, docs/limitations.md; a child must not inherit that).
 Reaping is ours from the moment it runs: `exits` waits for this pid alone (docs/reliability.md#f05-a-global-reaper), so
 the Popen object is dropped at once.
 """
@@ -13,11 +15,13 @@ the Popen object is dropped at once.
 from __future__ import annotations
 
 import errno
+import functools
 import os
 import pwd
+import resource
 import shutil
 import subprocess
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -43,6 +47,7 @@ class SpawnRequest:
     cwd: str
     user: str | None
     fifo: Path
+    nofile: int | None = None  # the soft RLIMIT_NOFILE to start it with; None: this process's
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,6 +72,7 @@ def spawn(req: SpawnRequest) -> Spawned:
     if not req.argv:
         raise SpawnError(f"{req.name}: empty command")
     creds = _credentials(req)
+    set_limits = _limits(req)
     env = dict(creds.env if creds else req.env)
     env[TREE_VAR] = tree_tag(req.fifo)
     ensure_fifo(req.fifo)
@@ -84,6 +90,9 @@ def spawn(req: SpawnRequest) -> Spawned:
             user=creds.uid if creds else None,
             group=creds.gid if creds else None,
             extra_groups=list(creds.groups) if creds else None,
+            # Runs in the child between fork and exec. It only calls setrlimit (no lock of ours; glibc's fork
+            # leaves malloc usable), which is why the thread warning does not apply here.
+            preexec_fn=set_limits,  # noqa: PLW1509
         )
     except (OSError, ValueError, subprocess.SubprocessError) as exc:
         raise SpawnError(_describe(req, exc)) from None
@@ -121,6 +130,19 @@ def launch_facts(argv: tuple[str, ...], cwd: str, user: str | None, env: Mapping
 def tree_tag(fifo: Path) -> str:
     """The `SENTINEL_TREE` value of an instance's processes: its FIFO path, unique per state dir and instance."""
     return str(fifo)
+
+
+def _limits(req: SpawnRequest) -> Callable[[], None] | None:
+    """What sets the child's open-file limit to `req.nofile` (limits.nofile, or the soft limit the reconciler
+    started with, docs/limitations.md), or None when it already has it. Raises SpawnError above the hard limit."""
+    if req.nofile is None:
+        return None
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if hard != resource.RLIM_INFINITY and req.nofile > hard:
+        raise SpawnError(f"{req.name}: limits.nofile {req.nofile} is above the hard open-file limit ({hard})")
+    if req.nofile == soft:
+        return None
+    return functools.partial(resource.setrlimit, resource.RLIMIT_NOFILE, (req.nofile, hard))
 
 
 def _credentials(req: SpawnRequest) -> _Credentials | None:
