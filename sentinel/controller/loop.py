@@ -17,6 +17,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import replace
 from datetime import UTC, tzinfo
 from typing import assert_never
 
@@ -39,7 +40,7 @@ from sentinel.reconcile.observed import ExitStatus, ObservedProcess, ProcessIden
 from sentinel.reconcile.overlap import overlap_of, spec_of
 from sentinel.reconcile.planner import plan
 from sentinel.reconcile.records import record_after
-from sentinel.reconcile.render import done_line, killed_line
+from sentinel.reconcile.render import done_line, killed_line, leftover_line, leftovers_gone_line
 from sentinel.reconcile.shutdown import shutdown_stops
 from sentinel.reconcile.targets import resolve_targets, target_error
 from sentinel.runtime.manager import Runtime
@@ -81,6 +82,7 @@ class Controller:
         self._busy: set[str] = set()
         self._acted: set[str] = set()  # instances the last pass acted on
         self._stop_settings: dict[str, tuple[str, float, StopMode]] = {}
+        self._leftovers: dict[str, tuple[tuple[int, ...], float]] = {}  # instance → (pids, SIGKILL at), waited for
         self._tasks: set[asyncio.Task[None]] = set()
         self._wake = asyncio.Event()
         self._changed = asyncio.Condition()
@@ -112,6 +114,16 @@ class Controller:
         if self.config_error is not None:
             self.config_error = None
             self.event("config_error_cleared", f"config error cleared: {path} is valid")
+
+    def reason_of(self, name: str) -> str:
+        """Why the instance is in its state, as `status` shows it: the record's reason, or while leftovers
+        of its last run get their stop grace, what it waits for with the time to SIGKILL as of now."""
+        waiting = self._leftovers.get(name)
+        if waiting is not None:
+            pids, kill_at = waiting
+            return leftover_line(name, pids, kill_at - self.clock.monotonic())
+        record = self.records.get(name)
+        return record.reason if record is not None else ""
 
     def spec(self, name: str) -> DesiredProcess | None:
         """The desired spec of instance `name`; an overlapping run of a job (`backup+1`) runs its job's."""
@@ -339,8 +351,25 @@ class Controller:
 
     async def _clean_up(self, name: str, *, forget: bool) -> None:
         """After a run ended: end what is left of its tree (a child that outlived the leader would keep
-        its port or lock, docs/reliability.md#f03-an-orphan-holds-the-port), then let go of it."""
-        await self.stop_tree(name)
+        its port or lock, docs/reliability.md#f03-an-orphan-holds-the-port), then let go of it. While
+        leftovers get their stop grace, the instance shows `starting` and what it waits for (`leftover_line`)."""
+        left = tuple(identity.pid for identity in self.runtime.leftovers(name))
+        _, timeout, mode = self._stop_settings.get(name, _DEFAULT_STOP)
+        before = self.records.get(name)
+        if left and mode != "main" and timeout > 0:  # `main` kills them at once: nothing to wait for
+            self._leftovers[name] = (left, self.clock.monotonic() + timeout)
+            self.event("waiting", self.reason_of(name), process=name)
+            if before is not None and can_move(before.state, S.STARTING) and can_move(S.STARTING, before.state):
+                self.keep(name, user_requests.moving(before, S.STARTING, self.reason_of(name)))
+        try:
+            killed = await self.stop_tree(name)
+        finally:
+            waited = self._leftovers.pop(name, None) is not None
+        if waited:
+            self.event("leftovers_gone", leftovers_gone_line(name, left, killed is not None), process=name)
+            now = self.records.get(name)
+            if before is not None and now is not None and now.state is S.STARTING:
+                self.keep(name, replace(now, state=before.state, reason=before.reason))
         if forget:
             self.runtime.forget(name)
         else:

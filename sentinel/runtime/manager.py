@@ -27,7 +27,7 @@ from sentinel.runtime import probe
 from sentinel.runtime.capture import Capture, remove_pipe
 from sentinel.runtime.exits import ExitWatch, watch_exit
 from sentinel.runtime.logfile import LogWriter
-from sentinel.runtime.signals import KILL_WAIT, TREE_VAR, StopMode, StopReport, StopTarget, stop_tree
+from sentinel.runtime.signals import KILL_WAIT, TREE_VAR, StopMode, StopReport, StopTarget, leftovers, stop_tree
 from sentinel.runtime.spawn import Spawned, SpawnRequest, spawn, tree_tag
 from sentinel.signames import signal_name
 
@@ -135,6 +135,16 @@ class Runtime:
         if report.survivors:
             log.error("stop_incomplete", process=name, survivors=[i.pid for i in report.survivors])
         return report
+
+    def leftovers(self, name: str) -> list[ProcessIdentity]:
+        """What is still alive of the instance's tree besides its main process: after the main process
+        exited, what a stop would still have to end (workers of a crashed master)."""
+        run = self._runs.get(name)
+        if run is None:
+            return []
+        spawned = run.spawned
+        return leftovers(StopTarget(spawned.identity, spawned.pgid, tag=run.tag, known=run.sampler.seen()),
+                         self._scanner)
 
     def signal(self, name: str, number: int) -> int | None:
         """Send signal `number` to the instance's main process (`sentinel signal`, `reload: {signal: …}`);

@@ -99,6 +99,14 @@ async def stop_tree(target: StopTarget, *, sig: int, timeout: float, leader_exit
     return StopReport(signalled=True, sigkill=timed_out, escaped=len(tree.escaped), survivors=survivors)
 
 
+def leftovers(target: StopTarget, scanner: probe.Scanner | None = None) -> list[ProcessIdentity]:
+    """The live processes of the tree other than its leader (what a crashed leader left behind), by pid."""
+    tree = _Tree(target, scanner or probe.Scanner(TREE_VAR))
+    alive = tree.alive(deep=True)
+    found = [probe.identity_of(proc) for proc in alive if proc.pid != target.leader.pid]
+    return sorted((i for i in found if i is not None), key=lambda i: i.pid)
+
+
 async def _wait(event: asyncio.Event, timeout: float) -> None:
     with contextlib.suppress(TimeoutError):
         await asyncio.wait_for(event.wait(), max(timeout, 0.0))

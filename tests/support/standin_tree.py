@@ -2,7 +2,9 @@
 write to a log file which signal they got. Run as `python standin_tree.py LOG ROLE`:
 
 - `child`: writes `child-ready PID`, then `child PID SIGNAME` on SIGTERM or SIGINT, and exits;
-  SIGHUP writes `child PID SIGHUP` and goes on.
+  SIGHUP writes `child PID SIGHUP` and goes on. `busy-child`: the same, but it goes on after every
+  signal, as a worker busy with a long request does (only SIGKILL ends it).
+- `busy`: a parent whose children are `busy-child`ren; otherwise like `silent`.
 - `tells`: a parent that, on SIGTERM, stops its children itself with SIGINT (as a postmaster does a
   fast shutdown), waits for them and exits; `silent`: a parent that exits on SIGTERM and leaves its
   children running. Both write `parent SIGNAME` for every signal they get, and go on after SIGHUP.
@@ -22,10 +24,10 @@ def write(log: str, line: str) -> None:
         handle.write(line + "\n")
 
 
-def child(log: str) -> None:
+def child(log: str, *, busy: bool) -> None:
     def on_signal(number: int, _: FrameType | None) -> None:
         write(log, f"child {os.getpid()} {signal.Signals(number).name}")
-        if number != signal.SIGHUP:
+        if number != signal.SIGHUP and not busy:
             sys.exit(0)
 
     for number in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
@@ -36,9 +38,10 @@ def child(log: str) -> None:
 
 
 def main(log: str, role: str) -> None:
-    if role == "child":
-        child(log)
-    kids = [subprocess.Popen([sys.executable, __file__, log, "child"]) for _ in range(2)]
+    if role.endswith("child"):
+        child(log, busy=role == "busy-child")
+    kind = "busy-child" if role == "busy" else "child"
+    kids = [subprocess.Popen([sys.executable, __file__, log, kind]) for _ in range(2)]
 
     def parent(number: int, _: FrameType | None) -> None:
         write(log, f"parent {signal.Signals(number).name}")

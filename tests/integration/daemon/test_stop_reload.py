@@ -3,6 +3,7 @@ with a stand-in server (tests/support/standin_tree.py) whose processes log the s
 
 from __future__ import annotations
 
+import re
 import resource
 import sys
 from collections.abc import Callable
@@ -134,3 +135,26 @@ def test_nofile_above_the_hard_limit_is_one_clear_line(make_reconciler: Callable
     r.start()
     wait_for(lambda: f"limits.nofile {hard + 1} is above the hard open-file limit ({hard})"
              in r.cli("events", "-n", "50").output, timeout=15.0)
+
+
+@pytest.mark.parametrize("backoff", ["0s", "1s"])  # restarted at once (a start), or after a back-off
+def test_a_crash_that_leaves_workers_behind_says_what_the_restart_waits_for(
+        make_reconciler: Callable[..., Reconciler], tmp_path: Path, backoff: str) -> None:
+    log = tmp_path / "signals.log"
+    settings = f"    stop: {{timeout: 120s}}\n    restart: {{backoff: {{initial: {backoff}}}}}\n"
+    r = make_reconciler(_tree(log, "busy", settings))
+    r.start()
+    pid = r.wait_state("app", "running")["pid"]
+    kids = _ready(log)
+    psutil.Process(pid).kill()  # the master dies; its workers are busy and ignore SIGTERM
+    row = r.wait_state("app", "starting", timeout=15.0)
+    pids = ", ".join(map(str, sorted(kids)))
+    expected = rf"waiting for 2 leftover processes of app to exit \(pids {pids}, SIGKILL in 1[12]\ds\)"
+    assert re.fullmatch(expected, row["reason"]), row
+    wait_for(lambda: _got(log, "child") == ["SIGTERM", "SIGTERM"], timeout=10.0, message=log.read_text)
+    for kid in kids:  # their requests are done
+        psutil.Process(kid).kill()
+    new = r.wait_state("app", "running", timeout=15.0)
+    assert new["pid"] != pid
+    events = r.cli("events", "-n", "50").output
+    assert f"2 leftover processes of app gone (pids {pids})" in events, events
