@@ -1,4 +1,5 @@
-"""`start`, `stop` and `restart`: act on processes by name, instance, `group:NAME` or `--all`.
+"""`start`, `stop` and `restart`: act on processes by name, instance, `group:NAME` or `--all`;
+`reload` and `signal`: reach one process's main process without restarting it.
 
 `stop` holds a process stopped until `start` (or until the file changes it), across reconciler
 restarts. Unknown targets exit 1 naming them, and change nothing.
@@ -48,7 +49,7 @@ _command("restart", "Restart processes (start them if they are not running).\n\n
          "TARGET is a process, an instance (web.1) or group:NAME.")
 
 
-@cli.command(context_settings=CONTEXT)
+@cli.command(context_settings=CONTEXT, short_help="Reload a process without restarting it.")
 @click.argument("name")
 @handles_errors
 def reload(name: str) -> None:
@@ -61,7 +62,7 @@ def reload(name: str) -> None:
     click.echo(f"reloading {', '.join(done)}" if done else f"{name}: not running, nothing to reload")
 
 
-@cli.command(name="signal", context_settings=CONTEXT)
+@cli.command(name="signal", context_settings=CONTEXT, short_help="Send a signal to a process's main process.")
 @click.argument("name")
 @click.argument("signal_name", metavar="SIGNAL")
 @handles_errors
