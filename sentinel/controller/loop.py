@@ -166,7 +166,7 @@ class Controller:
             d, record = self.desired.get(name), self.records.get(name)
             if d is None or d.is_job or record is None or not record.spec_hash or record.spec_hash == d.spec_hash:
                 continue
-            problem = launch_problem(launch_facts(d.argv, d.cwd, d.user, self._env(d)))
+            problem = launch_problem(launch_facts(d.argv, d.cwd, d.user, self._env(d), d.nofile))
             if problem is not None:
                 found[name] = problem
         return found

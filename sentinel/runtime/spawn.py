@@ -26,7 +26,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from sentinel.errors import SpawnError
-from sentinel.reconcile.launch import LaunchFacts
+from sentinel.reconcile.launch import LaunchFacts, nofile_problem
 from sentinel.reconcile.observed import ProcessIdentity
 from sentinel.runtime import probe
 from sentinel.runtime.capture import ensure_fifo
@@ -106,8 +106,9 @@ def spawn(req: SpawnRequest) -> Spawned:
     return Spawned(name=req.name, identity=identity, pgid=proc.pid)
 
 
-def launch_facts(argv: tuple[str, ...], cwd: str, user: str | None, env: Mapping[str, str]) -> LaunchFacts:
-    """What `reconcile.launch` needs to say whether `argv` can be started in `cwd` as `user`."""
+def launch_facts(argv: tuple[str, ...], cwd: str, user: str | None, env: Mapping[str, str],
+                 nofile: int | None = None) -> LaunchFacts:
+    """What `reconcile.launch` needs to say whether `argv` can be started in `cwd` as `user` with `nofile`."""
     program = argv[0] if argv else ""
     cwd_found = os.path.isdir(cwd)
     if os.sep in program:
@@ -124,7 +125,8 @@ def launch_facts(argv: tuple[str, ...], cwd: str, user: str | None, env: Mapping
         except KeyError:
             user_found = False
     return LaunchFacts(program=program, program_found=found, program_runnable=runnable, cwd=cwd,
-                       cwd_found=cwd_found, user=user, user_found=user_found)
+                       cwd_found=cwd_found, user=user, user_found=user_found, nofile=nofile,
+                       nofile_hard=_finite(resource.getrlimit(resource.RLIMIT_NOFILE)[1]))
 
 
 def tree_tag(fifo: Path) -> str:
@@ -138,11 +140,16 @@ def _limits(req: SpawnRequest) -> Callable[[], None] | None:
     if req.nofile is None:
         return None
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
-    if hard != resource.RLIM_INFINITY and req.nofile > hard:
-        raise SpawnError(f"{req.name}: limits.nofile {req.nofile} is above the hard open-file limit ({hard})")
+    problem = nofile_problem(req.nofile, _finite(hard))
+    if problem is not None:
+        raise SpawnError(f"{req.name}: {problem}")
     if req.nofile == soft:
         return None
     return functools.partial(resource.setrlimit, resource.RLIMIT_NOFILE, (req.nofile, hard))
+
+
+def _finite(limit: int) -> int | None:
+    return None if limit == resource.RLIM_INFINITY else limit
 
 
 def _credentials(req: SpawnRequest) -> _Credentials | None:
