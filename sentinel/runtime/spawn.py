@@ -14,6 +14,7 @@ the Popen object is dropped at once.
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import functools
 import os
@@ -21,9 +22,11 @@ import pwd
 import resource
 import shutil
 import subprocess
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
+
+import psutil
 
 from sentinel.errors import SpawnError
 from sentinel.reconcile.launch import LaunchFacts, nofile_problem
@@ -72,28 +75,29 @@ def spawn(req: SpawnRequest) -> Spawned:
     if not req.argv:
         raise SpawnError(f"{req.name}: empty command")
     creds = _credentials(req)
-    set_limits = _limits(req)
+    limit = _limit(req)
     env = dict(creds.env if creds else req.env)
     env[TREE_VAR] = tree_tag(req.fifo)
     ensure_fifo(req.fifo)
     out = os.open(req.fifo, os.O_RDWR | os.O_CLOEXEC | os.O_NOFOLLOW)
     try:
-        proc = subprocess.Popen(
-            req.argv,
-            stdin=subprocess.DEVNULL,
-            stdout=out,
-            stderr=out,
-            cwd=req.cwd,
-            env=env,
-            start_new_session=True,
-            close_fds=True,
-            user=creds.uid if creds else None,
-            group=creds.gid if creds else None,
-            extra_groups=list(creds.groups) if creds else None,
-            # Runs in the child between fork and exec. It only calls setrlimit (no lock of ours; glibc's fork
-            # leaves malloc usable), which is why the thread warning does not apply here.
-            preexec_fn=set_limits,  # noqa: PLW1509
-        )
+        with limit.around_spawn():
+            proc = subprocess.Popen(
+                req.argv,
+                stdin=subprocess.DEVNULL,
+                stdout=out,
+                stderr=out,
+                cwd=req.cwd,
+                env=env,
+                start_new_session=True,
+                close_fds=True,
+                user=creds.uid if creds else None,
+                group=creds.gid if creds else None,
+                extra_groups=list(creds.groups) if creds else None,
+                # Only with a great many descriptors open (see `_Limit`): runs in the child between fork and
+                # exec and only calls setrlimit (no lock of ours; glibc's fork leaves malloc usable).
+                preexec_fn=limit.in_child,  # noqa: PLW1509
+            )
     except (OSError, ValueError, subprocess.SubprocessError) as exc:
         raise SpawnError(_describe(req, exc)) from None
     finally:
@@ -134,18 +138,59 @@ def tree_tag(fifo: Path) -> str:
     return str(fifo)
 
 
-def _limits(req: SpawnRequest) -> Callable[[], None] | None:
-    """What sets the child's open-file limit to `req.nofile` (limits.nofile, or the soft limit the reconciler
-    started with, docs/limitations.md), or None when it already has it. Raises SpawnError above the hard limit."""
+FD_MARGIN = 64  # descriptors the spawn itself and other threads may open while our own limit is lowered
+
+
+@dataclass(frozen=True, slots=True)
+class _Limit:
+    """How a child gets its soft open-file limit without slowing every spawn down.
+
+    A `preexec_fn` would do it in the child, but makes Popen fork instead of vfork: several ms per
+    spawn. So our own soft limit is set to the child's for the moment of the spawn (the child inherits
+    it) and set back at once. Lowering it is safe while the descriptors we hold leave `FD_MARGIN`
+    numbers free under the lower limit (a new descriptor takes the lowest free number); with more
+    open than that, the child sets its own limit through `in_child` (the slow way) instead.
+    """
+
+    wanted: int | None = None  # our soft limit during the spawn
+    restore: int | None = None  # and after it
+    hard: int = 0
+    in_child: Callable[[], None] | None = None
+
+    @contextlib.contextmanager
+    def around_spawn(self) -> Iterator[None]:
+        if self.wanted is None or self.restore is None:
+            yield
+            return
+        resource.setrlimit(resource.RLIMIT_NOFILE, (self.wanted, self.hard))
+        try:
+            yield
+        finally:
+            resource.setrlimit(resource.RLIMIT_NOFILE, (self.restore, self.hard))
+
+
+def _limit(req: SpawnRequest) -> _Limit:
+    """How to give the child `req.nofile` (limits.nofile, or the soft limit the reconciler started with,
+    docs/limitations.md). Raises SpawnError above the hard limit."""
     if req.nofile is None:
-        return None
+        return _Limit()
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     problem = nofile_problem(req.nofile, _finite(hard))
     if problem is not None:
         raise SpawnError(f"{req.name}: {problem}")
     if req.nofile == soft:
-        return None
-    return functools.partial(resource.setrlimit, resource.RLIMIT_NOFILE, (req.nofile, hard))
+        return _Limit()
+    if req.nofile > soft or _open_descriptors() + FD_MARGIN <= req.nofile:
+        return _Limit(wanted=req.nofile, restore=soft, hard=hard)
+    return _Limit(hard=hard, in_child=functools.partial(resource.setrlimit, resource.RLIMIT_NOFILE,
+                                                        (req.nofile, hard)))
+
+
+def _open_descriptors() -> int:
+    try:
+        return len(os.listdir("/proc/self/fd")) - 1  # less the one listdir opened
+    except OSError:
+        return psutil.Process().num_fds()
 
 
 def _finite(limit: int) -> int | None:
