@@ -92,19 +92,21 @@ def bind_socket(path: Path) -> socket.socket:
 
 
 def config_digest(loaded: Loaded) -> str:
-    return digest([loaded.config.model_dump(mode="json"), {k: dict(v) for k, v in loaded.env_files.items()}])
+    return digest([loaded.config.model_dump(mode="json"), {k: dict(v) for k, v in loaded.env_files.items()},
+                   {k: dict(v) for k, v in loaded.watched.items()}])
 
 
 class Daemon:
     """The pieces of a running reconciler, wired together; `serve()` runs until asked to stop."""
 
     def __init__(self, options: DaemonOptions, loaded: Loaded, *, clock: Clock | None = None,
-                 environ: Mapping[str, str] | None = None) -> None:
+                 environ: Mapping[str, str] | None = None, child_nofile: int | None = None) -> None:
         self.options, self.clock = options, clock or SystemClock()
         self.environ = dict(os.environ if environ is None else environ)
         self.path, self.environment = options.config, options.environment
         self.store = Store.open(options.state_dir.db, busy_timeout=BUSY_TIMEOUT)
-        self.runtime = Runtime(options.state_dir, on_exit=self._on_exit, utc=self.clock.now_utc)
+        self.runtime = Runtime(options.state_dir, on_exit=self._on_exit, utc=self.clock.now_utc,
+                               child_nofile=child_nofile)
         self.controller = Controller(runtime=self.runtime, store=self.store, clock=self.clock, environ=self.environ,
                                      system_tz=system_zone(self.environ), wall_clock_check=options.wall_clock_check,
                                      strict=options.strict, descriptors=descriptor_budget())
@@ -224,7 +226,8 @@ class Daemon:
     def watched(self) -> frozenset[str]:
         loaded = self.controller.loaded
         files = loaded.files if loaded else (self.path,)
-        return frozenset(os.path.abspath(f) for f in files)
+        reread = loaded.watched_paths() if loaded else frozenset()  # `reload.watch`: a change rereads them too
+        return frozenset(os.path.abspath(f) for f in files) | reread
 
     async def _on_file_change(self) -> None:
         with contextlib.suppress(ConfigError):
@@ -341,10 +344,10 @@ def run(options: DaemonOptions, loaded: Loaded | None = None, *, clock: Clock | 
         loaded = load(options.config, env=options.environment)  # ConfigError before anything is touched
     with state_lock(options.state_dir):
         _configure_log(options, loaded.config.log or ReconcilerLog())
-        _raise_fd_limit()
+        started_with = _raise_fd_limit()
 
         async def main() -> None:
-            await Daemon(options, loaded, clock=clock).serve()
+            await Daemon(options, loaded, clock=clock, child_nofile=started_with).serve()
 
         asyncio.run(main())
 
@@ -368,10 +371,11 @@ def _open_descriptors() -> int:
     return 0
 
 
-def _raise_fd_limit() -> None:
+def _raise_fd_limit() -> int:
     """Each process costs the reconciler about four descriptors (its pipe, log, spool and pidfd), so
     the common soft limit of 1024 would stop it near 250 processes: raise it to the hard limit. What
-    still does not fit waits, and is said (`reconcile.descriptors`, docs/reliability.md#f43-many-processes)."""
+    still does not fit waits, and is said (`reconcile.descriptors`, docs/reliability.md#f43-many-processes).
+    Returns the soft limit it started with, which children get back (docs/limitations.md)."""
     import resource
 
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
@@ -381,6 +385,7 @@ def _raise_fd_limit() -> None:
             resource.setrlimit(resource.RLIMIT_NOFILE, (wanted, hard))
         except (ValueError, OSError) as err:
             log.warning("fd_limit_unchanged", soft=soft, hard=hard, error=str(err))
+    return soft
 
 
 def _configure_log(options: DaemonOptions, settings: ReconcilerLog) -> None:

@@ -115,3 +115,15 @@ class NotAJob(SentinelError):
     """`sentinel run` named a service: only jobs (processes with a schedule) have runs."""
 
     exit_code: ClassVar[int] = 1
+
+
+class NotReloadable(SentinelError):
+    """`sentinel reload` named a process without a `reload:` way."""
+
+    exit_code: ClassVar[int] = 1
+
+
+class BadSignal(SentinelError):
+    """`sentinel signal` named a signal this system does not have."""
+
+    exit_code: ClassVar[int] = 1

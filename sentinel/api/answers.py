@@ -47,6 +47,15 @@ class Processes(Answer):
     storage_problems: list[str] = Field(description="as in /healthz: shown by `sentinel status` on stderr")
 
 
+class Reloaded(Answer):
+    done: list[str] = Field(description="the running instances reloaded")
+
+
+class Signalled(Answer):
+    done: list[str] = Field(description="the running instances signalled")
+    pids: dict[str, int] = Field(description="instance: the pid of its main process that got the signal")
+
+
 class Acted(Answer):
     done: list[str]
     settled: bool

@@ -24,10 +24,10 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from sentinel.api import answers as a
 from sentinel.api.answers import ApiError, answer, error_response
-from sentinel.api.bodies import Act, Apply, B, Body, ConfigFile, RunJob, Shutdown, parse
+from sentinel.api.bodies import Act, Apply, B, Body, ConfigFile, ReloadProcess, RunJob, SendSignal, Shutdown, parse
 from sentinel.api.status import status_rows
 from sentinel.config.secrets import masked_config
-from sentinel.errors import ConfigError, NotAJob, TargetError
+from sentinel.errors import BadSignal, ConfigError, NotAJob, NotReloadable, TargetError
 from sentinel.instances import is_instance_of
 from sentinel.reconcile.desired import expand
 from sentinel.reconcile.planner import plan
@@ -149,8 +149,13 @@ async def act_on_one(request: Request) -> Response:
     name, verb = request.path_params["name"], request.path_params["verb"]
     if verb == "run":
         return await _run_job(daemon, name, await body_of(request, RunJob))
+    if verb == "reload":
+        await body_of(request, ReloadProcess)
+        return await _reload(daemon, name)
+    if verb == "signal":
+        return await _signal(daemon, name, await body_of(request, SendSignal))
     if verb not in VERBS:
-        raise ApiError(404, "not_found", f"unknown action '{verb}' (use start, stop, restart or run)")
+        raise ApiError(404, "not_found", f"unknown action '{verb}' (use start, stop, restart, run, reload or signal)")
     body = await body_of(request, Act)
     _not_stopping(daemon)
     try:
@@ -169,6 +174,30 @@ async def _run_job(daemon: Daemon, name: str, body: RunJob) -> Response:
     except NotAJob as err:
         raise ApiError(409, "conflict", str(err)) from None
     return await _settled(daemon, [name], body.wait)
+
+
+async def _reload(daemon: Daemon, name: str) -> Response:
+    """Reload the running instances of `name` as its `reload:` says."""
+    _not_stopping(daemon)
+    try:
+        names = daemon.controller.reload_request(name)
+    except TargetError as err:
+        raise _unknown(err) from None
+    except NotReloadable as err:
+        raise ApiError(409, "conflict", str(err)) from None
+    return answer(a.Reloaded(done=names))
+
+
+async def _signal(daemon: Daemon, name: str, body: SendSignal) -> Response:
+    """Send `body.signal` to the main process of each running instance of `name`."""
+    _not_stopping(daemon)
+    try:
+        sent = daemon.controller.signal_request(name, body.signal)
+    except TargetError as err:
+        raise _unknown(err) from None
+    except BadSignal as err:
+        raise ApiError(422, "invalid_body", f"signal: {err}", field="signal") from None
+    return answer(a.Signalled(done=sorted(sent), pids=sent))
 
 
 def _not_stopping(daemon: Daemon) -> None:
@@ -217,7 +246,7 @@ async def config_diff(request: Request) -> Response:
         loaded = await daemon.load(body.file or daemon.path, body.environment)
     except ConfigError as err:
         raise _config_error(err) from None
-    desired = expand(loaded.config, loaded.env_files)
+    desired = expand(loaded.config, loaded.env_files, loaded.watched)
     result = plan(desired, controller.observe(), controller.records, controller.clock.monotonic())
     return answer(a.Diff(lines=diff_lines(result), changes=diff_items(result)))
 

@@ -41,6 +41,16 @@ class RunJob(Waits):
     """`run`: start a run of the job now."""
 
 
+class ReloadProcess(Body):
+    """`reload`: no options."""
+
+
+class SendSignal(Body):
+    """`signal`: the signal's name (HUP, SIGUSR1) or number."""
+
+    signal: str = Field(min_length=1, max_length=32)
+
+
 class ConfigFile(Body):
     """`config/diff`: which file and environment (the running ones when missing)."""
 

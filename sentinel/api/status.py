@@ -36,7 +36,7 @@ def status_rows(controller: Controller, names: Iterable[str] | None = None, *,
         next_run = controller.scheduler.next_run(name) if is_job else None
         last = controller.jobs.last_run(name) if is_job else None
         rows.append(status_row(Known(
-            name=name, state=state, reason=record.reason if record else "",
+            name=name, state=state, reason=controller.reason_of(name),
             restarts=record.restarts if record else 0,
             exit_code=record.exit.code if record and record.exit else None,
             pid=spawned.identity.pid if live and spawned else None,

@@ -1,4 +1,5 @@
-"""`start`, `stop` and `restart`: act on processes by name, instance, `group:NAME` or `--all`.
+"""`start`, `stop` and `restart`: act on processes by name, instance, `group:NAME` or `--all`;
+`reload` and `signal`: reach one process's main process without restarting it.
 
 `stop` holds a process stopped until `start` (or until the file changes it), across reconciler
 restarts. Unknown targets exit 1 naming them, and change nothing.
@@ -46,3 +47,33 @@ _command("stop", "Stop processes and hold them stopped until `start`.\n\n"
          "The hold survives reconciler restarts. TARGET is a process, an instance (web.1) or group:NAME.")
 _command("restart", "Restart processes (start them if they are not running).\n\n"
          "TARGET is a process, an instance (web.1) or group:NAME.")
+
+
+@cli.command(context_settings=CONTEXT, short_help="Reload a process without restarting it.")
+@click.argument("name")
+@handles_errors
+def reload(name: str) -> None:
+    """Reload the process NAME as its `reload:` says (a signal, or a command), without restarting it.
+
+    Like systemd's ExecReload: the main process keeps running and rereads its config files.
+    """
+    answer = client().post(f"/v1/processes/{name}/reload", {}, wait=60.0)
+    done = answer.get("done", [])
+    click.echo(f"reloading {', '.join(done)}" if done else f"{name}: not running, nothing to reload")
+
+
+@cli.command(name="signal", context_settings=CONTEXT, short_help="Send a signal to a process's main process.")
+@click.argument("name")
+@click.argument("signal_name", metavar="SIGNAL")
+@handles_errors
+def send_signal(name: str, signal_name: str) -> None:
+    """Send SIGNAL (HUP, USR1, SIGUSR2, 10, …) to the main process of NAME (supervisorctl's `signal`).
+
+    Only the main process gets it, not its children; nothing is recorded about the process.
+    """
+    answer = client().post(f"/v1/processes/{name}/signal", {"signal": signal_name}, wait=10.0)
+    pids = answer.get("pids", {})
+    for instance, pid in sorted(pids.items()):
+        click.echo(f"{instance}: sent {signal_name} to pid {pid}")
+    if not pids:
+        click.echo(f"{name}: not running, no signal sent")

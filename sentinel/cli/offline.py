@@ -99,7 +99,7 @@ def offline_diff(sd: StateDir, path: str, env: str | None) -> dict[str, Any]:
         name: ObservedProcess(name=name, identity=ProcessIdentity(row.pid or 0, row.create_time or 0.0))
         for name, row in stored.items() if row.state in live
     }
-    result = plan(expand(loaded.config, loaded.env_files), observed, records, 0.0)
+    result = plan(expand(loaded.config, loaded.env_files, loaded.watched), observed, records, 0.0)
     return {"lines": diff_lines(result), "changes": diff_items(result)}
 
 

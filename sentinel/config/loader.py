@@ -40,6 +40,13 @@ class Loaded:
     env_files: Mapping[str, Mapping[str, str]] = field(default_factory=dict)  # process → env_file variables
     environment: str | None = None
     tainted: Tainted = field(default_factory=dict)  # key path → secret values in that string (config.secrets)
+    # process → {file in `reload.watch`: digest of its content}; a change reloads the process
+    watched: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
+
+    def watched_paths(self) -> frozenset[str]:
+        """The absolute paths of every file in a `reload.watch` (the reconciler watches them with its config)."""
+        return frozenset(watch_path(process.cwd or ".", name) for process in self.config.processes.values()
+                         if process.reload is not None for name in process.reload.watch)
 
 
 def load(path: str, *, env: str | None = None, environ: Mapping[str, str] | None = None) -> Loaded:
@@ -58,7 +65,32 @@ def load(path: str, *, env: str | None = None, environ: Mapping[str, str] | None
     config = _validate(resolved, path, problems)
     if problems or config is None:
         raise ConfigError([_masked(problem, tainted) for problem in problems])
-    return Loaded(config=config, files=tuple(files), env_files=env_files, environment=env, tainted=tainted)
+    return Loaded(config=config, files=tuple(files), env_files=env_files, environment=env, tainted=tainted,
+                  watched=_watched_digests(config))
+
+
+def watch_path(cwd: str, name: str) -> str:
+    """Where a `reload.watch` entry points: relative to the process's cwd."""
+    return os.path.abspath(os.path.join(cwd, os.path.expanduser(name)))
+
+
+def _watched_digests(config: Config) -> dict[str, dict[str, str]]:
+    """The digest of each watched file's content; an unreadable or missing file has a digest too, so
+    that its coming back is a change."""
+    import hashlib
+
+    out: dict[str, dict[str, str]] = {}
+    for name, process in config.processes.items():
+        if process.reload is None or not process.reload.watch:
+            continue
+        digests = out.setdefault(name, {})
+        for entry in process.reload.watch:
+            try:
+                with open(watch_path(process.cwd or ".", entry), "rb") as handle:
+                    digests[entry] = hashlib.file_digest(handle, "sha256").hexdigest()[:16]
+            except OSError as err:
+                digests[entry] = f"unreadable: {err.strerror}"
+    return out
 
 
 def _masked(problem: Problem, tainted: Tainted) -> Problem:

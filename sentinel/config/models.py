@@ -47,6 +47,8 @@ RestartPolicy = Literal["always", "on-failure", "never"]
 DependencyCondition = Literal["started", "healthy", "completed"]
 Concurrency = Literal["forbid", "allow", "replace"]
 OnMissed = Literal["run-once", "skip"]
+StopMode = Literal["group", "main", "mixed"]
+NOFILE_MAX = 1 << 30  # limits.nofile: the kernel's own ceiling (fs.nr_open) is far below this
 
 JOB_DEFAULTS: dict[str, Any] = {"concurrency": "forbid", "on_missed": "run-once", "keep_runs": 20}
 
@@ -89,14 +91,38 @@ class Restart(Spec):
 
 
 class Stop(Spec):
-    signal: SignalName = Field("TERM", description="sent to the whole process group first")
+    signal: SignalName = Field("TERM", description="sent first, to what `mode` says")
     timeout: Duration = Field(10.0, description="then SIGKILL after this long")
+    mode: StopMode = Field(
+        "group", description="group: the signal to every process of the tree; mixed: to the main process only, "
+        "SIGKILL to everything left after the timeout; main: to the main process only, SIGKILL to everything "
+        "left once it has exited (or after the timeout)")
+
+
+class Reload(Spec):
+    signal: SignalName | None = Field(None, description="reload by sending this signal to the main process")
+    command: Command | None = Field(None, description="or by running this command (argv; split like a shell)")
+    watch: TextList = Field([], description="files (relative to cwd) whose change reloads the process")
+
+    @model_validator(mode="after")
+    def _one_way(self) -> Reload:
+        if (self.signal is None) == (self.command is None):
+            raise ValueError("needs exactly one of signal or command")
+        if self.command is not None:
+            try:
+                split_command(self.command)
+            except ValueError as exc:
+                raise FieldProblem("command", str(exc)) from None
+        return self
 
 
 class Limits(Spec):
     memory: Size | None = Field(None, description="resident memory of the whole process tree")
     cpu: Percent | None = Field(None, description="CPU of the whole process tree, averaged over cpu_window")
     cpu_window: PositiveDuration = 30.0
+    nofile: int | None = Field(
+        None, ge=1, le=NOFILE_MAX, description="soft open-file limit (RLIMIT_NOFILE) of the process, at most the "
+        "hard limit; default: the soft limit the reconciler started with")
 
 
 class Logs(Spec):
@@ -181,6 +207,7 @@ class Process(Spec):
     restart_dependents: bool = False
     restart: Restart = Restart()
     stop: Stop = Stop()
+    reload: Reload | None = Field(None, description="how to reload it: {signal: HUP} or {command: …}; watch: files")
     limits: Limits = Limits()
     logs: Logs = Logs()
     schedule: Schedule | None = Field(None, description="makes this process a job")

@@ -30,7 +30,7 @@ from sentinel.controller.health import HealthMonitor
 from sentinel.controller.jobs import MAX_SLEEP, JobRuns, JobScheduler
 from sentinel.controller.limits import LimitSampler
 from sentinel.controller.persist import StateWriter
-from sentinel.errors import SentinelError, SpawnError, StateError
+from sentinel.errors import BadSignal, NotReloadable, SentinelError, SpawnError, StateError
 from sentinel.health.tracker import HealthState
 from sentinel.log import Burst, bound, get_logger
 from sentinel.reconcile import records as user_requests
@@ -43,20 +43,23 @@ from sentinel.reconcile.observed import ExitStatus, ObservedProcess, ProcessIden
 from sentinel.reconcile.overlap import overlap_of, spec_of
 from sentinel.reconcile.planner import plan
 from sentinel.reconcile.records import record_after
-from sentinel.reconcile.render import done_line, killed_line
+from sentinel.reconcile.render import done_line, killed_line, leftover_line, leftovers_gone_line
 from sentinel.reconcile.shutdown import shutdown_stops
 from sentinel.reconcile.strays import ADOPT, StrayFacts, stray_verdict
 from sentinel.reconcile.targets import resolve_targets, target_error
 from sentinel.runtime.manager import Runtime, Stray
+from sentinel.runtime.reload import run_reload_command
+from sentinel.runtime.signals import StopMode
 from sentinel.runtime.spawn import SpawnRequest, launch_facts
-from sentinel.signames import signal_number
+from sentinel.signames import short_signal_name, signal_number
 from sentinel.state.convert import identity_of, to_record, to_stored
 from sentinel.state.store import Store, StoredProcess
 from sentinel.states import Health, IllegalMove, ProcessState, can_move, check_move
 
 S = ProcessState
 SPAWN_FAILED = 127  # the exit code of a start that could not happen, as a shell reports a command it cannot run
-_DEFAULT_STOP = ("TERM", 10.0)
+_DEFAULT_STOP: tuple[str, float, StopMode] = ("TERM", 10.0, "group")
+RELOAD_TIMEOUT = 60.0  # a `reload: {command: …}` running longer than this is killed
 log = get_logger(__name__)
 
 
@@ -87,7 +90,8 @@ class Controller:
         self._cannot_start: dict[str, str] = {}  # instance -> why its last start could not happen (said once)
         self._busy: set[str] = set()
         self._acted: set[str] = set()  # instances the last pass acted on
-        self._stop_settings: dict[str, tuple[str, float]] = {}
+        self._stop_settings: dict[str, tuple[str, float, StopMode]] = {}
+        self._leftovers: dict[str, tuple[tuple[int, ...], float]] = {}  # instance → (pids, SIGKILL at), waited for
         self._tasks: set[asyncio.Task[None]] = set()
         self._wake = asyncio.Event()
         self._changed = asyncio.Condition()
@@ -105,9 +109,9 @@ class Controller:
         """Make `loaded` the desired state (the caller has validated it)."""
         self.loaded, self.path, self.config_error = loaded, path, None
         self._secrets = all_secrets(loaded.tainted, min_length=EVENT_MASK_MIN)
-        self.desired = expand(loaded.config, loaded.env_files)
+        self.desired = expand(loaded.config, loaded.env_files, loaded.watched)
         for name, d in self.desired.items():
-            self._stop_settings[name] = (d.stop_signal, d.stop_timeout)
+            self._stop_settings[name] = (d.stop_signal, d.stop_timeout, d.stop_mode)
         self._say_shortage()
         self.wake()
 
@@ -132,6 +136,16 @@ class Controller:
         if self.config_error is not None:
             self.config_error = None
             self.event("config_error_cleared", f"config error cleared: {path} is valid")
+
+    def reason_of(self, name: str) -> str:
+        """Why the instance is in its state, as `status` shows it: the record's reason, or while leftovers
+        of its last run get their stop grace, what it waits for with the time to SIGKILL as of now."""
+        waiting = self._leftovers.get(name)
+        if waiting is not None:
+            pids, kill_at = waiting
+            return leftover_line(name, pids, kill_at - self.clock.monotonic())
+        record = self.records.get(name)
+        return record.reason if record is not None else ""
 
     def spec(self, name: str) -> DesiredProcess | None:
         """The desired spec of instance `name`; an overlapping run of a job (`backup+1`) runs its job's."""
@@ -186,7 +200,7 @@ class Controller:
             d, record = self.desired.get(name), self.records.get(name)
             if d is None or d.is_job or record is None or not record.spec_hash or record.spec_hash == d.spec_hash:
                 continue
-            problem = launch_problem(launch_facts(d.argv, d.cwd, d.user, self._env(d)))
+            problem = launch_problem(launch_facts(d.argv, d.cwd, d.user, self._env(d), d.nofile))
             if problem is not None:
                 found[name] = problem
         return found
@@ -260,6 +274,8 @@ class Controller:
         d = self.desired.get(name)
         if isinstance(action, SetState) and action.exit is not None:
             self._end_job_run(name, action.exit)
+        if isinstance(action, Update) and action.reload and d is not None:
+            self.background(name, self._reload(d, action.reason))
         health_changed = isinstance(action, Update) and any(f.startswith("health") for f in action.fields)
         if d is not None and health_changed and name in self.runtime.running():
             self._check_health(d, now)
@@ -283,7 +299,7 @@ class Controller:
         if name in self._exits:
             del self._exits[name]
         self.runtime.release(name)
-        self._stop_settings[name] = (d.stop_signal, d.stop_timeout)
+        self._stop_settings[name] = (d.stop_signal, d.stop_timeout, d.stop_mode)
         record = record_after(action, self.records.get(name), d, now)
         label = self.jobs.started(name, now, retry=isinstance(action, Start) and action.restart) if d.is_job else b""
         try:
@@ -323,7 +339,8 @@ class Controller:
     def _request(self, d: DesiredProcess) -> SpawnRequest:
         env = self._env(d)
         return SpawnRequest(name=d.name, argv=d.argv, env=env, cwd=d.cwd, user=d.user,
-                            fifo=self.runtime.state_dir.fifo(d.name), spec=d.spec_hash)
+                            fifo=self.runtime.state_dir.fifo(d.name), spec=d.spec_hash,
+                            nofile=d.nofile if d.nofile is not None else self.runtime.child_nofile)
 
     def background(self, name: str, work: Awaitable[None]) -> None:
         self._busy.add(name)
@@ -345,8 +362,9 @@ class Controller:
         """Stop the instance's whole tree; returns what the grace ended in when it ended in SIGKILL (also an event)."""
         self.health.unwatch(name)
         self.limits.forget(name)
-        signal_name, timeout = self._stop_settings.get(name, _DEFAULT_STOP)
-        report = await self.runtime.stop(name, signal=signal_number(signal_name), timeout=0.0 if force else timeout)
+        signal_name, timeout, mode = self._stop_settings.get(name, _DEFAULT_STOP)
+        report = await self.runtime.stop(name, signal=signal_number(signal_name), timeout=0.0 if force else timeout,
+                                         mode=mode)
         self._exits.pop(name, None)
         if not report.sigkill or force:
             return None
@@ -367,8 +385,25 @@ class Controller:
 
     async def _clean_up(self, name: str, *, forget: bool) -> None:
         """After a run ended: end what is left of its tree (a child that outlived the leader would keep
-        its port or lock, docs/reliability.md#f03-an-orphan-holds-the-port), then let go of it."""
-        await self.stop_tree(name)
+        its port or lock, docs/reliability.md#f03-an-orphan-holds-the-port), then let go of it. While
+        leftovers get their stop grace, the instance shows `starting` and what it waits for (`leftover_line`)."""
+        left = tuple(identity.pid for identity in self.runtime.leftovers(name))
+        _, timeout, mode = self._stop_settings.get(name, _DEFAULT_STOP)
+        before = self.records.get(name)
+        if left and mode != "main" and timeout > 0:  # `main` kills them at once: nothing to wait for
+            self._leftovers[name] = (left, self.clock.monotonic() + timeout)
+            self.event("waiting", self.reason_of(name), process=name)
+            if before is not None and can_move(before.state, S.STARTING) and can_move(S.STARTING, before.state):
+                self.keep(name, user_requests.moving(before, S.STARTING, self.reason_of(name)))
+        try:
+            killed = await self.stop_tree(name)
+        finally:
+            waited = self._leftovers.pop(name, None) is not None
+        if waited:
+            self.event("leftovers_gone", leftovers_gone_line(name, left, killed is not None), process=name)
+            now = self.records.get(name)
+            if before is not None and now is not None and now.state is S.STARTING:
+                self.keep(name, replace(now, state=before.state, reason=before.reason))
         if forget:
             self.runtime.forget(name)
         else:
@@ -383,6 +418,60 @@ class Controller:
         self.jobs.ended(action.instance, outcome="stopped")  # a job's run replaced (`concurrency: replace`)
         if self.spec(action.instance) is not None:
             self._launch(action, self.clock.monotonic())
+
+    # --- reload and signal --------------------------------------------------------------------
+
+    async def _reload(self, d: DesiredProcess, why: str) -> None:
+        """Reload the running instance as its `reload:` says (signal its main process, or run the command
+        with `$MAINPID` set); an event says how it went."""
+        name = d.name
+        pid = self.runtime.running()[name].identity.pid if name in self.runtime.running() else None
+        if pid is None:
+            return
+        if d.reload_signal is not None:
+            sent = self.runtime.signal(name, signal_number(d.reload_signal))
+            outcome = f"sent SIG{d.reload_signal} to pid {pid}" if sent else "not running"
+            self.event("reloaded", f"reloaded {name}: {why} ({outcome})", process=name)
+            return
+        assert d.reload_argv is not None
+        outcome = await run_reload_command(d.reload_argv, cwd=d.cwd, env={**self._env(d), "MAINPID": str(pid)},
+                                           timeout=RELOAD_TIMEOUT)
+        kind = "reloaded" if outcome.startswith("exit 0") else "reload_failed"
+        self.event(kind, f"{'reloaded' if kind == 'reloaded' else 'reload failed:'} {name}: {why} ({outcome})",
+                   process=name)
+
+    def reload_request(self, name: str) -> list[str]:
+        """`sentinel reload NAME`: reload each running instance of NAME; raises TargetError (unknown) or
+        NotReloadable. Returns the instances reloaded."""
+        names, unknown = resolve_targets([name], self.desired)
+        if unknown:
+            raise target_error(unknown, self.desired)
+        if not all(self.desired[n].reloads for n in names):
+            raise NotReloadable(f"{name} has no reload: way (add reload: {{signal: HUP}} or reload: {{command: …}})")
+        running = [n for n in names if n in self.runtime.running() and n not in self._busy]
+        for instance in running:
+            self.background(instance, self._reload(self.desired[instance], "reload requested"))
+        return running
+
+    def signal_request(self, name: str, signal_text: str) -> dict[str, int]:
+        """`sentinel signal NAME SIGNAL`: send SIGNAL to the main process of each running instance of NAME.
+        Returns instance → pid signalled."""
+        names, unknown = resolve_targets([name], self.desired)
+        if unknown:
+            raise target_error(unknown, self.desired)
+        try:
+            number = int(signal_text) if signal_text.isdigit() else signal_number(signal_text)
+            label = short_signal_name(number)
+        except (KeyError, ValueError):
+            raise BadSignal(f"no signal {signal_text!r} on this system (use a name such as HUP or USR1)") from None
+        sent: dict[str, int] = {}
+        for instance in names:
+            pid = self.runtime.signal(instance, number)
+            if pid is not None:
+                sent[instance] = pid
+                self.event("signalled", f"sent SIG{label} to {instance} (pid {pid})",
+                           process=instance)
+        return sent
 
     # --- jobs ---------------------------------------------------------------------------------
 
@@ -507,9 +596,9 @@ class Controller:
             verdict = stray_verdict(facts, self.desired)
             if verdict == ADOPT and self._adopt_stray(name, stray):
                 continue
-            signal_name, timeout = self._stop_settings.get(name, _DEFAULT_STOP)
+            signal_name, timeout, mode = self._stop_settings.get(name, _DEFAULT_STOP)
             await self.runtime.stop_stray(name, stray.identity, stray.pgid, signal=signal_number(signal_name),
-                                          timeout=timeout)
+                                          timeout=timeout, mode=mode)
             self.event("stray_stopped", f"stopped {name} (pid {stray.identity.pid}): running, but unknown to "
                        f"state.db ({verdict})", process=name)
             stopped.append(name)

@@ -56,12 +56,14 @@ class Restart:
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Update:
-    """Take the new settings into the instance's record without touching the process."""
+    """Take the new settings into the instance's record without touching the process; with `reload`, also
+    reload the running process (`reload:`), because a file it reads changed (`fields` names the files)."""
 
     instance: str
     reason: str
     fields: tuple[str, ...] = ()
     from_config: bool = True
+    reload: bool = False
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -2,8 +2,9 @@
 
 Replicas become `web.0 … web.N-1` (`web` alone when there is one). Each instance carries the
 digests the planner compares (docs/conventions.md#run-defining-fields): one per run-defining field
-(docs/contract.md#reconcile-semantics: command, shell, each environment variable, cwd, user) whose change means a
-restart, and one per other setting, whose change is applied in place. Values are hashed, never kept, so a `diff` line
+(docs/contract.md#reconcile-semantics: command, shell, each environment variable, cwd, user, limits.nofile) whose
+change means a restart, one per file in `reload.watch` (a reload field: its change reloads the process), and one
+per other setting, whose change is applied in place. Values are hashed, never kept, so a `diff` line
 can name `env.API_TOKEN` without showing the secret. Pure.
 """
 
@@ -17,7 +18,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from sentinel.config.fields import split_command
-from sentinel.config.models import Config, OnMissed, Process, Schedule
+from sentinel.config.models import Config, OnMissed, Process, Schedule, StopMode
 from sentinel.config.models import Health as HealthCheck
 from sentinel.instances import instance_names
 from sentinel.reconcile.limits import LimitRule
@@ -25,6 +26,9 @@ from sentinel.reconcile.limits import LimitRule
 # Fields of a process whose change restarts it (docs/contract.md#reconcile-semantics). Everything else is updated in
 # place.
 RUN_FIELDS = ("command", "shell", "env", "cwd", "user")
+NOFILE = "limits.nofile"  # a run field too when set: a process takes its limits when it starts
+# Reload fields: the digest of each file in `reload.watch` (`watch:nginx.conf`); a change reloads the process.
+WATCH_PREFIX = "watch:"
 # Fields that shape the instances rather than any one of them.
 _NOT_SETTINGS = frozenset({*RUN_FIELDS, "env_file", "replicas"})
 
@@ -57,6 +61,10 @@ class DesiredProcess:
     restart: RestartRule
     stop_signal: str
     stop_timeout: float
+    stop_mode: StopMode  # group | main | mixed
+    reload_signal: str | None  # `reload: {signal: HUP}`
+    reload_argv: tuple[str, ...] | None  # `reload: {command: …}`
+    nofile: int | None  # `limits.nofile`: the soft open-file limit it starts with
     log_max_size: int
     log_keep: int
     is_job: bool
@@ -69,20 +77,27 @@ class DesiredProcess:
     on_missed: OnMissed  # jobs: run-once | skip
     keep_runs: int  # jobs: run history kept
     spec_hash: str
-    digests: Mapping[str, str]  # field path → digest, run fields and settings alike
+    digests: Mapping[str, str]  # field path → digest, run fields, settings and watched files alike
+
+    @property
+    def reloads(self) -> bool:
+        """It has a `reload:` way (a signal or a command)."""
+        return self.reload_signal is not None or self.reload_argv is not None
 
 
 Desired = Mapping[str, DesiredProcess]
 
 
-def expand(config: Config, env_files: Mapping[str, Mapping[str, str]] | None = None) -> dict[str, DesiredProcess]:
-    """Every instance of every process in `config`, keyed by instance name, in name order."""
-    env_files = env_files or {}
+def expand(config: Config, env_files: Mapping[str, Mapping[str, str]] | None = None,
+           watched: Mapping[str, Mapping[str, str]] | None = None) -> dict[str, DesiredProcess]:
+    """Every instance of every process in `config`, keyed by instance name, in name order. `watched`:
+    process → {file in `reload.watch`: digest of its content} (read by `config.loader`)."""
+    env_files, watched = env_files or {}, watched or {}
     out: dict[str, DesiredProcess] = {}
     for name in sorted(config.processes):
         process = config.processes[name]
         for instance in instance_names(name, process.replicas):
-            out[instance] = _instance(instance, name, process, env_files.get(name, {}))
+            out[instance] = _instance(instance, name, process, env_files.get(name, {}), watched.get(name, {}))
     return out
 
 
@@ -103,13 +118,15 @@ def run_digests(process: Process, env_file: Mapping[str, str]) -> dict[str, str]
         "user": digest(process.user),
     }
     digests.update({f"env.{key}": digest(value) for key, value in env.items()})
+    if process.limits.nofile is not None:  # only when set: records written before it existed stay equal
+        digests[NOFILE] = digest(process.limits.nofile)
     return digests
 
 
 def setting_digests(process: Process) -> dict[str, str]:
     """Digests of every other leaf setting (restart.max_retries, logs.keep, …): applied in place."""
     dumped = process.model_dump(mode="json", exclude=set(_NOT_SETTINGS))
-    return {path: digest(value) for path, value in _leaves(dumped, "")}
+    return {path: digest(value) for path, value in _leaves(dumped, "") if path != NOFILE}
 
 
 def changed_fields(old: Mapping[str, str], new: Mapping[str, str]) -> tuple[str, ...]:
@@ -118,7 +135,14 @@ def changed_fields(old: Mapping[str, str], new: Mapping[str, str]) -> tuple[str,
 
 
 def is_run_field(path: str) -> bool:
-    return path.split(".", 1)[0] in RUN_FIELDS
+    return path.split(".", 1)[0] in RUN_FIELDS or path == NOFILE
+
+
+def reload_fields(old: Mapping[str, str], new: Mapping[str, str]) -> tuple[str, ...]:
+    """The watched files whose content changed, sorted (`nginx.conf`). A file that only starts being
+    watched is no change: its process already runs with whatever it read."""
+    return tuple(sorted(key.removeprefix(WATCH_PREFIX) for key in old.keys() & new.keys()
+                        if key.startswith(WATCH_PREFIX) and old[key] != new[key]))
 
 
 def digest(value: Any) -> str:
@@ -137,8 +161,10 @@ def _leaves(value: Any, prefix: str) -> list[tuple[str, Any]]:
     return [] if value is None else [(prefix, value)]
 
 
-def _instance(instance: str, name: str, process: Process, env_file: Mapping[str, str]) -> DesiredProcess:
+def _instance(instance: str, name: str, process: Process, env_file: Mapping[str, str],
+              watched: Mapping[str, str]) -> DesiredProcess:
     runs = run_digests(process, env_file)
+    reload = process.reload
     restart = process.restart
     return DesiredProcess(
         name=instance,
@@ -160,6 +186,10 @@ def _instance(instance: str, name: str, process: Process, env_file: Mapping[str,
         ),
         stop_signal=process.stop.signal,
         stop_timeout=process.stop.timeout,
+        stop_mode=process.stop.mode,
+        reload_signal=reload.signal if reload is not None else None,
+        reload_argv=tuple(split_command(reload.command)) if reload is not None and reload.command else None,
+        nofile=process.limits.nofile,
         log_max_size=process.logs.max_size,
         log_keep=process.logs.keep,
         is_job=process.is_job,
@@ -172,5 +202,6 @@ def _instance(instance: str, name: str, process: Process, env_file: Mapping[str,
         on_missed=process.on_missed or "run-once",
         keep_runs=process.keep_runs or 20,
         spec_hash=digest(runs),
-        digests={**runs, **setting_digests(process)},
+        digests={**runs, **setting_digests(process), **{f"{WATCH_PREFIX}{path}": value
+                                                         for path, value in watched.items()}},
     )

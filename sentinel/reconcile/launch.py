@@ -1,9 +1,9 @@
 """Can a spec be started at all? A pure decision on facts the runtime gathered (docs/security.md).
 
 The planner asks before it stops a running process for an edit: an edit whose program, `cwd`
-or `user` is missing would leave nothing running, so the running process is kept and the edit
-waits (said once). `launch_problem` says what is wrong, in the words `spawn` uses when a start
-fails, or None.
+or `user` is missing, or whose `limits.nofile` is above the hard limit, would leave nothing
+running, so the running process is kept and the edit waits (said once). `launch_problem` says
+what is wrong, in the words `spawn` uses when a start fails, or None.
 """
 
 from __future__ import annotations
@@ -22,6 +22,15 @@ class LaunchFacts:
     cwd_found: bool  # a directory
     user: str | None
     user_found: bool
+    nofile: int | None = None  # limits.nofile
+    nofile_hard: int | None = None  # the hard open-file limit it must fit under; None: unlimited
+
+
+def nofile_problem(nofile: int | None, hard: int | None) -> str | None:
+    """`limits.nofile` above the hard open-file limit: only a privileged process may raise that."""
+    if nofile is not None and hard is not None and nofile > hard:
+        return f"limits.nofile {nofile} is above the hard open-file limit ({hard})"
+    return None
 
 
 def launch_problem(facts: LaunchFacts) -> str | None:
@@ -34,4 +43,4 @@ def launch_problem(facts: LaunchFacts) -> str | None:
         return f"command not found: {facts.program}"
     if not facts.program_runnable:
         return f"permission denied: {facts.program}"
-    return None
+    return nofile_problem(facts.nofile, facts.nofile_hard)

@@ -14,7 +14,7 @@ from collections.abc import Mapping
 
 from sentinel.instances import REPLICA, numbered
 from sentinel.reconcile.actions import Action, Forget, Plan, Restart, SetState, Start, Stop, Update
-from sentinel.reconcile.desired import Desired, DesiredProcess, changed_fields, is_run_field
+from sentinel.reconcile.desired import Desired, DesiredProcess, changed_fields, is_run_field, reload_fields
 from sentinel.reconcile.observed import ExitStatus, Observed, ObservedProcess, ProcessRecord, Records
 from sentinel.reconcile.order import process_of, ranks
 from sentinel.reconcile.overlap import free_overlap, overlap_of
@@ -222,6 +222,8 @@ class _Pass:
             self._failed_run(d, r, o.over_limit)
         elif bounced := sorted(self.bounced & d.depends_on.keys()):
             self._restart(d, Restart(instance=d.name, reason=f"{', '.join(bounced)} restarted"))
+        elif d.reloads and (files := reload_fields(r.digests, d.digests)):  # the settings are taken as well
+            self.marks.append(Update(instance=d.name, reason=f"{', '.join(files)} changed", fields=files, reload=True))
         elif r.digests != d.digests:
             self.marks.append(self._update(d, r))
         elif r.state is not S.RUNNING or r.reason.startswith(NOT_APPLIED):

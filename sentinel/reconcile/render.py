@@ -5,9 +5,13 @@ Only field names are ever shown, never values, so secrets cannot leak through a 
 
 from __future__ import annotations
 
+import math
+from collections.abc import Sequence
 from typing import assert_never
 
 from sentinel.reconcile.actions import Action, Forget, Plan, Restart, SetState, Start, Stop, Update
+
+_PIDS_SHOWN = 5  # a wait for leftovers names this many pids, then "…"
 
 
 def diff_lines(plan: Plan) -> list[str]:
@@ -29,7 +33,7 @@ def _diff_item(action: Action) -> dict[str, object]:
         case Restart():
             verb = "restart"
         case Update():
-            verb = "update"
+            verb = "reload" if action.reload else "update"
         case _:
             assert_never(action)
     fields = list(action.fields) if isinstance(action, Restart | Update) else []
@@ -46,6 +50,8 @@ def _diff_line(action: Action) -> str:
             return f"- {action.instance} stop"
         case Restart():
             return f"~ {action.instance} restart ({', '.join(action.fields) or action.reason})"
+        case Update() if action.reload:
+            return f"~ {action.instance} reload ({action.reason})"
         case Update():
             return f"~ {action.instance} update ({', '.join(action.fields)})"
         case _:
@@ -62,7 +68,7 @@ def done_line(action: Action) -> str:
         case Restart():
             verb = "restarted"
         case Update():
-            verb = "updated"
+            verb = "reloaded" if action.reload else "updated"
         case SetState():
             verb = str(action.state)
         case Forget():
@@ -77,3 +83,25 @@ def killed_line(instance: str | None, signal: str, grace: float) -> str:
     `instance`: 'killed: still running 3s after SIGTERM', the reason its record keeps)."""
     who = f" {instance}" if instance else ""
     return f"killed{who}: still running {grace:g}s after {signal}"
+
+
+def leftover_line(instance: str, pids: Sequence[int], kill_in: float) -> str:
+    """What a start waits for while what the last run left behind gets its stop grace: 'waiting for 1
+    leftover process of app to exit (pid 41, SIGKILL in 14s)'."""
+    return (f"waiting for {_leftovers(pids)} of {instance} to exit "
+            f"({_pids(pids)}, SIGKILL in {math.ceil(max(kill_in, 0.0)):d}s)")
+
+
+def leftovers_gone_line(instance: str, pids: Sequence[int], killed: bool) -> str:
+    """The end of that wait: 'leftover process of app gone (pid 41)', '… killed (pid 41)' after SIGKILL."""
+    return f"{_leftovers(pids)} of {instance} {'killed' if killed else 'gone'} ({_pids(pids)})"
+
+
+def _leftovers(pids: Sequence[int]) -> str:
+    return f"{len(pids)} leftover process{'' if len(pids) == 1 else 'es'}"
+
+
+def _pids(pids: Sequence[int]) -> str:
+    """'pid 41', 'pids 41, 42', at most `_PIDS_SHOWN` of them."""
+    shown = ", ".join(map(str, pids[:_PIDS_SHOWN])) + (", …" if len(pids) > _PIDS_SHOWN else "")
+    return f"pid{'' if len(pids) == 1 else 's'} {shown}"

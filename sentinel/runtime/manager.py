@@ -17,6 +17,8 @@ from datetime import datetime
 from functools import partial
 from pathlib import Path
 
+import psutil
+
 from sentinel.errors import SpawnError
 from sentinel.log import bound, get_logger, unbound
 from sentinel.paths import StateDir
@@ -25,8 +27,9 @@ from sentinel.runtime import probe
 from sentinel.runtime.capture import Capture, remove_pipe
 from sentinel.runtime.exits import ExitWatch, watch_exit
 from sentinel.runtime.logfile import LogWriter
-from sentinel.runtime.signals import KILL_WAIT, TREE_VAR, StopReport, StopTarget, stop_tree
+from sentinel.runtime.signals import KILL_WAIT, TREE_VAR, StopMode, StopReport, StopTarget, leftovers, stop_tree
 from sentinel.runtime.spawn import SPEC_VAR, Spawned, SpawnRequest, spawn, tree_tag
+from sentinel.signames import signal_name
 
 log = get_logger(__name__)
 
@@ -59,8 +62,12 @@ class _Run:
 class Runtime:
     """Runs and watches the processes of one reconciler (one state directory)."""
 
-    def __init__(self, state_dir: StateDir, *, on_exit: OnExit, utc: Callable[[], datetime]) -> None:
+    def __init__(self, state_dir: StateDir, *, on_exit: OnExit, utc: Callable[[], datetime],
+                 child_nofile: int | None = None) -> None:
+        """`child_nofile`: the soft open-file limit children get unless they set their own (the one the
+        reconciler started with, before it raised its own)."""
         self.state_dir = state_dir
+        self.child_nofile = child_nofile
         self._on_exit = on_exit
         self._utc = utc
         self._runs: dict[str, _Run] = {}
@@ -118,7 +125,7 @@ class Runtime:
         log.info("adopted", process=name, pid=identity.pid)
         return True
 
-    async def stop(self, name: str, *, signal: int, timeout: float) -> StopReport:
+    async def stop(self, name: str, *, signal: int, timeout: float, mode: StopMode = "group") -> StopReport:
         """Stop the instance's whole tree (signal, `timeout`, SIGKILL); returns once it is gone and its exit reported.
 
         Also ends what is left of a run that already exited (a group member or an escaped child
@@ -131,7 +138,7 @@ class Runtime:
         target = StopTarget(spawned.identity, spawned.pgid, tag=run.tag, known=run.sampler.seen())
         with bound(process=name):  # on the lines of the stop sequence (runtime.signals)
             report = await stop_tree(target, sig=signal, timeout=timeout, leader_exited=run.exited,
-                                     scanner=self._scanner)
+                                     scanner=self._scanner, mode=mode)
         if run.watch is not None:  # the exit is seen by now, but its callback may not have run yet
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(run.exited.wait(), KILL_WAIT)
@@ -139,8 +146,32 @@ class Runtime:
             log.error("stop_incomplete", process=name, survivors=[i.pid for i in report.survivors])
         return report
 
+    def leftovers(self, name: str) -> list[ProcessIdentity]:
+        """What is still alive of the instance's tree besides its main process: after the main process
+        exited, what a stop would still have to end (workers of a crashed master)."""
+        run = self._runs.get(name)
+        if run is None:
+            return []
+        spawned = run.spawned
+        return leftovers(StopTarget(spawned.identity, spawned.pgid, tag=run.tag, known=run.sampler.seen()),
+                         self._scanner)
+
+    def signal(self, name: str, number: int) -> int | None:
+        """Send signal `number` to the instance's main process (`sentinel signal`, `reload: {signal: …}`);
+        its pid, or None when it is not running."""
+        run = self._runs.get(name)
+        proc = probe.process(run.spawned.identity) if run is not None and run.status is None else None
+        if proc is None:
+            return None
+        try:
+            proc.send_signal(number)  # psutil checks the creation time first
+        except psutil.NoSuchProcess:
+            return None
+        log.info("signal_sent", process=name, pid=proc.pid, signal=signal_name(number))
+        return proc.pid
+
     async def stop_stray(self, name: str, identity: ProcessIdentity, pgid: int, *, signal: int,
-                         timeout: float) -> StopReport:
+                         timeout: float, mode: StopMode = "group") -> StopReport:
         """Stop the tree of a run of `name` that is not registered (leftovers of one that ended while no
         reconciler ran, or one that could not be adopted). While `name` runs, its tag is not used: the
         tag would find the current run too."""
@@ -148,7 +179,7 @@ class Runtime:
         target = StopTarget(identity, pgid, tag=tag)
         with bound(process=name):
             return await stop_tree(target, sig=signal, timeout=timeout, leader_exited=_set_event(),
-                                   scanner=self._scanner)
+                                   scanner=self._scanner, mode=mode)
 
     def strays(self) -> dict[str, Stray]:
         """Instances of this state directory whose processes run unwatched: started by a reconciler that

@@ -6,11 +6,15 @@ Called by `manager.Runtime.stop`, for children we started and for adopted proces
    whose environment carries the tree's tag (`SENTINEL_TREE`, set at spawn: it finds children
    that left the group *and* the leader's descendants by setsid plus a double fork,
    docs/reliability.md#f02-escaped-descendants), and identities the caller saw earlier.
-2. Send the stop signal to the group with `killpg` while the leader still holds the group (its
-   identity matches, so the pgid cannot have been reused), and to every other member of the
-   tree one by one; with the leader gone, group members are signalled one by one.
+2. Send the stop signal as `stop.mode` says (docs/contract.md#stop-modes):
+   - `group` (the default): to the group with `killpg` while the leader still holds the group (its
+     identity matches, so the pgid cannot have been reused), and to every other member of the
+     tree one by one; with the leader gone, group members are signalled one by one.
+   - `mixed` and `main`: to the leader alone (it stops its own children, as postgres does). With
+     the leader already gone there is no one to tell the rest, so the rest gets it as in `group`.
 3. Wait for the leader's exit (an event set by the exit watcher, no polling), then poll the rest
-   of the tree briefly until it is gone or `timeout` has passed since the signal.
+   of the tree until it is gone or `timeout` has passed since the signal. `main` does not wait
+   for the rest: what is left once the leader has exited is killed at once.
 4. SIGKILL the group and everything of the tree still alive, and wait until it is gone.
 
 A zombie is dead (docs/reliability.md#f06-zombies-are-dead); a process is only signalled through a psutil handle that
@@ -24,6 +28,7 @@ import contextlib
 import os
 import signal as _signal
 from dataclasses import dataclass
+from typing import Literal
 
 import psutil
 
@@ -37,6 +42,7 @@ log = get_logger(__name__)
 TREE_VAR = "SENTINEL_TREE"  # in the environment of every process of a tree: the value is the tree's tag
 KILL_WAIT = 5.0  # after SIGKILL: only a process in uninterruptible sleep takes longer
 _POLL_FIRST, _POLL_MAX = 0.005, 0.05
+StopMode = Literal["group", "main", "mixed"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,27 +67,44 @@ class StopReport:
 
 
 async def stop_tree(target: StopTarget, *, sig: int, timeout: float, leader_exited: asyncio.Event,
-                    scanner: probe.Scanner | None = None) -> StopReport:
+                    scanner: probe.Scanner | None = None, mode: StopMode = "group") -> StopReport:
     """Stop the tree of `target`; returns once all of it is gone (or outlived SIGKILL, see `survivors`).
 
-    `scanner` shares readings of the process table between stops running at once (`down`)."""
+    `scanner` shares readings of the process table between stops running at once (`down`).
+    `sigkill` in the report means the timeout ran out; a `main` stop's SIGKILL to what the leader left
+    behind is its normal end, not a timeout."""
     loop = asyncio.get_running_loop()
     tree = _Tree(target, scanner or probe.Scanner(TREE_VAR))
     leader_alive = tree.leader is not None and probe.running(tree.leader)
-    signalled = tree.signal(sig)
+    leader_only = mode != "group" and leader_alive
+    signalled = tree.signal_leader(sig) if leader_only else tree.signal(sig)
     deadline = loop.time() + max(timeout, 0.0)
     if leader_alive:
         await _wait(leader_exited, timeout)
-    remaining = await tree.settle(deadline, sig)
+    if mode == "main":
+        remaining = tree.alive(deep=True)
+        timed_out = tree.leader is not None and probe.running(tree.leader)
+    else:
+        remaining = await tree.settle(deadline, None if leader_only else sig)
+        timed_out = bool(remaining)
     if not remaining:
         return StopReport(signalled=signalled, escaped=len(tree.escaped))
-    log.info("stop_timeout", pgid=target.pgid, remaining=len(remaining), signal="SIGKILL")
+    log.info("stop_timeout" if timed_out else "stop_leftovers", pgid=target.pgid, remaining=len(remaining),
+             signal="SIGKILL")
     tree.signal(_signal.SIGKILL)
     remaining = await tree.settle(loop.time() + KILL_WAIT, _signal.SIGKILL)
     if leader_alive:
         await _wait(leader_exited, KILL_WAIT)
     survivors = tuple(i for i in map(probe.identity_of, remaining) if i is not None)
-    return StopReport(signalled=True, sigkill=True, escaped=len(tree.escaped), survivors=survivors)
+    return StopReport(signalled=True, sigkill=timed_out, escaped=len(tree.escaped), survivors=survivors)
+
+
+def leftovers(target: StopTarget, scanner: probe.Scanner | None = None) -> list[ProcessIdentity]:
+    """The live processes of the tree other than its leader (what a crashed leader left behind), by pid."""
+    tree = _Tree(target, scanner or probe.Scanner(TREE_VAR))
+    alive = tree.alive(deep=True)
+    found = [probe.identity_of(proc) for proc in alive if proc.pid != target.leader.pid]
+    return sorted((i for i in found if i is not None), key=lambda i: i.pid)
 
 
 async def _wait(event: asyncio.Event, timeout: float) -> None:
@@ -127,8 +150,15 @@ class _Tree:
             told.update(p.pid for p in alive if _pgid(p) == self.pgid)
         return self._tell(alive, sig) or sent
 
-    async def settle(self, deadline: float, sig: int) -> list[psutil.Process]:
-        """Poll until the tree is gone or `deadline`; newcomers get `sig` too. Returns what is left.
+    def signal_leader(self, sig: int) -> bool:
+        """Send `sig` to the leader alone (`stop.mode` main and mixed); True if it got it."""
+        if self.leader is None or not probe.running(self.leader):
+            return False
+        return self._tell([self.leader], sig)
+
+    async def settle(self, deadline: float, sig: int | None) -> list[psutil.Process]:
+        """Poll until the tree is gone or `deadline`; newcomers get `sig` too (None: nobody is signalled,
+        the leader of a `mixed` stop ends its own children). Returns what is left.
 
         Polls look only at the processes already known; once they are all gone, one full scan
         (descendants, group, tag) confirms that nothing else is left.
@@ -139,7 +169,8 @@ class _Tree:
             alive = self.alive(deep=False) or self.alive(deep=True)
             if not alive or loop.time() >= deadline:
                 return alive
-            self._tell(alive, sig)
+            if sig is not None:
+                self._tell(alive, sig)
             await asyncio.sleep(min(delay, max(deadline - loop.time(), 0.0)))
             delay = min(delay * 2, _POLL_MAX)
 

@@ -276,3 +276,32 @@ def test_spawning_a_running_name_twice_is_refused(state: StateDir) -> None:
         assert not state.fifo("web").exists()
 
     run(scenario())
+
+
+@pytest.mark.parametrize("crowded", [False, True])
+def test_child_gets_the_open_file_limit_asked_for_and_ours_is_unchanged(state: StateDir, crowded: bool) -> None:
+    """Our own limit is set for the moment of the spawn when the descriptors we hold fit under the child's;
+    with more open (`crowded`), the child sets its own. Either way the child has it and we keep ours."""
+    import dataclasses
+    import resource
+
+    from sentinel.runtime.spawn import FD_MARGIN
+
+    before = resource.getrlimit(resource.RLIMIT_NOFILE)
+    held = [os.open(os.devnull, os.O_RDONLY) for _ in range(FD_MARGIN + 8)] if crowded else []
+    wanted = FD_MARGIN + 4 if crowded else 200
+
+    async def scenario() -> None:
+        rt, exits = runtime(state)
+        req = python(state, "lim", "import resource; print(resource.getrlimit(resource.RLIMIT_NOFILE)[0])")
+        rt.spawn(dataclasses.replace(req, nofile=wanted), **LIMITS)
+        assert await wait_exit(exits, "lim") == ExitStatus(code=0)
+        assert log_texts(state, "lim") == [str(wanted)]
+        rt.release("lim")
+
+    try:
+        run(scenario())
+    finally:
+        for fd in held:
+            os.close(fd)
+    assert resource.getrlimit(resource.RLIMIT_NOFILE) == before

@@ -131,3 +131,34 @@ def test_digest_is_stable_and_order_free() -> None:
 def test_argv_of_list_command_with_shell_is_joined() -> None:
     process = make_config({"w": {"command": "echo 'a b'", "shell": True}}).processes["w"]
     assert argv_of(process) == ("/bin/sh", "-c", "echo 'a b'")
+
+
+def test_watched_files_are_reload_fields_and_nofile_a_run_field() -> None:
+    from sentinel.reconcile.actions import Plan, Update
+    from sentinel.reconcile.observed import ObservedProcess, ProcessIdentity, ProcessRecord
+    from sentinel.reconcile.planner import plan
+    from sentinel.reconcile.render import diff_lines
+    from sentinel.states import ProcessState
+
+    spec = {"command": "nginx", "reload": {"signal": "HUP", "watch": ["nginx.conf"]}}
+    config = make_config({"web": spec})
+    old = expand(config, None, {"web": {"nginx.conf": "aaa"}})["web"]
+    new = expand(config, None, {"web": {"nginx.conf": "bbb"}})
+    assert old.reloads and old.reload_signal == "HUP" and old.spec_hash == new["web"].spec_hash
+    record = ProcessRecord(name="web", state=ProcessState.RUNNING, spec_hash=old.spec_hash, digests=dict(old.digests))
+    observed = {"web": ObservedProcess(name="web", identity=ProcessIdentity(1, 0.0))}
+    result = plan(new, observed, {"web": record}, 0.0)
+    assert result.actions == (Update(instance="web", reason="nginx.conf changed", fields=("nginx.conf",),
+                                     reload=True),)
+    assert diff_lines(result) == ["~ web reload (nginx.conf changed)"]
+    assert diff_lines(Plan()) == []
+    # A file that only starts being watched is no change to reload for.
+    assert plan(new, observed, {"web": ProcessRecord(name="web", state=ProcessState.RUNNING,
+                                                     spec_hash=old.spec_hash, digests={})}, 0.0).actions[0] != \
+        result.actions[0]
+    assert is_run_field("limits.nofile") and not is_run_field("limits.memory")
+    unset, limited = one({"command": "w"}), one({"command": "w", "limits": {"nofile": 4096}})
+    assert unset.nofile is None and limited.nofile == 4096 and "limits.nofile" not in unset.digests
+    assert unset.spec_hash != limited.spec_hash
+    assert one({"command": "w", "reload": {"command": "w -s reload"}}).reload_argv == ("w", "-s", "reload")
+    assert one({"command": "w", "stop": {"mode": "mixed"}}).stop_mode == "mixed"

@@ -25,3 +25,13 @@ def test_a_spec_whose_program_cwd_and_user_exist_can_start() -> None:
 ])
 def test_what_is_missing_is_named_in_the_words_of_spawn(facts: LaunchFacts, problem: str) -> None:
     assert launch_problem(facts) == problem
+
+
+def test_nofile_above_the_hard_limit_cannot_start() -> None:
+    from sentinel.reconcile.launch import LaunchFacts, launch_problem
+
+    facts = LaunchFacts(program="w", program_found=True, program_runnable=True, cwd="/", cwd_found=True, user=None,
+                        user_found=True, nofile=4096, nofile_hard=1024)
+    assert launch_problem(facts) == "limits.nofile 4096 is above the hard open-file limit (1024)"
+    assert launch_problem(LaunchFacts(program="w", program_found=True, program_runnable=True, cwd="/", cwd_found=True,
+                                      user=None, user_found=True, nofile=4096, nofile_hard=None)) is None

@@ -118,3 +118,13 @@ def test_runtime_passes_show_no_diff() -> None:
 )
 def test_done_line(action: Action, line: str) -> None:
     assert done_line(action) == line
+
+
+def test_leftover_lines_count_name_and_round_up() -> None:
+    from sentinel.reconcile.render import leftover_line, leftovers_gone_line
+
+    assert leftover_line("app", [41], 13.2) == "waiting for 1 leftover process of app to exit (pid 41, SIGKILL in 14s)"
+    assert leftover_line("app", [1, 2, 3, 4, 5, 6], -1.0) == (
+        "waiting for 6 leftover processes of app to exit (pids 1, 2, 3, 4, 5, …, SIGKILL in 0s)")
+    assert leftovers_gone_line("app", [41], killed=False) == "1 leftover process of app gone (pid 41)"
+    assert leftovers_gone_line("app", [41, 42], killed=True) == "2 leftover processes of app killed (pids 41, 42)"
