@@ -72,8 +72,21 @@ def done_line(action: Action) -> str:
     return f"{verb} {action.instance}: {action.reason}"
 
 
+KILLED = "killed"
+
+
 def killed_line(instance: str | None, signal: str, grace: float) -> str:
     """A stop whose grace ended in SIGKILL: 'killed web: still running 3s after SIGTERM' (without
     `instance`: 'killed: still running 3s after SIGTERM', the reason its record keeps)."""
     who = f" {instance}" if instance else ""
-    return f"killed{who}: still running {grace:g}s after {signal}"
+    return f"{KILLED}{who}: still running {grace:g}s after {signal}"
+
+
+def answer_line(name: str, state: str, reason: str | None) -> str:
+    """One process in the answer to `start`, `stop` or `restart`: 'web: running', 'web: stopped (stopped by
+    user)'; a stop whose grace ended in SIGKILL says so as its event does: 'killed web: still running 3s after
+    SIGTERM' (its record's reason is `killed_line` without the name)."""
+    if state == "stopped" and reason and reason.startswith(f"{KILLED}: "):
+        return f"{KILLED} {name}{reason.removeprefix(KILLED)}"
+    detail = f" ({reason})" if reason and state != "running" else ""
+    return f"{name}: {state}{detail}"
