@@ -115,3 +115,10 @@ class NotAJob(SentinelError):
     """`sentinel run` named a service: only jobs (processes with a schedule) have runs."""
 
     exit_code: ClassVar[int] = 1
+
+
+class ReconcilerBug(SentinelError):
+    """A strict reconciler (`SENTINEL_DEBUG`) met a bug, a state move outside docs/states.md's table: it stopped
+    everything and exits, naming the move, so the bug fails a test instead of hanging it."""
+
+    exit_code: ClassVar[int] = 70  # EX_SOFTWARE, as any internal error

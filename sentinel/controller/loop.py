@@ -59,11 +59,14 @@ class Controller:
     """The reconciler's state and its passes. All methods run on the event loop's thread."""
 
     def __init__(self, *, runtime: Runtime, store: Store, clock: Clock, environ: Mapping[str, str],
-                 system_tz: tzinfo = UTC, wall_clock_check: float = MAX_SLEEP, strict: bool = False) -> None:
+                 system_tz: tzinfo = UTC, wall_clock_check: float = MAX_SLEEP, strict: bool = False,
+                 on_bug: Callable[[IllegalMove], None] | None = None) -> None:
         """`strict`: a record move outside the state table raises IllegalMove (`SENTINEL_DEBUG`, and the tests)
-        instead of only being logged."""
+        instead of only being logged, and is handed to `on_bug` first, wherever it happens (a pass, a stop's
+        task, a request), so the reconciler can stop on it (`sentinel.daemon`)."""
         self.runtime, self.store, self.clock, self.environ = runtime, store, clock, dict(environ)
         self.strict = strict
+        self.on_bug = on_bug
         self.loaded: Loaded | None = None
         self._secrets: frozenset[str] = frozenset()  # masked in every event (config.secrets)
         self.path: str | None = None
@@ -377,9 +380,11 @@ class Controller:
         if old is not None:
             try:
                 check_move(name, old.state, record.state)
-            except IllegalMove:
+            except IllegalMove as bug:
                 log.error("illegal_transition", process=name, old=str(old.state), new=str(record.state))
                 if self.strict:
+                    if self.on_bug is not None:
+                        self.on_bug(bug)
                     raise
         self.records[name] = record
         self.write_safely(self.store.save_process, self.stored(name))
