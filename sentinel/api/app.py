@@ -17,7 +17,6 @@ from sentinel.config.secrets import masked_config
 from sentinel.errors import ConfigError, NotAJob, TargetError
 from sentinel.instances import is_instance_of
 from sentinel.reconcile.desired import expand
-from sentinel.reconcile.planner import plan
 from sentinel.reconcile.render import diff_items, diff_lines
 from sentinel.reconcile.targets import target_error
 from sentinel.state.values import iso
@@ -143,7 +142,7 @@ async def config_diff(daemon: Daemon, request: Request) -> Response:
     except ConfigError as err:
         return _config_error(err)
     desired = expand(loaded.config, loaded.env_files)
-    result = plan(desired, controller.observe(), controller.records, controller.clock.monotonic())
+    result = controller.plan_for(desired, controller.clock.monotonic())
     return json_response({"lines": diff_lines(result), "changes": diff_items(result)})
 
 

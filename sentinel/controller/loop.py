@@ -134,7 +134,7 @@ class Controller:
 
     async def run_pass(self) -> Plan:
         now = self.clock.monotonic()
-        result = plan(self.desired, self.observe(), self.records, now, self._unstartable_edits())
+        result = self.plan_for(self.desired, now)
         self._acted = {action.instance for action in result.actions}
         if result.actions:
             with bound(pass_id=self.passes + 1):  # also on the lines of the stops and restarts it starts
@@ -147,11 +147,16 @@ class Controller:
             self._changed.notify_all()
         return result
 
-    def _unstartable_edits(self) -> dict[str, str]:
+    def plan_for(self, desired: Mapping[str, DesiredProcess], now: float) -> Plan:
+        """The plan of a pass towards `desired`, on what runs now and the launch facts of edited specs: a pass
+        (`desired` in force) and `diff` (a file not applied yet) plan alike."""
+        return plan(desired, self.observe(), self.records, now, self._unstartable_edits(desired))
+
+    def _unstartable_edits(self, desired: Mapping[str, DesiredProcess]) -> dict[str, str]:
         """Running instances whose edited spec could not be started, and why: the planner keeps them running."""
         found: dict[str, str] = {}
         for name in self.runtime.running():
-            d, record = self.desired.get(name), self.records.get(name)
+            d, record = desired.get(name), self.records.get(name)
             if d is None or d.is_job or record is None or not record.spec_hash or record.spec_hash == d.spec_hash:
                 continue
             problem = launch_problem(launch_facts(d.argv, d.cwd, d.user, self._env(d)))

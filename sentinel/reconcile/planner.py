@@ -236,7 +236,7 @@ class _Pass:
             return
         kept = f"{NOT_APPLIED}{problem}; the running process goes on"
         if r.reason != kept:
-            self._mark(SetState(instance=d.name, state=S.RUNNING, reason=kept))
+            self._mark(SetState(instance=d.name, state=S.RUNNING, reason=kept, from_config=True, not_applied=True))
 
     def _idle(self, d: DesiredProcess, r: ProcessRecord | None) -> None:
         if r is None:

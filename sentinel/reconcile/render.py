@@ -11,7 +11,9 @@ from sentinel.reconcile.actions import Action, Forget, Plan, Restart, SetState, 
 
 
 def diff_lines(plan: Plan) -> list[str]:
-    """`+ web.1 start`, `- old stop`, `~ web restart (command)`, `~ web update (restart.max_retries)`."""
+    """`+ web.1 start`, `- old stop`, `~ web restart (command)`, `~ web update (restart.max_retries)`, and for an
+    edit that cannot start, which leaves the running process as it is:
+    `~ web edit not applied: command not found: x; the running process goes on`."""
     return [line for action in plan.actions if action.from_config and (line := _diff_line(action))]
 
 
@@ -22,6 +24,8 @@ def diff_items(plan: Plan) -> list[dict[str, object]]:
 
 def _diff_item(action: Action) -> dict[str, object]:
     match action:
+        case SetState() if action.not_applied:
+            verb = "keep"
         case Start() | SetState():
             verb = "start"
         case Stop() | Forget():
@@ -40,6 +44,8 @@ def _diff_line(action: Action) -> str:
     match action:
         case Start():
             return f"+ {action.instance} start"
+        case SetState() if action.not_applied:
+            return f"~ {action.instance} {action.reason}"
         case SetState():
             return f"+ {action.instance} start ({action.reason})"
         case Stop() | Forget():

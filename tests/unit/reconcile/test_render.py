@@ -29,6 +29,10 @@ from tests.unit.reconcile.scenarios import advance, crash, hold, restart, step, 
                             fields=("restart.max_retries",)), "~ web update (restart.max_retries)", id="update"),
         pytest.param(SetState(instance="api", state=S.PENDING, reason="waiting for db", from_config=True),
                      "+ api start (waiting for db)", id="new-but-pending"),
+        pytest.param(SetState(instance="web", state=S.RUNNING, from_config=True, not_applied=True,
+                              reason="edit not applied: command not found: x; the running process goes on"),
+                     "~ web edit not applied: command not found: x; the running process goes on",
+                     id="edit-that-cannot-start"),
     ],
 )
 def test_diff_line_of_each_action_kind(action: Action, line: str) -> None:
@@ -85,6 +89,13 @@ def test_diff_item_of_a_new_instance_waiting_for_a_dependency() -> None:
     action = SetState(instance="api", state=S.PENDING, reason="waiting for db", from_config=True)
     assert diff_items(Plan((action,))) == [{"action": "start", "instance": "api", "fields": [],
                                             "reason": "waiting for db"}]
+
+
+def test_diff_item_of_an_edit_that_cannot_start_keeps_the_running_process() -> None:
+    action = SetState(instance="web", state=S.RUNNING, reason="edit not applied: x", from_config=True,
+                      not_applied=True)
+    assert diff_items(Plan((action,))) == [{"action": "keep", "instance": "web", "fields": [],
+                                            "reason": "edit not applied: x"}]
 
 
 def test_killed_line() -> None:
