@@ -41,7 +41,8 @@ processes:
     command: sh -c 'sleep 1000' ${DB_PASSWORD}
     env_file: secret.env
     env: {DSN: "postgres://app:${DB_PASSWORD}@db/app", COPY: "${PLAIN}"}
-    health: {http: "http://admin:${DB_PASSWORD}@127.0.0.1:1/", interval: 100ms, retries: 1, restart: false}
+    health: {http: "http://admin:${DB_PASSWORD}@127.0.0.1:1/", interval: 100ms, retries: 1, restart: false,
+             start_period: 0s}
   worker:
     command: ${DB_PASSWORD}-no-such-program
     env_file: secret.env
