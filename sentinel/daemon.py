@@ -27,7 +27,7 @@ from sentinel.config.secrets import masked_config
 from sentinel.controller.jobs import MAX_SLEEP
 from sentinel.controller.loop import Controller
 from sentinel.controller.persist import BUSY_TIMEOUT
-from sentinel.errors import ConfigError, DaemonRunning
+from sentinel.errors import ConfigError, DaemonRunning, ReconcilerBug
 from sentinel.log import configure, get_logger
 from sentinel.logsettings import LogFormat
 from sentinel.paths import StateDir, open_private
@@ -37,6 +37,7 @@ from sentinel.reconcile.observed import ExitStatus, ProcessIdentity
 from sentinel.runtime import memory
 from sentinel.runtime.manager import Runtime
 from sentinel.state.store import Store
+from sentinel.states import IllegalMove
 
 log = get_logger(__name__)
 DRAIN_TIMEOUT = 5.0  # seconds, at shutdown, for writes kept while state.db was locked (controller.persist)
@@ -109,7 +110,8 @@ class Daemon:
                                child_nofile=child_nofile)
         self.controller = Controller(runtime=self.runtime, store=self.store, clock=self.clock, environ=self.environ,
                                      system_tz=system_zone(self.environ), wall_clock_check=options.wall_clock_check,
-                                     strict=options.strict, descriptors=descriptor_budget())
+                                     strict=options.strict, descriptors=descriptor_budget(),
+                                     on_bug=self._on_bug)
         self.scheduler = self.controller.scheduler
         self.stop_requested = asyncio.Event()
         self.keep = False
@@ -128,9 +130,17 @@ class Daemon:
         self.files_moved = asyncio.Event()  # set when the files to watch change (the watcher follows them)
         self._release: asyncio.TimerHandle | None = None
         self.unserved_listen: str | None = None  # `api.listen` of the config in force: not served yet
+        self.bug: IllegalMove | None = None  # the first bug a strict reconciler met: it stops, then exits on it
         if self.store.recovered:
             self.controller.event("state_recovered", self.store.recovered)
         self._take(loaded, "started")
+
+    def _on_bug(self, bug: IllegalMove) -> None:
+        """Strict mode met a state move outside the table: stop everything and exit on it (`run`), rather than
+        go on serving with a controller whose loop has ended."""
+        if self.bug is None:
+            self.bug = bug
+        self.stop_requested.set()
 
     def _on_exit(self, name: str, identity: ProcessIdentity, status: ExitStatus) -> None:
         self.controller.on_exit(name, identity, status)  # the controller is made after the runtime
@@ -304,6 +314,8 @@ class Daemon:
             await self.stop_requested.wait()
             stop_watching.set()
             await self._shut_down()
+            if self.bug is not None:
+                raise self.bug
         finally:
             if self._release is not None:
                 self._release.cancel()
@@ -349,7 +361,10 @@ def run(options: DaemonOptions, loaded: Loaded | None = None, *, clock: Clock | 
         async def main() -> None:
             await Daemon(options, loaded, clock=clock, child_nofile=started_with).serve()
 
-        asyncio.run(main())
+        try:
+            asyncio.run(main())
+        except IllegalMove as bug:
+            raise ReconcilerBug(f"sentinel: stopped on a bug: {bug}") from None
 
 
 def descriptor_budget() -> DescriptorBudget | None:

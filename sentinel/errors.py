@@ -127,3 +127,10 @@ class BadSignal(SentinelError):
     """`sentinel signal` named a signal this system does not have."""
 
     exit_code: ClassVar[int] = 1
+
+
+class ReconcilerBug(SentinelError):
+    """A strict reconciler (`SENTINEL_DEBUG`) met a bug, a state move outside docs/states.md's table: it stopped
+    everything and exits, naming the move, so the bug fails a test instead of hanging it."""
+
+    exit_code: ClassVar[int] = 70  # EX_SOFTWARE, as any internal error

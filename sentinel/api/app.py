@@ -30,7 +30,6 @@ from sentinel.config.secrets import masked_config
 from sentinel.errors import BadSignal, ConfigError, NotAJob, NotReloadable, TargetError
 from sentinel.instances import is_instance_of
 from sentinel.reconcile.desired import expand
-from sentinel.reconcile.planner import plan
 from sentinel.reconcile.render import diff_items, diff_lines
 from sentinel.reconcile.targets import target_error
 from sentinel.state.values import iso
@@ -247,7 +246,7 @@ async def config_diff(request: Request) -> Response:
     except ConfigError as err:
         raise _config_error(err) from None
     desired = expand(loaded.config, loaded.env_files, loaded.watched)
-    result = plan(desired, controller.observe(), controller.records, controller.clock.monotonic())
+    result = controller.plan_for(desired, controller.clock.monotonic())
     return answer(a.Diff(lines=diff_lines(result), changes=diff_items(result)))
 
 

@@ -23,9 +23,10 @@ def _act(verb: str, targets: tuple[str, ...], everything: bool) -> None:
     if not targets and not everything:
         raise NoTargets(f"name what to {verb}: a process, an instance (web.1), group:NAME, or --all")
     answer = client().post(f"/v1/processes/{verb}", {"targets": list(targets), "all": everything}, wait=60.0)
+    from sentinel.reconcile.render import answer_line
+
     for row in answer.get("processes", []):
-        reason = f" ({row['reason']})" if row.get("reason") and row["state"] != "running" else ""
-        click.echo(f"{row['name']}: {row['state']}{reason}")
+        click.echo(answer_line(row["name"], row["state"], row.get("reason")))
     if not answer.get("settled", True):
         click.echo("still settling; see `sentinel status`", err=True)
 

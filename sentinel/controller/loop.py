@@ -68,12 +68,16 @@ class Controller:
 
     def __init__(self, *, runtime: Runtime, store: Store, clock: Clock, environ: Mapping[str, str],
                  system_tz: tzinfo = UTC, wall_clock_check: float = MAX_SLEEP, strict: bool = False,
-                 descriptors: DescriptorBudget | None = None) -> None:
+                 descriptors: DescriptorBudget | None = None,
+                 on_bug: Callable[[IllegalMove], None] | None = None) -> None:
         """`strict`: a record move outside the state table raises IllegalMove (`SENTINEL_DEBUG`, and the tests)
-        instead of only being logged. `descriptors`: the reconciler's descriptor limit, which caps how many
-        processes run at once (`reconcile.descriptors`); None for no cap."""
+        instead of only being logged, and is handed to `on_bug` first, wherever it happens (a pass, a stop's
+        task, a request), so the reconciler can stop on it (`sentinel.daemon`). `descriptors`: the
+        reconciler's descriptor limit, which caps how many processes run at once (`reconcile.descriptors`);
+        None for no cap."""
         self.runtime, self.store, self.clock, self.environ = runtime, store, clock, dict(environ)
         self.strict = strict
+        self.on_bug = on_bug
         self.descriptors = descriptors
         self._shortage: str | None = None  # the last "too few file descriptors" line said
         self.loaded: Loaded | None = None
@@ -168,8 +172,7 @@ class Controller:
 
     async def run_pass(self) -> Plan:
         now = self.clock.monotonic()
-        result = plan(self.desired, self.observe(), self.records, now, self._unstartable_edits(),
-                      no_room=self._no_room())
+        result = self.plan_for(self.desired, now)
         self._acted = {action.instance for action in result.actions}
         if result.actions:
             with bound(pass_id=self.passes + 1):  # also on the lines of the stops and restarts it starts
@@ -186,18 +189,24 @@ class Controller:
             self._changed.notify_all()
         return result
 
-    def _no_room(self) -> dict[str, str]:
+    def plan_for(self, desired: Mapping[str, DesiredProcess], now: float) -> Plan:
+        """The plan of a pass towards `desired`, on what runs now, the launch facts of edited specs and the room
+        under the descriptor limit: a pass (`desired` in force) and `diff` (a file not applied yet) plan alike."""
+        return plan(desired, self.observe(), self.records, now, self._unstartable_edits(desired),
+                    no_room=self._no_room(desired))
+
+    def _no_room(self, desired: Mapping[str, DesiredProcess]) -> dict[str, str]:
         """Instances that wait for room under the descriptor limit, and why (docs/reliability.md#f43-many-processes)."""
         if self._shortage is None:
             return {}
-        depends_on = {d.process: d.depends_on for d in self.desired.values()}
-        return not_fitting(self.desired, depends_on, self.descriptors, self.runtime.running())
+        depends_on = {d.process: d.depends_on for d in desired.values()}
+        return not_fitting(desired, depends_on, self.descriptors, self.runtime.running())
 
-    def _unstartable_edits(self) -> dict[str, str]:
+    def _unstartable_edits(self, desired: Mapping[str, DesiredProcess]) -> dict[str, str]:
         """Running instances whose edited spec could not be started, and why: the planner keeps them running."""
         found: dict[str, str] = {}
         for name in self.runtime.running():
-            d, record = self.desired.get(name), self.records.get(name)
+            d, record = desired.get(name), self.records.get(name)
             if d is None or d.is_job or record is None or not record.spec_hash or record.spec_hash == d.spec_hash:
                 continue
             problem = launch_problem(launch_facts(d.argv, d.cwd, d.user, self._env(d), d.nofile))
@@ -501,9 +510,11 @@ class Controller:
         if old is not None:
             try:
                 check_move(name, old.state, record.state)
-            except IllegalMove:
+            except IllegalMove as bug:
                 log.error("illegal_transition", process=name, old=str(old.state), new=str(record.state))
                 if self.strict:
+                    if self.on_bug is not None:
+                        self.on_bug(bug)
                     raise
         if record.reason:  # a reason may quote what a secret became (a command that cannot start)
             record = replace(record, reason=redact(record.reason, self._secrets))

@@ -82,6 +82,7 @@ class SetState:
     take_settings: bool = False  # also take the desired settings (an edit seen in the same pass as an exit)
     served: bool = False  # the run asked for is started as an overlapping run (`concurrency: allow`)
     from_config: bool = False
+    not_applied: bool = False  # an edit of a running process that cannot start: it is kept running (`diff` says so)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -58,7 +58,7 @@ class _Pass:
         self.marks: list[Action] = []
         self.starts: list[Action] = []
         self.wake_at: float | None = None
-        self.marked: dict[str, ProcessState] = {}  # states recorded earlier in this pass
+        self.marked: dict[str, SetState] = {}  # states recorded earlier in this pass
 
     def run(self) -> Plan:
         names = self.desired.keys() | self.observed.keys() | self.records.keys()
@@ -239,7 +239,7 @@ class _Pass:
             return
         kept = f"{NOT_APPLIED}{problem}; the running process goes on"
         if r.reason != kept:
-            self._mark(SetState(instance=d.name, state=S.RUNNING, reason=kept))
+            self._mark(SetState(instance=d.name, state=S.RUNNING, reason=kept, from_config=True, not_applied=True))
 
     def _idle(self, d: DesiredProcess, r: ProcessRecord | None) -> None:
         if r is None:
@@ -312,7 +312,7 @@ class _Pass:
             self.bounced.add(d.process)
 
     def _mark(self, action: SetState) -> None:
-        self.marked[action.instance] = action.state
+        self.marked[action.instance] = action
         self.marks.append(action)
 
     def _stop(self, action: Stop | Forget) -> None:
@@ -330,18 +330,23 @@ class _Pass:
         return f"waiting for {', '.join(map(self._named, missing))}" if missing else None
 
     def _completed(self, instance: str) -> bool:
-        """Exited as expected: a service that is done, or a job whose last run succeeded."""
-        state = self.marked.get(instance, _state(self.records, instance))
+        """Exited as expected: a service that is done, or a job whose last run succeeded. Judged on the
+        record as this pass leaves it, so a job whose run ended in this pass lets its dependents start now."""
+        state = self._state_after(instance)
         if state is S.EXITED:
             return True
-        record, d = self.records.get(instance), self.desired.get(instance)
-        last = record.exit if record is not None else None
-        return (state is S.SCHEDULED and d is not None and last is not None and instance not in self.marked
-                and last.expected(d.restart.exit_codes))
+        record, d, mark = self.records.get(instance), self.desired.get(instance), self.marked.get(instance)
+        last = mark.exit if mark is not None and mark.exit is not None else record.exit if record is not None else None
+        return state is S.SCHEDULED and d is not None and last is not None and last.expected(d.restart.exit_codes)
+
+    def _state_after(self, instance: str) -> ProcessState | None:
+        """The instance's state once the states marked earlier in this pass are recorded."""
+        mark = self.marked.get(instance)
+        return mark.state if mark is not None else _state(self.records, instance)
 
     def _named(self, dep: str) -> str:
         """`db`, or `db (failed)` when one of its instances has given up: it will not come by itself."""
-        failed = any(self.marked.get(i, _state(self.records, i)) is S.FAILED for i in self.instances.get(dep, []))
+        failed = any(self._state_after(i) is S.FAILED for i in self.instances.get(dep, []))
         return f"{dep} (failed)" if failed else dep
 
     def _holds(self, dep: str, condition: str) -> bool:

@@ -15,7 +15,9 @@ _PIDS_SHOWN = 5  # a wait for leftovers names this many pids, then "…"
 
 
 def diff_lines(plan: Plan) -> list[str]:
-    """`+ web.1 start`, `- old stop`, `~ web restart (command)`, `~ web update (restart.max_retries)`."""
+    """`+ web.1 start`, `- old stop`, `~ web restart (command)`, `~ web update (restart.max_retries)`, and for an
+    edit that cannot start, which leaves the running process as it is:
+    `~ web edit not applied: command not found: x; the running process goes on`."""
     return [line for action in plan.actions if action.from_config and (line := _diff_line(action))]
 
 
@@ -26,6 +28,8 @@ def diff_items(plan: Plan) -> list[dict[str, object]]:
 
 def _diff_item(action: Action) -> dict[str, object]:
     match action:
+        case SetState() if action.not_applied:
+            verb = "keep"
         case Start() | SetState():
             verb = "start"
         case Stop() | Forget():
@@ -45,7 +49,8 @@ def _diff_line(action: Action) -> str:
         case Start():
             return f"+ {action.instance} start"
         case SetState():
-            return f"+ {action.instance} start ({action.reason})"
+            return (f"~ {action.instance} {action.reason}" if action.not_applied  # an edit that cannot start
+                    else f"+ {action.instance} start ({action.reason})")
         case Stop() | Forget():
             return f"- {action.instance} stop"
         case Restart():
@@ -78,11 +83,14 @@ def done_line(action: Action) -> str:
     return f"{verb} {action.instance}: {action.reason}"
 
 
+KILLED = "killed"
+
+
 def killed_line(instance: str | None, signal: str, grace: float) -> str:
     """A stop whose grace ended in SIGKILL: 'killed web: still running 3s after SIGTERM' (without
     `instance`: 'killed: still running 3s after SIGTERM', the reason its record keeps)."""
     who = f" {instance}" if instance else ""
-    return f"killed{who}: still running {grace:g}s after {signal}"
+    return f"{KILLED}{who}: still running {grace:g}s after {signal}"
 
 
 def leftover_line(instance: str, pids: Sequence[int], kill_in: float) -> str:
@@ -105,3 +113,13 @@ def _pids(pids: Sequence[int]) -> str:
     """'pid 41', 'pids 41, 42', at most `_PIDS_SHOWN` of them."""
     shown = ", ".join(map(str, pids[:_PIDS_SHOWN])) + (", …" if len(pids) > _PIDS_SHOWN else "")
     return f"pid{'' if len(pids) == 1 else 's'} {shown}"
+
+
+def answer_line(name: str, state: str, reason: str | None) -> str:
+    """One process in the answer to `start`, `stop` or `restart`: 'web: running', 'web: stopped (stopped by
+    user)'; a stop whose grace ended in SIGKILL says so as its event does: 'killed web: still running 3s after
+    SIGTERM' (its record's reason is `killed_line` without the name)."""
+    if state == "stopped" and reason and reason.startswith(f"{KILLED}: "):
+        return f"{KILLED} {name}{reason.removeprefix(KILLED)}"
+    detail = f" ({reason})" if reason and state != "running" else ""
+    return f"{name}: {state}{detail}"

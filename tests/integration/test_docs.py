@@ -91,3 +91,18 @@ def test_docs_citations_point_at_headings() -> None:
     broken = [f"{source}: docs/{doc}#{anchor}" for source, doc, anchor in citations
               if anchor not in headings.get(doc, set())]
     assert citations and broken == []
+
+
+# The reasoning the code relies on lives in docs/ (architecture, states, reliability, contract, conventions):
+# no file of the repository cites a design, style or failures document that is not in it.
+OUTSIDE = re.compile(r"\b(?:DESIGN|STYLE|FAILURES)(?:\.md| ?§| rule| F\d)")
+
+
+def test_nothing_cites_documents_outside_the_repository() -> None:
+    places = [ROOT / "README.md", *[ROOT / folder for folder in ("sentinel", "tests", "docs", "examples", "bench")]]
+    files = [f for place in places for f in ([place] if place.is_file() else place.rglob("*"))
+             if f.suffix in (".py", ".md", ".yaml") and f.is_file()]
+    cited = [f"{f.relative_to(ROOT)}:{n}" for f in files
+             for n, line in enumerate(f.read_text(errors="replace").splitlines(), 1)
+             if OUTSIDE.search(line)]
+    assert files and cited == []

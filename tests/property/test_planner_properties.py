@@ -22,7 +22,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from hypothesis import given
+from hypothesis import example, given
 from hypothesis import strategies as st
 
 from sentinel.reconcile.actions import Plan, Start
@@ -75,7 +75,23 @@ def settled(initial: Processes) -> SimWorld:
     return world
 
 
+def job_run_ended_world() -> SimWorld:
+    """A counterexample once found (#10): a job's run has just ended well (exit 0) and another process crashed;
+    `worker` waits for the job to complete and must start in the pass that records the run's end."""
+    world = SimWorld.of({"db": {"command": "db"}, "web": {"command": "web", "schedule": {"every": "1h"},
+                                                          "restart": {"policy": "never"}},
+                         "cache": {"command": "cache", "replicas": 2},
+                         "worker": {"command": "worker", "depends_on": {"web": "completed"}}})
+    world.settle()
+    world.ask_run("web")
+    world.step()
+    world.crash("web", 0)
+    world.crash("cache.1", 1)
+    return world
+
+
 @given(worlds())
+@example(job_run_ended_world())
 def test_a_plan_applied_leaves_nothing_to_plan(world: SimWorld) -> None:
     """(a) Idempotence: apply a plan to the world, plan again with no time passing and nothing
     crashing: the second plan is empty."""

@@ -16,6 +16,10 @@ import psutil
 from tests.support.daemon import Reconciler
 from tests.support.wait import wait_for
 
+# A run that goes on while the file `gate` (in the config's directory) exists: the test ends it by removing
+# the file, so a reconciler slow to start again on a loaded machine cannot see the run end before it adopts it.
+GATED = "while [ -e gate ]; do sleep 0.05; done"
+
 
 def _runs(r: Reconciler, name: str) -> list[dict[str, object]]:
     return list(r.client.get(f"/v1/processes/{name}/runs", limit=100)["runs"])
@@ -119,10 +123,11 @@ processes:
 
 def test_a_run_outlives_a_killed_reconciler_and_keeps_its_history(make_reconciler: Callable[..., Reconciler],
                                                                  tmp_path: Path) -> None:
-    r = make_reconciler("""
+    r = make_reconciler(f"""
 processes:
-  backup: {command: ["sh", "-c", "sleep 1.5; echo done >> done.txt"], schedule: {cron: "0 3 * * *"}}
+  backup: {{command: ["sh", "-c", "{GATED}; echo done >> done.txt"], schedule: {{cron: "0 3 * * *"}}}}
 """)
+    (tmp_path / "gate").touch()  # the run goes on until the test removes it, however slow the machine
     r.start()
     r.cli("run", "backup")
     wait_for(lambda: [x["outcome"] for x in _runs(r, "backup")] == ["running"])
@@ -130,6 +135,7 @@ processes:
     r.kill()  # SIGKILL mid-run
     r.start()
     assert r.row("backup")["pid"] == pid  # adopted, not run again
+    (tmp_path / "gate").unlink()
     wait_for(lambda: r.row("backup")["state"] == "scheduled", timeout=10)
     runs = _runs(r, "backup")
     # One run, ended; a process that is not the reconciler's child leaves no exit status to read.
@@ -215,14 +221,16 @@ processes:
     assert [row.split()[0] for row in listed] == ["RUN", str(first), str(second)]
 
 
-def test_overlapping_runs_survive_a_killed_reconciler(make_reconciler: Callable[..., Reconciler]) -> None:
-    r = make_reconciler("""
+def test_overlapping_runs_survive_a_killed_reconciler(make_reconciler: Callable[..., Reconciler],
+                                                    tmp_path: Path) -> None:
+    r = make_reconciler(f"""
 processes:
   pair:
-    command: ["sh", "-c", "sleep 1.5; echo \\"$SENTINEL_INSTANCE done\\""]
-    schedule: {cron: "0 3 * * *"}
+    command: ["sh", "-c", "{GATED}; echo \\"$SENTINEL_INSTANCE done\\""]
+    schedule: {{cron: "0 3 * * *"}}
     concurrency: allow
 """)
+    (tmp_path / "gate").touch()
     r.start()
     r.cli("run", "pair")
     r.cli("run", "pair")
@@ -231,6 +239,7 @@ processes:
     r.kill()
     r.start()
     assert sorted(row["pid"] for row in r.rows().values()) == pids  # both adopted, neither run again
+    (tmp_path / "gate").unlink()
     wait_for(lambda: "running" not in [x["outcome"] for x in _runs(r, "pair")], timeout=10)
     runs = _runs(r, "pair")
     assert [(x["instance"], x["outcome"]) for x in runs] == [("pair", "unknown"), ("pair+1", "unknown")]

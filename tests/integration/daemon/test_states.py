@@ -45,7 +45,7 @@ def test_a_stop_shows_stopping_for_its_whole_grace_and_says_when_it_ended_in_sig
         if stop.poll() is None:
             stop.kill()
             stop.wait()
-    assert (stop.returncode, out, err) == (0, "stubborn: stopped (killed: still running 2s after SIGTERM)\n", "")
+    assert (stop.returncode, out, err) == (0, "killed stubborn: still running 2s after SIGTERM\n", "")
     assert "killed stubborn: still running 2s after SIGTERM" in _events(r, "stubborn")
     assert r.row("stubborn")["state"] == "stopped"
 

@@ -3,8 +3,10 @@ after its retries; and a running service is never stopped for an edit that could
 
 from __future__ import annotations
 
+import json
 import signal
 from collections.abc import Callable
+from pathlib import Path
 
 import pytest
 
@@ -51,3 +53,20 @@ def test_a_running_service_is_not_stopped_for_an_edit_that_cannot_start(
     r.signal(signal.SIGHUP)
     wait_for(lambda: r.row("svc")["state"] == "running" and r.row("svc")["pid"] != pid, timeout=10)
     assert r.row("svc")["reason"] != kept
+
+
+def test_diff_says_an_edit_that_cannot_start_will_not_be_applied(make_reconciler: Callable[..., Reconciler],
+                                                                 tmp_path: Path) -> None:
+    """`diff` plans with the facts a pass uses: it does not promise a restart the reconciler would not make."""
+    r = make_reconciler("processes:\n  svc: {command: sleep 1000}\n  other: {command: sleep 1000}\n")
+    r.start()
+    r.wait_state("svc", "running")
+    edited = tmp_path / "edited.yaml"
+    edited.write_text("processes:\n  svc: {command: nosuchprog-h7}\n  other: {command: sleep 999}\n")
+    diff = r.cli("diff", "-f", str(edited))
+    assert (diff.exit_code, diff.stdout.splitlines()) == (1, [
+        "~ svc edit not applied: command not found: nosuchprog-h7; the running process goes on",
+        "~ other restart (command)",
+    ])
+    changes = json.loads(r.cli("diff", "--json", "-f", str(edited)).stdout)
+    assert [(c["action"], c["instance"]) for c in changes] == [("keep", "svc"), ("restart", "other")]

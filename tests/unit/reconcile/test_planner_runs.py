@@ -208,6 +208,18 @@ def test_completed_dependency_starts_its_dependent_in_the_pass_that_sees_it_exit
     assert len(plans) == 1
 
 
+def test_a_job_whose_run_ended_well_starts_its_dependent_in_the_same_pass() -> None:
+    """The property's counterexample (#10): the pass that records the job's run as `last run exited 0` starts
+    the process that waits for the job to complete, next to a crash of another process."""
+    world = world_after({"db": svc("db"), "web": job("web", restart={"policy": "never"}),
+                         "cache": svc("cache", replicas=2), "worker": svc("worker", depends_on={"web": "completed"})},
+                        [lambda world: world.ask_run("web"), step(), crash("web", 0), crash("cache.1", 1)])
+    assert world.state("worker") is S.PENDING
+    first = world.step()
+    assert Start(instance="worker", reason="dependencies ready") in first.actions
+    assert world.plan().actions == ()
+
+
 def test_due_restart_of_a_waiting_dependent_goes_straight_to_pending() -> None:
     """Zero backoff, but db is held: web is pending at once, not first in a backoff that is already over."""
     world = world_after({"db": svc("db"), "web": svc(depends_on=["db"], restart={"backoff": {"initial": 0}})},

@@ -6,7 +6,7 @@ import pytest
 
 from sentinel.reconcile.actions import Action, Forget, Plan, Restart, SetState, Start, Stop, Update
 from sentinel.reconcile.observed import ExitStatus
-from sentinel.reconcile.render import diff_items, diff_lines, done_line, killed_line
+from sentinel.reconcile.render import answer_line, diff_items, diff_lines, done_line, killed_line
 from sentinel.states import ProcessState as S
 from tests.unit.reconcile.scenarios import advance, crash, hold, restart, step, svc, world_after
 
@@ -29,6 +29,10 @@ from tests.unit.reconcile.scenarios import advance, crash, hold, restart, step, 
                             fields=("restart.max_retries",)), "~ web update (restart.max_retries)", id="update"),
         pytest.param(SetState(instance="api", state=S.PENDING, reason="waiting for db", from_config=True),
                      "+ api start (waiting for db)", id="new-but-pending"),
+        pytest.param(SetState(instance="web", state=S.RUNNING, from_config=True, not_applied=True,
+                              reason="edit not applied: command not found: x; the running process goes on"),
+                     "~ web edit not applied: command not found: x; the running process goes on",
+                     id="edit-that-cannot-start"),
     ],
 )
 def test_diff_line_of_each_action_kind(action: Action, line: str) -> None:
@@ -87,9 +91,27 @@ def test_diff_item_of_a_new_instance_waiting_for_a_dependency() -> None:
                                             "reason": "waiting for db"}]
 
 
+def test_diff_item_of_an_edit_that_cannot_start_keeps_the_running_process() -> None:
+    action = SetState(instance="web", state=S.RUNNING, reason="edit not applied: x", from_config=True,
+                      not_applied=True)
+    assert diff_items(Plan((action,))) == [{"action": "keep", "instance": "web", "fields": [],
+                                            "reason": "edit not applied: x"}]
+
+
 def test_killed_line() -> None:
     assert killed_line("web", "SIGTERM", 3.0) == "killed web: still running 3s after SIGTERM"
     assert killed_line(None, "SIGINT", 0.5) == "killed: still running 0.5s after SIGINT"
+
+
+@pytest.mark.parametrize(("state", "reason", "line"), [
+    ("running", "restart requested", "web: running"),
+    ("stopped", "stopped by user", "web: stopped (stopped by user)"),
+    ("stopped", killed_line(None, "SIGTERM", 3.0), "killed web: still running 3s after SIGTERM"),
+    ("stopped", None, "web: stopped"),
+    ("failed", "killed by SIGKILL", "web: failed (killed by SIGKILL)"),
+])
+def test_answer_line_says_when_a_stop_ended_in_sigkill(state: str, reason: str | None, line: str) -> None:
+    assert answer_line("web", state, reason) == line
 
 
 def test_runtime_passes_show_no_diff() -> None:
