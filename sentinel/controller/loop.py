@@ -275,7 +275,8 @@ class Controller:
         if d.health is None:
             self.health.unwatch(d.name)
         else:
-            self.health.watch(d.name, d.health, started_at=started_at, cwd=d.cwd, env=self._env(d))
+            self.health.watch(d.name, d.health, started_at=started_at, cwd=d.cwd, env=self._env(d),
+                              user=d.user)
 
     def _on_health(self, name: str, old: HealthState, new: HealthState) -> None:
         detail = f" ({new.detail})" if new.status is Health.UNHEALTHY and new.detail else ""

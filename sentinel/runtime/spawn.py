@@ -27,6 +27,7 @@ from sentinel.reconcile.observed import ProcessIdentity
 from sentinel.runtime import probe
 from sentinel.runtime.capture import ensure_fifo
 from sentinel.runtime.signals import TREE_VAR
+from sentinel.users import Credentials, UserProblem, credentials
 
 # Stands in for the creation time of a child that was reaped by someone else before we could
 # read it (SIGCHLD ignored): it matches no process, so the exit watcher reports the exit at once.
@@ -52,14 +53,6 @@ class Spawned:
     name: str
     identity: ProcessIdentity
     pgid: int
-
-
-@dataclass(frozen=True, slots=True)
-class _Credentials:
-    uid: int
-    gid: int
-    groups: tuple[int, ...]
-    env: Mapping[str, str]
 
 
 def spawn(req: SpawnRequest) -> Spawned:
@@ -123,21 +116,12 @@ def tree_tag(fifo: Path) -> str:
     return str(fifo)
 
 
-def _credentials(req: SpawnRequest) -> _Credentials | None:
+def _credentials(req: SpawnRequest) -> Credentials | None:
     """The uid/gid/groups and HOME/USER/LOGNAME for `req.user`; None to run as ourselves."""
-    if req.user is None:
-        return None
     try:
-        entry = pwd.getpwnam(req.user)
-    except KeyError:
-        raise SpawnError(f"{req.name}: unknown user '{req.user}'") from None
-    if entry.pw_uid == os.geteuid():
-        return None
-    if os.geteuid() != 0:
-        raise SpawnError(f"{req.name}: user '{req.user}' needs the reconciler to run as root")
-    groups = tuple(os.getgrouplist(entry.pw_name, entry.pw_gid))
-    env = {**req.env, "HOME": entry.pw_dir, "USER": entry.pw_name, "LOGNAME": entry.pw_name}
-    return _Credentials(entry.pw_uid, entry.pw_gid, groups, env)
+        return credentials(req.user, req.env)
+    except UserProblem as exc:
+        raise SpawnError(f"{req.name}: {exc}") from None
 
 
 def _describe(req: SpawnRequest, exc: BaseException) -> str:
