@@ -1,7 +1,7 @@
 """Running each process's health check on its schedule, and telling the controller when its verdict changes.
 
 One asyncio task per checked instance (timers, not threads): it probes at once, then every
-`interval`, or every second at most while no check has passed yet (so that a dependent
+`interval`, or on a growing cadence from 50 ms while no check has passed yet (so that a dependent
 waiting for `healthy` starts soon after its dependency is ready, not an `interval` later).
 Which failures count (the start period, the early checks) and when to check next are the pure
 tracker's decisions; the planner decides what an unhealthy process means.
