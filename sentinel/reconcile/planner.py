@@ -336,9 +336,14 @@ class _Pass:
                 and last.expected(d.restart.exit_codes))
 
     def _named(self, dep: str) -> str:
-        """`db`, or `db (failed)` when one of its instances has given up: it will not come by itself."""
-        failed = any(self.marked.get(i, _state(self.records, i)) is S.FAILED for i in self.instances.get(dep, []))
-        return f"{dep} (failed)" if failed else dep
+        """`db`, or why it will not come by itself: `db (failed)` when one of its instances has given up,
+        `db (held stopped by …)` when `sentinel stop` holds one, with the command that releases it."""
+        instances = self.instances.get(dep, [])
+        if any(self.marked.get(i, _state(self.records, i)) is S.FAILED for i in instances):
+            return f"{dep} (failed)"
+        if any((record := self.records.get(i)) is not None and record.held for i in instances):
+            return f"{dep} (held stopped by `sentinel stop`; `sentinel start {dep}` releases it)"
+        return dep
 
     def _holds(self, dep: str, condition: str) -> bool:
         instances = self.instances.get(dep, [])
