@@ -23,6 +23,7 @@ from sentinel.reconcile.targets import target_error
 from sentinel.state.values import iso
 
 if TYPE_CHECKING:
+    from sentinel.controller.loop import Controller
     from sentinel.daemon import Daemon
 
 VERBS = ("start", "stop", "restart")
@@ -88,6 +89,15 @@ async def act(daemon: Daemon, request: Request) -> Response:
         names = controller.request(verb, targets, everything=body.all)
     except TargetError as err:
         return _error(404, str(err))
+    return await _acted(controller, names, body)
+
+
+async def _acted(controller: Controller, names: list[str], body: Act) -> Response:
+    """The answer to `start`/`stop`/`restart`, once `names` have settled, or converged when `body.converge`."""
+    if body.converge:
+        converged = await controller.converge(body.wait, names)
+        return json_response({"done": names, "converged": converged, "waiting": controller.unsettled(names),
+                              "processes": status_rows(controller, names)})
     settled = await controller.settle(names, timeout=body.wait)
     return json_response({"done": names, "settled": settled, "processes": status_rows(controller, names)})
 

@@ -80,5 +80,5 @@ def next_check_in(state: HealthState, interval: float) -> float:
     doubling with each one, up to `interval` and `EARLY_INTERVAL` (0.05, 0.1, 0.2, 0.4, 0.8, 1, 1 …)."""
     if state.passed:
         return interval
-    growing = FIRST_EARLY_INTERVAL * 2 ** min(max(state.early_checks - 1, 0), 16)
+    growing = FIRST_EARLY_INTERVAL * 2.0 ** min(max(state.early_checks - 1, 0), 16)
     return min(interval, EARLY_INTERVAL, growing)

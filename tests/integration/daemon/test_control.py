@@ -72,7 +72,8 @@ processes:
 def test_a_dependent_of_a_held_process_says_what_holds_it_and_how_to_release_it(
     make_reconciler: Callable[..., Reconciler],
 ) -> None:
-    """The issue's `stop postgres; down; up`: `app` does not just wait for postgres, it says why postgres will not come."""
+    """The issue's `stop postgres; down; up`: `app` does not just wait for postgres, it says why postgres will not
+    come."""
     r = make_reconciler("""
 processes:
   postgres: {command: sleep 1000}
