@@ -18,7 +18,7 @@ from sentinel.errors import DaemonUnavailable
 from sentinel.signames import signal_name
 
 
-@cli.command(context_settings=CONTEXT)
+@cli.command(context_settings=CONTEXT, short_help="Run a job now; --wait follows it and exits with its code.")
 @click.argument("name")
 @click.option("--wait", is_flag=True, help="Follow the run's output, say how it ended, and exit with its exit code.")
 @handles_errors
