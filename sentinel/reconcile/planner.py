@@ -119,7 +119,7 @@ class _Pass:
             elif r.digests and r.digests != d.digests:  # the run goes on; the next one runs the new spec
                 self.marks.append(self._update(d, r))
         elif r is None:
-            self._mark(SetState(instance=d.name, state=S.SCHEDULED, reason=JOB_WAITS, from_config=True))
+            self._mark(SetState(instance=d.name, state=S.SCHEDULED, reason=_job_waits(d), from_config=True))
         else:
             self._job_idle(d, r)
 
@@ -149,7 +149,7 @@ class _Pass:
         elif r.state in _WAS_RUNNING:
             self._job_ended(d, ExitStatus(), None, r)
         elif r.state is not S.SCHEDULED:
-            self._mark(SetState(instance=d.name, state=S.SCHEDULED, reason=JOB_WAITS, take_settings=True))
+            self._mark(SetState(instance=d.name, state=S.SCHEDULED, reason=_job_waits(d), take_settings=True))
         elif r.digests and r.digests != d.digests:  # a job's settings change in place: its next run uses them
             self.marks.append(self._update(d, r))
 
@@ -375,6 +375,11 @@ def _recorded_dependencies(records: Records, desired: Desired) -> dict[str, dict
         deps = out.setdefault(process, {})
         deps.update({key.split(".", 1)[1]: "started" for key in record.digests if key.startswith("depends_on.")})
     return out
+
+
+def _job_waits(d: DesiredProcess) -> str:
+    """Why a job is `scheduled` between runs: its schedule, or, with `schedule: manual`, a request."""
+    return f"runs when asked (`sentinel run {d.name}`)" if d.schedule is not None and d.schedule.manual else JOB_WAITS
 
 
 def _state(records: Mapping[str, ProcessRecord], name: str) -> ProcessState | None:

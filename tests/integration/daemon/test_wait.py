@@ -107,3 +107,9 @@ processes:
         assert r.cli("down").exit_code == 0
     foreground = r.cli("up", "-f", str(r.config), "--wait")
     assert foreground.exit_code == 2 and "--wait needs --detach" in foreground.stderr
+
+
+def test_a_manual_job_says_it_runs_when_asked(make_reconciler: Callable[..., Reconciler]) -> None:
+    r = make_reconciler(JOBS)
+    r.start()
+    assert r.wait_state("report", "scheduled")["reason"] == "runs when asked (`sentinel run report`)"
