@@ -88,7 +88,8 @@ def _stamps(client: Client, timeout: float) -> tuple[float, float]:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         try:
-            stamps = {event["kind"]: event["at"] for event in client.get("/v1/events", process="db", limit=50)["events"]}
+            events = client.get("/v1/events", process="db", limit=50)["events"]
+            stamps = {event["kind"]: event["at"] for event in events}
         except SentinelError:  # not answering yet
             stamps = {}
         if "started" in stamps and "healthy" in stamps:
