@@ -59,6 +59,8 @@ class Signalled(Answer):
 class Acted(Answer):
     done: list[str]
     settled: bool
+    converged: bool | None = Field(None, description="with `converge`: whether they converged in time")
+    waiting: list[str] | None = Field(None, description="with `converge`: what had not converged, and why")
     processes: list[dict[str, Any]]
 
 

@@ -138,7 +138,7 @@ async def act(request: Request) -> Response:
         names = daemon.controller.request(verb, body.targets, everything=body.all)
     except TargetError as err:
         raise _unknown(err) from None
-    return await _settled(daemon, names, body.wait)
+    return await _settled(daemon, names, body.wait, converge=body.converge)
 
 
 @documented(Doc(a.Acted, body=Act, errors=(404, 409, 422)))
@@ -161,7 +161,7 @@ async def act_on_one(request: Request) -> Response:
         names = daemon.controller.request(verb, [name], everything=False)
     except TargetError as err:
         raise _unknown(err) from None
-    return await _settled(daemon, names, body.wait)
+    return await _settled(daemon, names, body.wait, converge=body.converge)
 
 
 async def _run_job(daemon: Daemon, name: str, body: RunJob) -> Response:
@@ -204,8 +204,13 @@ def _not_stopping(daemon: Daemon) -> None:
         raise ApiError(409, "conflict", "the reconciler is stopping")
 
 
-async def _settled(daemon: Daemon, names: list[str], wait: float) -> Response:
+async def _settled(daemon: Daemon, names: list[str], wait: float, *, converge: bool = False) -> Response:
+    """The answer to an action on `names`, once they have settled, or converged by `apply`'s rule (`converge`)."""
     controller = daemon.controller
+    if converge:
+        converged = await controller.converge(wait, names)
+        return answer(a.Acted(done=names, settled=converged, converged=converged,
+                              waiting=controller.unsettled(names), processes=status_rows(controller, names)))
     settled = await controller.settle(names, timeout=wait)
     return answer(a.Acted(done=names, settled=settled, processes=status_rows(controller, names)))
 

@@ -35,6 +35,7 @@ class Act(Waits):
 
     targets: list[str] = Field(default_factory=list)
     all: bool = False
+    converge: bool = Field(False, description="wait until they have converged, by `apply`'s rule (--wait)")
 
 
 class RunJob(Waits):

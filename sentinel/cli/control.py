@@ -2,10 +2,14 @@
 `reload` and `signal`: reach one process's main process without restarting it.
 
 `stop` holds a process stopped until `start` (or until the file changes it), across reconciler
-restarts. Unknown targets exit 1 naming them, and change nothing.
+restarts. Unknown targets exit 1 naming them, and change nothing. `start` and `restart` with
+`--wait` return once their targets have converged, by `apply`'s rule (healthy, or up for 0.5 s
+without a health check), and exit 1 naming what has not when that fails or `--timeout` runs out.
 """
 
 from __future__ import annotations
+
+import sys
 
 import click
 
@@ -19,35 +23,48 @@ class NoTargets(SentinelError):
     exit_code = 1
 
 
-def _act(verb: str, targets: tuple[str, ...], everything: bool) -> None:
+def _act(verb: str, targets: tuple[str, ...], everything: bool, *, wait: bool = False, timeout: float = 60.0) -> None:
     if not targets and not everything:
         raise NoTargets(f"name what to {verb}: a process, an instance (web.1), group:NAME, or --all")
-    answer = client().post(f"/v1/processes/{verb}", {"targets": list(targets), "all": everything}, wait=60.0)
+    body: dict[str, object] = {"targets": list(targets), "all": everything}
+    if wait:
+        body.update(converge=True, timeout=timeout)
+    answer = client().post(f"/v1/processes/{verb}", body, wait=timeout if wait else 60.0)
     from sentinel.reconcile.render import answer_line
 
     for row in answer.get("processes", []):
-        click.echo(answer_line(row["name"], row["state"], row.get("reason")))
+        health = f", {row['health']}" if wait and row.get("health") not in (None, "none", "-") else ""
+        click.echo(answer_line(row["name"], row["state"], row.get("reason")) + health)
+    if wait and not answer.get("converged"):
+        for line in answer.get("waiting", []):
+            click.echo(f"not converged: {line}", err=True)
+        sys.exit(1)
     if not answer.get("settled", True):
         click.echo("still settling; see `sentinel status`", err=True)
 
 
-def _command(verb: str, doc: str) -> None:
+def _command(verb: str, doc: str, *, waits: bool = False) -> None:
     @click.argument("targets", nargs=-1, metavar="TARGET...")
     @click.option("--all", "everything", is_flag=True, help=f"{verb.capitalize()} every process.")
     @handles_errors
-    def command(targets: tuple[str, ...], everything: bool) -> None:
-        _act(verb, targets, everything)
+    def command(targets: tuple[str, ...], everything: bool, wait: bool = False, timeout: float = 60.0) -> None:
+        _act(verb, targets, everything, wait=wait, timeout=timeout)
 
+    if waits:
+        command = click.option("--timeout", type=click.FloatRange(0, 600), default=60.0, show_default=True,
+                               metavar="S", help="With --wait: how long to wait.")(command)
+        command = click.option("--wait", is_flag=True, help="Return once they are healthy (or up for 0.5s without "
+                               "a health check), as `apply` waits; exit 1 if they are not in time.")(command)
     command.__doc__ = doc
     cli.command(name=verb, context_settings=CONTEXT)(command)
 
 
 _command("start", "Start processes, dropping a hold from `stop`.\n\n"
-         "TARGET is a process, an instance (web.1) or group:NAME.")
+         "TARGET is a process, an instance (web.1) or group:NAME.", waits=True)
 _command("stop", "Stop processes and hold them stopped until `start`.\n\n"
          "The hold survives reconciler restarts. TARGET is a process, an instance (web.1) or group:NAME.")
 _command("restart", "Restart processes (start them if they are not running).\n\n"
-         "TARGET is a process, an instance (web.1) or group:NAME.")
+         "TARGET is a process, an instance (web.1) or group:NAME.", waits=True)
 
 
 @cli.command(context_settings=CONTEXT, short_help="Reload a process without restarting it.")

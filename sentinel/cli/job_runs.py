@@ -2,29 +2,82 @@
 
 from __future__ import annotations
 
+import sys
+import time
+from typing import Any
+
 import click
 
 from sentinel.cli.context import client
+from sentinel.cli.logfiles import follow, parsed_line, printable
 from sentinel.cli.main import CONTEXT, cli
 from sentinel.cli.output import handles_errors, to_json
 from sentinel.cli.table import duration
+from sentinel.client import Client
 from sentinel.errors import DaemonUnavailable
+from sentinel.signames import signal_name
 
 
-@cli.command(context_settings=CONTEXT)
+@cli.command(context_settings=CONTEXT, short_help="Run a job now; --wait follows it and exits with its code.")
 @click.argument("name")
+@click.option("--wait", is_flag=True, help="Follow the run's output, say how it ended, and exit with its exit code.")
 @handles_errors
-def run(name: str) -> None:
-    """Run the job NAME now, whatever its schedule.
+def run(name: str, wait: bool) -> None:
+    """Run the job NAME now, whatever its schedule (a job with `schedule: manual` runs only so).
 
     If a run is still going: with `concurrency: forbid` (the default) this one is skipped (and
     recorded as skipped), with `replace` the one going is stopped first, and with `allow` this one
-    runs beside it.
+    runs beside it. With --wait: print the run's output as it comes, then how it ended
+    (`backup: run #3 exited 1 after 2.1s`, on standard error), and exit with the run's exit code
+    (128 + N when killed by signal N, 1 when it was skipped or its end is unknown).
     """
-    answer = client().post(f"/v1/processes/{name}/run", {}, wait=30.0)
+    api = client()
+    if wait:
+        sys.exit(_run_and_follow(api, name))
+    answer = api.post(f"/v1/processes/{name}/run", {}, wait=30.0)
     for row in answer.get("processes", []):
         why = row.get("reason")
         click.echo(f"{row['name']}: {row['state']}" + (f" ({why})" if why and why != row["state"] else ""))
+
+
+def _run_and_follow(api: Client, name: str) -> int:
+    """Ask for a run of `name`, print its output until it has ended, say how it ended; its exit code."""
+    before = max((row["id"] for row in api.get(f"/v1/processes/{name}/runs", limit=5)["runs"]), default=0)
+    ours: dict[str, Any] = {}
+
+    def ended() -> bool:
+        for row in api.get(f"/v1/processes/{name}/runs", limit=20)["runs"]:
+            if row["id"] > before and (not ours or row["id"] == ours["id"]):
+                ours.update(row)
+                break
+        return bool(ours) and ours["ended_at"] is not None
+
+    lines = follow([api.state_dir.log_file(name)], time.sleep, until=ended)  # before asking: no line is missed
+    api.post(f"/v1/processes/{name}/run", {}, wait=30.0)
+    try:
+        for line in lines:
+            parsed = parsed_line(line)
+            if ours and parsed["run"] == ours["id"]:
+                click.echo(printable(f"{parsed['text']}\n"), nl=False)
+    except KeyboardInterrupt:
+        click.echo(f"{name}: stopped following; the run goes on (`sentinel runs {name}`)", err=True)
+        return 130
+    return _say_how_it_ended(name, ours)
+
+
+def _say_how_it_ended(name: str, run: dict[str, Any]) -> int:
+    """`backup: run #3 exited 1 after 2.1s` on standard error; the exit code to give."""
+    took = f" after {_took(run['duration_s'])}" if run.get("duration_s") is not None else ""
+    if run.get("exit_signal"):
+        how, code = f"was killed by {signal_name(int(run['exit_signal']))}", 128 + int(run["exit_signal"])
+    elif run.get("exit_code") is not None:
+        how, code = f"exited {run['exit_code']}", int(run["exit_code"])
+    else:
+        how, code = f"ended: {run['outcome']}", 1
+    if run["outcome"] not in ("succeeded", "failed") and not how.endswith(run["outcome"]):
+        how += f" ({run['outcome']})"
+    click.echo(f"{name}: run #{run['id']} {how}{took}", err=True)
+    return code
 
 
 @cli.command(context_settings=CONTEXT, short_help="List a job's past runs.")

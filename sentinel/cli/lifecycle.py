@@ -16,7 +16,7 @@ import click
 from sentinel.cli.context import client, state_dir
 from sentinel.cli.main import CONTEXT, cli, default_file, env_option, file_option
 from sentinel.cli.output import debugging, handles_errors, to_json
-from sentinel.client import lock_held
+from sentinel.client import Client, lock_held
 from sentinel.errors import DaemonRunning, DaemonUnavailable, SentinelError
 from sentinel.logsettings import LOG_FORMATS, LogFormat
 from sentinel.paths import StateDir, open_private
@@ -43,14 +43,22 @@ class StartFailed(SentinelError):
               help="Its own log: console, logfmt or json (default: the file's log.format, else console "
                    "on a terminal and logfmt elsewhere).")
 @click.option("--log-file", type=click.Path(dir_okay=False), default=None, hidden=True)  # set by --detach
+@click.option("--wait", is_flag=True, help="With --detach: return once everything has converged, as `apply` waits.")
+@click.option("--timeout", type=click.FloatRange(0, 600), default=30.0, show_default=True, metavar="S",
+              help="With --wait: how long to wait for the processes to converge.")
 @handles_errors
-def up(file: str, env: str | None, detach: bool, log_format: LogFormat | None, log_file: str | None) -> None:
+def up(*, file: str, env: str | None, detach: bool, log_format: LogFormat | None, log_file: str | None, wait: bool,
+       timeout: float) -> None:
     """Run the reconciler on FILE.
 
     In the foreground (what launchd and systemd run), Ctrl-C or SIGTERM stops every process
     in reverse dependency order, then exits; a second Ctrl-C forces. SIGHUP reloads the file.
     Its own log goes to standard error, or to sentinel.log in the state directory with --detach.
+    With --detach --wait it returns once every process has converged (exit 0), or exits 1
+    naming what has not, as `apply` does.
     """
+    if wait and not detach:
+        raise click.UsageError("--wait needs --detach (in the foreground, `up` runs until stopped)")
     from sentinel.config.loader import load
 
     path = os.path.abspath(file)
@@ -61,6 +69,8 @@ def up(file: str, env: str | None, detach: bool, log_format: LogFormat | None, l
             raise DaemonRunning(f"a reconciler is already running on {sd.root}")
         pid = start_detached(sd, path, env, log_format=log_format)
         click.echo(f"reconciler started (pid {pid}); state in {sd.root}, its log in {sd.daemon_log}")
+        if wait:
+            _apply_and_wait(client(), path, env, timeout, since_start=True)
         return
     from sentinel.daemon import DaemonOptions, run
 
@@ -183,7 +193,13 @@ def apply(file: str | None, env: str | None, dry_run: bool, timeout: float) -> N
     if not api.alive():
         start_detached(api.state_dir, path, env)
         started = True
-    body = {"file": path, "environment": env, "timeout": timeout, "since_start": started}
+    _apply_and_wait(api, path, env, timeout, since_start=started)
+
+
+def _apply_and_wait(api: Client, path: str, env: str | None, timeout: float, *, since_start: bool) -> None:
+    """Apply `path` (a no-op when it is the running file) and wait for convergence: print what was done,
+    then `converged`, or exit 1 naming what has not converged."""
+    body = {"file": path, "environment": env, "timeout": timeout, "since_start": since_start}
     result = api.post("/v1/config/apply", body, wait=timeout)
     for line in result.get("done", []):
         click.echo(line)

@@ -83,16 +83,26 @@ def _rotated(path: Path) -> list[Path]:
     return out
 
 
-def follow(files: list[Path], sleep: Callable[[float], None], interval: float = 0.1) -> Iterator[str]:
-    """New complete lines of `files` as they are written, forever (the caller stops on Ctrl-C)."""
+def follow(files: list[Path], sleep: Callable[[float], None], interval: float = 0.1,
+           until: Callable[[], bool] | None = None) -> Iterator[str]:
+    """New complete lines of `files` written from this call on, as they are written: forever (the caller stops
+    on Ctrl-C), or until `until()` is true (checked between reads; the lines written before it are read)."""
     where: dict[Path, tuple[int, int]] = {}
-    for path in files:
+    for path in files:  # now, not at the first next(): what is written in between is followed too
         info = _stat(path)
         where[path] = (info[0], info[1]) if info else (0, 0)
+    return _following(files, where, sleep, interval, until)
+
+
+def _following(files: list[Path], where: dict[Path, tuple[int, int]], sleep: Callable[[float], None],
+               interval: float, until: Callable[[], bool] | None) -> Iterator[str]:
     partial: dict[Path, bytes] = {}
     while True:
+        done = until is not None and until()
         for path in files:
             yield from _new_lines(path, where, partial)
+        if done:
+            return
         sleep(interval)
 
 

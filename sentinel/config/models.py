@@ -53,11 +53,11 @@ NOFILE_MAX = 1 << 30  # limits.nofile: the kernel's own ceiling (fs.nr_open) is 
 JOB_DEFAULTS: dict[str, Any] = {"concurrency": "forbid", "on_missed": "run-once", "keep_runs": 20}
 
 
-def _exactly_one(model: BaseModel, names: tuple[str, str, str]) -> None:
+def _exactly_one(model: BaseModel, names: tuple[str, ...]) -> None:
     found = [name for name in names if getattr(model, name) is not None]
     if len(found) != 1:
         listed = ", ".join(found) or "none"
-        raise ValueError(f"needs exactly one of {names[0]}, {names[1]} or {names[2]} (found {listed})")
+        raise ValueError(f"needs exactly one of {', '.join(names[:-1])} or {names[-1]} (found {listed})")
 
 
 class Spec(BaseModel):
@@ -160,6 +160,11 @@ class Health(Spec):
         return self
 
 
+def _manual_in_schema(schema: dict[str, Any]) -> None:
+    """`schedule: manual` is written as a string; the model holds it as `Schedule(manual=True)`."""
+    schema["anyOf"] = [{"const": "manual"}, *schema.get("anyOf", [])]
+
+
 class Schedule(Spec):
     cron: str | None = Field(None, description="5 fields, or 6 with seconds first; or @daily, @hourly, …")
     every: EveryDuration | None = None
@@ -169,6 +174,8 @@ class Schedule(Spec):
                            "formatMaximum": f"{AT_LATEST:%Y-%m-%dT%H:%M:%S}Z"},
     )
     timezone: str | None = Field(None, description="for cron and a naive at; default: the system's")
+    manual: Literal[True] | None = Field(None, description="run only on request (`sentinel run`); "
+                                                           "written `schedule: manual`")
 
     @field_validator("cron")
     @classmethod
@@ -187,7 +194,9 @@ class Schedule(Spec):
 
     @model_validator(mode="after")
     def _exactly_one_trigger(self) -> Schedule:
-        _exactly_one(self, ("cron", "every", "at"))
+        _exactly_one(self, ("cron", "every", "at", "manual"))
+        if self.timezone is not None and self.every is None and self.at is None and self.cron is None:
+            raise FieldProblem("timezone", "applies to cron and at, not manual")
         if self.timezone is not None and self.every is not None:
             raise FieldProblem("timezone", "applies to cron and at, not every")
         return self
@@ -210,7 +219,8 @@ class Process(Spec):
     reload: Reload | None = Field(None, description="how to reload it: {signal: HUP} or {command: …}; watch: files")
     limits: Limits = Limits()
     logs: Logs = Logs()
-    schedule: Schedule | None = Field(None, description="makes this process a job")
+    schedule: Schedule | None = Field(None, description="makes this process a job; `manual`: it runs only on request",
+                                     json_schema_extra=_manual_in_schema)
     concurrency: Concurrency | None = Field(None, description="jobs: forbid (default) | allow | replace")
     timeout: PositiveDuration | None = Field(None, description="jobs: a run longer than this is stopped")
     on_missed: OnMissed | None = Field(None, description="jobs: run-once (default) | skip")
@@ -232,6 +242,11 @@ class Process(Spec):
             if data.get(key) is None:
                 data[key] = default
         return data
+
+    @field_validator("schedule", mode="before")
+    @classmethod
+    def _manual_schedule(cls, value: Any) -> Any:
+        return {"manual": True} if value == "manual" else value
 
     @field_validator("depends_on", mode="before")
     @classmethod

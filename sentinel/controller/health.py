@@ -1,7 +1,7 @@
 """Running each process's health check on its schedule, and telling the controller when its verdict changes.
 
 One asyncio task per checked instance (timers, not threads): it probes at once, then every
-`interval`, or every second at most while no check has passed yet (so that a dependent
+`interval`, or on a growing cadence from 50 ms while no check has passed yet (so that a dependent
 waiting for `healthy` starts soon after its dependency is ready, not an `interval` later).
 Which failures count (the start period, the early checks) and when to check next are the pure
 tracker's decisions; the planner decides what an unhealthy process means.
@@ -28,6 +28,7 @@ class _Watch:
     spec: HealthCheck
     cwd: str
     env: Mapping[str, str]
+    user: str | None
     state: HealthState = field(default_factory=initial)
     task: asyncio.Task[None] | None = None
 
@@ -40,10 +41,11 @@ class HealthMonitor:
         self._on_change = on_change
         self._watches: dict[str, _Watch] = {}
 
-    def watch(self, name: str, spec: HealthCheck, *, started_at: float, cwd: str, env: Mapping[str, str]) -> None:
-        """Check `name` from now on (again from `unknown` if it was already checked)."""
+    def watch(self, name: str, spec: HealthCheck, *, started_at: float, cwd: str, env: Mapping[str, str],
+              user: str | None) -> None:
+        """Check `name` from now on (again from `unknown` if it was already checked), as `user` in `cwd` with `env`."""
         self.unwatch(name)
-        watch = _Watch(spec=spec, cwd=cwd, env=dict(env), state=initial(started_at))
+        watch = _Watch(spec=spec, cwd=cwd, env=dict(env), user=user, state=initial(started_at))
         watch.task = asyncio.get_running_loop().create_task(self._run(name, watch))
         self._watches[name] = watch
 
@@ -67,7 +69,8 @@ class HealthMonitor:
     async def _run(self, name: str, watch: _Watch) -> None:
         spec = watch.spec
         while True:
-            result = await run_check(spec, timeout=spec.timeout, cwd=watch.cwd, env=watch.env)
+            result = await run_check(spec, timeout=spec.timeout, cwd=watch.cwd, env=watch.env,
+                                   user=watch.user)
             new = after_check(watch.state, result.ok, result.detail, now=self._clock.monotonic(),
                               interval=spec.interval, start_period=spec.start_period, retries=spec.retries)
             old, watch.state = watch.state, new

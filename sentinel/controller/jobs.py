@@ -20,6 +20,7 @@ from sentinel.config.units import format_duration
 from sentinel.errors import NotAJob, SentinelError
 from sentinel.log import get_logger
 from sentinel.reconcile.actions import Stop
+from sentinel.reconcile.desired import DesiredProcess
 from sentinel.reconcile.observed import ExitStatus
 from sentinel.reconcile.overlap import overlap_of
 from sentinel.reconcile.records import record_after, run_requested
@@ -79,11 +80,12 @@ class JobScheduler:
         controller = self._controller
         now = controller.clock.now_utc()
         for name, d in sorted(controller.desired.items()):
-            if d.schedule is None:
+            schedule = _timed(d)
+            if schedule is None:
                 continue
             last = controller.jobs.last_slot(name)
             created = last if last is not None else now  # a job that never ran has missed nothing
-            slot = catch_up(d.schedule, d.on_missed, last, created, now, system_tz=self._tz)
+            slot = catch_up(schedule, d.on_missed, last, created, now, system_tz=self._tz)
             if slot is not None:
                 controller.jobs.ask(name, slot=slot, trigger="missed", why=f"missed run of {_hhmm(slot)}")
 
@@ -95,7 +97,7 @@ class JobScheduler:
             self._sync(mono, now)
             for name, due in sorted(self._next.items()):
                 d = controller.desired.get(name)
-                if d is None or d.schedule is None:
+                if d is None or _timed(d) is None:
                     continue
                 slot = self._due(due, mono, now)
                 if slot is not None:
@@ -144,17 +146,18 @@ class JobScheduler:
                 del self._next[name]
         back = self._went_back(mono, now)
         for name, d in desired.items():
-            if d.schedule is None:
+            schedule = _timed(d)
+            if schedule is None:
                 continue
             due = self._next.get(name)
             if due is None:
-                self._next[name] = self._plan(d.schedule, mono, now, self._controller.jobs.last_slot(name))
+                self._next[name] = self._plan(schedule, mono, now, self._controller.jobs.last_slot(name))
             elif back is not None and due.mono is None:
                 # Replan from the moment of the last look, on the new timeline: a job resumes within its own
                 # period instead of waiting for the clock to catch up (docs/reliability.md#f28-wall-clock-jumps). An
                 # `at` that ran stays done.
-                last = self._controller.jobs.last_slot(name) if d.schedule.at is not None else None
-                due.wall = next_run(d.schedule, max(back, last) if last else back, system_tz=self._tz)
+                last = self._controller.jobs.last_slot(name) if schedule.at is not None else None
+                due.wall = next_run(schedule, max(back, last) if last else back, system_tz=self._tz)
         self._seen = (mono, now)
 
     def _went_back(self, mono: float, now: datetime) -> datetime | None:
@@ -347,3 +350,8 @@ class JobRuns:
 def _label(run_id: int) -> bytes:
     """How the lines of run `run_id` are marked in the job's log, after the time stamp."""
     return f"#{run_id} ".encode()
+
+
+def _timed(d: DesiredProcess) -> Schedule | None:
+    """The schedule whose triggers fire `d`; None for a service, or a job with `schedule: manual` (run on request)."""
+    return d.schedule if d.schedule is not None and not d.schedule.manual else None

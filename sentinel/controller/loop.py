@@ -17,7 +17,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import errno
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Collection, Mapping
 from dataclasses import replace
 from datetime import UTC, tzinfo
 from typing import assert_never
@@ -335,7 +335,8 @@ class Controller:
         if d.health is None:
             self.health.unwatch(d.name)
         else:
-            self.health.watch(d.name, d.health, started_at=started_at, cwd=d.cwd, env=self._env(d))
+            self.health.watch(d.name, d.health, started_at=started_at, cwd=d.cwd, env=self._env(d),
+                              user=d.user)
 
     def _on_health(self, name: str, old: HealthState, new: HealthState) -> None:
         detail = f" ({new.detail})" if new.status is Health.UNHEALTHY and new.detail else ""
@@ -656,18 +657,18 @@ class Controller:
 
         return await self._wait(settled, timeout)
 
-    def convergence(self) -> Convergence:
-        """Where convergence stands now (`reconcile.convergence`)."""
-        return convergence(self.desired, self.observe(), self.records, self.clock.monotonic())
+    def convergence(self, names: Collection[str] | None = None) -> Convergence:
+        """Where convergence stands now (`reconcile.convergence`), for every instance or only `names`."""
+        return convergence(self.desired, self.observe(), self.records, self.clock.monotonic(), names)
 
-    def unsettled(self) -> list[str]:
-        """Instances that have not converged, with why ('web: backoff (exited 1, …)')."""
-        return list(self.convergence().waiting)
+    def unsettled(self, names: Collection[str] | None = None) -> list[str]:
+        """Instances (of `names`, if given) that have not converged, with why ('web: backoff (exited 1, …)')."""
+        return list(self.convergence(names).waiting)
 
-    async def converge(self, timeout: float) -> bool:
-        """Wait until the world matches the desired state; False when it does not in time, or a process
-        failed for good (then `unsettled()` says which). A pass runs when a settle time ends, so that
-        a process that has stayed up is seen to have converged."""
+    async def converge(self, timeout: float, names: Collection[str] | None = None) -> bool:
+        """Wait until the world matches the desired state (for `names` only, if given); False when it does not
+        in time, or a process failed for good (then `unsettled()` says which). A pass runs when a settle time
+        ends, so that a process that has stayed up is seen to have converged."""
         start = self.passes
         loop = asyncio.get_running_loop()
         timer: asyncio.TimerHandle | None = None
@@ -676,7 +677,7 @@ class Controller:
             nonlocal timer
             if self.passes <= start or self._busy or self._acted:
                 return False
-            state = self.convergence()
+            state = self.convergence(names)
             if timer is not None:
                 timer.cancel()
             if state.check_again_at is not None:
@@ -684,7 +685,7 @@ class Controller:
             return state.done
 
         try:
-            return await self._wait(done, timeout) and not self.unsettled()
+            return await self._wait(done, timeout) and not self.unsettled(names)
         finally:
             if timer is not None:
                 timer.cancel()

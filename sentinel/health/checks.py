@@ -33,11 +33,13 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import SplitResult, quote, unquote, urlsplit
 
+from sentinel import __version__
 from sentinel.config.fields import split_command
 from sentinel.config.models import Health
 from sentinel.config.units import format_duration
 from sentinel.pidfd import PidfdReader
 from sentinel.signames import signal_name
+from sentinel.users import UserProblem, credentials
 
 POLL_INTERVAL = 0.05  # seconds between waitpid polls where there is no pidfd
 KILL_WAIT = 1.0  # how long a killed probe is awaited before reaping continues in the background
@@ -47,6 +49,7 @@ MAX_STATUS_LINE = 65536  # bytes: a longer first line is not HTTP (asyncio's str
 
 _STATUS_LINE = re.compile(rb"HTTP/\d(?:\.\d)? ([1-9]\d\d)(?:[ \r\n]|$)")
 _ERRNO = re.compile(r"\[Errno (\d+)\]")
+USER_AGENT = f"sentinel-health/{__version__}"  # filter checks out of access logs by it (README, "Health checks")
 _TARGET_SAFE = "!$&'()*+,/:;=?@[]~%"  # characters a request target keeps as written
 
 
@@ -62,10 +65,12 @@ class _Failed(Exception):
     """A probe failure whose message is the detail to report."""
 
 
-async def run_check(spec: Health, *, timeout: float, cwd: str, env: Mapping[str, str]) -> CheckResult:
-    """Run the probe of `spec` once, within `timeout` seconds; `cwd` and `env` apply to an `exec` probe."""
+async def run_check(spec: Health, *, timeout: float, cwd: str, env: Mapping[str, str],
+                    user: str | None = None) -> CheckResult:
+    """Run the probe of `spec` once, within `timeout` seconds. An `exec` probe runs as its process does: as
+    `user` (None: as ourselves), in `cwd`, with `env` (and that user's HOME, USER and LOGNAME)."""
     try:
-        return await _probe(spec, timeout, cwd, env)
+        return await _probe(spec, timeout, cwd, env, user)
     except TimeoutError:
         return CheckResult(False, f"timed out after {format_duration(timeout)}")
     except _Failed as exc:
@@ -76,13 +81,13 @@ async def run_check(spec: Health, *, timeout: float, cwd: str, env: Mapping[str,
         return CheckResult(False, _one_line(f"check failed: {type(exc).__name__}: {exc}"))
 
 
-async def _probe(spec: Health, timeout: float, cwd: str, env: Mapping[str, str]) -> CheckResult:
+async def _probe(spec: Health, timeout: float, cwd: str, env: Mapping[str, str], user: str | None) -> CheckResult:
     if spec.http is not None:
         return await _http(spec.http, spec.expect_status, timeout)
     if spec.tcp is not None:
         return await _tcp(spec.tcp, timeout)
     if spec.exec is not None:
-        return await _exec(split_command(spec.exec), timeout, cwd, env)
+        return await _exec(split_command(spec.exec), timeout, cwd, env, user)
     raise _Failed("no probe configured")
 
 
@@ -114,7 +119,7 @@ async def _http(url: str, expect_status: int | None, timeout: float) -> CheckRes
 def _request(parts: SplitResult) -> bytes:
     target = quote(parts.path or "/", safe=_TARGET_SAFE) + (f"?{quote(parts.query, safe=_TARGET_SAFE)}"
                                                             if parts.query else "")
-    lines = [f"GET {target} HTTP/1.1", f"Host: {parts.netloc.rpartition('@')[2]}", "User-Agent: sentinel-health",
+    lines = [f"GET {target} HTTP/1.1", f"Host: {parts.netloc.rpartition('@')[2]}", f"User-Agent: {USER_AGENT}",
              "Accept: */*", "Connection: close"]
     if parts.username is not None:
         credentials = f"{unquote(parts.username)}:{unquote(parts.password or '')}".encode()
@@ -253,9 +258,9 @@ def _os_error(exc: OSError) -> str:
 # --- exec ----------------------------------------------------------------------------------------------------------
 
 
-async def _exec(argv: list[str], timeout: float, cwd: str, env: Mapping[str, str]) -> CheckResult:
+async def _exec(argv: list[str], timeout: float, cwd: str, env: Mapping[str, str], user: str | None) -> CheckResult:
     """Run the command in its own session; healthy on exit 0. Timed out or cancelled: SIGKILL to its group."""
-    proc = _spawn(argv, cwd, env)
+    proc = _spawn(argv, cwd, env, user)
     exited = watch_exit(asyncio.get_running_loop(), proc)
     try:
         async with asyncio.timeout(timeout):
@@ -273,10 +278,17 @@ async def _exec(argv: list[str], timeout: float, cwd: str, env: Mapping[str, str
     return CheckResult(code == 0, f"exited {code}")
 
 
-def _spawn(argv: list[str], cwd: str, env: Mapping[str, str]) -> subprocess.Popen[bytes]:
+def _spawn(argv: list[str], cwd: str, env: Mapping[str, str], user: str | None) -> subprocess.Popen[bytes]:
+    try:
+        creds = credentials(user, env)
+    except UserProblem as exc:
+        raise _Failed(f"cannot run the check: {exc}") from None
     try:
         return subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                                cwd=cwd, env=dict(env), start_new_session=True, close_fds=True)
+                                cwd=cwd, env=dict(creds.env if creds else env), start_new_session=True,
+                                close_fds=True, user=creds.uid if creds else None,
+                                group=creds.gid if creds else None,
+                                extra_groups=list(creds.groups) if creds else None)
     except OSError as exc:
         reason = (exc.strerror or str(exc)).lower()
         if exc.filename == cwd and cwd != argv[0]:

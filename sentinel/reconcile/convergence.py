@@ -12,6 +12,7 @@ See docs/states.md ("What `apply` waits for").
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass
 
 from sentinel.reconcile.descriptors import NO_ROOM
@@ -39,13 +40,15 @@ class Convergence:
         return not self.waiting or self.final
 
 
-def convergence(desired: Desired, observed: Observed, records: Records, now: float) -> Convergence:
-    """How far the world (`observed`, `records`) is from `desired` at `now`."""
-    busy = sorted(name for name, seen in observed.items() if seen.busy)
+def convergence(desired: Desired, observed: Observed, records: Records, now: float,
+                names: Collection[str] | None = None) -> Convergence:
+    """How far the world (`observed`, `records`) is from `desired` at `now`; only for the instances `names`
+    when given (`start NAME --wait`), by the same rule."""
+    busy = sorted(name for name, seen in observed.items() if seen.busy and (names is None or name in names))
     waiting = [f"{name}: stopping" for name in busy]
     final = not busy
     check_again_at: float | None = None
-    for name in sorted(desired.keys() - set(busy)):
+    for name in sorted((desired.keys() if names is None else desired.keys() & set(names)) - set(busy)):
         line, settles_at = _not_converged(name, desired, observed, records, now)
         if line is None:
             continue
@@ -53,7 +56,7 @@ def convergence(desired: Desired, observed: Observed, records: Records, now: flo
         final = final and _gone_for_good(name, "started", desired, records, frozenset())
         if settles_at is not None:
             check_again_at = settles_at if check_again_at is None else min(check_again_at, settles_at)
-    gone = sorted(records.keys() - desired.keys() - set(busy))
+    gone = sorted(records.keys() - desired.keys() - set(busy)) if names is None else []
     removed = [f"{name}: being removed" for name in gone if overlap_of(name, desired) is None]
     return Convergence((*waiting, *removed), final and not removed, check_again_at)
 

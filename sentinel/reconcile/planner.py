@@ -120,7 +120,7 @@ class _Pass:
             elif r.digests and r.digests != d.digests:  # the run goes on; the next one runs the new spec
                 self.marks.append(self._update(d, r))
         elif r is None:
-            self._mark(SetState(instance=d.name, state=S.SCHEDULED, reason=JOB_WAITS, from_config=True))
+            self._mark(SetState(instance=d.name, state=S.SCHEDULED, reason=_job_waits(d), from_config=True))
         else:
             self._job_idle(d, r)
 
@@ -150,7 +150,7 @@ class _Pass:
         elif r.state in _WAS_RUNNING:
             self._job_ended(d, ExitStatus(), None, r)
         elif r.state is not S.SCHEDULED:
-            self._mark(SetState(instance=d.name, state=S.SCHEDULED, reason=JOB_WAITS, take_settings=True))
+            self._mark(SetState(instance=d.name, state=S.SCHEDULED, reason=_job_waits(d), take_settings=True))
         elif r.digests and r.digests != d.digests:  # a job's settings change in place: its next run uses them
             self.marks.append(self._update(d, r))
 
@@ -345,9 +345,14 @@ class _Pass:
         return mark.state if mark is not None else _state(self.records, instance)
 
     def _named(self, dep: str) -> str:
-        """`db`, or `db (failed)` when one of its instances has given up: it will not come by itself."""
-        failed = any(self._state_after(i) is S.FAILED for i in self.instances.get(dep, []))
-        return f"{dep} (failed)" if failed else dep
+        """`db`, or why it will not come by itself: `db (failed)` when one of its instances has given up,
+        `db (held stopped by …)` when `sentinel stop` holds one, with the command that releases it."""
+        instances = self.instances.get(dep, [])
+        if any(self._state_after(i) is S.FAILED for i in instances):
+            return f"{dep} (failed)"
+        if any((record := self.records.get(i)) is not None and record.held for i in instances):
+            return f"{dep} (held stopped by `sentinel stop`; `sentinel start {dep}` releases it)"
+        return dep
 
     def _holds(self, dep: str, condition: str) -> bool:
         instances = self.instances.get(dep, [])
@@ -379,6 +384,11 @@ def _recorded_dependencies(records: Records, desired: Desired) -> dict[str, dict
         deps = out.setdefault(process, {})
         deps.update({key.split(".", 1)[1]: "started" for key in record.digests if key.startswith("depends_on.")})
     return out
+
+
+def _job_waits(d: DesiredProcess) -> str:
+    """Why a job is `scheduled` between runs: its schedule, or, with `schedule: manual`, a request."""
+    return f"runs when asked (`sentinel run {d.name}`)" if d.schedule is not None and d.schedule.manual else JOB_WAITS
 
 
 def _state(records: Mapping[str, ProcessRecord], name: str) -> ProcessState | None:

@@ -34,6 +34,7 @@ from sentinel.reconcile.observed import ProcessIdentity
 from sentinel.runtime import probe
 from sentinel.runtime.capture import ensure_fifo
 from sentinel.runtime.signals import TREE_VAR
+from sentinel.users import Credentials, UserProblem, credentials
 
 SPEC_VAR = "SENTINEL_SPEC"  # in the leader's environment: the digest of the spec it was started with
 
@@ -64,14 +65,6 @@ class Spawned:
     name: str
     identity: ProcessIdentity
     pgid: int
-
-
-@dataclass(frozen=True, slots=True)
-class _Credentials:
-    uid: int
-    gid: int
-    groups: tuple[int, ...]
-    env: Mapping[str, str]
 
 
 def spawn(req: SpawnRequest) -> Spawned:
@@ -203,21 +196,12 @@ def _finite(limit: int) -> int | None:
     return None if limit == resource.RLIM_INFINITY else limit
 
 
-def _credentials(req: SpawnRequest) -> _Credentials | None:
+def _credentials(req: SpawnRequest) -> Credentials | None:
     """The uid/gid/groups and HOME/USER/LOGNAME for `req.user`; None to run as ourselves."""
-    if req.user is None:
-        return None
     try:
-        entry = pwd.getpwnam(req.user)
-    except KeyError:
-        raise SpawnError(f"{req.name}: unknown user '{req.user}'") from None
-    if entry.pw_uid == os.geteuid():
-        return None
-    if os.geteuid() != 0:
-        raise SpawnError(f"{req.name}: user '{req.user}' needs the reconciler to run as root")
-    groups = tuple(os.getgrouplist(entry.pw_name, entry.pw_gid))
-    env = {**req.env, "HOME": entry.pw_dir, "USER": entry.pw_name, "LOGNAME": entry.pw_name}
-    return _Credentials(entry.pw_uid, entry.pw_gid, groups, env)
+        return credentials(req.user, req.env)
+    except UserProblem as exc:
+        raise SpawnError(f"{req.name}: {exc}") from None
 
 
 def _describe(req: SpawnRequest, exc: BaseException) -> str:

@@ -38,7 +38,7 @@ SKIPPED = {
     "sentinel apply -f examples/gitops/sentinel.yaml --timeout 120":
         "returns before the processes pending on `api` are up (issue #10, apply's convergence rule)",
 }
-PORT_VARIABLES = ("PORT", "WEB_PORT", "API_PORT", "DB_PORT")
+PORT_VARIABLES = ("PORT", "WEB_PORT", "API_PORT", "DB_PORT", "APP_PORT", "PG_PORT", "REDIS_PORT")
 COMMAND_TIMEOUT = 120.0  # seconds: `apply` waits up to 30 s by default, `down` for every stop
 
 

@@ -128,7 +128,7 @@ def test_ipv6_addresses_are_fine_in_brackets() -> None:
       "is not a known time zone (use an IANA name such as Europe/Paris or UTC)"),
      ({"every": "5m", "timezone": "UTC"}, "applies to cron and at, not every"),
      ({"every": 0}, "must be at least 1s"),
-     ({"cron": "@daily", "every": "1h"}, "needs exactly one of cron, every or at (found cron, every)")],
+     ({"cron": "@daily", "every": "1h"}, "needs exactly one of cron, every, at or manual (found cron, every)")],
 )
 def test_bad_schedules(schedule: dict[str, Any], message: str) -> None:
     assert process_error(schedule=schedule) == message

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from tests.support.daemon import Reconciler
+from tests.support.wait import wait_for
 
 CONF = """
 processes:
@@ -66,3 +67,26 @@ processes:
                               "zzz\n")
     assert r.cli("status", "wokrer").stderr == "unknown process: wokrer (did you mean worker?)\n"
     assert r.row("worker")["state"] == "running"
+
+
+def test_a_dependent_of_a_held_process_says_what_holds_it_and_how_to_release_it(
+    make_reconciler: Callable[..., Reconciler],
+) -> None:
+    """The issue's `stop postgres; down; up`: `app` does not just wait for postgres, it says why postgres will not
+    come."""
+    r = make_reconciler("""
+processes:
+  postgres: {command: sleep 1000}
+  app: {command: sleep 1000, depends_on: [postgres]}
+""")
+    r.start()
+    r.wait_state("app", "running")
+    assert r.cli("stop", "postgres").exit_code == 0
+    assert r.cli("down").exit_code == 0
+    assert r.wait_exit() == 0
+    r.start()
+    held = "waiting for postgres (held stopped by `sentinel stop`; `sentinel start postgres` releases it)"
+    wait_for(lambda: r.row("app")["reason"] == held, message=lambda: f"app: {r.row('app')}")
+    assert r.row("app")["state"] == "pending"
+    assert r.cli("start", "postgres").exit_code == 0
+    r.wait_state("app", "running")

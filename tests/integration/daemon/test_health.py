@@ -2,10 +2,16 @@
 
 from __future__ import annotations
 
+import os
+import pwd
+import shutil
 import socket
 import sys
+import tempfile
 from collections.abc import Callable
 from pathlib import Path
+
+import pytest
 
 from tests.support.daemon import Reconciler
 from tests.support.wait import wait_for
@@ -153,3 +159,34 @@ processes:
     row = r.wait_state("never", "failed", timeout=15)
     assert row["restarts"] == 1  # one restart after its first failed run, then given up, as for crashes
     assert row["reason"] == "unhealthy (connection refused); gave up after 2 runs in a row failed"
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="needs root to run a process as another user")
+def test_an_exec_check_runs_as_the_process_user_in_its_cwd_with_its_environment(
+    make_reconciler: Callable[..., Reconciler],
+) -> None:
+    """As Docker runs a container's checks: `user: nobody` → the check's `id -u` is nobody's, never root's."""
+    nobody = pwd.getpwnam("nobody")
+    shared = Path(tempfile.mkdtemp(prefix="sentinel-check-user-"))  # pytest's tmp_path is not readable by nobody
+    try:
+        shared.chmod(0o777)
+        (shared / "work").mkdir(mode=0o755)
+        out = shared / "seen"
+        r = make_reconciler(f"""
+processes:
+  pg:
+    command: sleep 1000
+    user: nobody
+    cwd: {shared / "work"}
+    env: {{CHECK_MARK: from-the-process}}
+    health:
+      exec: ["sh", "-c", 'echo "$(id -u) $(id -g) $PWD $CHECK_MARK $HOME $USER" > {out}']
+      interval: 200ms
+""")
+        r.start()
+        wait_for(lambda: r.row("pg")["health"] == "healthy", timeout=15)
+        uid, gid, cwd, mark, home, user = out.read_text().split()
+        assert (int(uid), int(gid)) == (nobody.pw_uid, nobody.pw_gid)
+        assert (cwd, mark, home, user) == (str(shared / "work"), "from-the-process", nobody.pw_dir, "nobody")
+    finally:
+        shutil.rmtree(shared, ignore_errors=True)

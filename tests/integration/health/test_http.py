@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+from sentinel import __version__
 from sentinel.config.models import Health
 from sentinel.health.checks import CheckResult, run_check
 from sentinel.health.tracker import initial, observe
@@ -50,6 +51,7 @@ def test_request_is_one_http11_get_with_host_and_connection_close() -> None:
     assert lines[1].startswith("Host: 127.0.0.1:")
     assert "Connection: close" in lines
     assert "Authorization: Basic c2NvdHQ6dEBnZXI=" in lines  # scott:t@ger
+    assert f"User-Agent: sentinel-health/{__version__}" in lines  # what access logs filter on (README)
 
 
 @pytest.mark.parametrize(

@@ -7,6 +7,8 @@ from dataclasses import replace
 from pathlib import Path
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from sentinel.health import tracker
 from sentinel.health.tracker import HealthState, after_check, initial, next_check_in, observe, shielded
@@ -108,7 +110,7 @@ def test_a_slow_starter_is_not_failed_during_its_start_period() -> None:
     """The issue's server: not listening for 1.5 s, checked every 200 ms; healthy at its first success."""
     failing = [(0.2 * n, False) for n in range(8)]
     assert checks(failing, interval=0.2, start_period=30.0) == HealthState(
-        Health.UNKNOWN, 0, "connection refused", counted_at=0.0)
+        Health.UNKNOWN, 0, "connection refused", counted_at=0.0, early_checks=8)
     assert checks([*failing, (1.6, True)], interval=0.2, start_period=30.0).status is Health.HEALTHY
 
 
@@ -129,12 +131,37 @@ def test_early_checks_count_a_failure_once_per_interval() -> None:
 
 
 @pytest.mark.parametrize(("passed", "interval", "expected"), [
-    pytest.param(False, 0.2, 0.2, id="short-interval-before-a-pass"),
-    pytest.param(False, 10.0, tracker.EARLY_INTERVAL, id="every-second-before-a-pass"),
+    pytest.param(False, 0.02, 0.02, id="an-interval-under-50ms-before-a-pass"),
+    pytest.param(False, 10.0, tracker.FIRST_EARLY_INTERVAL, id="50ms-after-the-first-check"),
     pytest.param(True, 10.0, 10.0, id="interval-after-a-pass"),
 ])
 def test_next_check_in(passed: bool, interval: float, expected: float) -> None:
-    assert next_check_in(replace(initial(), passed=passed), interval) == expected
+    assert next_check_in(replace(initial(), passed=passed, early_checks=1), interval) == expected
+
+
+def _cadence(interval: float, results: list[bool]) -> list[float]:
+    """The waits between checks with these results, the first check at the start."""
+    state, now, waits = initial(0.0), 0.0, []
+    for ok in results:
+        state = after_check(state, ok, "", now=now, interval=interval, start_period=30.0, retries=3)
+        waits.append(next_check_in(state, interval))
+        now += waits[-1]
+    return waits
+
+
+def test_until_a_check_passes_the_cadence_starts_at_50ms_and_doubles_up_to_the_interval() -> None:
+    """A server ready 30 ms after its spawn is seen at the second check, 50 ms in, not a second later."""
+    assert _cadence(10.0, [False] * 8) == [0.05, 0.1, 0.2, 0.4, 0.8, 1.0, 1.0, 1.0]
+    assert _cadence(0.3, [False] * 5) == [0.05, 0.1, 0.2, 0.3, 0.3]
+    assert _cadence(10.0, [False, True, False]) == [0.05, 10.0, 10.0]  # the interval once one has passed
+
+
+@given(results=st.lists(st.booleans(), max_size=40), interval=st.floats(0.01, 3600.0))
+def test_the_next_check_is_never_later_than_the_interval_nor_sooner_than_50ms_or_it(
+    results: list[bool], interval: float,
+) -> None:
+    for wait in _cadence(interval, results):
+        assert min(interval, tracker.FIRST_EARLY_INTERVAL) <= wait <= interval
 
 
 @pytest.mark.parametrize(("now", "passed", "shielded_expected"), [

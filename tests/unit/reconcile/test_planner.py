@@ -43,6 +43,8 @@ CODE_1 = ExitStatus(code=1)
 
 Case = tuple[Processes, Sequence[Event], tuple[Action, ...], float | None]
 
+HELD_DB = "db (held stopped by `sentinel stop`; `sentinel start db` releases it)"
+
 
 def check(processes: Processes, events: Sequence[Event], actions: tuple[Action, ...], wake_at: float | None) -> None:
     result = plan_after(processes, events)
@@ -249,7 +251,7 @@ STACK_EDGES = [
                  (SetState(instance="api", state=S.PENDING, reason="waiting for db", from_config=True),), T0 + 1,
                  id="dependent-of-a-crashed-process-is-pending"),
     pytest.param(DB, [hold("db"), step(), edit(STACK)],
-                 (SetState(instance="api", state=S.PENDING, reason="waiting for db", from_config=True),), None,
+                 (SetState(instance="api", state=S.PENDING, reason=f"waiting for {HELD_DB}", from_config=True),), None,
                  id="dependent-of-a-held-process-is-pending"),
     pytest.param(DB, [crash("db"), step(), edit(STACK), step(), advance(1)],
                  (Start(instance="db", reason="backoff over", failures=1, restart=True, retry=True),
@@ -265,14 +267,14 @@ STACK_EDGES = [
                  T0 + 1, id="pending-names-every-missing-dependency"),
     pytest.param(DB, [hold("db"), edit(STACK)],
                  (Stop(instance="db", reason=HELD),
-                  SetState(instance="api", state=S.PENDING, reason="waiting for db", from_config=True)), None,
+                  SetState(instance="api", state=S.PENDING, reason=f"waiting for {HELD_DB}", from_config=True)), None,
                  id="dependent-does-not-start-in-the-plan-that-stops-its-dependency"),
     pytest.param({**DB, "cache": svc("cache")},
                  [crash("cache"), step(),
                   edit({**DB, "cache": svc("cache"), "api": svc("api", depends_on=["cache", "db"])}),
                   step(), hold("db")],
                  (Stop(instance="db", reason=HELD),
-                  SetState(instance="api", state=S.PENDING, reason="waiting for cache, db")), T0 + 1,
+                  SetState(instance="api", state=S.PENDING, reason=f"waiting for cache, {HELD_DB}")), T0 + 1,
                  id="pending-reason-names-a-dependency-stopped-in-the-same-plan"),
     pytest.param(STACK, [hold("api"), hold("db")],
                  (Stop(instance="api", reason=HELD), Stop(instance="db", reason=HELD)), None,
