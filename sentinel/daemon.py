@@ -160,8 +160,12 @@ class Daemon:
         self.unserved_listen = listen
 
     async def reload(self, why: str, *, path: str | None = None, environment: str | None = None,
-                     switch: bool = False) -> Loaded:
-        """Load the file again (or another one, for `apply`) and make it desired; ConfigError keeps the old."""
+                     switch: bool = False, whole: bool = True) -> Loaded:
+        """Load the file again (or another one, for `apply`) and make it desired; ConfigError keeps the old.
+
+        `whole`: the user asked for it (`apply`, SIGHUP), so the file is taken as complete and what it
+        removes or restarts is stopped at once; a reload the watcher started (`whole=False`) leaves that to
+        the planner, which waits until the file has settled (docs/reliability.md#f21-a-half-written-config)."""
         async with self._reload_lock:
             target = path or self.path
             env = environment if switch else self.environment
@@ -174,6 +178,9 @@ class Daemon:
             if not switch and _stat(target) != before:
                 return loaded  # written again while we read it: the next change event reloads
             self.path, self.environment = target, env
+            if whole and self.controller.changed_at is not None:
+                self.controller.changed_at = None
+                self.controller.wake()  # what waited for the file to settle goes now
             watched = self.watched()
             self.controller.clear_config_error(target)  # also when the file went back to what already runs
             if self._take(loaded, why):
@@ -211,8 +218,9 @@ class Daemon:
         return frozenset(os.path.abspath(f) for f in files)
 
     async def _on_file_change(self) -> None:
+        self.controller.changed_at = self.clock.monotonic()  # also for a file that does not load (yet)
         with contextlib.suppress(ConfigError):
-            await self.reload("file changed")
+            await self.reload("file changed", whole=False)
 
     # --- signals --------------------------------------------------------------------------------
 

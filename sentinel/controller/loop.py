@@ -70,6 +70,9 @@ class Controller:
         self.desired: dict[str, DesiredProcess] = {}
         self.records: dict[str, ProcessRecord] = {}
         self.config_error: str | None = None
+        # When the file last changed (monotonic), while it may still be half-written: the planner holds the stops a
+        # config change causes until it has settled (reconcile.planner.SETTLE). None: read whole (start, apply, SIGHUP).
+        self.changed_at: float | None = None
         self.wake_at: float | None = None
         self.passes = 0
         self.closing = False
@@ -131,7 +134,8 @@ class Controller:
 
     async def run_pass(self) -> Plan:
         now = self.clock.monotonic()
-        result = plan(self.desired, self.observe(), self.records, now, self._unstartable_edits())
+        result = plan(self.desired, self.observe(), self.records, now, self._unstartable_edits(),
+                      changed_at=self.changed_at)
         self._acted = {action.instance for action in result.actions}
         if result.actions:
             with bound(pass_id=self.passes + 1):  # also on the lines of the stops and restarts it starts
