@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from sentinel import early_signals
 from sentinel.clock import Clock, SystemClock, system_zone
 from sentinel.config.loader import Loaded, load
 from sentinel.config.models import ReconcilerLog
@@ -253,7 +254,7 @@ class Daemon:
         processes start as early as they can (cold start, docs/contract.md#performance-budgets).
         """
         loop = asyncio.get_running_loop()
-        for number in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
+        for number in early_signals.HELD:  # they take over from early_signals' recording handlers
             loop.add_signal_handler(number, self._on_signal, number)
         stop_watching = asyncio.Event()
         tasks: list[asyncio.Task[None]] = []
@@ -265,6 +266,8 @@ class Daemon:
 
         loop.set_exception_handler(on_loop_error)
         try:
+            if early_signals.stop_received():
+                return  # a stop asked for before the loop ran: start nothing, adopt nothing, exit cleanly
             self.controller.restore(self.store.processes())
             await self.controller.stop_strays()
             self.controller.jobs.reattach(self.runtime.running())
@@ -300,8 +303,9 @@ class Daemon:
             if server is not None:
                 server.close()
             await asyncio.gather(*tasks, return_exceptions=True)
-            for number in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
+            for number in early_signals.HELD:
                 loop.remove_signal_handler(number)
+            early_signals.hold_again()  # a signal while the last writes are made is recorded, not fatal
             loop.set_exception_handler(None)
             with contextlib.suppress(FileNotFoundError):
                 self.options.state_dir.socket.unlink()
@@ -329,6 +333,8 @@ def run(options: DaemonOptions, loaded: Loaded | None = None, *, clock: Clock | 
     the caller already loaded from `options.config`, if it did; `clock` is the system's unless given."""
     if loaded is None:
         loaded = load(options.config, env=options.environment)  # ConfigError before anything is touched
+    if early_signals.stop_received():
+        return  # asked to stop before anything started: nothing to do
     with state_lock(options.state_dir):
         _configure_log(options, loaded.config.log or ReconcilerLog())
         _raise_fd_limit()
