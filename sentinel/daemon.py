@@ -59,7 +59,8 @@ class DaemonOptions:
 def state_lock(state_dir: StateDir) -> Iterator[None]:
     """Hold the state directory for this process; DaemonRunning if another reconciler has it."""
     state_dir.ensure()
-    fd = open_private(state_dir.pidfile, os.O_RDWR | os.O_CREAT)
+    with state_dir.in_use():
+        fd = open_private(state_dir.pidfile, os.O_RDWR | os.O_CREAT)
     try:
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
@@ -259,6 +260,7 @@ class Daemon:
         stop_watching = asyncio.Event()
         tasks: list[asyncio.Task[None]] = []
         server = None
+        listening: socket.socket | None = None
 
         def on_loop_error(loop: asyncio.AbstractEventLoop, context: dict[str, Any]) -> None:
             if server is None or not server.loop_error(context):
@@ -268,6 +270,7 @@ class Daemon:
         try:
             if early_signals.stop_received():
                 return  # a stop asked for before the loop ran: start nothing, adopt nothing, exit cleanly
+            listening = self._listen()
             self.controller.restore(self.store.processes())
             await self.controller.stop_strays()
             self.controller.jobs.reattach(self.runtime.running())
@@ -277,7 +280,7 @@ class Daemon:
             from sentinel.api.server import ApiServer
             from sentinel.controller.watch import watch_config
 
-            server = ApiServer(create_app(self), bind_socket(self.options.state_dir.socket))
+            server = ApiServer(create_app(self), listening)
             tasks += [
                 loop.create_task(self.controller.run()),
                 loop.create_task(server.serve()),
@@ -302,16 +305,20 @@ class Daemon:
                     background.cancel()
             if server is not None:
                 server.close()
+            elif listening is not None:
+                listening.close()
             await asyncio.gather(*tasks, return_exceptions=True)
-            for number in early_signals.HELD:
-                loop.remove_signal_handler(number)
-            early_signals.hold_again()  # a signal while the last writes are made is recorded, not fatal
+            _hand_back_signals(loop)
             loop.set_exception_handler(None)
-            with contextlib.suppress(FileNotFoundError):
-                self.options.state_dir.socket.unlink()
+            self.options.state_dir.socket.unlink(missing_ok=True)
             self._loader.shutdown(wait=False, cancel_futures=True)
             await self.controller.writer.drain(timeout=DRAIN_TIMEOUT)
             self.store.close()
+
+    def _listen(self) -> socket.socket:
+        """The API socket, bound before anything starts: a socket it cannot bind stops `up` with one line."""
+        with self.options.state_dir.in_use():
+            return bind_socket(self.options.state_dir.socket)
 
     async def _shut_down(self) -> None:
         if self.keep:
@@ -343,6 +350,13 @@ def run(options: DaemonOptions, loaded: Loaded | None = None, *, clock: Clock | 
             await Daemon(options, loaded, clock=clock).serve()
 
         asyncio.run(main())
+
+
+def _hand_back_signals(loop: asyncio.AbstractEventLoop) -> None:
+    """The loop's handlers removed; a signal while the last writes are made is recorded (early_signals), not fatal."""
+    for number in early_signals.HELD:
+        loop.remove_signal_handler(number)
+    early_signals.hold_again()
 
 
 def _raise_fd_limit() -> None:

@@ -82,7 +82,8 @@ def start_detached(sd: StateDir, path: str, env: str | None, *, log_format: LogF
     if log_format:
         argv += ["--log-format", log_format]
     start = os.path.getsize(sd.daemon_log) if sd.daemon_log.exists() else 0
-    log = open_private(sd.daemon_log, os.O_WRONLY | os.O_CREAT | os.O_APPEND)
+    with sd.in_use():
+        log = open_private(sd.daemon_log, os.O_WRONLY | os.O_CREAT | os.O_APPEND)
     actions = [
         (os.POSIX_SPAWN_OPEN, 0, os.devnull, os.O_RDONLY, 0),
         (os.POSIX_SPAWN_DUP2, log, 1),
@@ -93,6 +94,8 @@ def start_detached(sd: StateDir, path: str, env: str | None, *, log_format: LogF
     try:
         pid = os.posix_spawn(sys.executable, argv, dict(os.environ), file_actions=actions, setsid=True,
                              setsigmask=early_signals.HELD)
+    except OSError as err:
+        raise StartFailed(f"cannot start the reconciler: {sys.executable}: {err.strerror or err}") from None
     finally:
         os.close(log)
     deadline = time.monotonic() + DETACH_TIMEOUT
