@@ -18,7 +18,7 @@ import socket
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sentinel import early_signals
 from sentinel.clock import Clock, SystemClock, system_zone
@@ -37,6 +37,9 @@ from sentinel.reconcile.observed import ExitStatus, ProcessIdentity
 from sentinel.runtime import memory
 from sentinel.runtime.manager import Runtime
 from sentinel.state.store import Store
+
+if TYPE_CHECKING:
+    from sentinel.api.server import ApiServer
 
 log = get_logger(__name__)
 DRAIN_TIMEOUT = 5.0  # seconds, at shutdown, for writes kept while state.db was locked (controller.persist)
@@ -303,14 +306,10 @@ class Daemon:
             for background in (self._sampler, self._scheduling):
                 if background is not None:
                     background.cancel()
-            if server is not None:
-                server.close()
-            elif listening is not None:
-                listening.close()
+            self._stop_listening(server, listening)
             await asyncio.gather(*tasks, return_exceptions=True)
             _hand_back_signals(loop)
             loop.set_exception_handler(None)
-            self.options.state_dir.socket.unlink(missing_ok=True)
             self._loader.shutdown(wait=False, cancel_futures=True)
             await self.controller.writer.drain(timeout=DRAIN_TIMEOUT)
             self.store.close()
@@ -319,6 +318,14 @@ class Daemon:
         """The API socket, bound before anything starts: a socket it cannot bind stops `up` with one line."""
         with self.options.state_dir.in_use():
             return bind_socket(self.options.state_dir.socket)
+
+    def _stop_listening(self, server: ApiServer | None, listening: socket.socket | None) -> None:
+        if server is not None:
+            server.close()
+        elif listening is not None:
+            listening.close()
+        if listening is not None:  # ours to remove; something in the way of binding is not
+            self.options.state_dir.socket.unlink(missing_ok=True)
 
     async def _shut_down(self) -> None:
         if self.keep:

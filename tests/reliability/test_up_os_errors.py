@@ -58,3 +58,12 @@ def test_up_detach_with_an_interpreter_it_cannot_execute_is_one_line(tmp_path: P
     python.chmod(0o644)
     result = up(tmp_path, tmp_path / "home", "--detach", argv0=str(python))
     one_clear_line(result, f"cannot start the reconciler: {python}: Permission denied")
+
+
+def test_a_directory_where_the_socket_goes_starts_nothing(tmp_path: Path) -> None:
+    home = tmp_path / "home"
+    (home / "sentinel.sock").mkdir(parents=True)
+    home.chmod(0o700)
+    result = up(tmp_path, home)
+    one_clear_line(result, f"cannot use the state directory {home}: {home}/sentinel.sock: Is a directory")
+    assert (home / "sentinel.sock").is_dir()  # what was in the way is left as it was
