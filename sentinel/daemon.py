@@ -18,8 +18,9 @@ import socket
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+from sentinel import early_signals
 from sentinel.clock import Clock, SystemClock, system_zone
 from sentinel.config.loader import Loaded, load
 from sentinel.config.models import ReconcilerLog
@@ -38,6 +39,9 @@ from sentinel.runtime import memory
 from sentinel.runtime.manager import Runtime
 from sentinel.state.store import Store
 from sentinel.states import IllegalMove
+
+if TYPE_CHECKING:
+    from sentinel.api.serving import ApiServer
 
 log = get_logger(__name__)
 DRAIN_TIMEOUT = 5.0  # seconds, at shutdown, for writes kept while state.db was locked (controller.persist)
@@ -61,7 +65,8 @@ class DaemonOptions:
 def state_lock(state_dir: StateDir) -> Iterator[None]:
     """Hold the state directory for this process; DaemonRunning if another reconciler has it."""
     state_dir.ensure()
-    fd = open_private(state_dir.pidfile, os.O_RDWR | os.O_CREAT)
+    with state_dir.in_use():
+        fd = open_private(state_dir.pidfile, os.O_RDWR | os.O_CREAT)
     try:
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
@@ -186,8 +191,12 @@ class Daemon:
         self.unserved_listen = listen
 
     async def reload(self, why: str, *, path: str | None = None, environment: str | None = None,
-                     switch: bool = False) -> Loaded:
-        """Load the file again (or another one, for `apply`) and make it desired; ConfigError keeps the old."""
+                     switch: bool = False, whole: bool = True) -> Loaded:
+        """Load the file again (or another one, for `apply`) and make it desired; ConfigError keeps the old.
+
+        `whole`: the user asked for it (`apply`, SIGHUP), so the file is taken as complete and what it
+        removes or restarts is stopped at once; a reload the watcher started (`whole=False`) leaves that to
+        the planner, which waits until the file has settled (docs/reliability.md#f21-a-half-written-config)."""
         async with self._reload_lock:
             target = path or self.path
             env = environment if switch else self.environment
@@ -202,6 +211,9 @@ class Daemon:
             if not switch and _stat(target) != before:
                 return loaded  # written again while we read it: the next change event reloads
             self.path, self.environment = target, env
+            if whole and self.controller.changed_at is not None:
+                self.controller.changed_at = None
+                self.controller.wake()  # what waited for the file to settle goes now
             watched = self.watched()
             self.controller.clear_config_error(target)  # also when the file went back to what already runs
             if self._take(loaded, why):
@@ -240,8 +252,9 @@ class Daemon:
         return frozenset(os.path.abspath(f) for f in files) | reread
 
     async def _on_file_change(self) -> None:
+        self.controller.changed_at = self.clock.monotonic()  # also for a file that does not load (yet)
         with contextlib.suppress(ConfigError):
-            await self.reload("file changed")
+            await self.reload("file changed", whole=False)
 
     # --- signals --------------------------------------------------------------------------------
 
@@ -274,11 +287,12 @@ class Daemon:
         processes start as early as they can (cold start, docs/contract.md#performance-budgets).
         """
         loop = asyncio.get_running_loop()
-        for number in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
+        for number in early_signals.HELD:  # they take over from early_signals' recording handlers
             loop.add_signal_handler(number, self._on_signal, number)
         stop_watching = asyncio.Event()
         tasks: list[asyncio.Task[None]] = []
         server = None
+        listening: socket.socket | None = None
 
         def on_loop_error(loop: asyncio.AbstractEventLoop, context: dict[str, Any]) -> None:
             if server is None or not server.loop_error(context):
@@ -286,6 +300,9 @@ class Daemon:
 
         loop.set_exception_handler(on_loop_error)
         try:
+            if early_signals.stop_received():
+                return  # a stop asked for before the loop ran: start nothing, adopt nothing, exit cleanly
+            listening = self._listen()
             self.controller.restore(self.store.processes())
             await self.controller.take_strays()
             self.controller.jobs.reattach(self.runtime.running())
@@ -295,7 +312,7 @@ class Daemon:
             from sentinel.api.serving import ApiServer
             from sentinel.controller.watch import watch_config
 
-            server = ApiServer(create_app(self), bind_socket(self.options.state_dir.socket))
+            server = ApiServer(create_app(self), listening)
             tasks += [
                 loop.create_task(self.controller.run()),
                 loop.create_task(server.serve()),
@@ -322,17 +339,26 @@ class Daemon:
             for background in (self._sampler, self._scheduling, self._state_watch):
                 if background is not None:
                     background.cancel()
-            if server is not None:
-                server.close()
+            self._stop_listening(server, listening)
             await asyncio.gather(*tasks, return_exceptions=True)
-            for number in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
-                loop.remove_signal_handler(number)
+            _hand_back_signals(loop)
             loop.set_exception_handler(None)
-            with contextlib.suppress(FileNotFoundError):
-                self.options.state_dir.socket.unlink()
             self._loader.shutdown(wait=False, cancel_futures=True)
             await self.controller.writer.drain(timeout=DRAIN_TIMEOUT)
             self.store.close()
+
+    def _listen(self) -> socket.socket:
+        """The API socket, bound before anything starts: a socket it cannot bind stops `up` with one line."""
+        with self.options.state_dir.in_use():
+            return bind_socket(self.options.state_dir.socket)
+
+    def _stop_listening(self, server: ApiServer | None, listening: socket.socket | None) -> None:
+        if server is not None:
+            server.close()
+        elif listening is not None:
+            listening.close()
+        if listening is not None:  # ours to remove; something in the way of binding is not
+            self.options.state_dir.socket.unlink(missing_ok=True)
 
     async def _shut_down(self) -> None:
         if self.keep:
@@ -354,6 +380,8 @@ def run(options: DaemonOptions, loaded: Loaded | None = None, *, clock: Clock | 
     the caller already loaded from `options.config`, if it did; `clock` is the system's unless given."""
     if loaded is None:
         loaded = load(options.config, env=options.environment)  # ConfigError before anything is touched
+    if early_signals.stop_received():
+        return  # asked to stop before anything started: nothing to do
     with state_lock(options.state_dir):
         _configure_log(options, loaded.config.log or ReconcilerLog())
         started_with = _raise_fd_limit()
@@ -365,6 +393,13 @@ def run(options: DaemonOptions, loaded: Loaded | None = None, *, clock: Clock | 
             asyncio.run(main())
         except IllegalMove as bug:
             raise ReconcilerBug(f"sentinel: stopped on a bug: {bug}") from None
+
+
+def _hand_back_signals(loop: asyncio.AbstractEventLoop) -> None:
+    """The loop's handlers removed; a signal while the last writes are made is recorded (early_signals), not fatal."""
+    for number in early_signals.HELD:
+        loop.remove_signal_handler(number)
+    early_signals.hold_again()
 
 
 def descriptor_budget() -> DescriptorBudget | None:

@@ -67,6 +67,13 @@ class StateError(SentinelError):
         self.sqlite_error = sqlite_error
 
 
+class StateDirUnusable(SentinelError):
+    """The state directory cannot be created or used for a reason of the machine: a read-only file system,
+    a file in the way, no space, a path too long for its socket. One line, naming the path and the reason."""
+
+    exit_code: ClassVar[int] = 1
+
+
 class TargetError(SentinelError):
     """`start`/`stop`/`restart` named something that is not a process, instance or group."""
 

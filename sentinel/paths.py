@@ -10,14 +10,15 @@ Every layer may use it.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import stat
 import sys
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from sentinel.errors import UnsafeStateDir
+from sentinel.errors import SentinelError, StateDirUnusable, UnsafeStateDir
 
 _DIRECTORY = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC
 
@@ -85,11 +86,25 @@ class StateDir:
         must be a real directory (no symbolic link), owned by this user, with no access for anyone else.
         Raises UnsafeStateDir; a directory it did not create is never chmod'ed. The files the reconciler
         opens by name must not be symbolic links (SQLite would follow them)."""
-        self.root.parent.mkdir(parents=True, exist_ok=True)  # ancestors: the user's, as the umask says
-        for directory in (self.root, self.logs, self.run):
-            os.close(_private_directory(directory))
-        for path in self.files:
-            _not_a_link(path)
+        with self.in_use():
+            self.root.parent.mkdir(parents=True, exist_ok=True)  # ancestors: the user's, as the umask says
+            for directory in (self.root, self.logs, self.run):
+                os.close(_private_directory(directory))
+            for path in self.files:
+                _not_a_link(path)
+
+    @contextlib.contextmanager
+    def in_use(self) -> Iterator[None]:
+        """Where the state directory is made or its files opened: an OSError (a read-only file system, a file
+        in the way, a socket path too long) becomes StateDirUnusable, one line naming the path and the reason."""
+        try:
+            yield
+        except SentinelError:
+            raise
+        except OSError as err:
+            where = f"{err.filename}: " if err.filename and Path(err.filename) != self.root else ""
+            reason = err.strerror or str(err)
+            raise StateDirUnusable(f"cannot use the state directory {self.root}: {where}{reason}") from None
 
 
 def open_private(path: Path, flags: int, mode: int = 0o600) -> int:

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import click
 
+from sentinel import early_signals
 from sentinel.cli.context import client, state_dir
 from sentinel.cli.main import CONTEXT, cli, default_file, env_option, file_option
 from sentinel.cli.output import debugging, handles_errors, to_json
@@ -61,6 +62,8 @@ def up(*, file: str, env: str | None, detach: bool, log_format: LogFormat | None
         raise click.UsageError("--wait needs --detach (in the foreground, `up` runs until stopped)")
     from sentinel.config.loader import load
 
+    if detach:
+        early_signals.release()  # this process only starts the reconciler: a signal stops it as any command
     path = os.path.abspath(file)
     loaded = load(path, env=env)  # an invalid file exits 2 before anything starts
     sd = state_dir()
@@ -89,15 +92,20 @@ def start_detached(sd: StateDir, path: str, env: str | None, *, log_format: LogF
     if log_format:
         argv += ["--log-format", log_format]
     start = os.path.getsize(sd.daemon_log) if sd.daemon_log.exists() else 0
-    log = open_private(sd.daemon_log, os.O_WRONLY | os.O_CREAT | os.O_APPEND)
+    with sd.in_use():
+        log = open_private(sd.daemon_log, os.O_WRONLY | os.O_CREAT | os.O_APPEND)
     actions = [
         (os.POSIX_SPAWN_OPEN, 0, os.devnull, os.O_RDONLY, 0),
         (os.POSIX_SPAWN_DUP2, log, 1),
         (os.POSIX_SPAWN_DUP2, log, 2),
     ]
-    # posix_spawn, not Popen: the reconciler outlives this command, which never waits for it.
+    # posix_spawn, not Popen: the reconciler outlives this command, which never waits for it. It starts with
+    # the stop and reload signals blocked: one sent before its handlers exist waits for them (early_signals).
     try:
-        pid = os.posix_spawn(sys.executable, argv, dict(os.environ), file_actions=actions, setsid=True)
+        pid = os.posix_spawn(sys.executable, argv, dict(os.environ), file_actions=actions, setsid=True,
+                             setsigmask=early_signals.HELD)
+    except OSError as err:
+        raise StartFailed(f"cannot start the reconciler: {sys.executable}: {err.strerror or err}") from None
     finally:
         os.close(log)
     deadline = time.monotonic() + DETACH_TIMEOUT

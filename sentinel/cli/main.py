@@ -11,7 +11,7 @@ from typing import Any
 
 import click
 
-from sentinel import __version__
+from sentinel import __version__, early_signals
 from sentinel.cli.output import handles_errors, to_json, to_yaml
 
 CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
@@ -36,11 +36,14 @@ env_option = click.option(
 @click.version_option(__version__, "-V", "--version", prog_name="sentinel", message="%(prog)s %(version)s")
 @click.option("--state-dir", "state_dir", metavar="DIR", default=None,
               help="The reconciler's state directory (default: $SENTINEL_HOME, then the platform's).")
-def cli(state_dir: str | None) -> None:
+@click.pass_context
+def cli(context: click.Context, state_dir: str | None) -> None:
     """SentinelZero: a declarative process supervisor.
 
     Declare processes in sentinel.yaml; SentinelZero keeps them running as declared.
     """
+    if context.invoked_subcommand != "up":
+        early_signals.release()  # only the reconciler acts on signals itself
 
 
 @cli.command(context_settings=CONTEXT)

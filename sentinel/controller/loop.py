@@ -86,6 +86,9 @@ class Controller:
         self.desired: dict[str, DesiredProcess] = {}
         self.records: dict[str, ProcessRecord] = {}
         self.config_error: str | None = None
+        # When the file last changed (monotonic), while it may still be half-written: the planner holds the stops a
+        # config change causes until it has settled (reconcile.planner.SETTLE). None: read whole (start, apply, SIGHUP).
+        self.changed_at: float | None = None
         self.wake_at: float | None = None
         self.passes = 0
         self.counters = Counters()  # the reconciler's own numbers for /metrics (passes are `passes`)
@@ -172,7 +175,7 @@ class Controller:
 
     async def run_pass(self) -> Plan:
         now = self.clock.monotonic()
-        result = self.plan_for(self.desired, now)
+        result = self.plan_for(self.desired, now, changed_at=self.changed_at)
         self._acted = {action.instance for action in result.actions}
         if result.actions:
             with bound(pass_id=self.passes + 1):  # also on the lines of the stops and restarts it starts
@@ -189,11 +192,12 @@ class Controller:
             self._changed.notify_all()
         return result
 
-    def plan_for(self, desired: Mapping[str, DesiredProcess], now: float) -> Plan:
+    def plan_for(self, desired: Mapping[str, DesiredProcess], now: float, *, changed_at: float | None = None) -> Plan:
         """The plan of a pass towards `desired`, on what runs now, the launch facts of edited specs and the room
-        under the descriptor limit: a pass (`desired` in force) and `diff` (a file not applied yet) plan alike."""
+        under the descriptor limit: a pass (`desired` in force) and `diff` (a file not applied yet) plan alike.
+        `changed_at`: when the watched file last changed, while it may still be settling (`planner.SETTLE`)."""
         return plan(desired, self.observe(), self.records, now, self._unstartable_edits(desired),
-                    no_room=self._no_room(desired))
+                    no_room=self._no_room(desired), changed_at=changed_at)
 
     def _no_room(self, desired: Mapping[str, DesiredProcess]) -> dict[str, str]:
         """Instances that wait for room under the descriptor limit, and why (docs/reliability.md#f43-many-processes)."""

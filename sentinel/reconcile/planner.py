@@ -5,6 +5,10 @@ Level-triggered: every pass looks at every instance. Each instance gets at most 
 per pass; a pass that changes something is followed by another, until a pass plans nothing.
 Stops come first in reverse dependency order, then state records, then starts and restarts in
 dependency order, ties by name. Pure: time is the `now` passed in (monotonic seconds).
+
+A file written in pieces is read half-written before the rest arrives (docs/reliability.md#f21-a-half-written-config):
+what a config change stops (a process removed from the file, a restart for an edited spec) waits until the file
+has stayed unchanged for `SETTLE` seconds, while additions and in-place updates go at once.
 """
 
 from __future__ import annotations
@@ -29,23 +33,30 @@ _WAS_RUNNING = frozenset({S.RUNNING, S.STARTING, S.STOPPING})
 
 
 NOT_APPLIED = "edit not applied: "
+# Seconds a changed file must stay unchanged before what it removes or restarts is stopped (docs/limitations.md).
+SETTLE = 1.0
 
 
 def plan(desired: Desired, observed: Observed, records: Records, now: float,
-         unstartable: Mapping[str, str] | None = None, *, no_room: Mapping[str, str] | None = None) -> Plan:
+         unstartable: Mapping[str, str] | None = None, *, no_room: Mapping[str, str] | None = None,
+         changed_at: float | None = None) -> Plan:
     """The actions that move the world from `observed` + `records` towards `desired`. `unstartable`:
     running instances whose edited spec cannot be started, and why (`reconcile.launch`); they are kept.
-    `no_room`: instances that may not start for now, and why (`reconcile.descriptors`); they wait `pending`."""
-    return _Pass(desired, observed, records, now, unstartable or {}, no_room=no_room or {}).run()
+    `no_room`: instances that may not start for now, and why (`reconcile.descriptors`); they wait `pending`.
+    `changed_at`: when the file `desired` was read from last changed (monotonic), if it may not be whole
+    yet; stops a config change causes wait until `changed_at + SETTLE`. None: the file was read whole."""
+    settles_at = None if changed_at is None or now - changed_at >= SETTLE else changed_at + SETTLE
+    return _Pass(desired, observed, records, now, unstartable or {}, no_room=no_room or {},
+                 settles_at=settles_at).run()
 
 
 class _Pass:
     """The working state of one planning pass (local to `plan`, never shared)."""
 
     def __init__(self, desired: Desired, observed: Observed, records: Records, now: float,
-                 unstartable: Mapping[str, str], *, no_room: Mapping[str, str]) -> None:
+                 unstartable: Mapping[str, str], *, no_room: Mapping[str, str], settles_at: float | None) -> None:
         self.desired, self.observed, self.records, self.now = desired, observed, records, now
-        self.unstartable, self.no_room = unstartable, no_room
+        self.unstartable, self.no_room, self.settles_at = unstartable, no_room, settles_at
         self.rank = ranks({**_recorded_dependencies(records, desired), **{d.process: d.depends_on
                                                                           for d in desired.values()}})
         self.instances: dict[str, list[str]] = defaultdict(list)
@@ -93,6 +104,8 @@ class _Pass:
 
     def _undesired(self, name: str, o: ObservedProcess | None, r: ProcessRecord | None) -> None:
         why = "removed from config"
+        if (o is not None or r is not None) and self._unsettled():
+            return  # the rest of the file may still list it
         if o is not None and o.exit is None:
             self._stop(Stop(instance=name, reason=why, forget=True, from_config=True))
         elif o is not None or r is not None:
@@ -208,7 +221,7 @@ class _Pass:
         if r is None:
             self._mark(SetState(instance=d.name, state=S.RUNNING, reason="adopted"))
         elif r.held and r.digests and r.digests != d.digests:
-            self._restart(d, Restart(instance=d.name, reason="config changed, hold released", from_config=True))
+            self._config_restart(d, Restart(instance=d.name, reason="config changed, hold released", from_config=True))
         elif r.held:
             self._stop(Stop(instance=d.name, reason=HELD))
         elif r.spec_hash != d.spec_hash:
@@ -235,7 +248,8 @@ class _Pass:
         problem = self.unstartable.get(d.name)
         if problem is None:
             fields = tuple(f for f in changed_fields(r.digests, d.digests) if is_run_field(f))
-            self._restart(d, Restart(instance=d.name, reason=self._changed(d, r), fields=fields, from_config=True))
+            self._config_restart(d, Restart(instance=d.name, reason=self._changed(d, r), fields=fields,
+                                            from_config=True))
             return
         kept = f"{NOT_APPLIED}{problem}; the running process goes on"
         if r.reason != kept:
@@ -320,6 +334,18 @@ class _Pass:
         self.healthy.discard(action.instance)
         rank = self.rank.get(process_of(action.instance, self.rank), 0)
         self.stops.append((-rank, action.instance, action))
+
+    def _config_restart(self, d: DesiredProcess, restart: Restart) -> None:
+        """A restart an edit of the file causes: once the file has settled (its rest may give back the running spec)."""
+        if not self._unsettled():
+            self._restart(d, restart)
+
+    def _unsettled(self) -> bool:
+        """True while the file may still be half-written: a stop it causes waits, and a pass runs once it settled."""
+        if self.settles_at is None:
+            return False
+        self._wake(self.settles_at)
+        return True
 
     def _wake(self, at: float) -> None:
         self.wake_at = at if self.wake_at is None else min(self.wake_at, at)
