@@ -7,7 +7,7 @@ docs/conventions.md#signal-handlers-only-record). Limits (docs/limitations.md): 
 (431 past it), bodies up to 1 MiB (413, in `app`), at most `MAX_CONNECTIONS` connections at once,
 a first request within `HEADER_TIMEOUT` seconds of connecting, `KEEP_ALIVE` seconds between
 requests. A connection is refused at once (503, closed) when taking it would leave fewer than
-`RESERVED_DESCRIPTORS` descriptors free, so a flood of connections never starves supervision
+`SUPERVISION_RESERVE` descriptors free, so a flood of connections never starves supervision
 (starting a process needs descriptors). `close()` stops accepting at once and lets requests in
 flight finish for up to `GRACE` seconds (the answer to `sentinel down` still goes out). No request
 produces a traceback in the log: an app that fails answers 500 and logs one line.
@@ -32,12 +32,12 @@ from uvicorn.protocols.http.h11_impl import H11Protocol
 
 from sentinel.api.answers import error_body
 from sentinel.log import Burst, get_logger
+from sentinel.reconcile.descriptors import SUPERVISION_RESERVE
 
 log = get_logger(__name__)
 
 MAX_HEADERS = 64 * 1024  # bytes of request line and headers
 MAX_CONNECTIONS = 128  # connections open at once; more are refused
-RESERVED_DESCRIPTORS = 64  # descriptors kept free for supervision: starting processes, logs, state.db
 HEADER_TIMEOUT = 10.0  # seconds a new connection has to send its first request's headers
 KEEP_ALIVE = 5.0  # seconds a connection may stay idle between requests
 GRACE = 2.0  # seconds requests in flight get once the server closes
@@ -74,8 +74,8 @@ def refusal(descriptor: int, open_connections: int, limit: int) -> str | None:
     lowest first, so a connection's number tells how few are left above it: at most `limit - descriptor - 1`."""
     if open_connections >= MAX_CONNECTIONS:
         return f"{MAX_CONNECTIONS} connections already open"
-    if limit != resource.RLIM_INFINITY and descriptor >= limit - RESERVED_DESCRIPTORS:
-        return f"fewer than {RESERVED_DESCRIPTORS} descriptors left (limit {limit}), kept for supervision"
+    if limit != resource.RLIM_INFINITY and descriptor >= limit - SUPERVISION_RESERVE:
+        return f"fewer than {SUPERVISION_RESERVE} descriptors left (limit {limit}), kept for supervision"
     return None
 
 

@@ -18,7 +18,12 @@ from dataclasses import dataclass
 from sentinel.reconcile.order import process_of, ranks
 
 PER_PROCESS = 4  # descriptors the reconciler holds for one running process
-RESERVE = 64  # descriptors always left free: API connections, health checks, starts and restarts in flight
+# Descriptors that even the API may not take (`api.serving` refuses a connection that would): starting and
+# restarting processes, their logs, health checks, state.db, and the connections asyncio accepts in one burst
+# before each is checked.
+SUPERVISION_RESERVE = 64
+API_CONNECTIONS = 32  # descriptors kept for the API's connections when the processes take all they may
+RESERVE = SUPERVISION_RESERVE + API_CONNECTIONS  # descriptors left free when deciding how many processes fit
 NO_ROOM = "not started: too few file descriptors"  # how the reason of an instance that waits for room begins
 
 

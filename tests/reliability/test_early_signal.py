@@ -24,7 +24,7 @@ from tests.integration.conftest import process_marker  # noqa: F401  (fails a te
 from tests.support.procs import marked_alive
 from tests.support.wait import wait_for
 
-pytestmark = pytest.mark.usefixtures("process_marker")
+pytestmark = [pytest.mark.reliability, pytest.mark.usefixtures("process_marker")]
 
 CONFIG = """\
 processes:

@@ -18,7 +18,7 @@ from tests.support.daemon import Reconciler
 from tests.support.procs import marked_alive
 from tests.support.wait import wait_for
 
-pytestmark = pytest.mark.usefixtures("process_marker")
+pytestmark = [pytest.mark.reliability, pytest.mark.usefixtures("process_marker")]
 
 CONFIG = """\
 processes:

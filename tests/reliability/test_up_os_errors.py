@@ -14,7 +14,7 @@ import pytest
 from tests.integration.conftest import process_marker  # noqa: F401  (fails a test that leaves processes behind)
 from tests.support.procs import marked_alive
 
-pytestmark = pytest.mark.usefixtures("process_marker")
+pytestmark = [pytest.mark.reliability, pytest.mark.usefixtures("process_marker")]
 
 ROOT = Path(__file__).resolve().parents[2]
 CONFIG = "processes:\n  s1:\n    command: sleep 1000\n"

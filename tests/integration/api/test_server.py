@@ -20,6 +20,7 @@ from sentinel.api.app import MAX_BODY, body_of, create_app
 from sentinel.api.bodies import Shutdown
 from sentinel.api.serving import MAX_CONNECTIONS, MAX_HEADERS, ApiServer, refusal
 from sentinel.daemon import bind_socket
+from sentinel.reconcile.descriptors import SUPERVISION_RESERVE
 
 T = TypeVar("T")
 
@@ -246,5 +247,7 @@ def test_connections_past_the_cap_are_refused_with_503_and_served_again_after(tm
 
 def test_a_connection_is_refused_when_it_would_leave_too_few_descriptors() -> None:
     assert refusal(10, 0, 1024) is None
-    assert refusal(1024 - 64, 0, 1024) == "fewer than 64 descriptors left (limit 1024), kept for supervision"
+    assert refusal(1024 - SUPERVISION_RESERVE - 1, 0, 1024) is None
+    assert refusal(1024 - SUPERVISION_RESERVE, 0, 1024) == (
+        f"fewer than {SUPERVISION_RESERVE} descriptors left (limit 1024), kept for supervision")
     assert refusal(10, MAX_CONNECTIONS, 1024) == f"{MAX_CONNECTIONS} connections already open"

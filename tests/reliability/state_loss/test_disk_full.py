@@ -24,6 +24,8 @@ from tests.reliability.state_loss.conftest import tagged
 from tests.support.daemon import Reconciler
 from tests.support.wait import wait_for
 
+pytestmark = pytest.mark.reliability  # a step of its own in CI (.ci/run)
+
 CONFIG = (
     "processes:\n"
     "  web: {command: sleep 1000, restart: {backoff: {initial: 0}}}\n"
