@@ -11,13 +11,16 @@ old kernels, seccomp) it raises OSError and the caller falls back to its own way
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import errno
 import os
 import select
 import time
 from collections.abc import Callable
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    import asyncio  # only for annotations: the CLI imports this module, and asyncio costs it ~45 ms
 
 
 class PidfdReader:
