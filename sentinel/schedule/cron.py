@@ -27,8 +27,6 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta, tzinfo
 from functools import lru_cache
 
-from croniter import CroniterBadDateError, croniter
-
 from sentinel.schedule.localtime import highest_wall_until, lowest_wall_from, place
 
 MACROS = {
@@ -68,6 +66,8 @@ def _parse(text: str) -> CronRule:
     elif len(fields) != 5:
         raise ValueError(f"cron expression {text!r} has {len(fields)} fields; expected 5, or 6 with seconds first")
     expression = " ".join(fields)
+    from croniter import croniter  # here, not at the top: a reconciler without cron jobs never loads it (~3 MB)
+
     hours = croniter.expand(expression)[0][1]
     return CronRule(expression, hourly="*" in hours or set(hours) >= _HOURS)
 
@@ -78,6 +78,8 @@ def _whole_second(moment: datetime) -> datetime:
 
 def cron_next(rule: CronRule, zone: tzinfo, after: datetime) -> datetime | None:
     """The first trigger strictly after the aware instant `after`, in UTC; None if there is none."""
+    from croniter import CroniterBadDateError, croniter
+
     walls = croniter(rule.expression, _whole_second(lowest_wall_from(zone, after)) - _SECOND)
     best: datetime | None = None
     while True:
@@ -96,6 +98,8 @@ def cron_next(rule: CronRule, zone: tzinfo, after: datetime) -> datetime | None:
 
 def cron_last(rule: CronRule, zone: tzinfo, until: datetime) -> datetime | None:
     """The last trigger at or before the aware instant `until`, in UTC; None if there is none."""
+    from croniter import CroniterBadDateError, croniter
+
     walls = croniter(rule.expression, _whole_second(highest_wall_until(zone, until)) + 2 * _SECOND)
     best: datetime | None = None
     while True:
