@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import http.client
 import json
 import signal
-import socket
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -13,27 +11,13 @@ import pytest
 
 from sentinel.cli.logfiles import follow, log_files
 from tests.support.daemon import Reconciler
+from tests.support.unixhttp import raw_request
 from tests.support.wait import wait_for
 
 
-class _Unix(http.client.HTTPConnection):
-    def __init__(self, path: Path) -> None:
-        super().__init__("localhost", timeout=10)
-        self._path = str(path)
-
-    def connect(self) -> None:
-        self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-        self.sock.connect(self._path)
-
-
 def _raw(r: Reconciler, method: str, path: str, body: bytes | None = None) -> tuple[int, str]:
-    conn = _Unix(r.state_dir.socket)
-    try:
-        conn.request(method, path, body=body)
-        response = conn.getresponse()
-        return response.status, response.read().decode()
-    finally:
-        conn.close()
+    status, _, text = raw_request(r.state_dir.socket, method, path, body)
+    return status, text
 
 
 def test_sighup_reloads_the_file_without_touching_what_did_not_change(

@@ -3,8 +3,6 @@ one, one over its memory limit and jobs with runs, scraped over its socket and p
 
 from __future__ import annotations
 
-import http.client
-import socket
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -13,32 +11,18 @@ from prometheus_client.metrics_core import Metric
 from prometheus_client.parser import text_string_to_metric_families
 
 from tests.support.daemon import Reconciler
+from tests.support.unixhttp import raw_request
 from tests.support.wait import wait_for
 
 SECRET = "pw-METRIC-LEAK-7"
 HOG = "x = bytearray(60_000_000); import time; time.sleep(1000)"
 
 
-class _Unix(http.client.HTTPConnection):
-    def __init__(self, path: Path) -> None:
-        super().__init__("localhost", timeout=10)
-        self._path = str(path)
-
-    def connect(self) -> None:
-        self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-        self.sock.connect(self._path)
-
-
 def _scrape(r: Reconciler) -> tuple[str, str]:
     """(content type, body) of GET /metrics over the socket, as `curl --unix-socket` would get them."""
-    conn = _Unix(r.state_dir.socket)
-    try:
-        conn.request("GET", "/metrics")
-        response = conn.getresponse()
-        assert response.status == 200
-        return response.getheader("content-type") or "", response.read().decode()
-    finally:
-        conn.close()
+    status, content_type, text = raw_request(r.state_dir.socket, "GET", "/metrics")
+    assert status == 200
+    return content_type, text
 
 
 def _families(r: Reconciler) -> dict[str, Metric]:
