@@ -8,7 +8,10 @@ docs/conventions.md#signal-handlers-only-record). Limits (docs/limitations.md): 
 a first request within `HEADER_TIMEOUT` seconds of connecting, `KEEP_ALIVE` seconds between
 requests. A connection is refused at once (503, closed) when taking it would leave fewer than
 `SUPERVISION_RESERVE` descriptors free, so a flood of connections never starves supervision
-(starting a process needs descriptors). `close()` stops accepting at once and lets requests in
+(starting a process needs descriptors). asyncio accepts up to its `backlog` connections in one go
+before the first of them is checked, so that is kept to `ACCEPT_BURST` (uvicorn's 2,048 exhausted the
+descriptors in one loop tick: a restart in that tick failed with "too many open files"), while the
+kernel still queues `LISTEN_QUEUE` connections. `close()` stops accepting at once and lets requests in
 flight finish for up to `GRACE` seconds (the answer to `sentinel down` still goes out). No request
 produces a traceback in the log: an app that fails answers 500 and logs one line.
 """
@@ -41,6 +44,8 @@ MAX_CONNECTIONS = 128  # connections open at once; more are refused
 HEADER_TIMEOUT = 10.0  # seconds a new connection has to send its first request's headers
 KEEP_ALIVE = 5.0  # seconds a connection may stay idle between requests
 GRACE = 2.0  # seconds requests in flight get once the server closes
+ACCEPT_BURST = 16  # connections asyncio accepts per loop tick before any is checked (fits SUPERVISION_RESERVE)
+LISTEN_QUEUE = 1024  # connections the kernel queues until they are accepted
 
 
 class Gate:
@@ -158,6 +163,11 @@ class _Server(uvicorn.Server):
     def capture_signals(self) -> Iterator[None]:
         yield
 
+    async def startup(self, sockets: list[socket.socket] | None = None) -> None:
+        await super().startup(sockets=sockets)
+        for sock in sockets or ():  # asyncio listened with the burst as the queue: queue deeper, accept in bursts
+            sock.listen(LISTEN_QUEUE)
+
     def close(self) -> None:
         self.should_exit = True
         self._closed.set()
@@ -186,7 +196,7 @@ class ApiServer:
         config = uvicorn.Config(
             guarded(app), loop="none", lifespan="off", log_config=None, http=protocol, ws="none",
             interface="asgi3", access_log=False, server_header=False, date_header=False, proxy_headers=False,
-            limit_concurrency=MAX_CONNECTIONS, timeout_keep_alive=int(KEEP_ALIVE),
+            limit_concurrency=MAX_CONNECTIONS, backlog=ACCEPT_BURST, timeout_keep_alive=int(KEEP_ALIVE),
             h11_max_incomplete_event_size=MAX_HEADERS, timeout_graceful_shutdown=max(1, round(grace)),
         )
         logging.getLogger("uvicorn").setLevel(logging.ERROR)  # its per-request warnings would flood the log

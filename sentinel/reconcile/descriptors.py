@@ -19,8 +19,8 @@ from sentinel.reconcile.order import process_of, ranks
 
 PER_PROCESS = 4  # descriptors the reconciler holds for one running process
 # Descriptors that even the API may not take (`api.serving` refuses a connection that would): starting and
-# restarting processes, their logs, health checks, state.db, and the connections asyncio accepts in one burst
-# before each is checked.
+# restarting processes, their logs, health checks, state.db, and the connections asyncio accepts in the few
+# loop ticks before each is checked (`api.serving.ACCEPT_BURST` a tick).
 SUPERVISION_RESERVE = 64
 API_CONNECTIONS = 32  # descriptors kept for the API's connections when the processes take all they may
 RESERVE = SUPERVISION_RESERVE + API_CONNECTIONS  # descriptors left free when deciding how many processes fit
