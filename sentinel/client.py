@@ -1,12 +1,18 @@
-"""The CLI's way to the reconciler: HTTP/JSON over the state directory's unix socket (stdlib only).
+"""The CLI's way to the reconciler: HTTP/JSON over the state directory's unix socket, or over TCP to a
+remote reconciler (`--api http[s]://HOST:PORT`, docs/contract.md#cli).
 
-Kept light so `sentinel status` answers fast: no pydantic, and not even `http.client` (17 ms to
-import); one request per connection, HTTP/1.1 with `Connection: close`. Errors become
-SentinelErrors: DaemonUnavailable when no reconciler runs, RemoteError with the API's one-line
-message otherwise (RemoteConfigError, exit 2, for an invalid config or body; errors are
-`{"error": {"code", "message"}}`, sentinel/api/answers.py). A reconciler that holds the state
-directory's lock but does not answer on the socket (too many connections, out of descriptors)
-is "not answering", never "not running".
+On the socket, kept light so `sentinel status` answers fast: no pydantic, and not `http.client`
+(measured: importing it, with the `email` parser and `ssl` it pulls in, costs `status` about 20 ms
+of its 100 ms budget), so one hand-written HTTP/1.1 request per connection with `Connection: close`.
+A remote reconciler is reached with `http.client` (imported only then: TLS and the framing of
+answers are its business). Errors become SentinelErrors: DaemonUnavailable when no
+reconciler runs on the state directory, RemoteError with the API's one-line message otherwise
+(RemoteConfigError, exit 2, for an invalid config or body; errors are `{"error": {"code",
+"message"}}`, sentinel/api/answers.py). A reconciler that holds the state directory's lock but does
+not answer on the socket (too many connections, out of descriptors) is "not answering", never "not
+running". A remote reconciler that cannot be reached is `Unreachable`, never DaemonUnavailable (the
+commands that then read the local state.db must not answer for another machine); the bearer token
+it is sent is never part of any message.
 """
 
 from __future__ import annotations
@@ -15,11 +21,15 @@ import fcntl
 import json
 import os
 import socket
-from typing import Any, ClassVar
-from urllib.parse import urlencode
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, ClassVar
+from urllib.parse import urlencode, urlsplit
 
 from sentinel.errors import DaemonUnavailable, SentinelError
 from sentinel.paths import StateDir
+
+if TYPE_CHECKING:
+    import http.client
 
 
 class RemoteError(SentinelError):
@@ -32,6 +42,73 @@ class RemoteConfigError(SentinelError):
 
 class NotAnswering(RemoteError):
     """A reconciler holds the state directory but does not answer (yet, or now) on its socket."""
+
+
+class Unreachable(RemoteError):
+    """A remote reconciler (`--api`) that cannot be reached: refused, unknown host, TLS, no answer in time."""
+
+
+class BadRemote(SentinelError):
+    """`--api`, `--token-file` or `--ca-file` that cannot be used (exit 2, as bad input)."""
+
+    exit_code: ClassVar[int] = 2
+
+
+@dataclass(frozen=True)
+class Remote:
+    """A reconciler reached over TCP: `url` as the user gave it, the bearer token read from a file (never
+    shown: not in repr, not in any message), and the CA file that verifies an HTTPS certificate."""
+
+    url: str
+    scheme: str
+    host: str
+    port: int
+    prefix: str
+    token: str | None = field(default=None, repr=False)
+    ca_file: str | None = None
+
+    @classmethod
+    def parse(cls, url: str, *, token_file: str | None = None, ca_file: str | None = None) -> Remote:
+        """The remote of `url` (`http://HOST:PORT` or `https://HOST:PORT`, with a path prefix if any); BadRemote
+        with one line when it or one of the files cannot be used."""
+        parts = urlsplit(url.strip())
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise BadRemote(f"--api {url!r}: give an http:// or https:// URL with a host, like https://host:8765")
+        try:
+            port = parts.port or (443 if parts.scheme == "https" else 80)
+        except ValueError:
+            raise BadRemote(f"--api {url!r}: the port is not a number from 1 to 65535") from None
+        if parts.username or parts.password or parts.query or parts.fragment:
+            raise BadRemote(f"--api {url!r}: give the token with --token-file, and no user, query or fragment")
+        if ca_file is not None and not os.path.isfile(ca_file):
+            raise BadRemote(f"--ca-file {ca_file}: no such file")
+        token = read_token(token_file) if token_file is not None else None
+        return cls(url=url.strip().rstrip("/"), scheme=parts.scheme, host=parts.hostname, port=port,
+                   prefix=parts.path.rstrip("/"), token=token, ca_file=ca_file)
+
+    def connection(self, timeout: float) -> http.client.HTTPConnection:
+        import http.client
+
+        if self.scheme == "http":
+            return http.client.HTTPConnection(self.host, self.port, timeout=timeout)
+        import ssl
+
+        context = ssl.create_default_context(cafile=self.ca_file)
+        return http.client.HTTPSConnection(self.host, self.port, timeout=timeout, context=context)
+
+
+def read_token(path: str) -> str:
+    """The bearer token in the file at `path` (surrounding white space dropped); BadRemote if unreadable or empty."""
+    try:
+        with open(os.path.expanduser(path), encoding="utf-8") as handle:
+            token = handle.read().strip()
+    except OSError as err:
+        raise BadRemote(f"--token-file {path}: {err.strerror or err}") from None
+    except UnicodeDecodeError:
+        raise BadRemote(f"--token-file {path}: not a text file") from None
+    if not token or any(char.isspace() for char in token):
+        raise BadRemote(f"--token-file {path}: holds no token (one line, no spaces)")
+    return token
 
 
 def _exchange(path: str, request: bytes, timeout: float) -> bytes:
@@ -74,11 +151,17 @@ def lock_held(state_dir: StateDir) -> bool:
 
 
 class Client:
-    """One reconciler, reached through `state_dir`'s socket."""
+    """One reconciler, reached through `state_dir`'s socket, or at `remote` when given."""
 
-    def __init__(self, state_dir: StateDir, *, timeout: float = 10.0) -> None:
+    def __init__(self, state_dir: StateDir, *, timeout: float = 10.0, remote: Remote | None = None) -> None:
         self.state_dir = state_dir
         self.timeout = timeout
+        self.remote = remote
+
+    @property
+    def where(self) -> str:
+        """The reconciler as messages name it: its URL, or its state directory."""
+        return self.remote.url if self.remote else str(self.state_dir.root)
 
     def get(self, path: str, **query: Any) -> dict[str, Any]:
         params = {k: v for k, v in query.items() if v is not None}
@@ -91,7 +174,7 @@ class Client:
     def alive(self) -> bool:
         try:
             self._call("GET", "/healthz", None, timeout=1.0)
-        except (DaemonUnavailable, NotAnswering):
+        except (DaemonUnavailable, NotAnswering, Unreachable):
             return False
         except RemoteError:
             return True  # something answers on the socket, if slowly: a reconciler is there
@@ -99,13 +182,23 @@ class Client:
 
     def _call(self, method: str, path: str, body: dict[str, Any] | None, *, extra: float = 0.0,
               timeout: float | None = None) -> dict[str, Any]:
-        payload = json.dumps(body).encode() if body is not None else b""
+        payload = json.dumps(body).encode() if body is not None else None
+        seconds = timeout or self.timeout + extra
+        if self.remote is not None:
+            status, data = self._remote_exchange(self.remote, method, path, payload, seconds)
+        else:
+            status, data = self._local_exchange(method, path, payload, seconds)
+        if status == 503:
+            raise self._not_answering(_message(data, "busy"))
+        return _decode(status, data)
+
+    def _local_exchange(self, method: str, path: str, payload: bytes | None, timeout: float) -> tuple[int, bytes]:
         head = f"{method} {path} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n"
-        if body is not None:
+        if payload is not None:
             head += f"Content-Type: application/json\r\nContent-Length: {len(payload)}\r\n"
-        request = head.encode() + b"\r\n" + payload
+        request = head.encode() + b"\r\n" + (payload or b"")
         try:
-            raw = _exchange(str(self.state_dir.socket), request, timeout or self.timeout + extra)
+            raw = _exchange(str(self.state_dir.socket), request, timeout)
         except (FileNotFoundError, ConnectionRefusedError, ConnectionResetError) as err:
             if lock_held(self.state_dir):
                 raise self._not_answering(err.strerror or "connection refused") from None
@@ -117,13 +210,58 @@ class Client:
             if lock_held(self.state_dir):
                 raise self._not_answering(err.strerror or str(err)) from None
             raise DaemonUnavailable(f"cannot reach the reconciler on {self.state_dir.socket}: {err.strerror}") from None
-        status, data = _parse(raw)
-        if status == 503:
-            raise self._not_answering(_message(data, "busy"))
-        return _decode(status, data)
+        return _parse(raw)
+
+    def _remote_exchange(self, remote: Remote, method: str, path: str, payload: bytes | None,
+                         timeout: float) -> tuple[int, bytes]:
+        import http.client
+        import ssl
+
+        headers = {"Connection": "close"}
+        if payload is not None:
+            headers["Content-Type"] = "application/json"
+        if remote.token is not None:
+            headers["Authorization"] = f"Bearer {remote.token}"
+        other = "http://" if remote.scheme == "https" else "https://"
+        try:
+            connection = remote.connection(timeout)
+            try:
+                connection.request(method, remote.prefix + path, payload, headers)
+                response = connection.getresponse()
+                status, data = response.status, response.read()
+            finally:
+                connection.close()
+        except ssl.SSLCertVerificationError as err:
+            raise Unreachable(f"cannot reach the reconciler at {remote.url}: TLS verification failed "
+                              f"({err.verify_message}); give its CA with --ca-file or $SENTINEL_CA_FILE") from None
+        except ssl.SSLError as err:
+            raise Unreachable(f"cannot reach the reconciler at {remote.url}: TLS failed ({err.reason or err}); "
+                              f"is it {other}?") from None
+        except http.client.RemoteDisconnected:
+            raise Unreachable(f"the reconciler at {remote.url} closed the connection without answering; "
+                              f"is it {other}?") from None
+        except http.client.HTTPException:
+            raise Unreachable(f"the reconciler at {remote.url} sent an answer that is not HTTP; "
+                              f"is it {other}?") from None
+        except socket.gaierror as err:
+            raise Unreachable(f"cannot reach the reconciler at {remote.url}: unknown host {remote.host} "
+                              f"({err.strerror})") from None
+        except TimeoutError:
+            raise Unreachable(f"the reconciler at {remote.url} did not answer in time") from None
+        except OSError as err:
+            raise Unreachable(f"cannot reach the reconciler at {remote.url}: {err.strerror or err}") from None
+        if status == 401:
+            given = "refused the token" if remote.token is not None else "needs a token"
+            raise RemoteError(f"the reconciler at {remote.url} {given} (HTTP 401): give it with --token-file "
+                              "or $SENTINEL_TOKEN_FILE")
+        if status == 403:
+            raise RemoteError(f"the reconciler at {remote.url} refused {method} {path.partition('?')[0]}: "
+                              "the token is read-only (HTTP 403)")
+        return status, data
 
     def _not_answering(self, why: str) -> NotAnswering:
-        return NotAnswering(f"the reconciler on {self.state_dir.root} is not answering ({why})")
+        where = f"at {self.remote.url}" if self.remote else f"on {self.state_dir.root}"
+        return NotAnswering(f"the reconciler {where} is not answering ({why})")
 
 
 def _message(raw: bytes, default: str) -> str:

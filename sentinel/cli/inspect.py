@@ -13,7 +13,7 @@ from typing import Any
 
 import click
 
-from sentinel.cli.context import client, state_dir
+from sentinel.cli.context import client, local_only, state_dir
 from sentinel.cli.logfiles import follow, last_lines, log_files, of_run, parsed_line, printable, run_lines
 from sentinel.cli.main import CONTEXT, cli
 from sentinel.cli.output import handles_errors, to_json
@@ -122,6 +122,8 @@ def logs(name: str, keep_following: bool, lines: int, run: int | None, as_json: 
     marking the run's start and end.
     """
     from sentinel.config.fields import check_name  # here: `status` does not pay for pydantic
+
+    local_only("logs", "it reads the log files here", refuse=True)
 
     try:
         check_name(name)  # never a path: `../sentinel` or `/etc/x` would name files outside logs/

@@ -8,7 +8,7 @@ from typing import Any
 
 import click
 
-from sentinel.cli.context import client
+from sentinel.cli.context import client, local_only
 from sentinel.cli.logfiles import follow, parsed_line, printable
 from sentinel.cli.main import CONTEXT, cli
 from sentinel.cli.output import handles_errors, to_json
@@ -33,6 +33,7 @@ def run(name: str, wait: bool) -> None:
     """
     api = client()
     if wait:
+        local_only("run --wait", "it follows the job's log file here", refuse=True)
         sys.exit(_run_and_follow(api, name))
     answer = api.post(f"/v1/processes/{name}/run", {}, wait=30.0)
     for row in answer.get("processes", []):

@@ -14,7 +14,7 @@ from pathlib import Path
 import click
 
 from sentinel import early_signals
-from sentinel.cli.context import client, state_dir
+from sentinel.cli.context import client, local_only, remote, state_dir
 from sentinel.cli.main import CONTEXT, cli, default_file, env_option, file_option
 from sentinel.cli.output import debugging, handles_errors, to_json
 from sentinel.client import Client, lock_held
@@ -28,7 +28,7 @@ DETACH_TIMEOUT = 15.0
 running_file_option = click.option(
     "-f", "--file", "file", metavar="FILE", default=None,
     help="The config file (default: the running reconciler's, with its --env; with none running, "
-         "$SENTINEL_CONFIG, then ./sentinel.yaml).",
+         "$SENTINEL_CONFIG, then ./sentinel.yaml). With --api: a path on the reconciler's machine.",
 )
 
 
@@ -60,6 +60,7 @@ def up(*, file: str, env: str | None, detach: bool, log_format: LogFormat | None
     """
     if wait and not detach:
         raise click.UsageError("--wait needs --detach (in the foreground, `up` runs until stopped)")
+    local_only("up", "it runs the reconciler here", refuse=True)
     from sentinel.config.loader import load
 
     if detach:
@@ -154,6 +155,15 @@ def down(keep: bool, timeout: float) -> None:
     reconciler is running.
     """
     api = client()
+    if api.remote is not None:
+        _down_remote(api, keep, timeout)
+    else:
+        _down_here(api, keep, timeout)
+    click.echo("reconciler stopped; processes left running" if keep else "reconciler stopped")
+
+
+def _down_here(api: Client, keep: bool, timeout: float) -> None:
+    """Ask this machine's reconciler to stop; return once its process has exited and its lock is released."""
     try:
         pid = int(api.get("/healthz")["pid"])
         process = ProcessExit(pid)
@@ -164,7 +174,18 @@ def down(keep: bool, timeout: float) -> None:
             process.close()
     except DaemonUnavailable:
         raise NoReconciler(f"no reconciler is running on {api.state_dir.root}") from None
-    click.echo("reconciler stopped; processes left running" if keep else "reconciler stopped")
+
+
+def _down_remote(api: Client, keep: bool, timeout: float) -> None:
+    """Ask a remote reconciler (`--api`) to stop; return once it no longer answers (its process cannot be watched
+    from here)."""
+    api.post("/v1/shutdown", {"keep": keep})
+    deadline = time.monotonic() + timeout
+    while api.alive():
+        if time.monotonic() > deadline:
+            raise StillStopping(f"the reconciler at {api.where} is still stopping after {timeout:.0f}s; "
+                                "see `sentinel status`")
+        time.sleep(0.1)
 
 
 def _wait_stopped(sd: StateDir, process: ProcessExit, timeout: float) -> None:
@@ -192,13 +213,14 @@ def apply(file: str | None, env: str | None, dry_run: bool, timeout: float) -> N
     from sentinel.config.loader import load
 
     path, env = _config_to_use(file, env)
-    load(path, env=env)
+    if remote() is None:
+        load(path, env=env)  # a remote reconciler reads FILE on its machine, and answers 422 when it is invalid
     if dry_run:
         _print_diff(path, env)
         return
     api = client()
     started = False
-    if not api.alive():
+    if api.remote is None and not api.alive():
         start_detached(api.state_dir, path, env)
         started = True
     _apply_and_wait(api, path, env, timeout, since_start=started)
@@ -234,16 +256,18 @@ def diff(file: str | None, env: str | None, as_json: bool) -> None:
     from sentinel.config.loader import load
 
     path, env = _config_to_use(file, env)
-    load(path, env=env)
+    if remote() is None:
+        load(path, env=env)
     if _print_diff(path, env, as_json=as_json):
         sys.exit(1)
 
 
 def _config_to_use(file: str | None, env: str | None) -> tuple[str, str | None]:
     """The file (absolute) and environment `apply` and `diff` use: FILE if given; else the running
-    reconciler's (and its environment, unless --env says another), named on stderr; else the default file."""
+    reconciler's (and its environment, unless --env says another), named on stderr; else the default file.
+    With `--api`, FILE is a path on the remote reconciler's machine, sent as given."""
     if file is not None:
-        return os.path.abspath(file), env
+        return (file if remote() else os.path.abspath(file)), env
     try:
         running = client().get("/healthz")
     except DaemonUnavailable:

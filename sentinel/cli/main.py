@@ -36,11 +36,22 @@ env_option = click.option(
 @click.version_option(__version__, "-V", "--version", prog_name="sentinel", message="%(prog)s %(version)s")
 @click.option("--state-dir", "state_dir", metavar="DIR", default=None,
               help="The reconciler's state directory (default: $SENTINEL_HOME, then the platform's).")
+@click.option("--api", "api", metavar="URL", envvar="SENTINEL_API", default=None,
+              help="Drive the reconciler at this URL (http[s]://HOST:PORT, its api.listen) instead of this "
+                   "machine's (default: $SENTINEL_API).")
+@click.option("--token-file", "token_file", metavar="FILE", envvar="SENTINEL_TOKEN_FILE", default=None,
+              help="With --api: the file holding its bearer token (default: $SENTINEL_TOKEN_FILE).")
+@click.option("--ca-file", "ca_file", metavar="FILE", envvar="SENTINEL_CA_FILE", default=None,
+              help="With an https:// --api: the CA certificate(s) that verify it, PEM (default: "
+                   "$SENTINEL_CA_FILE, else the system's).")
 @click.pass_context
-def cli(context: click.Context, state_dir: str | None) -> None:
+def cli(context: click.Context, state_dir: str | None, api: str | None, token_file: str | None,
+        ca_file: str | None) -> None:
     """SentinelZero: a declarative process supervisor.
 
     Declare processes in sentinel.yaml; SentinelZero keeps them running as declared.
+    With --api URL (or $SENTINEL_API), the commands that talk to a reconciler drive the one
+    at URL over its TCP API, with the token of --token-file.
     """
     if context.invoked_subcommand != "up":
         early_signals.release()  # only the reconciler acts on signals itself
@@ -56,8 +67,10 @@ def validate(file: str, env: str | None) -> None:
     Exit 0 when it is valid; otherwise exit 2 and print each problem on its own line as
     FILE:LINE:COL: key.path: message.
     """
+    from sentinel.cli.context import local_only
     from sentinel.config.loader import load
 
+    local_only("validate", "it checks the file here")
     loaded = load(file, env=env)
     jobs = sum(1 for p in loaded.config.processes.values() if p.is_job)
     services = len(loaded.config.processes) - jobs
@@ -85,9 +98,11 @@ def config(file: str, env: str | None, as_json: bool, show_secrets: bool) -> Non
     config that resolves to the same thing (with --show-secrets when env values are masked;
     a literal $ is printed as $$). --json prints the values exactly as processes get them.
     """
+    from sentinel.cli.context import local_only
     from sentinel.config.loader import load
     from sentinel.config.secrets import masked, masked_tree
 
+    local_only("config", "it resolves the file here")
     loaded = load(file, env=env)
     data: dict[str, Any] = loaded.config.model_dump(mode="json", exclude_none=True)
     if not show_secrets:
