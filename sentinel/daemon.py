@@ -42,12 +42,22 @@ from sentinel.states import IllegalMove
 
 if TYPE_CHECKING:
     from sentinel.api.serving import ApiServer
+    from sentinel.config.models import Api
 
 log = get_logger(__name__)
 DRAIN_TIMEOUT = 5.0  # seconds, at shutdown, for writes kept while state.db was locked (controller.persist)
 RELEASE_AFTER = 1.0  # seconds without a reload before freed memory is handed back (runtime.memory)
 STATE_CHECK = 1.0  # seconds between two looks at state.db's file (deleted, emptied, overwritten: Store.damage)
 LOAD_TIMEOUT = 30.0  # seconds a config load may take before it is given up (docs/limitations.md)
+RESTART_FOR_API = ("the API listens as the config said when the reconciler started: restart it (down, then up) "
+                   "for new api settings")
+
+
+class _NotYet:
+    """The listeners are not made yet (`Daemon._api_at_start` before `serve`)."""
+
+
+_NOT_YET = _NotYet()
 
 
 @dataclass(frozen=True, slots=True)
@@ -134,7 +144,11 @@ class Daemon:
         self._taken: tuple[str, tuple[str, ...]] = ("", ())  # the digest and files of the config in force
         self.files_moved = asyncio.Event()  # set when the files to watch change (the watcher follows them)
         self._release: asyncio.TimerHandle | None = None
-        self.unserved_listen: str | None = None  # `api.listen` of the config in force: not served yet
+        self.unserved_listen: str | None = None  # `api.listen` of the config in force, when it is not served
+        self.served_listen: str | None = None  # the address the TCP API listens on
+        self._api_at_start: Api | _NotYet | None = _NOT_YET  # the api settings the listeners were made for
+        self._api_reported: Api | _NotYet | None = _NOT_YET
+        self._token_files: tuple[Path, Path | None] | None = None  # the TCP API's token files
         self.bug: IllegalMove | None = None  # the first bug a strict reconciler met: it stops, then exits on it
         if self.store.recovered:
             self.controller.event("state_recovered", self.store.recovered)
@@ -161,7 +175,7 @@ class Daemon:
         self.controller.set_config(loaded, self.path)
         self.scheduler.changed()
         self.controller.event("config_applied", f"config {self.path} applied ({why})")
-        self._report_unserved_listen(loaded)
+        self._report_api_change(loaded)
         self._save_revision(loaded, new)
         return True
 
@@ -180,15 +194,29 @@ class Daemon:
             if self.controller.check_state_file() and loaded is not None:
                 self._save_revision(loaded, self._taken[0])
 
-    def _report_unserved_listen(self, loaded: Loaded) -> None:
-        """The TCP API is not served yet: say so (a warning and an event) when a config asking for it is taken."""
-        listen = loaded.config.api.listen if loaded.config.api else None
-        if listen is not None and listen != self.unserved_listen:
-            message = (f"api.listen {listen} is not served: this version serves the API only on "
-                       f"{self.options.state_dir.socket}")
-            log.warning("api_not_served", listen=listen)
-            self.controller.event("api_not_served", message)
+    def _report_api_change(self, loaded: Loaded) -> None:
+        """The listeners are made when the reconciler starts (`_listen_tcp`): a config taken later that changes
+        `api` is said once (a warning and an event), and an address it asks for is reported as not served."""
+        api = loaded.config.api
+        if isinstance(self._api_at_start, _NotYet) or api == self._api_reported:
+            return
+        self._api_reported = api
+        listen = api.listen if api else None
+        self.unserved_listen = listen if listen != self.served_listen else None
+        if api == self._api_at_start:
+            return
+        if self.unserved_listen is not None:
+            self._api_not_served(self.unserved_listen, RESTART_FOR_API)
+        else:
+            log.warning("api_changed", reason=RESTART_FOR_API)
+            self.controller.event("api_changed", f"api settings changed: {RESTART_FOR_API}")
+
+    def _api_not_served(self, listen: str, reason: str) -> None:
+        """Say that `api.listen` is not served, and why: a warning, an event, and `/healthz`."""
         self.unserved_listen = listen
+        log.warning("api_not_served", listen=listen, reason=reason)
+        self.controller.event("api_not_served", f"api.listen {listen} is not served: {reason}; the API answers "
+                                                f"on {self.options.state_dir.socket}")
 
     async def reload(self, why: str, *, path: str | None = None, environment: str | None = None,
                      switch: bool = False, whole: bool = True) -> Loaded:
@@ -291,11 +319,12 @@ class Daemon:
             loop.add_signal_handler(number, self._on_signal, number)
         stop_watching = asyncio.Event()
         tasks: list[asyncio.Task[None]] = []
-        server = None
+        servers: list[ApiServer] = []
         listening: socket.socket | None = None
+        tcp: socket.socket | None = None
 
         def on_loop_error(loop: asyncio.AbstractEventLoop, context: dict[str, Any]) -> None:
-            if server is None or not server.loop_error(context):
+            if not any(server.loop_error(context) for server in servers):
                 loop.default_exception_handler(context)  # through the log, as one line
 
         loop.set_exception_handler(on_loop_error)
@@ -303,19 +332,18 @@ class Daemon:
             if early_signals.stop_received():
                 return  # a stop asked for before the loop ran: start nothing, adopt nothing, exit cleanly
             listening = self._listen()
+            tcp = self._listen_tcp()
             self.controller.restore(self.store.processes())
             await self.controller.take_strays()
             self.controller.jobs.reattach(self.runtime.running())
             self.scheduler.catch_up()
             await self.controller.run_pass()
-            from sentinel.api.app import create_app
-            from sentinel.api.serving import ApiServer
             from sentinel.controller.watch import watch_config
 
-            server = ApiServer(create_app(self), listening)
+            servers += self._servers(listening, tcp)
             tasks += [
                 loop.create_task(self.controller.run()),
-                loop.create_task(server.serve()),
+                *(loop.create_task(server.serve()) for server in servers),
                 loop.create_task(watch_config(self.watched, self._on_file_change, stop_watching, self.files_moved)),
             ]
             self._sampler = loop.create_task(self.controller.limits.run(lambda: self.controller.desired,
@@ -339,7 +367,7 @@ class Daemon:
             for background in (self._sampler, self._scheduling, self._state_watch):
                 if background is not None:
                     background.cancel()
-            self._stop_listening(server, listening)
+            self._stop_listening(servers, listening, tcp)
             await asyncio.gather(*tasks, return_exceptions=True)
             _hand_back_signals(loop)
             loop.set_exception_handler(None)
@@ -352,11 +380,65 @@ class Daemon:
         with self.options.state_dir.in_use():
             return bind_socket(self.options.state_dir.socket)
 
-    def _stop_listening(self, server: ApiServer | None, listening: socket.socket | None) -> None:
-        if server is not None:
+    def _listen_tcp(self) -> socket.socket | None:
+        """The TCP API's socket (`api.listen`), its token files made or checked and its TLS files checked first:
+        a token file or TLS file that is refused stops `up` with one line (TokenFileError, ApiTlsError); an
+        address that cannot be bound is reported (`_api_not_served`) and the reconciler goes on without it."""
+        loaded = self.controller.loaded
+        api = loaded.config.api if loaded else None
+        self._api_at_start = self._api_reported = api
+        if api is None or api.listen is None:
+            return None
+        from sentinel import tokens
+        from sentinel.api.listen import bind, check_tls
+        from sentinel.api.serving import ACCEPT_BURST
+
+        full = tokens.token_path(api.token_file)
+        read = tokens.token_path(api.read_token_file) if api.read_token_file else None
+        for path in (full, read):
+            if path is not None and tokens.ensure_token(path)[1]:
+                log.info("api_token_created", path=str(path))
+        if api.tls is not None:
+            check_tls(api.tls.cert, api.tls.key)
+        self._token_files = (full, read)
+        try:
+            sock = bind(api.listen, ACCEPT_BURST)
+        except OSError as err:
+            self._api_not_served(api.listen, f"cannot listen there: {err.strerror or err}")
+            return None
+        self.served_listen = api.listen
+        log.info("api_listening", listen=api.listen, tls=api.tls is not None)
+        return sock
+
+    def _servers(self, listening: socket.socket, tcp: socket.socket | None) -> list[ApiServer]:
+        """One app, served on the socket and, behind tokens, on TCP: two uvicorn servers sharing one gate
+        (only the TCP one speaks TLS; CHANGELOG, Decisions)."""
+        from sentinel.api.app import create_app
+        from sentinel.api.serving import ApiServer
+        from sentinel.api.tcp import TcpAccess, Tokens
+        from sentinel.tokens import TokenFile
+
+        app = create_app(self)
+        on_socket = ApiServer(app, listening)
+        if tcp is None:
+            return [on_socket]
+        assert self._token_files is not None and not isinstance(self._api_at_start, _NotYet)
+        full, read = self._token_files
+        tls = self._api_at_start.tls if self._api_at_start else None
+        tokens = Tokens(TokenFile(full), TokenFile(read) if read else None)
+        on_tcp = ApiServer(TcpAccess(app, tokens), tcp, gate=on_socket.gate, tls=(tls.cert, tls.key) if tls else None)
+        return [on_socket, on_tcp]
+
+    def _stop_listening(self, servers: list[ApiServer], listening: socket.socket | None,
+                        tcp: socket.socket | None) -> None:
+        for server in servers:
             server.close()
-        elif listening is not None:
-            listening.close()
+        if not servers:
+            for sock in (listening, tcp):
+                if sock is not None:
+                    sock.close()
+        elif len(servers) == 1 and tcp is not None:
+            tcp.close()
         if listening is not None:  # ours to remove; something in the way of binding is not
             self.options.state_dir.socket.unlink(missing_ok=True)
 

@@ -141,3 +141,17 @@ class ReconcilerBug(SentinelError):
     everything and exits, naming the move, so the bug fails a test instead of hanging it."""
 
     exit_code: ClassVar[int] = 70  # EX_SOFTWARE, as any internal error
+
+
+class TokenFileError(SentinelError):
+    """A token file of the TCP API (`api.token_file`, `api.read_token_file`) is refused: a symbolic link, not
+    a regular file, readable by group or others, empty, too large, or it cannot be read or created. One line,
+    naming the file and the reason; never the token (docs/security.md#the-tcp-api)."""
+
+    exit_code: ClassVar[int] = 1
+
+
+class ApiTlsError(SentinelError):
+    """`api.tls` names a certificate or key that cannot be read, is not PEM, or does not match. One line."""
+
+    exit_code: ClassVar[int] = 1

@@ -24,6 +24,7 @@ import logging
 import re
 import resource
 import socket
+import ssl
 import time
 from collections.abc import Callable, Iterator
 from typing import Any, ClassVar
@@ -189,20 +190,33 @@ class ApiServer:
     """An ASGI `app` (the API: `sentinel.api.app.create_app`) on one listening socket until `close()`."""
 
     def __init__(self, app: ASGIApp, sock: socket.socket, *, grace: float = GRACE,
-                 header_timeout: float = HEADER_TIMEOUT) -> None:
+                 header_timeout: float = HEADER_TIMEOUT, gate: Gate | None = None,
+                 tls: tuple[str, str] | None = None) -> None:
+        """`gate`: shared with the other listener (one descriptor reserve, one log of refusals); `tls`: the
+        certificate and key files to serve HTTPS with (`tcp.check_tls` has checked them)."""
         self._sock = sock
-        self.gate = Gate()
+        self.gate = gate or Gate()
         protocol = type("ApiProtocol", (GuardedProtocol,), {"gate": self.gate, "header_timeout": header_timeout})
+        cert, key = tls or (None, None)
         config = uvicorn.Config(
             guarded(app), loop="none", lifespan="off", log_config=None, http=protocol, ws="none",
             interface="asgi3", access_log=False, server_header=False, date_header=False, proxy_headers=False,
             limit_concurrency=MAX_CONNECTIONS, backlog=ACCEPT_BURST, timeout_keep_alive=int(KEEP_ALIVE),
             h11_max_incomplete_event_size=MAX_HEADERS, timeout_graceful_shutdown=max(1, round(grace)),
+            ssl_certfile=cert, ssl_keyfile=key,
         )
         logging.getLogger("uvicorn").setLevel(logging.ERROR)  # its per-request warnings would flood the log
         self._server = _Server(config)
 
     async def serve(self) -> None:
+        config = self._server.config
+        try:
+            if not config.loaded:
+                config.load()  # here, so that TLS files changed since `listen.check_tls` are one line
+        except (OSError, ssl.SSLError) as err:
+            log.error("api_listener_failed", error=str(err))
+            self._sock.close()
+            return
         await self._server.serve(sockets=[self._sock])
 
     def close(self) -> None:

@@ -154,4 +154,4 @@ def main() -> None:
 
 # The commands that drive the reconciler register themselves on `cli`.
 
-from sentinel.cli import control, inspect, job_runs, lifecycle  # noqa: E402, F401
+from sentinel.cli import api_token, control, inspect, job_runs, lifecycle  # noqa: E402, F401

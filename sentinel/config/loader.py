@@ -23,7 +23,7 @@ from sentinel.config.localize import interpolate_tree, resolve_process
 from sentinel.config.reading import UnreadableFile, read_regular_file
 from sentinel.config.secrets import EVENT_MASK_MIN, Tainted, TrackedVariables, all_secrets, is_secret, redact
 from sentinel.config.source import MAX_FILE_BYTES, LocDict, LocList, Pos, parse_or_raise
-from sentinel.errors import ConfigError, Problem
+from sentinel.errors import ConfigError, Problem, SentinelError
 
 if TYPE_CHECKING:
     from sentinel.config.models import Config  # imported lazily at run time: pydantic is slow to import
@@ -231,6 +231,27 @@ def _validate(doc: LocDict, path: str, problems: list[Problem]) -> Config | None
         return None
     if problems:
         return None  # cross-process checks on a partly broken config would mostly report echoes
-    for loc, message in check_processes(config):
+    for loc, message in [*check_processes(config), *_token_file_issues(config)]:
         problems.append(locate_issue(doc, loc, message, path))
     return config
+
+
+def _token_file_issues(config: Config) -> list[tuple[tuple[str, ...], str]]:
+    """The token files of a TCP API that are there but would be refused (a missing one is created at `up`):
+    placed at their key, or at `api.listen` for the default file (docs/security.md#the-tcp-api)."""
+    from sentinel import tokens
+
+    api = config.api
+    if api is None or api.listen is None:
+        return []
+    issues: list[tuple[tuple[str, ...], str]] = []
+    for key, configured in (("token_file", api.token_file), ("read_token_file", api.read_token_file)):
+        if key == "read_token_file" and configured is None:
+            continue
+        try:
+            tokens.check(tokens.token_path(configured))
+        except FileNotFoundError:
+            continue
+        except SentinelError as err:
+            issues.append((("api", key if configured is not None else "listen"), str(err)))
+    return issues

@@ -39,6 +39,7 @@ from sentinel.config.validators import (
     check_host_port,
     check_http_url,
     check_timezone,
+    is_loopback,
 )
 from sentinel.logsettings import LogFormat, LogLevel
 
@@ -275,14 +276,34 @@ class Process(Spec):
         return self.schedule is not None
 
 
+class Tls(Spec):
+    cert: str = Field(description="the server's certificate (PEM; the chain after it)")
+    key: str = Field(description="its private key (PEM, not encrypted)")
+
+
 class Api(Spec):
-    listen: str | None = Field(None, description="host:port for the TCP API (bearer token required)")
-    token_file: str | None = Field(None, description="default: ~/.config/sentinel/token")
+    listen: str | None = Field(
+        None, description="host:port for the TCP API too (bearer token required; beyond loopback: tls or insecure)")
+    token_file: str | None = Field(
+        None,
+        description="the token for TCP; created (random, mode 0600) if missing; default ~/.config/sentinel/token")
+    read_token_file: str | None = Field(
+        None, description="a second, read-only token for TCP: GET only; created like token_file if missing")
+    tls: Tls | None = Field(None, description="serve HTTPS (and WSS) on api.listen")
+    insecure: bool = Field(
+        False, description="allow plain HTTP on a non-loopback api.listen (tokens then cross the network in clear)")
 
     @field_validator("listen")
     @classmethod
     def _listen_address(cls, value: str | None) -> str | None:
         return None if value is None else check_host_port(value)
+
+    @model_validator(mode="after")
+    def _loopback_or_tls(self) -> Api:
+        if self.listen is not None and self.tls is None and not self.insecure and not is_loopback(self.listen):
+            raise FieldProblem("listen", "is not a loopback address: add tls: {cert: ..., key: ...}, or "
+                                         "insecure: true to send tokens over the network in clear")
+        return self
 
 
 class ReconcilerLog(Logs):

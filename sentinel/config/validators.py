@@ -78,3 +78,17 @@ def check_host_port(address: str) -> str:
     if not port.isdigit() or not 1 <= int(port) <= 65535:
         raise ValueError("has a port out of range (1-65535)")
     return address
+
+
+def is_loopback(address: str) -> bool:
+    """Whether `host:port` (checked by `check_host_port`) listens on this machine only: `localhost` or a
+    loopback address (127.0.0.0/8, ::1); a name other than localhost could be anything."""
+    import ipaddress
+
+    host = address.rpartition(":")[0].strip("[]")
+    if host.lower() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
