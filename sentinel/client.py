@@ -98,17 +98,20 @@ class Remote:
 
 
 def read_token(path: str) -> str:
-    """The bearer token in the file at `path` (surrounding white space dropped); BadRemote if unreadable or empty."""
+    """The bearer token in the file at `path`, read as the reconciler reads it (sentinel.tokens: one word, a
+    regular file open to its owner only); BadRemote, one line naming the file, when it is refused."""
+    from pathlib import Path
+
+    from sentinel import tokens
+    from sentinel.errors import TokenFileError
+
+    where = Path(os.path.expanduser(path))
     try:
-        with open(os.path.expanduser(path), encoding="utf-8") as handle:
-            token = handle.read().strip()
-    except OSError as err:
-        raise BadRemote(f"--token-file {path}: {err.strerror or err}") from None
-    except UnicodeDecodeError:
-        raise BadRemote(f"--token-file {path}: not a text file") from None
-    if not token or any(char.isspace() for char in token):
-        raise BadRemote(f"--token-file {path}: holds no token (one line, no spaces)")
-    return token
+        return tokens.read_token(where)
+    except FileNotFoundError:
+        raise BadRemote(f"token file {where}: No such file or directory") from None
+    except TokenFileError as err:
+        raise BadRemote(str(err)) from None
 
 
 def _exchange(path: str, request: bytes, timeout: float) -> bytes:
