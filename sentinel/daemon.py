@@ -149,6 +149,7 @@ class Daemon:
         self._api_at_start: Api | _NotYet | None = _NOT_YET  # the api settings the listeners were made for
         self._api_reported: Api | _NotYet | None = _NOT_YET
         self._token_files: tuple[Path, Path | None] | None = None  # the TCP API's token files
+        self._tls: tuple[str, str] | None = None  # its certificate and key files
         self.bug: IllegalMove | None = None  # the first bug a strict reconciler met: it stops, then exits on it
         if self.store.recovered:
             self.controller.event("state_recovered", self.store.recovered)
@@ -393,13 +394,15 @@ class Daemon:
         from sentinel.api.listen import bind, check_tls
         from sentinel.api.serving import ACCEPT_BURST
 
-        full = tokens.token_path(api.token_file)
-        read = tokens.token_path(api.read_token_file) if api.read_token_file else None
+        full = tokens.token_path(api.token_file, self.path)
+        read = tokens.token_path(api.read_token_file, self.path) if api.read_token_file else None
+        if api.tls is not None:
+            cert, key = (str(tokens.config_path(file, self.path)) for file in (api.tls.cert, api.tls.key))
+            check_tls(cert, key)
+            self._tls = (cert, key)
         for path in (full, read):
             if path is not None and tokens.ensure_token(path)[1]:
                 log.info("api_token_created", path=str(path))
-        if api.tls is not None:
-            check_tls(api.tls.cert, api.tls.key)
         self._token_files = (full, read)
         try:
             sock = bind(api.listen, ACCEPT_BURST)
@@ -424,9 +427,8 @@ class Daemon:
             return [on_socket]
         assert self._token_files is not None and not isinstance(self._api_at_start, _NotYet)
         full, read = self._token_files
-        tls = self._api_at_start.tls if self._api_at_start else None
         tokens = Tokens(TokenFile(full), TokenFile(read) if read else None)
-        on_tcp = ApiServer(TcpAccess(app, tokens), tcp, gate=on_socket.gate, tls=(tls.cert, tls.key) if tls else None)
+        on_tcp = ApiServer(TcpAccess(app, tokens), tcp, gate=on_socket.gate, tls=self._tls)
         return [on_socket, on_tcp]
 
     def _stop_listening(self, servers: list[ApiServer], listening: socket.socket | None,

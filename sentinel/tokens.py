@@ -24,9 +24,17 @@ MAX_SIZE = 4096  # bytes: a token file larger than this is not one
 TOKEN_BYTES = 32  # of randomness: secrets.token_urlsafe(32) is 43 characters
 
 
-def token_path(configured: str | None) -> Path:
-    """The token file `api.token_file` names (`~` expanded), or the default."""
-    return Path(os.path.expanduser(configured or DEFAULT))
+def token_path(configured: str | None, config_file: str | None = None) -> Path:
+    """The token file `api.token_file` names, or the default (`config_path`)."""
+    return config_path(configured or DEFAULT, config_file)
+
+
+def config_path(configured: str, config_file: str | None) -> Path:
+    """A path an `api` key gives (token files, TLS files): `~` expanded, relative to the config file's folder."""
+    expanded = os.path.expanduser(configured)
+    if config_file is None:
+        return Path(expanded)
+    return Path(os.path.dirname(os.path.abspath(config_file)), expanded)
 
 
 def new_token() -> str:

@@ -43,5 +43,4 @@ def check_tls(cert: str, key: str) -> None:
     except ssl.SSLError as err:
         if err.reason == "KEY_VALUES_MISMATCH":
             raise ApiTlsError(f"api.tls: the key {key} does not belong to the certificate {cert}") from None
-        raise ApiTlsError(f"api.tls: {cert} and {key} are not a PEM certificate and key "
-                          f"({err.reason or err.strerror or err})") from None
+        raise ApiTlsError(f"api.tls: {cert} and {key} are not a PEM certificate and key") from None

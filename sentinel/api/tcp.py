@@ -44,11 +44,12 @@ class Tokens:
         scheme, _, given = (authorization or "").partition(" ")
         offered = given.strip().encode()
         granted: Grant | None = None
-        for kind, file in (("all", self.full), ("read", self.read)):
+        candidates: tuple[tuple[Grant, TokenFile | None], ...] = (("all", self.full), ("read", self.read))
+        for kind, file in candidates:
             token = self._token(file)
             # compare_digest on every configured token, so the time taken does not tell which one nearly matched
             if token is not None and hmac.compare_digest(offered, token.encode()) and granted is None:
-                granted = kind  # type: ignore[assignment]
+                granted = kind
         return granted if scheme.lower() == "bearer" and offered else None
 
     def _token(self, file: TokenFile | None) -> str | None:

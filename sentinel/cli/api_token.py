@@ -34,8 +34,8 @@ def token(file: str | None, env: str | None, read_only: bool, rotate: bool) -> N
     """
     from sentinel import tokens
 
-    configured = _configured(file, env, read_only)
-    path = tokens.token_path(configured)
+    configured, config_file = _configured(file, env, read_only)
+    path = tokens.token_path(configured, config_file)
     if rotate:
         click.echo(tokens.rotate(path))
         click.echo(f"sentinel: new token in {path}; the old one no longer works", err=True)
@@ -46,8 +46,9 @@ def token(file: str | None, env: str | None, read_only: bool, rotate: bool) -> N
     click.echo(value)
 
 
-def _configured(file: str | None, env: str | None, read_only: bool) -> str | None:
-    """The token file the config names (None: the default), from FILE, or the default config file if there is one."""
+def _configured(file: str | None, env: str | None, read_only: bool) -> tuple[str | None, str | None]:
+    """The token file the config names (None: the default) and that config, FILE or the default config file if
+    there is one (None: no config)."""
     from sentinel.cli.main import default_file
     from sentinel.config.loader import load
 
@@ -56,13 +57,13 @@ def _configured(file: str | None, env: str | None, read_only: bool) -> str | Non
         if not os.path.exists(file):
             if read_only:
                 raise click.UsageError("--read needs a config with api.read_token_file (-f FILE)")
-            return None
+            return None, None
     api = load(file, env=env).config.api
     if not read_only:
-        return api.token_file if api else None
+        return (api.token_file if api else None), file
     if api is None or api.read_token_file is None:
         raise _NoReadToken(f"{file} sets no api.read_token_file")
-    return api.read_token_file
+    return api.read_token_file, file
 
 
 class _NoReadToken(SentinelError):

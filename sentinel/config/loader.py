@@ -231,12 +231,12 @@ def _validate(doc: LocDict, path: str, problems: list[Problem]) -> Config | None
         return None
     if problems:
         return None  # cross-process checks on a partly broken config would mostly report echoes
-    for loc, message in [*check_processes(config), *_token_file_issues(config)]:
+    for loc, message in [*check_processes(config), *_token_file_issues(config, path)]:
         problems.append(locate_issue(doc, loc, message, path))
     return config
 
 
-def _token_file_issues(config: Config) -> list[tuple[tuple[str, ...], str]]:
+def _token_file_issues(config: Config, path: str) -> list[tuple[tuple[str, ...], str]]:
     """The token files of a TCP API that are there but would be refused (a missing one is created at `up`):
     placed at their key, or at `api.listen` for the default file (docs/security.md#the-tcp-api)."""
     from sentinel import tokens
@@ -249,7 +249,7 @@ def _token_file_issues(config: Config) -> list[tuple[tuple[str, ...], str]]:
         if key == "read_token_file" and configured is None:
             continue
         try:
-            tokens.check(tokens.token_path(configured))
+            tokens.check(tokens.token_path(configured, path))
         except FileNotFoundError:
             continue
         except SentinelError as err:

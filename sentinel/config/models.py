@@ -277,7 +277,7 @@ class Process(Spec):
 
 
 class Tls(Spec):
-    cert: str = Field(description="the server's certificate (PEM; the chain after it)")
+    cert: str = Field(description="the server's certificate (PEM; the chain after it; relative to this file)")
     key: str = Field(description="its private key (PEM, not encrypted)")
 
 
@@ -286,7 +286,8 @@ class Api(Spec):
         None, description="host:port for the TCP API too (bearer token required; beyond loopback: tls or insecure)")
     token_file: str | None = Field(
         None,
-        description="the token for TCP; created (random, mode 0600) if missing; default ~/.config/sentinel/token")
+        description="the token for TCP (a path relative to this file); made (random, mode 0600) if missing; "
+                    "default ~/.config/sentinel/token")
     read_token_file: str | None = Field(
         None, description="a second, read-only token for TCP: GET only; created like token_file if missing")
     tls: Tls | None = Field(None, description="serve HTTPS (and WSS) on api.listen")
