@@ -15,11 +15,17 @@ from sentinel.states import ProcessState
 if TYPE_CHECKING:
     from sentinel.controller.loop import Controller
 
+# Seconds a tree's cpu and memory sample is shown as it is: however many clients poll `status`, the process
+# table is read at most about once a second (sampling 200 trees takes the reconciler's loop ~100 ms; every
+# request doing it starved supervision, bench/api_load.py).
+USAGE_MAX_AGE = 1.0
+
 
 def status_rows(controller: Controller, names: Iterable[str] | None = None, *,
                 measure: bool = True) -> list[dict[str, Any]]:
-    """`measure`: sample each live tree's cpu and memory now (reads the process table); else show the
-    latest sample taken (by the limits sampler or an earlier `status`), as a `/metrics` scrape does."""
+    """`measure`: sample each live tree's cpu and memory unless it was sampled in the last `USAGE_MAX_AGE`
+    seconds (reads the process table); else show the latest sample taken (by the limits sampler or an
+    earlier `status`), as a `/metrics` scrape does."""
     wanted = set(names) if names is not None else None
     running = controller.runtime.running()
     mono, wall = controller.clock.monotonic(), controller.clock.now_utc()
@@ -59,4 +65,6 @@ def _health(controller: Controller, name: str) -> str:
 
 
 def _usage(controller: Controller, name: str, *, measure: bool) -> tuple[float, int] | None:
-    return controller.runtime.usage(name) if measure else controller.runtime.last_usage(name)
+    if measure:
+        return controller.runtime.usage(name, max_age=USAGE_MAX_AGE)
+    return controller.runtime.last_usage(name)

@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
+import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -220,12 +221,16 @@ class Runtime:
                 found[name] = error
         return found
 
-    def usage(self, name: str) -> tuple[float, int] | None:
-        """(cpu_percent since the previous call, rss bytes) of the instance's tree; None if it is not running."""
+    def usage(self, name: str, *, max_age: float = 0.0) -> tuple[float, int] | None:
+        """(cpu_percent since the previous sample, rss bytes) of the instance's tree; None if it is not running.
+        A sample taken less than `max_age` seconds ago is answered as it is, without reading the process table."""
         run = self._runs.get(name)
         if run is None or run.status is not None:
             return None
-        return run.sampler.sample(self._scanner.table())
+        sampler = run.sampler
+        if sampler.taken_at is not None and time.monotonic() - sampler.taken_at < max_age:
+            return sampler.last
+        return sampler.sample(self._scanner.table())
 
     def last_usage(self, name: str) -> tuple[float, int] | None:
         """The latest `usage` taken of the running instance (by the limits sampler or a `status`), without

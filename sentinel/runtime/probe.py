@@ -15,6 +15,7 @@ import asyncio
 import contextlib
 import os
 import sys
+import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 
@@ -244,6 +245,7 @@ class TreeSampler:
         self._cache: dict[int, psutil.Process] = {}
         self._seen: tuple[ProcessIdentity, ...] = ()
         self.last: tuple[float, int] | None = None  # the latest sample, for readers that must not take one
+        self.taken_at: float | None = None  # when `last` was taken (time.monotonic())
 
     def sample(self, table: ProcessTable) -> tuple[float, int] | None:
         """(cpu_percent, rss bytes) of the tree in `table`, or None when the leader is no longer alive."""
@@ -263,6 +265,7 @@ class TreeSampler:
         self._cache = {p.pid: p for p in members}
         self._seen = tuple(i for i in map(identity_of, members[1:]) if i is not None)
         self.last = (cpu, rss)
+        self.taken_at = time.monotonic()
         return self.last
 
     def seen(self) -> tuple[ProcessIdentity, ...]:

@@ -4,6 +4,7 @@ command, and `down` (docs/states.md, README's CLI reference)."""
 from __future__ import annotations
 
 import json
+import sys
 from collections.abc import Callable
 from pathlib import Path
 
@@ -111,3 +112,18 @@ def test_down_returns_after_the_reconciler_has_exited_and_exits_1_when_none_runs
     assert r.process is not None and r.process.poll() == 0  # already exited, not just unlocked
     again = r.cli("down")
     assert (again.exit_code, again.stdout, again.stderr) == (1, "", f"no reconciler is running on {r.home}\n")
+
+
+# Its resident memory changes all the time: between two readings of the process table it is almost never the same.
+CHURNING = "blocks = []\nwhile True:\n    blocks.append(bytearray(262144))\n    if len(blocks) == 40: blocks.clear()"
+
+
+def test_status_requests_within_a_second_share_one_sample(make_reconciler: Callable[..., Reconciler]) -> None:
+    """Clients polling `status` do not make the reconciler read the process table for each of them
+    (bench/api_load.py: 20 clients doing so starved supervision): the cpu and memory shown are a sample
+    at most a second old, so requests back to back show the same one (at most two, across a second)."""
+    r = make_reconciler(f"processes: {{churn: {{command: [{sys.executable!r}, -c, {json.dumps(CHURNING)}]}}}}")
+    r.start()
+    r.wait_state("churn", "running")
+    memories = {r.row("churn")["memory_rss"] for _ in range(4)}
+    assert len(memories) <= 2, memories

@@ -150,3 +150,19 @@ def test_our_descriptors_return_to_baseline(state: StateDir) -> None:
         assert fds() == baseline
 
     run(scenario())
+
+
+def test_usage_answers_a_sample_younger_than_max_age_without_taking_one(state: StateDir) -> None:
+    async def scenario() -> None:
+        rt, _exits = runtime(state)
+        rt.spawn(python(state, "idle", "import time; time.sleep(60)"), **LIMITS)
+        first = rt.usage("idle")
+        assert first is not None
+        assert rt.usage("idle", max_age=60.0) is first  # the same sample, the process table not read again
+        assert rt.last_usage("idle") is first
+        again = rt.usage("idle")  # max_age 0 (the limits sampler): always a new sample
+        assert again is not None and again is not first
+        await rt.stop("idle", signal=signal.SIGTERM, timeout=5)
+        assert rt.usage("idle", max_age=60.0) is None
+
+    run(scenario())
