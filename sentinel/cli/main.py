@@ -50,8 +50,8 @@ def cli(context: click.Context, state_dir: str | None, api: str | None, token_fi
     """SentinelZero: a declarative process supervisor.
 
     Declare processes in sentinel.yaml; SentinelZero keeps them running as declared.
-    With --api URL (or $SENTINEL_API), the commands that talk to a reconciler drive the one
-    at URL over its TCP API, with the token of --token-file.
+    With --api URL (or $SENTINEL_API), every command that talks to a reconciler drives
+    the one at URL, over its TCP API.
     """
     if context.invoked_subcommand != "up":
         early_signals.release()  # only the reconciler acts on signals itself
