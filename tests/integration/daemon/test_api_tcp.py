@@ -50,6 +50,9 @@ def test_every_route_but_healthz_needs_the_token_on_tcp(make_reconciler: Callabl
     status, _, body = tcp_request(port, "GET", "/v1/processes", token=token)
     assert [row["name"] for row in json.loads(body)["processes"]] == ["a"]
     assert tcp_request(port, "GET", "/healthz")[0] == 200
+    document = json.loads(tcp_request(port, "GET", "/openapi.json", token=token)[2])
+    assert document["components"]["securitySchemes"]["bearer"]["scheme"] == "bearer"
+    assert document["security"] == [{"bearer": []}] and document["paths"]["/healthz"]["get"]["security"] == []
     assert r.client.get("/v1/processes")["processes"][0]["name"] == "a"  # the socket needs no token
     assert tcp_request(port, "POST", "/v1/processes/a/stop", token=token, body=b"{}")[0] == 200
     assert r.row("a")["state"] == "stopped"
