@@ -434,13 +434,11 @@ class Daemon:
     def _stop_listening(self, servers: list[ApiServer], listening: socket.socket | None,
                         tcp: socket.socket | None) -> None:
         for server in servers:
-            server.close()
+            server.close()  # and its socket
         if not servers:
             for sock in (listening, tcp):
                 if sock is not None:
                     sock.close()
-        elif len(servers) == 1 and tcp is not None:
-            tcp.close()
         if listening is not None:  # ours to remove; something in the way of binding is not
             self.options.state_dir.socket.unlink(missing_ok=True)
 

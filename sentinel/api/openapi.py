@@ -19,6 +19,7 @@ from starlette.schemas import BaseSchemaGenerator
 
 from sentinel.api.answers import ErrorAnswer
 from sentinel.api.app import ROUTES, VERBS, describe
+from sentinel.api.tcp import OPEN_PATHS
 
 REF = "#/components/schemas/{model}"
 PATH_PARAMETERS = {
@@ -28,6 +29,12 @@ PATH_PARAMETERS = {
 STATUS_TEXT = {200: "OK", 202: "Accepted", 400: "Bad request: not JSON, or a bad query value",
                404: "Unknown process or endpoint", 409: "Conflicts with the process or with the reconciler's state",
                413: "Body over 1 MiB", 422: "Invalid body (the field at fault) or invalid config (its problems)"}
+
+
+BEARER = {"type": "http", "scheme": "bearer",
+          "description": "On TCP (`api.listen`): the token of `api.token_file` (`sentinel api token`), or the "
+                         "read-only one of `api.read_token_file` for GET; 401 without a valid one, 403 for a write "
+                         "with the read-only one. The unix socket needs none (its mode 0600 is its authentication)."}
 
 
 class _Generator(BaseSchemaGenerator):
@@ -47,7 +54,8 @@ class _Generator(BaseSchemaGenerator):
         paths: dict[str, dict[str, Any]] = {}
         for endpoint in endpoints:
             paths.setdefault(endpoint.path, {})[endpoint.http_method] = _operation(endpoint.path, endpoint.func)
-        return {**self.base, "paths": paths, "components": {"schemas": top.get("$defs", {})}}
+        return {**self.base, "security": [{"bearer": []}], "paths": paths,
+                "components": {"schemas": top.get("$defs", {}), "securitySchemes": {"bearer": BEARER}}}
 
 
 def _bodies(endpoints: list[Any]) -> set[type[BaseModel]]:
@@ -78,6 +86,8 @@ def _operation(path: str, handler: Any) -> dict[str, Any]:
         responses[str(status)] = {"description": STATUS_TEXT[status],
                                   "content": {"application/json": {"schema": _ref(ErrorAnswer)}}}
     operation: dict[str, Any] = {"operationId": handler.__name__, "summary": summary}
+    if path in OPEN_PATHS:
+        operation["security"] = []
     if parameters:
         operation["parameters"] = parameters
     if doc.body is not None:
@@ -92,7 +102,8 @@ def openapi() -> dict[str, Any]:
     """The document, as a JSON value."""
     base = {"openapi": "3.1.0", "info": {
         "title": "SentinelZero API", "version": "1",
-        "description": "The reconciler's API on the state directory's unix socket (`sentinel.sock`).",
+        "description": "The reconciler's API on the state directory's unix socket (`sentinel.sock`), and on "
+                       "TCP with a bearer token when `api.listen` is set.",
     }}
     return _Generator(base).get_schema(ROUTES)
 

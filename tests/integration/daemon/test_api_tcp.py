@@ -6,8 +6,11 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import socket
 import stat
+import subprocess
+import sys
 from collections.abc import Callable
 from pathlib import Path
 
@@ -47,6 +50,9 @@ def test_every_route_but_healthz_needs_the_token_on_tcp(make_reconciler: Callabl
     status, _, body = tcp_request(port, "GET", "/v1/processes", token=token)
     assert [row["name"] for row in json.loads(body)["processes"]] == ["a"]
     assert tcp_request(port, "GET", "/healthz")[0] == 200
+    document = json.loads(tcp_request(port, "GET", "/openapi.json", token=token)[2])
+    assert document["components"]["securitySchemes"]["bearer"]["scheme"] == "bearer"
+    assert document["security"] == [{"bearer": []}] and document["paths"]["/healthz"]["get"]["security"] == []
     assert r.client.get("/v1/processes")["processes"][0]["name"] == "a"  # the socket needs no token
     assert tcp_request(port, "POST", "/v1/processes/a/stop", token=token, body=b"{}")[0] == 200
     assert r.row("a")["state"] == "stopped"
@@ -156,3 +162,44 @@ def test_a_token_file_refused_once_running_refuses_every_token(make_reconciler: 
     wait_for(lambda: "event=api_token_file_refused" in r.log)
     os.chmod(token_file, 0o600)
     assert tcp_request(port, "GET", "/v1/processes", token=token)[0] == 200
+
+
+README = Path(__file__).resolve().parents[3] / "README.md"
+
+
+def test_the_readme_tcp_commands_run(make_reconciler: Callable[..., Reconciler], tmp_path: Path) -> None:
+    """The `bash` blocks of the README's "The API on TCP" run as shown (`test_readme_commands` runs the
+    README's `sh` blocks beside the quick-start example, which has no TCP listener), against reconcilers
+    on the section's two configs, on free ports, with the token file in the test's folder."""
+    section = README.read_text().split("## The API on TCP\n", 1)[1].split("\n## ", 1)[0]
+    plain, tls = re.findall(r"```yaml\n(.*?)```", section, re.DOTALL)
+    lines = [line for block in re.findall(r"```bash\n(.*?)```", section, re.DOTALL) for line in block.splitlines()]
+    port, web = free_port(), free_port()
+    token_file = tmp_path / "secret" / "token"
+
+    def local(text: str) -> str:
+        return (text.replace("8765", str(port)).replace("8080", str(web))
+                .replace("~/.config/sentinel/token", str(token_file)))
+
+    r = make_reconciler(local(plain), name="sentinel")  # ./sentinel.yaml, which `sentinel api token` reads
+    r.start()
+    environment = {**os.environ, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}"}
+    environment.pop("SENTINEL_CONFIG", None)
+
+    def run(line: str) -> str:
+        done = subprocess.run(["bash", "-c", local(line)], cwd=tmp_path, env=environment, capture_output=True,
+                              text=True, timeout=60, check=False)
+        assert done.returncode == 0 and "Traceback" not in done.stderr, (line, done.stdout, done.stderr)
+        return done.stdout
+
+    assert json.loads(run(lines[0]))["processes"][0]["name"] == "web"
+    assert json.loads(run(lines[1]))["ok"] is True
+    assert run(lines[2]) == "401\n"
+    old = token_file.read_text()
+    assert run(lines[3]).strip() != old.strip()
+    assert json.loads(run(lines[0]))["processes"][0]["name"] == "web"  # `sentinel api token` prints the new one
+    r.stop()
+    run(lines[4])
+    secure = make_reconciler(local(tls).replace("api:\n", f"api:\n  token_file: {token_file}\n", 1), name="tls")
+    secure.start()
+    assert json.loads(run(lines[5]))["processes"][0]["name"] == "web"
