@@ -203,3 +203,27 @@ def test_the_readme_tcp_commands_run(make_reconciler: Callable[..., Reconciler],
     secure = make_reconciler(local(tls).replace("api:\n", f"api:\n  token_file: {token_file}\n", 1), name="tls")
     secure.start()
     assert json.loads(run(lines[5]))["processes"][0]["name"] == "web"
+
+
+def test_the_tcp_listener_has_the_sockets_connection_limit(make_reconciler: Callable[..., Reconciler],
+                                                           tmp_path: Path) -> None:
+    from sentinel.api.serving import MAX_CONNECTIONS
+
+    port = free_port()
+    r = _tcp_reconciler(make_reconciler, tmp_path, port=port)
+    r.start()
+    held = [socket.create_connection(("127.0.0.1", port)) for _ in range(MAX_CONNECTIONS)]
+
+    def refused_busy() -> bool:
+        with socket.create_connection(("127.0.0.1", port)) as extra:
+            extra.settimeout(15)
+            return extra.recv(4096).startswith(b"HTTP/1.1 503")
+
+    try:
+        wait_for(refused_busy, timeout=30)
+        assert r.client.get("/healthz")["ok"]  # the socket has its own 128
+        assert "event=api_connection_refused" in r.log
+    finally:
+        for connection in held:
+            connection.close()
+    wait_for(lambda: tcp_request(port, "GET", "/healthz")[0] == 200, timeout=15)
