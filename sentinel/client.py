@@ -21,9 +21,10 @@ import fcntl
 import json
 import os
 import socket
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, ClassVar
-from urllib.parse import urlencode, urlsplit
+from urllib.parse import quote, urlencode, urlsplit
 
 from sentinel.errors import DaemonUnavailable, SentinelError
 from sentinel.paths import StateDir
@@ -291,3 +292,73 @@ def _decode(status: int, raw: bytes) -> dict[str, Any]:
     if not isinstance(data, dict):
         data = {"value": data}
     return data
+
+
+def log_stream(target: str, name: str, lines: int = 100, follow: bool = False,
+               headers: Mapping[str, str] | None = None, *, timeout: float = 10.0) -> Iterator[dict[str, Any]]:
+    """A process's log lines from a running reconciler (docs/contract.md#logs-over-the-api): the last `lines`,
+    then, with `follow`, each new line as it is written (forever, until the reconciler closes the stream).
+
+    `target` is the reconciler's unix socket path or its base URL (`https://host:8765`); `headers` go with
+    each request (`Authorization`). Each line is `{"time", "stream", "text", "run"}`. Without `follow` it is
+    one HTTP request; with it, a WebSocket (the `websockets` client, imported then)."""
+    query = urlencode({"lines": lines, **({"follow": "true"} if follow else {})})
+    path = f"/v1/processes/{quote(name, safe='')}/logs?{query}"
+    if not follow:
+        yield from _get_json(target, path, headers or {}, timeout)["lines"]
+        return
+    yield from _websocket_messages(target, path, headers or {}, timeout)
+
+
+def _is_url(target: str) -> bool:
+    return target.startswith(("http://", "https://"))
+
+
+def _get_json(target: str, path: str, headers: Mapping[str, str], timeout: float) -> dict[str, Any]:
+    if _is_url(target):
+        import urllib.error
+        import urllib.request
+
+        request = urllib.request.Request(target.rstrip("/") + path, headers=dict(headers))
+        try:
+            with urllib.request.urlopen(request, timeout=timeout) as answer:
+                return _decode(answer.status, answer.read())
+        except urllib.error.HTTPError as err:
+            return _decode(err.code, err.read())
+        except OSError as err:
+            raise DaemonUnavailable(f"cannot reach the reconciler at {target}: {err}") from None
+    extra = "".join(f"{key}: {value}\r\n" for key, value in headers.items())
+    head = f"GET {path} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n{extra}\r\n".encode()
+    try:
+        raw = _exchange(target, head, timeout)
+    except OSError as err:
+        raise DaemonUnavailable(f"cannot reach the reconciler on {target}: {err.strerror or err}") from None
+    return _decode(*_parse(raw))
+
+
+def _websocket_messages(target: str, path: str, headers: Mapping[str, str],
+                        timeout: float) -> Iterator[dict[str, Any]]:
+    from websockets.exceptions import ConnectionClosed, InvalidStatus
+    from websockets.sync.client import ClientConnection, connect, unix_connect
+
+    try:
+        connection: ClientConnection
+        if _is_url(target):
+            url = "ws" + target.rstrip("/").removeprefix("http") + path
+            connection = connect(url, additional_headers=dict(headers), open_timeout=timeout)
+        else:
+            connection = unix_connect(target, "ws://localhost" + path, additional_headers=dict(headers),
+                                      open_timeout=timeout)
+    except InvalidStatus as err:
+        _decode(err.response.status_code, bytes(err.response.body or b""))
+        raise RemoteError(f"the reconciler refused the stream (HTTP {err.response.status_code})") from None
+    except OSError as err:
+        raise DaemonUnavailable(f"cannot reach the reconciler on {target}: {err.strerror or err}") from None
+    with connection:
+        try:
+            for message in connection:
+                yield json.loads(message)
+        except ConnectionClosed:
+            pass
+    if connection.close_code not in (None, 1000, 1001):
+        raise RemoteError(f"the reconciler closed the stream: {connection.close_reason or connection.close_code}")

@@ -98,6 +98,19 @@ class Events(Answer):
     events: list[Event]
 
 
+class LogLine(Answer):
+    time: str = Field(description="when the line was written, UTC with milliseconds (2026-11-26T02:35:57.123Z)")
+    stream: str = Field(description="output (the process's stdout and stderr: one pipe) or sentinel (the "
+                                    "reconciler's own lines: a job run's start and end)")
+    text: str = Field(description="the line without its newline: invalid UTF-8 replaced, at most 64 KiB "
+                                  "(a longer line goes on in a line starting ↪), config secrets masked (***)")
+    run: int | None = Field(description="the job run that wrote it (`sentinel runs`), or null")
+
+
+class LogLines(Answer):
+    lines: list[LogLine]
+
+
 class Stopping(Answer):
     stopping: bool
 

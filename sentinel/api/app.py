@@ -19,13 +19,14 @@ from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import Response
-from starlette.routing import BaseRoute, Route
+from starlette.routing import BaseRoute, Route, WebSocketRoute
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from sentinel.api import answers as a
 from sentinel.api.answers import ApiError, answer, error_response
 from sentinel.api.bodies import Act, Apply, B, Body, ConfigFile, ReloadProcess, RunJob, SendSignal, Shutdown, parse
 from sentinel.api.status import status_rows
+from sentinel.api.streaming import MAX_LINES, follow_events, follow_logs, process_logs
 from sentinel.config.secrets import masked_config
 from sentinel.errors import BadSignal, ConfigError, NotAJob, NotReloadable, TargetError
 from sentinel.instances import is_instance_of
@@ -271,6 +272,12 @@ async def config_apply(request: Request) -> Response:
     return answer(a.Applied(converged=converged, done=controller.journal[mark:], waiting=controller.unsettled()))
 
 
+logs = documented(Doc(a.LogLines, errors=(404, 422), query={
+    "lines": f"how many of the last lines, oldest first (0 to {MAX_LINES}, 100)",
+    "stream": "only output (the process's stdout and stderr) or only sentinel (the reconciler's own lines)",
+}))(process_logs)
+
+
 @documented(Doc(a.Events, errors=(400,), query={"process": "only this process's events",
                                                  "limit": "how many, newest last (1 to 10000, 20)"}))
 async def events(request: Request) -> Response:
@@ -318,11 +325,14 @@ ROUTES: list[BaseRoute] = [
     Route("/v1/processes", list_processes),
     Route("/v1/processes/{verb}", act, methods=["POST"]),
     Route("/v1/processes/{name}/runs", list_runs),
+    Route("/v1/processes/{name}/logs", logs),
+    WebSocketRoute("/v1/processes/{name}/logs", follow_logs),  # not in OpenAPI: docs/contract.md#logs-over-the-api
     Route("/v1/processes/{name}/{verb}", act_on_one, methods=["POST"]),
     Route("/v1/config", config_get),
     Route("/v1/config/diff", config_diff, methods=["POST"]),
     Route("/v1/config/apply", config_apply, methods=["POST"]),
     Route("/v1/events", events),
+    WebSocketRoute("/v1/events", follow_events),
     Route("/v1/shutdown", shutdown, methods=["POST"]),
 ]
 

@@ -14,6 +14,12 @@ descriptors in one loop tick: a restart in that tick failed with "too many open 
 kernel still queues `LISTEN_QUEUE` connections. `close()` stops accepting at once and lets requests in
 flight finish for up to `GRACE` seconds (the answer to `sentinel down` still goes out). No request
 produces a traceback in the log: an app that fails answers 500 and logs one line.
+
+WebSocket upgrades (`/v1/.../logs?follow=true`, `/v1/events?follow=true`) are taken by the same
+protocol, so a WebSocket connection passes the same `Gate` and counts against `MAX_CONNECTIONS` for
+as long as it is open; the WebSocket protocol (`websocket`, on `websockets`) is imported with the
+first upgrade. A WebSocket is pinged every `WS_PING` seconds and closed (1011) when a pong takes
+longer than `WS_PING` seconds; a message from the client may have `WS_MAX_MESSAGE` bytes.
 """
 
 from __future__ import annotations
@@ -47,6 +53,8 @@ KEEP_ALIVE = 5.0  # seconds a connection may stay idle between requests
 GRACE = 2.0  # seconds requests in flight get once the server closes
 ACCEPT_BURST = 16  # connections asyncio accepts per loop tick before any is checked (fits SUPERVISION_RESERVE)
 LISTEN_QUEUE = 1024  # connections the kernel queues until they are accepted
+WS_PING = 20.0  # seconds between a WebSocket's pings, and how long its pong may take
+WS_MAX_MESSAGE = 4096  # bytes a client's WebSocket message may have (the streams read none)
 
 
 class Gate:
@@ -125,6 +133,17 @@ class GuardedProtocol(H11Protocol):
             self._header_timer.cancel()
         super().connection_lost(exc)
 
+    def _should_upgrade_to_ws(self) -> bool:
+        return True  # with the protocol of `websocket`, imported then (`handle_websocket_upgrade`)
+
+    def handle_websocket_upgrade(self, event: h11.Request) -> None:
+        from sentinel.api.websocket import ApiWebSocket
+
+        if self._header_timer is not None:
+            self._header_timer.cancel()  # the request has come; the WebSocket has its pings
+        self.ws_protocol_class = ApiWebSocket
+        super().handle_websocket_upgrade(event)
+
     def _headers_late(self) -> None:
         if self.cycle is None and not self.transport.is_closing():  # no request has started
             self.transport.close()
@@ -200,6 +219,7 @@ class ApiServer:
         cert, key = tls or (None, None)
         config = uvicorn.Config(
             guarded(app), loop="none", lifespan="off", log_config=None, http=protocol, ws="none",
+            ws_ping_interval=WS_PING, ws_ping_timeout=WS_PING, ws_max_size=WS_MAX_MESSAGE, ws_per_message_deflate=False,
             interface="asgi3", access_log=False, server_header=False, date_header=False, proxy_headers=False,
             limit_concurrency=MAX_CONNECTIONS, backlog=ACCEPT_BURST, timeout_keep_alive=int(KEEP_ALIVE),
             h11_max_incomplete_event_size=MAX_HEADERS, timeout_graceful_shutdown=max(1, round(grace)),

@@ -113,8 +113,10 @@ def events(name: str | None, limit: int, as_json: bool) -> None:
 @click.option("-n", "lines", type=click.IntRange(0), default=100, show_default=True, help="Lines to show first.")
 @click.option("--run", "run", type=click.IntRange(1), metavar="ID", help="Only the lines of this run of a job.")
 @click.option("--json", "as_json", is_flag=True, help="One JSON object a line: time, text, run.")
+@click.option("--through-api", is_flag=True,
+              help="Ask the running reconciler (over its socket; a WebSocket for -f) instead of reading the log files.")
 @handles_errors
-def logs(name: str, keep_following: bool, lines: int, run: int | None, as_json: bool) -> None:
+def logs(name: str, *, keep_following: bool, lines: int, run: int | None, as_json: bool, through_api: bool) -> None:
     """Print what NAME wrote to stdout and stderr, each line stamped with its time.
 
     NAME is a process (all its instances, merged by time) or one instance such as web.1. A job's
@@ -130,6 +132,9 @@ def logs(name: str, keep_following: bool, lines: int, run: int | None, as_json: 
     except ValueError as err:
         raise BadName(f"'{printable(name[:40])}{'…' if len(name) > 40 else ''}' is not a process name: {err}") from None
     sd = state_dir()
+    if through_api:
+        _logs_through_api(str(sd.socket), name, keep_following=keep_following, lines=lines, run=run, as_json=as_json)
+        return
     files = log_files(sd, name)
     if not files:
         raise NoLogs(f"no logs for '{name}' in {sd.logs}")
@@ -144,6 +149,25 @@ def logs(name: str, keep_following: bool, lines: int, run: int | None, as_json: 
                     show(line)
         except KeyboardInterrupt:
             return
+
+
+def _logs_through_api(target: str, name: str, *, keep_following: bool, lines: int, run: int | None,
+                      as_json: bool) -> None:
+    """`logs` from the reconciler's API (`client.log_stream`): its lines, printed as those of the files are."""
+    from sentinel.client import log_stream
+
+    try:
+        for line in log_stream(target, name, lines if run is None else 1000, keep_following):
+            if run is not None and line["run"] != run:
+                continue
+            if as_json:
+                click.echo(json.dumps({"time": line["time"], "text": line["text"], "run": line["run"]},
+                                      ensure_ascii=False))
+            else:
+                label = f"#{line['run']} " if line["run"] is not None else ""
+                _plain_line(f"{line['time']} {label}{line['text']}\n")
+    except KeyboardInterrupt:
+        return
 
 
 def _plain_line(line: str) -> None:

@@ -12,53 +12,15 @@ import re
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
-from sentinel.instances import REPLICA, numbered
-from sentinel.paths import StateDir
+from sentinel.loglines import STAMP_WIDTH, last_lines, log_files, parsed_line
 
-BLOCK = 65536
-STAMP_WIDTH = len("2026-11-26T02:35:57.123Z ")
+__all__ = ["follow", "last_lines", "log_files", "of_run", "parsed_line", "printable", "run_lines"]
 
-
-def log_files(sd: StateDir, name: str) -> list[Path]:
-    """The current log files of NAME: its own, or those of its instances NAME.0, NAME.1, …"""
-    own = sd.log_file(name)
-    if own.exists():
-        return [own]
-    if not sd.logs.is_dir():
-        return []
-    found = [
-        sd.logs / entry for entry in os.listdir(sd.logs)
-        if entry.endswith(".log") and numbered(entry.removesuffix(".log"), REPLICA) == name
-    ]
-    return sorted(found)
-
-
-def last_lines(files: list[Path], count: int) -> list[str]:
-    """The last `count` lines over `files` (and their newest rotated file), in time order."""
-    if count == 0:
-        return []
-    lines: list[str] = []
-    for path in files:
-        mine = _tail(path, count)
-        if len(mine) < count:
-            mine = _tail(Path(f"{path}.1"), count - len(mine)) + mine
-        lines.extend(mine)
-    if len(files) > 1:
-        lines.sort(key=lambda line: line[:24])
-    return lines[-count:]
 
 
 def of_run(line: str, run: int) -> bool:
     """Whether `line` was written by run `run` of a job (labelled `#RUN ` after its time stamp)."""
     return line.startswith(f"#{run} ", STAMP_WIDTH)
-
-
-def parsed_line(line: str) -> dict[str, object]:
-    """A log line as data (`logs --json`): its time, its text, and the run of a job that wrote it (or None)."""
-    stamp, body = line[: STAMP_WIDTH - 1], line[STAMP_WIDTH:].rstrip("\n")
-    label, space, rest = body.partition(" ")
-    run = int(label[1:]) if space and label.startswith("#") and label[1:].isdigit() else None
-    return {"time": stamp, "text": rest if run is not None else body, "run": run}
 
 
 def run_lines(files: list[Path], run: int, count: int) -> list[str]:
@@ -134,29 +96,6 @@ def _stat(path: Path) -> tuple[int, int] | None:
     except FileNotFoundError:
         return None
     return (info.st_ino, info.st_size)
-
-
-def _tail(path: Path, count: int) -> list[str]:
-    """The last `count` lines of one file, reading backwards in blocks until it has them: what is read
-    grows with what is printed (lines are at most LINE_MAX bytes), not with the file. Only `\\n` ends a line."""
-    if not path.exists():
-        return []
-    blocks: list[bytes] = []
-    newlines = 0
-    with open(path, "rb") as handle:
-        position = handle.seek(0, os.SEEK_END)
-        while position > 0 and newlines <= count:
-            step = min(BLOCK, position)
-            position -= step
-            handle.seek(position)
-            block = handle.read(step)
-            blocks.append(block)
-            newlines += block.count(b"\n")
-    lines = b"".join(reversed(blocks)).split(b"\n")
-    if position > 0:
-        lines = lines[1:]  # the first one may be cut
-    ended = [line + b"\n" for line in lines[:-1]] + ([lines[-1]] if lines[-1] else [])
-    return [line.decode(errors="replace") for line in ended[-count:]]
 
 
 _CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u2028\u2029]")

@@ -9,7 +9,7 @@ by `sentinel.config.localize` (tracking) and wherever config data reaches a user
 
 from __future__ import annotations
 
-from collections.abc import Callable, Collection, Iterator, Mapping
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping
 from typing import TYPE_CHECKING, Any
 
 from sentinel.config.keypath import join
@@ -70,6 +70,12 @@ def masked_config(config: Config, tainted: Tainted | None = None) -> dict[str, A
 def all_secrets(tainted: Tainted, *, min_length: int = 1) -> frozenset[str]:
     """Every secret value that reached the config, of at least `min_length` characters."""
     return frozenset(value for values in tainted.values() for value in values if len(value) >= min_length)
+
+
+def named_secret_values(envs: Iterable[Mapping[str, str]], *, min_length: int = 1) -> frozenset[str]:
+    """The values of the secret-looking variables (`is_secret`) of `envs`, of at least `min_length` characters."""
+    return frozenset(value for env in envs for name, value in env.items()
+                     if is_secret(name) and len(value) >= min_length)
 
 
 class TrackedVariables(Mapping[str, str]):

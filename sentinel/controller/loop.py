@@ -20,11 +20,12 @@ import errno
 from collections.abc import Awaitable, Callable, Collection, Mapping
 from dataclasses import replace
 from datetime import UTC, tzinfo
+from functools import partial
 from typing import assert_never
 
 from sentinel.clock import Clock
 from sentinel.config.loader import Loaded
-from sentinel.config.secrets import EVENT_MASK_MIN, all_secrets, redact
+from sentinel.config.secrets import EVENT_MASK_MIN, all_secrets, named_secret_values, redact
 from sentinel.controller.counters import Counters
 from sentinel.controller.health import HealthMonitor
 from sentinel.controller.jobs import MAX_SLEEP, JobRuns, JobScheduler
@@ -51,9 +52,11 @@ from sentinel.runtime.manager import Runtime, Stray
 from sentinel.runtime.reload import run_reload_command
 from sentinel.runtime.signals import StopMode
 from sentinel.runtime.spawn import SpawnRequest, launch_facts
+from sentinel.runtime.streams import Fanout
 from sentinel.signames import short_signal_name, signal_number
 from sentinel.state.convert import identity_of, to_record, to_stored
 from sentinel.state.store import Store, StoredProcess
+from sentinel.state.values import iso
 from sentinel.states import Health, IllegalMove, ProcessState, can_move, check_move
 
 S = ProcessState
@@ -103,6 +106,7 @@ class Controller:
         self._wake = asyncio.Event()
         self._changed = asyncio.Condition()
         self.journal: list[str] = []  # what was done, newest last (bounded)
+        self.events = Fanout()  # live readers of the events (the API's WebSocket)
         self.health = HealthMonitor(clock, self._on_health)
         self.limits = LimitSampler(clock, runtime.usage, self.wake)
         self.writer = StateWriter(store)
@@ -117,6 +121,8 @@ class Controller:
         self.loaded, self.path, self.config_error = loaded, path, None
         self._secrets = all_secrets(loaded.tainted, min_length=EVENT_MASK_MIN)
         self.desired = expand(loaded.config, loaded.env_files, loaded.watched)
+        shown = self._secrets | named_secret_values((d.env for d in self.desired.values()), min_length=EVENT_MASK_MIN)
+        self.runtime.log_lines.redact = partial(redact, secrets=shown)  # what a child prints of them, over the API
         for name, d in self.desired.items():
             self._stop_settings[name] = (d.stop_signal, d.stop_timeout, d.stop_mode)
         self._say_shortage()
@@ -537,7 +543,11 @@ class Controller:
         log.info(kind, message=message, **({"process": process} if process else {}))
         self.journal.append(message)
         del self.journal[:-1000]
-        self.write_safely(self.store.add_event, kind, message, process=process, at=self.clock.now_utc())
+        at = self.clock.now_utc()
+        if self.events.active:  # `/v1/events?follow=true` readers: the fields of `GET /v1/events`
+            self.events.publish(kind, {"at": iso(at), "process": process, "kind": kind, "message": message},
+                                len(message) + 100)
+        self.write_safely(self.store.add_event, kind, message, process=process, at=at)
 
     def write_safely(self, write: Callable[..., object], *args: object, **kwargs: object) -> None:
         """Write to state.db without holding up supervision: kept and retried while the database is locked,

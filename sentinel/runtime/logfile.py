@@ -36,11 +36,11 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 
+from sentinel.loglines import OWN_MARK, STAMPED
 from sentinel.paths import open_private
 
-_LABEL = re.compile(rb"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z (#\d+ )")
+_LABEL = re.compile(STAMPED.pattern + rb"(#\d+ )")
 LINE_MAX = 64 * 1024  # bytes of a child's line; the rest goes on in a continued line
-OWN_MARK = "──"  # starts each line the reconciler writes itself (a job run's start and end)
 CONTINUED = "↪ ".encode()  # starts the continuation of a line cut at LINE_MAX or by a rotation
 _ESCAPE = b"\\"
 _RESERVED = (_ESCAPE, OWN_MARK[0].encode(), CONTINUED[:3])  # a child's line starting so is escaped
@@ -55,8 +55,11 @@ def stamp(when: datetime) -> bytes:
 class LogWriter:
     """Appends output chunks to `path`, stamping each line; see the module docstring for the format."""
 
-    def __init__(self, path: Path, max_size: int, keep: int, clock_utc: Callable[[], datetime]) -> None:
+    def __init__(self, path: Path, max_size: int, keep: int, clock_utc: Callable[[], datetime],
+                 tap: Callable[[bytes], None] | None = None) -> None:
+        """`tap` is given each piece appended, once written (`streams.LogLines`: the API's live readers)."""
         self.path = path
+        self._tap = tap
         self._max_size = max_size
         self._keep = max(keep, 0)
         self._clock = clock_utc
@@ -160,6 +163,8 @@ class LogWriter:
             written = os.write(self._fd, view)
             view = view[written:]
             self._size += written
+        if self._tap is not None:
+            self._tap(data)
 
     def truncate(self, size: int) -> None:
         """Cut the file back to `size` bytes (undoing a write a crash interrupted; see `capture`)."""

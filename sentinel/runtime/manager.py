@@ -30,6 +30,7 @@ from sentinel.runtime.exits import ExitWatch, watch_exit
 from sentinel.runtime.logfile import LogWriter
 from sentinel.runtime.signals import KILL_WAIT, TREE_VAR, StopMode, StopReport, StopTarget, leftovers, stop_tree
 from sentinel.runtime.spawn import SPEC_VAR, Spawned, SpawnRequest, spawn, tree_tag
+from sentinel.runtime.streams import LogLines
 from sentinel.signames import signal_name
 
 log = get_logger(__name__)
@@ -73,6 +74,7 @@ class Runtime:
         self._utc = utc
         self._runs: dict[str, _Run] = {}
         self._writers: dict[Path, LogWriter] = {}  # by file; shared by the captures writing it
+        self.log_lines = LogLines()  # the lines written to the logs, for the API's live readers
         self._dirs_ready = False
         self._scanner = probe.Scanner(TREE_VAR)
 
@@ -280,7 +282,7 @@ class Runtime:
         if writer is not None and writer.open_count > 0:
             writer.open_count += 1  # overlapping runs of one job: one writer, so rotation stays whole
         else:
-            writer = self._writers[path] = LogWriter(path, max_size, keep, self._utc)
+            writer = self._writers[path] = LogWriter(path, max_size, keep, self._utc, tap=self.log_lines.tap(log_as))
         try:
             return Capture(fifo, writer, label)
         except OSError:

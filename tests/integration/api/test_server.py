@@ -5,6 +5,7 @@ with a small Starlette app: keep-alive, requests that are not HTTP, size and con
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import socket
 from collections.abc import Callable, Coroutine
@@ -14,7 +15,9 @@ from typing import Any, TypeVar
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
-from starlette.routing import Route
+from starlette.routing import Route, WebSocketRoute
+from starlette.websockets import WebSocket, WebSocketDisconnect
+from websockets.asyncio.client import ClientConnection, unix_connect
 
 from sentinel.api.app import MAX_BODY, body_of, create_app
 from sentinel.api.bodies import Shutdown
@@ -38,9 +41,17 @@ async def echo(request: Request) -> Response:
                          "body": (await request.body()).decode()})
 
 
+async def echo_websocket(websocket: WebSocket) -> None:
+    """Sends back each text message until the client closes."""
+    await websocket.accept()
+    with contextlib.suppress(WebSocketDisconnect):
+        while True:
+            await websocket.send_text(await websocket.receive_text())
+
+
 def make_app() -> Starlette:
     app = create_app(None)  # the API's error handling, with our echo routes instead of its own
-    app.router.routes = [Route("/{path:path}", echo, methods=["GET", "POST"])]
+    app.router.routes = [WebSocketRoute("/ws", echo_websocket), Route("/{path:path}", echo, methods=["GET", "POST"])]
     return app
 
 
@@ -251,3 +262,34 @@ def test_a_connection_is_refused_when_it_would_leave_too_few_descriptors() -> No
     assert refusal(1024 - SUPERVISION_RESERVE, 0, 1024) == (
         f"fewer than {SUPERVISION_RESERVE} descriptors left (limit 1024), kept for supervision")
     assert refusal(10, MAX_CONNECTIONS, 1024) == f"{MAX_CONNECTIONS} connections already open"
+
+
+async def _websocket(path: Path) -> ClientConnection:
+    return await unix_connect(str(path), "ws://localhost/ws", open_timeout=5)
+
+
+def test_a_websocket_outlives_the_header_timeout_and_is_served(tmp_path: Path) -> None:
+    async def scenario(path: Path, _: ApiServer) -> str:
+        connection = await _websocket(path)
+        async with connection:
+            await asyncio.sleep(0.8)  # past the 0.3 s a new connection has to send its request
+            await connection.send("still there")
+            return str(await asyncio.wait_for(connection.recv(), 5))
+    assert serve(tmp_path, scenario, header_timeout=0.3) == "still there"
+
+
+def test_websockets_count_against_the_connection_cap(tmp_path: Path) -> None:
+    async def scenario(path: Path, _: ApiServer) -> tuple[bytes, str]:
+        held = [await _websocket(path) for _ in range(MAX_CONNECTIONS)]
+        try:
+            reader, writer = await asyncio.open_unix_connection(str(path))
+            refused = await asyncio.wait_for(reader.read(), 5)  # answered and closed before it says anything
+            writer.close()
+            await held[0].send("served")
+            echoed = str(await asyncio.wait_for(held[0].recv(), 5))
+        finally:
+            await asyncio.gather(*(connection.close() for connection in held))
+        return refused, echoed
+    refused, echoed = serve(tmp_path, scenario)
+    assert status_and_body(refused)[1]["error"]["code"] == "busy"
+    assert echoed == "served"

@@ -1,0 +1,86 @@
+"""`sentinel.client.log_stream` against a URL target (the form `--api URL` will pass): a real ApiServer on TCP
+with a small app that answers as the reconciler's log routes do and echoes the headers it was given."""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+import threading
+from collections.abc import Iterator
+
+import pytest
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route, WebSocketRoute
+from starlette.websockets import WebSocket
+
+from sentinel.api.answers import error_response
+from sentinel.api.app import create_app
+from sentinel.api.serving import ApiServer
+from sentinel.client import RemoteError, log_stream
+from sentinel.errors import DaemonUnavailable
+
+
+def _line(text: str) -> dict[str, object]:
+    return {"time": "2026-11-26T02:35:57.123Z", "stream": "output", "text": text, "run": None}
+
+
+async def logs(request: Request) -> Response:
+    if request.path_params["name"] == "nope":
+        return error_response(404, "not_found", "unknown process: nope")
+    lines = int(request.query_params["lines"])
+    return JSONResponse({"lines": [_line(request.headers.get("authorization", "-"))] * lines})
+
+
+async def follow(websocket: WebSocket) -> None:
+    name = websocket.path_params["name"]
+    if name == "nope":
+        await websocket.send_denial_response(error_response(404, "not_found", "unknown process: nope"))
+        return
+    await websocket.accept()
+    await websocket.send_json(_line(websocket.headers.get("authorization", "-")))
+    await websocket.send_json(_line(websocket.query_params["lines"]))
+    await websocket.close(1008 if name == "slow" else 1000, "too slow: fell 3 messages behind")
+
+
+@pytest.fixture
+def url() -> Iterator[str]:
+    app = create_app(None)
+    app.router.routes = [Route("/v1/processes/{name}/logs", logs), WebSocketRoute("/v1/processes/{name}/logs", follow)]
+    listener = socket.create_server(("127.0.0.1", 0))
+    port = listener.getsockname()[1]
+    loop = asyncio.new_event_loop()
+    server = ApiServer(app, listener)
+    thread = threading.Thread(target=loop.run_until_complete, args=(server.serve(),))
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{port}/"
+    finally:
+        loop.call_soon_threadsafe(server.close)
+        thread.join(10)
+        loop.close()
+
+
+def test_the_last_lines_over_http_with_the_headers_given(url: str) -> None:
+    lines = list(log_stream(url, "web", 2, False, {"Authorization": "Bearer t0k"}))
+    assert [line["text"] for line in lines] == ["Bearer t0k", "Bearer t0k"]
+    with pytest.raises(RemoteError, match="unknown process: nope"):
+        list(log_stream(url, "nope", 1, False))
+
+
+def test_following_over_the_websocket_with_the_headers_given(url: str) -> None:
+    lines = list(log_stream(url, "web", 5, True, {"Authorization": "Bearer t0k"}))
+    assert [line["text"] for line in lines] == ["Bearer t0k", "5"]
+    with pytest.raises(RemoteError, match="unknown process: nope"):
+        list(log_stream(url, "nope", 1, True))
+    with pytest.raises(RemoteError, match="closed the stream: too slow: fell 3 messages behind"):
+        list(log_stream(url, "slow", 1, True))
+
+
+def test_a_url_nothing_answers_on_is_unavailable() -> None:
+    with socket.socket() as unused:
+        unused.bind(("127.0.0.1", 0))
+        port = unused.getsockname()[1]
+    for follow_too in (False, True):
+        with pytest.raises(DaemonUnavailable):
+            list(log_stream(f"http://127.0.0.1:{port}", "web", 1, follow_too))
