@@ -21,7 +21,7 @@ import fcntl
 import json
 import os
 import socket
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, ClassVar
 from urllib.parse import quote, urlencode, urlsplit
@@ -31,6 +31,7 @@ from sentinel.paths import StateDir
 
 if TYPE_CHECKING:
     import http.client
+    import ssl
 
 
 class RemoteError(SentinelError):
@@ -87,15 +88,50 @@ class Remote:
         return cls(url=url.strip().rstrip("/"), scheme=parts.scheme, host=parts.hostname, port=port,
                    prefix=parts.path.rstrip("/"), token=token, ca_file=ca_file)
 
+    @property
+    def headers(self) -> dict[str, str]:
+        """The headers every request carries: the bearer token, when there is one."""
+        return {"Authorization": f"Bearer {self.token}"} if self.token is not None else {}
+
+    def ssl_context(self) -> ssl.SSLContext:
+        import ssl
+
+        return ssl.create_default_context(cafile=self.ca_file)
+
     def connection(self, timeout: float) -> http.client.HTTPConnection:
         import http.client
 
         if self.scheme == "http":
             return http.client.HTTPConnection(self.host, self.port, timeout=timeout)
+        return http.client.HTTPSConnection(self.host, self.port, timeout=timeout, context=self.ssl_context())
+
+    def failure(self, err: OSError) -> Unreachable:
+        """What failing to reach the remote means, in one line (never the token)."""
         import ssl
 
-        context = ssl.create_default_context(cafile=self.ca_file)
-        return http.client.HTTPSConnection(self.host, self.port, timeout=timeout, context=context)
+        other = "http://" if self.scheme == "https" else "https://"
+        if isinstance(err, ssl.SSLCertVerificationError):
+            return Unreachable(f"cannot reach the reconciler at {self.url}: TLS verification failed "
+                               f"({err.verify_message}); give its CA with --ca-file or $SENTINEL_CA_FILE")
+        if isinstance(err, ssl.SSLError):
+            return Unreachable(f"cannot reach the reconciler at {self.url}: TLS failed ({err.reason or err}); "
+                               f"is it {other}?")
+        if isinstance(err, socket.gaierror):
+            return Unreachable(f"cannot reach the reconciler at {self.url}: unknown host {self.host} "
+                               f"({err.strerror})")
+        if isinstance(err, TimeoutError):
+            return Unreachable(f"the reconciler at {self.url} did not answer in time")
+        return Unreachable(f"cannot reach the reconciler at {self.url}: {err.strerror or err}")
+
+    def check_refusal(self, status: int, method: str, path: str) -> None:
+        """RemoteError when the reconciler refused the token (401) or its rights (403)."""
+        if status == 401:
+            given = "refused the token" if self.token is not None else "needs a token"
+            raise RemoteError(f"the reconciler at {self.url} {given} (HTTP 401): give it with --token-file "
+                              "or $SENTINEL_TOKEN_FILE")
+        if status == 403:
+            raise RemoteError(f"the reconciler at {self.url} refused {method} {path.partition('?')[0]}: "
+                              "the token is read-only (HTTP 403)")
 
 
 def read_token(path: str) -> str:
@@ -203,29 +239,28 @@ class Client:
         request = head.encode() + b"\r\n" + (payload or b"")
         try:
             raw = _exchange(str(self.state_dir.socket), request, timeout)
-        except (FileNotFoundError, ConnectionRefusedError, ConnectionResetError) as err:
-            if lock_held(self.state_dir):
-                raise self._not_answering(err.strerror or "connection refused") from None
-            raise DaemonUnavailable(f"no reconciler is running on {self.state_dir.root} (start one with "
-                                    "`sentinel up` or `sentinel apply`)") from None
-        except TimeoutError:
-            raise self._not_answering("it did not answer in time") from None
         except OSError as err:
-            if lock_held(self.state_dir):
-                raise self._not_answering(err.strerror or str(err)) from None
-            raise DaemonUnavailable(f"cannot reach the reconciler on {self.state_dir.socket}: {err.strerror}") from None
+            raise self._local_failure(err) from None
         return _parse(raw)
+
+    def _local_failure(self, err: OSError) -> SentinelError:
+        """What failing to talk over the socket means: no reconciler, or one that does not answer."""
+        if isinstance(err, TimeoutError):
+            return self._not_answering("it did not answer in time")
+        if lock_held(self.state_dir):
+            return self._not_answering(err.strerror or "connection refused")
+        if isinstance(err, (FileNotFoundError, ConnectionRefusedError, ConnectionResetError)):
+            return DaemonUnavailable(f"no reconciler is running on {self.state_dir.root} (start one with "
+                                     "`sentinel up` or `sentinel apply`)")
+        return DaemonUnavailable(f"cannot reach the reconciler on {self.state_dir.socket}: {err.strerror or err}")
 
     def _remote_exchange(self, remote: Remote, method: str, path: str, payload: bytes | None,
                          timeout: float) -> tuple[int, bytes]:
         import http.client
-        import ssl
 
-        headers = {"Connection": "close"}
+        headers = {"Connection": "close", **remote.headers}
         if payload is not None:
             headers["Content-Type"] = "application/json"
-        if remote.token is not None:
-            headers["Authorization"] = f"Bearer {remote.token}"
         other = "http://" if remote.scheme == "https" else "https://"
         try:
             connection = remote.connection(timeout)
@@ -235,33 +270,59 @@ class Client:
                 status, data = response.status, response.read()
             finally:
                 connection.close()
-        except ssl.SSLCertVerificationError as err:
-            raise Unreachable(f"cannot reach the reconciler at {remote.url}: TLS verification failed "
-                              f"({err.verify_message}); give its CA with --ca-file or $SENTINEL_CA_FILE") from None
-        except ssl.SSLError as err:
-            raise Unreachable(f"cannot reach the reconciler at {remote.url}: TLS failed ({err.reason or err}); "
-                              f"is it {other}?") from None
         except http.client.RemoteDisconnected:
             raise Unreachable(f"the reconciler at {remote.url} closed the connection without answering; "
                               f"is it {other}?") from None
         except http.client.HTTPException:
             raise Unreachable(f"the reconciler at {remote.url} sent an answer that is not HTTP; "
                               f"is it {other}?") from None
-        except socket.gaierror as err:
-            raise Unreachable(f"cannot reach the reconciler at {remote.url}: unknown host {remote.host} "
-                              f"({err.strerror})") from None
-        except TimeoutError:
-            raise Unreachable(f"the reconciler at {remote.url} did not answer in time") from None
         except OSError as err:
-            raise Unreachable(f"cannot reach the reconciler at {remote.url}: {err.strerror or err}") from None
-        if status == 401:
-            given = "refused the token" if remote.token is not None else "needs a token"
-            raise RemoteError(f"the reconciler at {remote.url} {given} (HTTP 401): give it with --token-file "
-                              "or $SENTINEL_TOKEN_FILE")
-        if status == 403:
-            raise RemoteError(f"the reconciler at {remote.url} refused {method} {path.partition('?')[0]}: "
-                              "the token is read-only (HTTP 403)")
+            raise remote.failure(err) from None
+        remote.check_refusal(status, method, path)
         return status, data
+
+    def log_lines(self, name: str, lines: int = 100, *, follow: bool = False) -> Iterator[dict[str, Any]]:
+        """A process's log lines (docs/contract.md#logs-over-the-api): the last `lines`, then, with `follow`,
+        each new line as it is written, until the reconciler closes the stream. Each is `{"time", "stream",
+        "text", "run"}`. Without `follow` one request; with it a WebSocket (the `websockets` client, imported
+        then)."""
+        path = f"/v1/processes/{quote(name, safe='')}/logs"
+        if not follow:
+            yield from self.get(path, lines=lines)["lines"]
+            return
+        yield from self._websocket_messages(f"{path}?{urlencode({'lines': lines, 'follow': 'true'})}")
+
+    def _websocket_messages(self, path: str) -> Iterator[dict[str, Any]]:
+        from websockets.exceptions import ConnectionClosed, InvalidStatus
+        from websockets.sync.client import ClientConnection, connect, unix_connect
+
+        remote = self.remote
+        try:
+            connection: ClientConnection
+            if remote is not None:
+                scheme = "wss" if remote.scheme == "https" else "ws"
+                connection = connect(f"{scheme}://{remote.host}:{remote.port}{remote.prefix}{path}",
+                                     additional_headers=remote.headers, open_timeout=self.timeout,
+                                     ssl=remote.ssl_context() if remote.scheme == "https" else None)
+            else:
+                connection = unix_connect(str(self.state_dir.socket), "ws://localhost" + path,
+                                          open_timeout=self.timeout)
+        except InvalidStatus as err:
+            status = err.response.status_code
+            if remote is not None:
+                remote.check_refusal(status, "GET", path)
+            _decode(status, bytes(err.response.body or b""))
+            raise RemoteError(f"the reconciler refused the stream (HTTP {status})") from None
+        except OSError as err:
+            raise (remote.failure(err) if remote is not None else self._local_failure(err)) from None
+        with connection:
+            try:
+                for message in connection:
+                    yield json.loads(message)
+            except ConnectionClosed:
+                pass
+        if connection.close_code not in (None, 1000, 1001):
+            raise RemoteError(f"the reconciler closed the stream: {connection.close_reason or connection.close_code}")
 
     def _not_answering(self, why: str) -> NotAnswering:
         where = f"at {self.remote.url}" if self.remote else f"on {self.state_dir.root}"
@@ -292,73 +353,3 @@ def _decode(status: int, raw: bytes) -> dict[str, Any]:
     if not isinstance(data, dict):
         data = {"value": data}
     return data
-
-
-def log_stream(target: str, name: str, lines: int = 100, follow: bool = False,
-               headers: Mapping[str, str] | None = None, *, timeout: float = 10.0) -> Iterator[dict[str, Any]]:
-    """A process's log lines from a running reconciler (docs/contract.md#logs-over-the-api): the last `lines`,
-    then, with `follow`, each new line as it is written (forever, until the reconciler closes the stream).
-
-    `target` is the reconciler's unix socket path or its base URL (`https://host:8765`); `headers` go with
-    each request (`Authorization`). Each line is `{"time", "stream", "text", "run"}`. Without `follow` it is
-    one HTTP request; with it, a WebSocket (the `websockets` client, imported then)."""
-    query = urlencode({"lines": lines, **({"follow": "true"} if follow else {})})
-    path = f"/v1/processes/{quote(name, safe='')}/logs?{query}"
-    if not follow:
-        yield from _get_json(target, path, headers or {}, timeout)["lines"]
-        return
-    yield from _websocket_messages(target, path, headers or {}, timeout)
-
-
-def _is_url(target: str) -> bool:
-    return target.startswith(("http://", "https://"))
-
-
-def _get_json(target: str, path: str, headers: Mapping[str, str], timeout: float) -> dict[str, Any]:
-    if _is_url(target):
-        import urllib.error
-        import urllib.request
-
-        request = urllib.request.Request(target.rstrip("/") + path, headers=dict(headers))
-        try:
-            with urllib.request.urlopen(request, timeout=timeout) as answer:
-                return _decode(answer.status, answer.read())
-        except urllib.error.HTTPError as err:
-            return _decode(err.code, err.read())
-        except OSError as err:
-            raise DaemonUnavailable(f"cannot reach the reconciler at {target}: {err}") from None
-    extra = "".join(f"{key}: {value}\r\n" for key, value in headers.items())
-    head = f"GET {path} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n{extra}\r\n".encode()
-    try:
-        raw = _exchange(target, head, timeout)
-    except OSError as err:
-        raise DaemonUnavailable(f"cannot reach the reconciler on {target}: {err.strerror or err}") from None
-    return _decode(*_parse(raw))
-
-
-def _websocket_messages(target: str, path: str, headers: Mapping[str, str],
-                        timeout: float) -> Iterator[dict[str, Any]]:
-    from websockets.exceptions import ConnectionClosed, InvalidStatus
-    from websockets.sync.client import ClientConnection, connect, unix_connect
-
-    try:
-        connection: ClientConnection
-        if _is_url(target):
-            url = "ws" + target.rstrip("/").removeprefix("http") + path
-            connection = connect(url, additional_headers=dict(headers), open_timeout=timeout)
-        else:
-            connection = unix_connect(target, "ws://localhost" + path, additional_headers=dict(headers),
-                                      open_timeout=timeout)
-    except InvalidStatus as err:
-        _decode(err.response.status_code, bytes(err.response.body or b""))
-        raise RemoteError(f"the reconciler refused the stream (HTTP {err.response.status_code})") from None
-    except OSError as err:
-        raise DaemonUnavailable(f"cannot reach the reconciler on {target}: {err.strerror or err}") from None
-    with connection:
-        try:
-            for message in connection:
-                yield json.loads(message)
-        except ConnectionClosed:
-            pass
-    if connection.close_code not in (None, 1000, 1001):
-        raise RemoteError(f"the reconciler closed the stream: {connection.close_reason or connection.close_code}")

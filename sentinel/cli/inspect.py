@@ -9,17 +9,20 @@ from __future__ import annotations
 import json
 import sys
 import time
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
-from sentinel.cli.context import client, local_only, state_dir
+from sentinel.cli.context import client, remote, state_dir
 from sentinel.cli.logfiles import follow, last_lines, log_files, of_run, parsed_line, printable, run_lines
 from sentinel.cli.main import CONTEXT, cli
 from sentinel.cli.output import handles_errors, to_json
 from sentinel.cli.table import status_table
 from sentinel.errors import DaemonUnavailable, SentinelError
 from sentinel.instances import is_instance_of
+
+if TYPE_CHECKING:
+    from sentinel.client import Client
 
 
 class NoLogs(SentinelError):
@@ -114,7 +117,8 @@ def events(name: str | None, limit: int, as_json: bool) -> None:
 @click.option("--run", "run", type=click.IntRange(1), metavar="ID", help="Only the lines of this run of a job.")
 @click.option("--json", "as_json", is_flag=True, help="One JSON object a line: time, text, run.")
 @click.option("--through-api", is_flag=True,
-              help="Ask the running reconciler (over its socket; a WebSocket for -f) instead of reading the log files.")
+              help="Ask the running reconciler (over its socket; a WebSocket for -f) instead of reading the log "
+              "files; implied by --api.")
 @handles_errors
 def logs(name: str, *, keep_following: bool, lines: int, run: int | None, as_json: bool, through_api: bool) -> None:
     """Print what NAME wrote to stdout and stderr, each line stamped with its time.
@@ -125,16 +129,14 @@ def logs(name: str, *, keep_following: bool, lines: int, run: int | None, as_jso
     """
     from sentinel.config.fields import check_name  # here: `status` does not pay for pydantic
 
-    local_only("logs", "it reads the log files here", refuse=True)
-
     try:
         check_name(name)  # never a path: `../sentinel` or `/etc/x` would name files outside logs/
     except ValueError as err:
         raise BadName(f"'{printable(name[:40])}{'…' if len(name) > 40 else ''}' is not a process name: {err}") from None
-    sd = state_dir()
-    if through_api:
-        _logs_through_api(str(sd.socket), name, keep_following=keep_following, lines=lines, run=run, as_json=as_json)
+    if through_api or remote() is not None:
+        _logs_through_api(client(), name, keep_following=keep_following, lines=lines, run=run, as_json=as_json)
         return
+    sd = state_dir()
     files = log_files(sd, name)
     if not files:
         raise NoLogs(f"no logs for '{name}' in {sd.logs}")
@@ -151,13 +153,11 @@ def logs(name: str, *, keep_following: bool, lines: int, run: int | None, as_jso
             return
 
 
-def _logs_through_api(target: str, name: str, *, keep_following: bool, lines: int, run: int | None,
+def _logs_through_api(through: Client, name: str, *, keep_following: bool, lines: int, run: int | None,
                       as_json: bool) -> None:
-    """`logs` from the reconciler's API (`client.log_stream`): its lines, printed as those of the files are."""
-    from sentinel.client import log_stream
-
+    """`logs` from the reconciler's API (`Client.log_lines`): its lines, printed as those of the files are."""
     try:
-        for line in log_stream(target, name, lines if run is None else 1000, keep_following):
+        for line in through.log_lines(name, lines if run is None else 1000, follow=keep_following):
             if run is not None and line["run"] != run:
                 continue
             if as_json:

@@ -1,5 +1,5 @@
-"""`sentinel.client.log_stream` against a URL target (the form `--api URL` will pass): a real ApiServer on TCP
-with a small app that answers as the reconciler's log routes do and echoes the headers it was given."""
+"""`Client.log_lines` against a remote reconciler (`--api URL --token-file F`): a real ApiServer on TCP with a
+small app that answers as the reconciler's log routes do and echoes the headers it was given."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ import asyncio
 import socket
 import threading
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 from starlette.requests import Request
@@ -17,8 +18,8 @@ from starlette.websockets import WebSocket
 from sentinel.api.answers import error_response
 from sentinel.api.app import create_app
 from sentinel.api.serving import ApiServer
-from sentinel.client import RemoteError, log_stream
-from sentinel.errors import DaemonUnavailable
+from sentinel.client import Client, Remote, RemoteError, Unreachable
+from sentinel.paths import StateDir
 
 
 def _line(text: str) -> dict[str, object]:
@@ -61,26 +62,36 @@ def url() -> Iterator[str]:
         loop.close()
 
 
-def test_the_last_lines_over_http_with_the_headers_given(url: str) -> None:
-    lines = list(log_stream(url, "web", 2, False, {"Authorization": "Bearer t0k"}))
+def _client(url: str, tmp_path: Path) -> Client:
+    token_file = tmp_path / "token"
+    token_file.write_text("t0k\n")
+    token_file.chmod(0o600)
+    return Client(StateDir(tmp_path / "unused"), remote=Remote.parse(url, token_file=str(token_file)))
+
+
+def test_the_last_lines_over_http_with_the_token(url: str, tmp_path: Path) -> None:
+    remote = _client(url, tmp_path)
+    lines = list(remote.log_lines("web", 2))
     assert [line["text"] for line in lines] == ["Bearer t0k", "Bearer t0k"]
     with pytest.raises(RemoteError, match="unknown process: nope"):
-        list(log_stream(url, "nope", 1, False))
+        list(remote.log_lines("nope", 1))
 
 
-def test_following_over_the_websocket_with_the_headers_given(url: str) -> None:
-    lines = list(log_stream(url, "web", 5, True, {"Authorization": "Bearer t0k"}))
+def test_following_over_the_websocket_with_the_token(url: str, tmp_path: Path) -> None:
+    remote = _client(url, tmp_path)
+    lines = list(remote.log_lines("web", 5, follow=True))
     assert [line["text"] for line in lines] == ["Bearer t0k", "5"]
     with pytest.raises(RemoteError, match="unknown process: nope"):
-        list(log_stream(url, "nope", 1, True))
+        list(remote.log_lines("nope", 1, follow=True))
     with pytest.raises(RemoteError, match="closed the stream: too slow: fell 3 messages behind"):
-        list(log_stream(url, "slow", 1, True))
+        list(remote.log_lines("slow", 1, follow=True))
 
 
-def test_a_url_nothing_answers_on_is_unavailable() -> None:
+def test_a_url_nothing_answers_on_is_unreachable(tmp_path: Path) -> None:
     with socket.socket() as unused:
         unused.bind(("127.0.0.1", 0))
         port = unused.getsockname()[1]
+    remote = Client(StateDir(tmp_path / "unused"), remote=Remote.parse(f"http://127.0.0.1:{port}"))
     for follow_too in (False, True):
-        with pytest.raises(DaemonUnavailable):
-            list(log_stream(f"http://127.0.0.1:{port}", "web", 1, follow_too))
+        with pytest.raises(Unreachable, match=f"cannot reach the reconciler at http://127.0.0.1:{port}"):
+            list(remote.log_lines("web", 1, follow=follow_too))

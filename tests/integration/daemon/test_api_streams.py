@@ -17,7 +17,7 @@ import pytest
 from websockets.exceptions import ConnectionClosed, InvalidStatus
 from websockets.sync.client import ClientConnection, unix_connect
 
-from sentinel.client import log_stream
+from sentinel.client import Client
 from sentinel.runtime.logfile import LINE_MAX
 from tests.support.daemon import Reconciler
 from tests.support.unixhttp import raw_request
@@ -245,7 +245,7 @@ def test_logs_through_the_api_say_what_is_wrong_in_one_line(counting: Reconciler
     assert result.output.strip().endswith("unknown process: nope")
     as_json = counting.cli("logs", "--through-api", "--json", "-n", "2", "counter").output.splitlines()
     assert [set(json.loads(line)) for line in as_json] == [{"time", "text", "run"}] * 2
-    following = list(log_stream(str(counting.state_dir.socket), "counter", 1, follow=False))
+    following = list(Client(counting.state_dir).log_lines("counter", 1))
     assert len(following) == 1
     counting.stop()
     result = counting.cli("logs", "--through-api", "-f", "counter")
