@@ -1,10 +1,11 @@
 """The API's answers as pydantic models, and its one error shape (docs/contract.md#api).
 
 Every error is `{"error": {"code": "...", "message": "one line"}}` with the status that fits:
-400 a body that is not JSON (or a bad query value), 404 an unknown process or endpoint, 405 a
+400 a body that is not JSON, 404 an unknown process or endpoint, 405 a
 known path asked with another method, 409 an action that conflicts with what the process is or
 what the reconciler is doing, 413 a body over the limit, 422 a body of the wrong shape (with
-`field`, the field at fault) or an invalid config (with `problems`). The models are what
+`field`, the field at fault) or a bad query value (`invalid_query`, with `field`, the parameter) or an
+invalid config (with `problems`). The models are what
 `sentinel schema --openapi` documents (`openapi`).
 """
 
@@ -45,6 +46,23 @@ class Processes(Answer):
     processes: list[dict[str, Any]] = Field(description="one status row per instance, as `sentinel status --json`")
     config_error: str | None
     storage_problems: list[str] = Field(description="as in /healthz: shown by `sentinel status` on stderr")
+    next: str | None = Field(None, description="the URL of the next page (docs/api.md#paging), null on the last")
+
+
+class GroupSummary(Answer):
+    name: str
+    processes: list[str] = Field(description="its instances")
+    states: dict[str, int] = Field(description="state: how many of its instances are in it")
+
+
+class Groups(Answer):
+    groups: list[GroupSummary]
+    next: str | None = Field(None, description="the URL of the next page (docs/api.md#paging), null on the last")
+
+
+class Group(Answer):
+    name: str
+    processes: list[dict[str, Any]] = Field(description="its instances' status rows, as `sentinel status --json`")
 
 
 class Reloaded(Answer):
@@ -65,7 +83,8 @@ class Acted(Answer):
 
 
 class Runs(Answer):
-    runs: list[dict[str, Any]]
+    runs: list[dict[str, Any]] = Field(description="oldest first; `id` is the run's number, the paging key")
+    next: str | None = Field(None, description="the URL of the next page (docs/api.md#paging), null on the last")
 
 
 class ConfigAnswer(Answer):
@@ -88,6 +107,7 @@ class Applied(Answer):
 
 
 class Event(Answer):
+    id: int = Field(description="grows with each event: the paging key")
     at: str | None
     process: str | None
     kind: str
@@ -95,7 +115,8 @@ class Event(Answer):
 
 
 class Events(Answer):
-    events: list[Event]
+    events: list[Event] = Field(description="oldest first")
+    next: str | None = Field(None, description="the URL of the next page (docs/api.md#paging), null on the last")
 
 
 class Stopping(Answer):
