@@ -11,6 +11,7 @@ invalid config (with `problems`). The models are what
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -131,8 +132,12 @@ class ApiError(Exception):
         super().__init__(message)
         self.status, self.code, self.message, self.extra, self.close = status, code, message, extra, close
 
-    def response(self) -> Response:
-        response = error_response(self.status, self.code, self.message, **self.extra)
+    def response(self, mask: Callable[[str], str] = str) -> Response:
+        """The error answer, its text passed through `mask` (the config's secrets masked: it may echo what the
+        caller sent, docs/security.md)."""
+        extra = {key: [mask(v) for v in value] if isinstance(value, list) else mask(value) if isinstance(value, str)
+                 else value for key, value in self.extra.items()}
+        response = error_response(self.status, self.code, mask(self.message), **extra)
         if self.close:
             response.headers["connection"] = "close"
         return response

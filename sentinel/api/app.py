@@ -472,17 +472,24 @@ ROUTES: list[BaseRoute] = [
 ]
 
 
+def _mask(request: Request) -> Callable[[str], str]:
+    """What masks the config's secrets in an error answer (it may echo what the caller sent)."""
+    daemon: Daemon | None = request.app.state.daemon
+    return daemon.controller.redact if daemon is not None else str
+
+
 async def _api_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, ApiError)
-    return exc.response()
+    return exc.response(_mask(request))
 
 
 async def _http_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, HTTPException)
+    path = _mask(request)(request.url.path)
     if exc.status_code == 405:
-        return error_response(405, "method_not_allowed", f"method {request.method} not allowed on {request.url.path}")
+        return error_response(405, "method_not_allowed", f"method {request.method} not allowed on {path}")
     if exc.status_code == 404:
-        return error_response(404, "not_found", f"no such endpoint: {request.url.path}")
+        return error_response(404, "not_found", f"no such endpoint: {path}")
     return error_response(exc.status_code, "bad_request", str(exc.detail))  # pragma: no cover - Starlette's own
 
 

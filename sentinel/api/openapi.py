@@ -73,7 +73,7 @@ def _operation(path: str, handler: Any) -> dict[str, Any]:
     responses: dict[str, Any] = {
         str(doc.status): {"description": STATUS_TEXT[doc.status], "content": {doc.media_type: {"schema": schema}}},
     }
-    errors = sorted({*doc.errors, *((413,) if doc.body is not None else ())})
+    errors = sorted({*doc.errors, *((400, 413) if doc.body is not None else ())})  # every body: not JSON, too large
     for status in errors:
         responses[str(status)] = {"description": STATUS_TEXT[status],
                                   "content": {"application/json": {"schema": _ref(ErrorAnswer)}}}

@@ -67,6 +67,15 @@ def masked_config(config: Config, tainted: Tainted | None = None) -> dict[str, A
     return dumped
 
 
+def known_secrets(config: Config, tainted: Tainted) -> frozenset[str]:
+    """The secret values of a config that are masked wherever they may reach free text (events, the API's
+    error answers): every value it took in (`all_secrets`) and each env value whose name looks secret, of
+    EVENT_MASK_MIN characters or more."""
+    by_name = {value for process in config.processes.values() for name, value in process.env.items()
+               if is_secret(name) and len(value) >= EVENT_MASK_MIN}
+    return all_secrets(tainted, min_length=EVENT_MASK_MIN) | by_name
+
+
 def all_secrets(tainted: Tainted, *, min_length: int = 1) -> frozenset[str]:
     """Every secret value that reached the config, of at least `min_length` characters."""
     return frozenset(value for values in tainted.values() for value in values if len(value) >= min_length)

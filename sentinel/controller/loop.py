@@ -24,7 +24,7 @@ from typing import assert_never
 
 from sentinel.clock import Clock
 from sentinel.config.loader import Loaded
-from sentinel.config.secrets import EVENT_MASK_MIN, all_secrets, redact
+from sentinel.config.secrets import known_secrets, redact
 from sentinel.controller.counters import Counters
 from sentinel.controller.health import HealthMonitor
 from sentinel.controller.jobs import MAX_SLEEP, JobRuns, JobScheduler
@@ -115,7 +115,7 @@ class Controller:
     def set_config(self, loaded: Loaded, path: str) -> None:
         """Make `loaded` the desired state (the caller has validated it)."""
         self.loaded, self.path, self.config_error = loaded, path, None
-        self._secrets = all_secrets(loaded.tainted, min_length=EVENT_MASK_MIN)
+        self._secrets = known_secrets(loaded.config, loaded.tainted)
         self.desired = expand(loaded.config, loaded.env_files, loaded.watched)
         for name, d in self.desired.items():
             self._stop_settings[name] = (d.stop_signal, d.stop_timeout, d.stop_mode)
@@ -531,6 +531,11 @@ class Controller:
         identity = spawned.identity if spawned is not None and name not in self._exits else None
         pgid = spawned.pgid if spawned is not None and identity is not None else None
         return to_stored(self.records[name], identity, pgid, mono=self.clock.monotonic(), wall=self.clock.now_utc())
+
+    def redact(self, text: str) -> str:
+        """`text` with the config's secrets masked (`config.secrets.known_secrets`): for free text that may
+        hold one, such as an API error that names what the caller sent."""
+        return redact(text, self._secrets)
 
     def event(self, kind: str, message: str, *, process: str | None = None) -> None:
         message = redact(message, self._secrets)  # a secret the config took in may reach a spawn error, …

@@ -73,6 +73,7 @@ def test_a_live_reconciler_serves_the_document_and_answers_as_it_says(
         ("GET", "/v1/processes?name=nope", "/v1/processes", None, 404),
         ("POST", "/v1/processes/restart", "/v1/processes/restart", b'{"targets": ["a"], "timeout": 5}', 200),
         ("POST", "/v1/processes/stop", "/v1/processes/stop", b'{"all": "no"}', 422),
+        ("POST", "/v1/processes/stop", "/v1/processes/stop", b"\x00", 400),  # found by schemathesis
         ("POST", "/v1/processes/a/run", "/v1/processes/{name}/run", b"{}", 409),
         ("POST", "/v1/processes/a/reload", "/v1/processes/{name}/reload", b"{}", 409),
         ("POST", "/v1/processes/a/signal", "/v1/processes/{name}/signal", b'{"signal": "CONT"}', 200),
