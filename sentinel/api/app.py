@@ -39,7 +39,7 @@ from sentinel.api.bodies import (
     Shutdown,
     parse,
 )
-from sentinel.api.paging import MAX_LIMIT, page_of
+from sentinel.api.paging import MAX_LIMIT, RECENT, page_of
 from sentinel.api.status import status_rows
 from sentinel.config.secrets import masked_config
 from sentinel.errors import BadSignal, ConfigError, NotAJob, NotReloadable, TargetError
@@ -108,8 +108,8 @@ async def body_of(request: Request, model: type[B]) -> B:
     return parse(model, b"".join(chunks))
 
 
-def paging(order: str, key: dict[str, Any], *, default: int) -> dict[str, Query]:
-    """The paging parameters of a list route (`paging`): `order` says how the list is sorted, `key` is the
+def paging_query(order: str, key: dict[str, Any], *, default: int) -> dict[str, Query]:
+    """The paging parameters of a list route (`paging.page_of`): `order` says how the list is sorted, `key` is the
     schema of its key."""
     return {
         "limit": Query(f"how many, {order} (1 to {MAX_LIMIT}, default {default})",
@@ -149,7 +149,7 @@ PROCESS_QUERY = {
     "group": Query("only the processes of this group"),
     "state": Query("only the instances in this state; repeat for more", {"type": "string", "enum": list(STATES)},
                    repeat=True),
-    **paging("by name", {"type": "string"}, default=MAX_LIMIT),
+    **paging_query("by name", {"type": "string"}, default=MAX_LIMIT),
 }
 
 
@@ -212,7 +212,7 @@ def _group_members(daemon: Daemon, group: str) -> list[str]:
     return members
 
 
-@documented(Doc(a.Groups, errors=(422,), query=paging("by name", {"type": "string"}, default=MAX_LIMIT)))
+@documented(Doc(a.Groups, errors=(422,), query=paging_query("by name", {"type": "string"}, default=MAX_LIMIT)))
 async def list_groups(request: Request) -> Response:
     """Each group (`group:` in the config): its instances and how many are in each state."""
     daemon = daemon_of(request)
@@ -341,7 +341,7 @@ async def _settled(daemon: Daemon, names: list[str], wait: float, *, converge: b
 ID = {"type": "integer"}
 
 
-@documented(Doc(a.Runs, errors=(404, 409, 422), query=paging("the newest, oldest first", ID, default=20)))
+@documented(Doc(a.Runs, errors=(404, 409, 422), query=paging_query("the newest, oldest first", ID, default=RECENT)))
 async def list_runs(request: Request) -> Response:
     """A job's runs, by number: the newest, oldest first."""
     daemon = daemon_of(request)
@@ -351,7 +351,7 @@ async def list_runs(request: Request) -> Response:
         raise _unknown(target_error([name], daemon.controller.desired))
     if not desired.is_job:
         raise ApiError(409, "conflict", f"{name} is not a job (it has no schedule)")
-    page = page_of(request, default=20, from_tail=True)
+    page = page_of(request, default=RECENT, from_tail=True)
     after, before = page.int_cursor()
     runs, more = page.trim([run.as_json() for run in daemon.store.runs(name, limit=page.probe, after=after,
                                                                         before=before)])
@@ -403,7 +403,7 @@ async def config_apply(request: Request) -> Response:
 EVENT_QUERY = {
     "process": Query("only the events of this process and its instances"),
     "kind": Query("only events of this kind (`started`, `exited`, …); repeat for more", repeat=True),
-    **paging("the newest, oldest first", ID, default=20),
+    **paging_query("the newest, oldest first", ID, default=RECENT),
 }
 
 
@@ -411,7 +411,7 @@ EVENT_QUERY = {
 async def events(request: Request) -> Response:
     """What the reconciler did and why: the newest events, oldest first."""
     daemon = daemon_of(request)
-    page = page_of(request, default=20, from_tail=True)
+    page = page_of(request, default=RECENT, from_tail=True)
     after, before = page.int_cursor()
     rows = daemon.store.events(process=request.query_params.get("process"), kinds=request.query_params.getlist("kind"),
                                limit=page.probe, after=after, before=before)

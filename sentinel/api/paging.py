@@ -21,7 +21,8 @@ from starlette.requests import Request
 
 from sentinel.api.answers import ApiError
 
-MAX_LIMIT = 10_000
+MAX_LIMIT = 10_000  # also the default of processes and groups: all of them, in practice
+RECENT = 20  # the default of events and runs: the newest 20, as `sentinel events` shows
 T = TypeVar("T")
 
 

@@ -16,6 +16,7 @@ import os
 from collections.abc import Callable
 from typing import Any
 
+import pytest
 import requests
 import schemathesis
 from hypothesis import HealthCheck, Phase, given, settings
@@ -81,6 +82,7 @@ def _explore(operation: Any, session: requests.Session, failures: list[str]) -> 
     answers_as_documented()
 
 
+@pytest.mark.timeout(300)  # about 15 s here; more on a loaded machine
 def test_every_generated_request_is_answered_as_the_document_says(
         make_reconciler: Callable[..., Reconciler]) -> None:
     r = make_reconciler(CONFIG)
