@@ -68,9 +68,10 @@ def masked_config(config: Config, tainted: Tainted | None = None) -> dict[str, A
 
 
 def known_secrets(config: Config, tainted: Tainted) -> frozenset[str]:
-    """The secret values of a config that are masked wherever they may reach free text (events, the API's
-    error answers): every value it took in (`all_secrets`) and each env value whose name looks secret, of
-    EVENT_MASK_MIN characters or more."""
+    """The secret values of a config that the API's error answers mask (they may echo what a request sent):
+    every value it took in (`all_secrets`) and each env value whose name looks secret, of EVENT_MASK_MIN
+    characters or more. Events mask only the first kind: they name keys (`env.API_TOKEN changed`), and a
+    value typed into the config is masked by name wherever the config is shown."""
     by_name = {value for process in config.processes.values() for name, value in process.env.items()
                if is_secret(name) and len(value) >= EVENT_MASK_MIN}
     return all_secrets(tainted, min_length=EVENT_MASK_MIN) | by_name

@@ -24,7 +24,7 @@ from typing import assert_never
 
 from sentinel.clock import Clock
 from sentinel.config.loader import Loaded
-from sentinel.config.secrets import known_secrets, redact
+from sentinel.config.secrets import EVENT_MASK_MIN, all_secrets, known_secrets, redact
 from sentinel.controller.counters import Counters
 from sentinel.controller.health import HealthMonitor
 from sentinel.controller.jobs import MAX_SLEEP, JobRuns, JobScheduler
@@ -82,6 +82,7 @@ class Controller:
         self._shortage: str | None = None  # the last "too few file descriptors" line said
         self.loaded: Loaded | None = None
         self._secrets: frozenset[str] = frozenset()  # masked in every event (config.secrets)
+        self._answer_secrets: frozenset[str] = frozenset()  # and these in API errors (`redact`)
         self.path: str | None = None
         self.desired: dict[str, DesiredProcess] = {}
         self.records: dict[str, ProcessRecord] = {}
@@ -115,7 +116,8 @@ class Controller:
     def set_config(self, loaded: Loaded, path: str) -> None:
         """Make `loaded` the desired state (the caller has validated it)."""
         self.loaded, self.path, self.config_error = loaded, path, None
-        self._secrets = known_secrets(loaded.config, loaded.tainted)
+        self._secrets = all_secrets(loaded.tainted, min_length=EVENT_MASK_MIN)
+        self._answer_secrets = known_secrets(loaded.config, loaded.tainted)
         self.desired = expand(loaded.config, loaded.env_files, loaded.watched)
         for name, d in self.desired.items():
             self._stop_settings[name] = (d.stop_signal, d.stop_timeout, d.stop_mode)
@@ -533,9 +535,9 @@ class Controller:
         return to_stored(self.records[name], identity, pgid, mono=self.clock.monotonic(), wall=self.clock.now_utc())
 
     def redact(self, text: str) -> str:
-        """`text` with the config's secrets masked (`config.secrets.known_secrets`): for free text that may
-        hold one, such as an API error that names what the caller sent."""
-        return redact(text, self._secrets)
+        """`text` with the config's secrets masked (`config.secrets.known_secrets`): for an API error, which
+        may name what the caller sent."""
+        return redact(text, self._answer_secrets)
 
     def event(self, kind: str, message: str, *, process: str | None = None) -> None:
         message = redact(message, self._secrets)  # a secret the config took in may reach a spawn error, …
