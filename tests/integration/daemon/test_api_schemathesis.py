@@ -40,7 +40,7 @@ processes:
   worker: {command: sleep 1000}
   tick: {command: "true", schedule: manual}
 """
-EXAMPLES = int(os.environ.get("SENTINEL_SCHEMATHESIS_EXAMPLES", "8"))
+EXAMPLES = int(os.environ.get("SENTINEL_SCHEMATHESIS_EXAMPLES", "6"))
 KNOWN = {"name": ["web", "web.1", "worker", "tick"], "group": ["front"]}
 CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance, response_schema_conformance]
 MAX_TIMEOUT = 2.0
@@ -82,7 +82,7 @@ def _explore(operation: Any, session: requests.Session, failures: list[str]) -> 
     answers_as_documented()
 
 
-@pytest.mark.timeout(300)  # about 15 s here; more on a loaded machine
+@pytest.mark.timeout(300)  # 13 s on this 2-core machine under a load of 5; leave room for more
 def test_every_generated_request_is_answered_as_the_document_says(
         make_reconciler: Callable[..., Reconciler]) -> None:
     r = make_reconciler(CONFIG)
