@@ -1,15 +1,17 @@
 """The API's answers as pydantic models, and its one error shape (docs/contract.md#api).
 
 Every error is `{"error": {"code": "...", "message": "one line"}}` with the status that fits:
-400 a body that is not JSON (or a bad query value), 404 an unknown process or endpoint, 405 a
+400 a body that is not JSON, 404 an unknown process or endpoint, 405 a
 known path asked with another method, 409 an action that conflicts with what the process is or
 what the reconciler is doing, 413 a body over the limit, 422 a body of the wrong shape (with
-`field`, the field at fault) or an invalid config (with `problems`). The models are what
+`field`, the field at fault) or a bad query value (`invalid_query`, with `field`, the parameter) or an
+invalid config (with `problems`). The models are what
 `sentinel schema --openapi` documents (`openapi`).
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -45,6 +47,23 @@ class Processes(Answer):
     processes: list[dict[str, Any]] = Field(description="one status row per instance, as `sentinel status --json`")
     config_error: str | None
     storage_problems: list[str] = Field(description="as in /healthz: shown by `sentinel status` on stderr")
+    next: str | None = Field(None, description="the URL of the next page (docs/api.md#paging), null on the last")
+
+
+class GroupSummary(Answer):
+    name: str
+    processes: list[str] = Field(description="its instances")
+    states: dict[str, int] = Field(description="state: how many of its instances are in it")
+
+
+class Groups(Answer):
+    groups: list[GroupSummary]
+    next: str | None = Field(None, description="the URL of the next page (docs/api.md#paging), null on the last")
+
+
+class Group(Answer):
+    name: str
+    processes: list[dict[str, Any]] = Field(description="its instances' status rows, as `sentinel status --json`")
 
 
 class Reloaded(Answer):
@@ -65,7 +84,8 @@ class Acted(Answer):
 
 
 class Runs(Answer):
-    runs: list[dict[str, Any]]
+    runs: list[dict[str, Any]] = Field(description="oldest first; `id` is the run's number, the paging key")
+    next: str | None = Field(None, description="the URL of the next page (docs/api.md#paging), null on the last")
 
 
 class ConfigAnswer(Answer):
@@ -88,6 +108,7 @@ class Applied(Answer):
 
 
 class Event(Answer):
+    id: int = Field(description="grows with each event: the paging key")
     at: str | None
     process: str | None
     kind: str
@@ -95,7 +116,8 @@ class Event(Answer):
 
 
 class Events(Answer):
-    events: list[Event]
+    events: list[Event] = Field(description="oldest first")
+    next: str | None = Field(None, description="the URL of the next page (docs/api.md#paging), null on the last")
 
 
 class LogLine(Answer):
@@ -123,8 +145,12 @@ class ApiError(Exception):
         super().__init__(message)
         self.status, self.code, self.message, self.extra, self.close = status, code, message, extra, close
 
-    def response(self) -> Response:
-        response = error_response(self.status, self.code, self.message, **self.extra)
+    def response(self, mask: Callable[[str], str] = str) -> Response:
+        """The error answer, its text passed through `mask` (the config's secrets masked: it may echo what the
+        caller sent, docs/security.md)."""
+        extra = {key: [mask(v) for v in value] if isinstance(value, list) else mask(value) if isinstance(value, str)
+                 else value for key, value in self.extra.items()}
+        response = error_response(self.status, self.code, mask(self.message), **extra)
         if self.close:
             response.headers["connection"] = "close"
         return response

@@ -10,8 +10,10 @@ shape the answer. `serving` carries them over HTTP (uvicorn).
 from __future__ import annotations
 
 import os
+from collections import Counter
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
+from fnmatch import fnmatchcase
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from starlette.applications import Starlette
@@ -24,7 +26,20 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from sentinel.api import answers as a
 from sentinel.api.answers import ApiError, answer, error_response
-from sentinel.api.bodies import Act, Apply, B, Body, ConfigFile, ReloadProcess, RunJob, SendSignal, Shutdown, parse
+from sentinel.api.bodies import (
+    Act,
+    ActOnOne,
+    Apply,
+    B,
+    Body,
+    ConfigFile,
+    ReloadProcess,
+    RunJob,
+    SendSignal,
+    Shutdown,
+    parse,
+)
+from sentinel.api.paging import MAX_LIMIT, RECENT, page_of
 from sentinel.api.status import status_rows
 from sentinel.api.streaming import MAX_LINES, follow_events, follow_logs, process_logs
 from sentinel.config.secrets import masked_config
@@ -34,6 +49,7 @@ from sentinel.reconcile.desired import expand
 from sentinel.reconcile.render import diff_items, diff_lines
 from sentinel.reconcile.targets import target_error
 from sentinel.state.values import iso
+from sentinel.states import ProcessState
 
 if TYPE_CHECKING:
     from sentinel.daemon import Daemon
@@ -45,13 +61,22 @@ H = TypeVar("H", bound=Handler)
 
 
 @dataclass(frozen=True, slots=True)
+class Query:
+    """A query parameter, as `openapi` documents it."""
+
+    description: str
+    schema: dict[str, Any] = field(default_factory=lambda: {"type": "string"})
+    repeat: bool = False  # may be given more than once (`?state=running&state=backoff`)
+
+
+@dataclass(frozen=True, slots=True)
 class Doc:
     """What `openapi` says of an endpoint beyond its path and methods: its body, answer, errors, query."""
 
     answer: type[a.Answer] | None  # None: not JSON (`/metrics`, `/openapi.json`)
     body: type[Body] | None = None
     errors: tuple[int, ...] = ()
-    query: dict[str, str] = field(default_factory=dict)  # name: description
+    query: dict[str, Query] = field(default_factory=dict)
     status: int = 200
     media_type: str = "application/json"
 
@@ -84,11 +109,24 @@ async def body_of(request: Request, model: type[B]) -> B:
     return parse(model, b"".join(chunks))
 
 
-def _limit(request: Request) -> int:
-    try:
-        return max(1, min(10_000, int(request.query_params.get("limit") or "20")))
-    except ValueError:
-        raise ApiError(400, "bad_query", "limit must be a whole number") from None
+def paging_query(order: str, key: dict[str, Any], *, default: int) -> dict[str, Query]:
+    """The paging parameters of a list route (`paging.page_of`): `order` says how the list is sorted, `key` is the
+    schema of its key."""
+    return {
+        "limit": Query(f"how many, {order} (1 to {MAX_LIMIT}, default {default})",
+                       {"type": "integer", "minimum": 1, "maximum": MAX_LIMIT}),
+        "after": Query("the page after this key (a `next` link carries it)", key),
+        "before": Query("the page before this key (a `next` link carries it); not with `after`", key),
+    }
+
+
+def _name(row: dict[str, Any]) -> str:
+    name: str = row["name"]
+    return name
+
+
+def _is_glob(name: str) -> bool:
+    return any(char in name for char in "*?[")
 
 
 def _unknown(err: TargetError) -> ApiError:
@@ -105,64 +143,149 @@ async def healthz(request: Request) -> Response:
                            storage_problems=daemon.controller.storage_problems()))
 
 
-@documented(Doc(a.Processes, errors=(404,), query={"name": "only these processes (repeat for more)",
-                                                     "group": "only the processes of this group"}))
+STATES = tuple(str(state) for state in ProcessState)
+PROCESS_QUERY = {
+    "name": Query("a process or instance (404 when unknown), or a glob of instance names (`web*`, `*.1`); "
+                  "repeat for more", repeat=True),
+    "group": Query("only the processes of this group"),
+    "state": Query("only the instances in this state; repeat for more", {"type": "string", "enum": list(STATES)},
+                   repeat=True),
+    **paging_query("by name", {"type": "string"}, default=MAX_LIMIT),
+}
+
+
+@documented(Doc(a.Processes, errors=(404, 422), query=PROCESS_QUERY))
 async def list_processes(request: Request) -> Response:
-    """Each process instance's status row."""
+    """Each process instance's status row, by name."""
     controller = daemon_of(request).controller
-    names = request.query_params.getlist("name")
-    group = request.query_params.get("group")
+    query = request.query_params
+    names, group, states = query.getlist("name"), query.get("group"), query.getlist("state")
+    page = page_of(request, default=MAX_LIMIT)
+    if bad := next((state for state in states if state not in STATES), None):
+        raise ApiError(422, "invalid_query", f"state: unknown state '{bad}' (one of {', '.join(STATES)})",
+                       field="state")
     rows = status_rows(controller)
-    unknown = [n for n in names if not any(is_instance_of(row["name"], n) for row in rows)]
+    unknown = [n for n in names if not _is_glob(n) and not any(is_instance_of(row["name"], n) for row in rows)]
     if unknown:
         raise _unknown(target_error(unknown, controller.desired))
     if names:
-        rows = [row for row in rows if any(is_instance_of(row["name"], n) for n in names)]
+        rows = [row for row in rows if any(_named(row["name"], n) for n in names)]
     if group is not None:
         rows = [row for row in rows if row["group"] == group]
+    if states:
+        rows = [row for row in rows if row["state"] in states]
+    rows, more = page.window(rows, _name)
+    return answer(a.Processes(processes=rows, config_error=controller.config_error,
+                              storage_problems=controller.storage_problems(),
+                              next=page.next_url(request, rows, _name, more)))
+
+
+def _named(instance: str, name: str) -> bool:
+    """`instance` is `name` or one of its replicas, or matches `name` as a glob."""
+    return fnmatchcase(instance, name) if _is_glob(name) else is_instance_of(instance, name)
+
+
+@documented(Doc(a.Processes, errors=(404,)))
+async def get_process(request: Request) -> Response:
+    """One process's status rows (one per instance), or one instance's."""
+    controller = daemon_of(request).controller
+    name = request.path_params["name"]
+    rows = [row for row in status_rows(controller) if is_instance_of(row["name"], name)]
+    if not rows:
+        raise _unknown(target_error([name], controller.desired))
     return answer(a.Processes(processes=rows, config_error=controller.config_error,
                               storage_problems=controller.storage_problems()))
 
 
-@documented(Doc(a.Acted, body=Act, errors=(404, 409, 422)))
-async def act(request: Request) -> Response:
-    """Start, stop or restart the targets (or every process with `all`) and wait for them to settle."""
-    daemon = daemon_of(request)
-    verb = request.path_params["verb"]
-    if verb not in VERBS:
-        raise ApiError(404, "not_found", f"unknown action '{verb}' (use start, stop or restart)")
-    body = await body_of(request, Act)
-    if body.all and body.targets:
-        raise ApiError(422, "invalid_body", "all: cannot be given with targets", field="all")
-    _not_stopping(daemon)
-    try:
-        names = daemon.controller.request(verb, body.targets, everything=body.all)
-    except TargetError as err:
-        raise _unknown(err) from None
-    return await _settled(daemon, names, body.wait, converge=body.converge)
+def _groups(daemon: Daemon) -> dict[str, list[str]]:
+    """Each group's instances, by name."""
+    groups: dict[str, list[str]] = {}
+    for name, desired in sorted(daemon.controller.desired.items()):
+        if desired.group is not None:
+            groups.setdefault(desired.group, []).append(name)
+    return dict(sorted(groups.items()))
 
 
-@documented(Doc(a.Acted, body=Act, errors=(404, 409, 422)))
-async def act_on_one(request: Request) -> Response:
-    """Start, stop or restart one process, or `run` a job now, and wait for it to settle."""
+def _group_members(daemon: Daemon, group: str) -> list[str]:
+    members = _groups(daemon).get(group)
+    if members is None:
+        raise ApiError(404, "not_found", f"unknown group: {group}")
+    return members
+
+
+@documented(Doc(a.Groups, errors=(422,), query=paging_query("by name", {"type": "string"}, default=MAX_LIMIT)))
+async def list_groups(request: Request) -> Response:
+    """Each group (`group:` in the config): its instances and how many are in each state."""
     daemon = daemon_of(request)
-    name, verb = request.path_params["name"], request.path_params["verb"]
-    if verb == "run":
-        return await _run_job(daemon, name, await body_of(request, RunJob))
-    if verb == "reload":
-        await body_of(request, ReloadProcess)
-        return await _reload(daemon, name)
-    if verb == "signal":
-        return await _signal(daemon, name, await body_of(request, SendSignal))
-    if verb not in VERBS:
-        raise ApiError(404, "not_found", f"unknown action '{verb}' (use start, stop, restart, run, reload or signal)")
-    body = await body_of(request, Act)
-    _not_stopping(daemon)
-    try:
-        names = daemon.controller.request(verb, [name], everything=False)
-    except TargetError as err:
-        raise _unknown(err) from None
-    return await _settled(daemon, names, body.wait, converge=body.converge)
+    page = page_of(request, default=MAX_LIMIT)
+    groups, more = page.window(list(_groups(daemon).items()), lambda item: item[0])
+    states = {row["name"]: row["state"] for row in status_rows(daemon.controller, measure=False)}
+    summaries = [a.GroupSummary(name=group, processes=members,
+                                states=dict(sorted(Counter(states[name] for name in members).items())))
+                 for group, members in groups]
+    return answer(a.Groups(groups=summaries, next=page.next_url(request, summaries, lambda g: g.name, more)))
+
+
+@documented(Doc(a.Group, errors=(404,)))
+async def get_group(request: Request) -> Response:
+    """One group's instances and their status rows."""
+    daemon = daemon_of(request)
+    group = request.path_params["group"]
+    members = _group_members(daemon, group)
+    return answer(a.Group(name=group, processes=status_rows(daemon.controller, members)))
+
+
+def _acting(verb: str, scope: str) -> Handler:
+    """The handler of `verb` (start, stop, restart) on the targets of a body (`scope` "processes"), on the
+    process of the path ("process") or on the group of the path ("group")."""
+    model = Act if scope == "processes" else ActOnOne
+
+    @documented(Doc(a.Acted, body=model, errors=(404, 409, 422)))
+    async def handler(request: Request) -> Response:
+        daemon = daemon_of(request)
+        body = await body_of(request, model)
+        everything = False
+        if isinstance(body, Act):
+            if body.all and body.targets:
+                raise ApiError(422, "invalid_body", "all: cannot be given with targets", field="all")
+            targets, everything = body.targets, body.all
+        elif scope == "group":
+            _group_members(daemon, request.path_params["group"])
+            targets = [f"group:{request.path_params['group']}"]
+        else:
+            targets = [request.path_params["name"]]
+        _not_stopping(daemon)
+        try:
+            names = daemon.controller.request(verb, targets, everything=everything)
+        except TargetError as err:
+            raise _unknown(err) from None
+        return await _settled(daemon, names, body.wait, converge=body.converge)
+
+    what = {"processes": "the targets (or every process with `all`)", "process": "one process (or instance)",
+            "group": "every process of one group"}[scope]
+    handler.__name__ = handler.__qualname__ = f"{verb}_{scope}"
+    handler.__doc__ = f"{verb.capitalize()} {what} and wait for them to settle."
+    return handler
+
+
+@documented(Doc(a.Acted, body=RunJob, errors=(404, 409, 422)))
+async def run_job(request: Request) -> Response:
+    """Start a run of a job now and wait for it to settle."""
+    return await _run_job(daemon_of(request), request.path_params["name"], await body_of(request, RunJob))
+
+
+@documented(Doc(a.Reloaded, body=ReloadProcess, errors=(404, 409, 422)))
+async def reload_process(request: Request) -> Response:
+    """Reload a process's running instances as its `reload:` says."""
+    await body_of(request, ReloadProcess)
+    return await _reload(daemon_of(request), request.path_params["name"])
+
+
+@documented(Doc(a.Signalled, body=SendSignal, errors=(404, 409, 422)))
+async def signal_process(request: Request) -> Response:
+    """Send a signal to the main process of each running instance of a process."""
+    daemon = daemon_of(request)
+    return await _signal(daemon, request.path_params["name"], await body_of(request, SendSignal))
 
 
 async def _run_job(daemon: Daemon, name: str, body: RunJob) -> Response:
@@ -216,9 +339,12 @@ async def _settled(daemon: Daemon, names: list[str], wait: float, *, converge: b
     return answer(a.Acted(done=names, settled=settled, processes=status_rows(controller, names)))
 
 
-@documented(Doc(a.Runs, errors=(400, 404, 409), query={"limit": "how many, newest first (1 to 10000, 20)"}))
+ID = {"type": "integer"}
+
+
+@documented(Doc(a.Runs, errors=(404, 409, 422), query=paging_query("the newest, oldest first", ID, default=RECENT)))
 async def list_runs(request: Request) -> Response:
-    """A job's runs, newest first."""
+    """A job's runs, by number: the newest, oldest first."""
     daemon = daemon_of(request)
     name = request.path_params["name"]
     desired = daemon.controller.desired.get(name)
@@ -226,8 +352,11 @@ async def list_runs(request: Request) -> Response:
         raise _unknown(target_error([name], daemon.controller.desired))
     if not desired.is_job:
         raise ApiError(409, "conflict", f"{name} is not a job (it has no schedule)")
-    limit = _limit(request)
-    return answer(a.Runs(runs=[run.as_json() for run in daemon.store.runs(name, limit=limit)]))
+    page = page_of(request, default=RECENT, from_tail=True)
+    after, before = page.int_cursor()
+    runs, more = page.trim([run.as_json() for run in daemon.store.runs(name, limit=page.probe, after=after,
+                                                                        before=before)])
+    return answer(a.Runs(runs=runs, next=page.next_url(request, runs, lambda run: run["id"], more)))
 
 
 @documented(Doc(a.ConfigAnswer))
@@ -273,20 +402,30 @@ async def config_apply(request: Request) -> Response:
 
 
 logs = documented(Doc(a.LogLines, errors=(404, 422), query={
-    "lines": f"how many of the last lines, oldest first (0 to {MAX_LINES}, 100)",
-    "stream": "only output (the process's stdout and stderr) or only sentinel (the reconciler's own lines)",
+    "lines": Query(f"how many of the last lines, oldest first (0 to {MAX_LINES}, 100)", {"type": "integer"}),
+    "stream": Query("only output (the process's stdout and stderr) or only sentinel (the reconciler's own lines)",
+                    {"type": "string", "enum": ["output", "sentinel"]}),
 }))(process_logs)
 
 
-@documented(Doc(a.Events, errors=(400,), query={"process": "only this process's events",
-                                                 "limit": "how many, newest last (1 to 10000, 20)"}))
+EVENT_QUERY = {
+    "process": Query("only the events of this process and its instances"),
+    "kind": Query("only events of this kind (`started`, `exited`, …); repeat for more", repeat=True),
+    **paging_query("the newest, oldest first", ID, default=RECENT),
+}
+
+
+@documented(Doc(a.Events, errors=(422,), query=EVENT_QUERY))
 async def events(request: Request) -> Response:
-    """What the reconciler did and why."""
+    """What the reconciler did and why: the newest events, oldest first."""
     daemon = daemon_of(request)
-    limit = _limit(request)
-    rows = daemon.store.events(process=request.query_params.get("process"), limit=limit)
-    return answer(a.Events(events=[a.Event(at=iso(e.at), process=e.process, kind=e.kind, message=e.message)
-                                   for e in rows]))
+    page = page_of(request, default=RECENT, from_tail=True)
+    after, before = page.int_cursor()
+    rows = daemon.store.events(process=request.query_params.get("process"), kinds=request.query_params.getlist("kind"),
+                               limit=page.probe, after=after, before=before)
+    found, more = page.trim([a.Event(id=e.id, at=iso(e.at), process=e.process, kind=e.kind, message=e.message)
+                             for e in rows])
+    return answer(a.Events(events=found, next=page.next_url(request, found, lambda event: event.id, more)))
 
 
 @documented(Doc(a.Stopping, body=Shutdown, errors=(422,), status=202))
@@ -323,11 +462,18 @@ ROUTES: list[BaseRoute] = [
     Route("/metrics", metrics),
     Route("/openapi.json", openapi_document),
     Route("/v1/processes", list_processes),
-    Route("/v1/processes/{verb}", act, methods=["POST"]),
+    *(Route(f"/v1/processes/{verb}", _acting(verb, "processes"), methods=["POST"]) for verb in VERBS),
+    Route("/v1/processes/{name}", get_process),
     Route("/v1/processes/{name}/runs", list_runs),
     Route("/v1/processes/{name}/logs", logs),
     WebSocketRoute("/v1/processes/{name}/logs", follow_logs),  # not in OpenAPI: docs/contract.md#logs-over-the-api
-    Route("/v1/processes/{name}/{verb}", act_on_one, methods=["POST"]),
+    *(Route(f"/v1/processes/{{name}}/{verb}", _acting(verb, "process"), methods=["POST"]) for verb in VERBS),
+    Route("/v1/processes/{name}/run", run_job, methods=["POST"]),
+    Route("/v1/processes/{name}/reload", reload_process, methods=["POST"]),
+    Route("/v1/processes/{name}/signal", signal_process, methods=["POST"]),
+    Route("/v1/groups", list_groups),
+    Route("/v1/groups/{group}", get_group),
+    *(Route(f"/v1/groups/{{group}}/{verb}", _acting(verb, "group"), methods=["POST"]) for verb in VERBS),
     Route("/v1/config", config_get),
     Route("/v1/config/diff", config_diff, methods=["POST"]),
     Route("/v1/config/apply", config_apply, methods=["POST"]),
@@ -337,17 +483,24 @@ ROUTES: list[BaseRoute] = [
 ]
 
 
+def _mask(request: Request) -> Callable[[str], str]:
+    """What masks the config's secrets in an error answer (it may echo what the caller sent)."""
+    daemon: Daemon | None = request.app.state.daemon
+    return daemon.controller.redact if daemon is not None else str
+
+
 async def _api_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, ApiError)
-    return exc.response()
+    return exc.response(_mask(request))
 
 
 async def _http_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, HTTPException)
+    path = _mask(request)(request.url.path)
     if exc.status_code == 405:
-        return error_response(405, "method_not_allowed", f"method {request.method} not allowed on {request.url.path}")
+        return error_response(405, "method_not_allowed", f"method {request.method} not allowed on {path}")
     if exc.status_code == 404:
-        return error_response(404, "not_found", f"no such endpoint: {request.url.path}")
+        return error_response(404, "not_found", f"no such endpoint: {path}")
     return error_response(exc.status_code, "bad_request", str(exc.detail))  # pragma: no cover - Starlette's own
 
 

@@ -30,12 +30,17 @@ class Waits(Body):
         return min(self.timeout, MAX_WAIT)
 
 
-class Act(Waits):
+class ActOnOne(Waits):
+    """`start`, `stop` or `restart` of one process or group (named in the path)."""
+
+    converge: bool = Field(False, description="wait until they have converged, by `apply`'s rule (--wait)")
+
+
+class Act(ActOnOne):
     """`start`, `stop` or `restart`: the named targets, or every process with `all`."""
 
-    targets: list[str] = Field(default_factory=list)
+    targets: list[str] = Field(default_factory=list, description="processes, instances (`web.1`) or `group:NAME`")
     all: bool = False
-    converge: bool = Field(False, description="wait until they have converged, by `apply`'s rule (--wait)")
 
 
 class RunJob(Waits):

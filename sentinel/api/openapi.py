@@ -18,17 +18,18 @@ from starlette.routing import BaseRoute
 from starlette.schemas import BaseSchemaGenerator
 
 from sentinel.api.answers import ErrorAnswer
-from sentinel.api.app import ROUTES, VERBS, describe
+from sentinel.api.app import ROUTES, Query, describe
 from sentinel.api.tcp import OPEN_PATHS
 
 REF = "#/components/schemas/{model}"
 PATH_PARAMETERS = {
     "name": "a process, or one instance of it (`web.2`)",
-    "verb": f"{', '.join(VERBS)} (and `run` for a job, on /v1/processes/{{name}}/run)",
+    "group": "a group (`group:` in the config)",
 }
-STATUS_TEXT = {200: "OK", 202: "Accepted", 400: "Bad request: not JSON, or a bad query value",
+STATUS_TEXT = {200: "OK", 202: "Accepted", 400: "Bad request: a body that is not JSON",
                404: "Unknown process or endpoint", 409: "Conflicts with the process or with the reconciler's state",
-               413: "Body over 1 MiB", 422: "Invalid body (the field at fault) or invalid config (its problems)"}
+               413: "Body over 1 MiB",
+               422: "Invalid body or query value (the field at fault) or invalid config (its problems)"}
 
 
 BEARER = {"type": "http", "scheme": "bearer",
@@ -72,8 +73,7 @@ def _operation(path: str, handler: Any) -> dict[str, Any]:
     summary = (handler.__doc__ or "").strip().splitlines()[0]
     parameters = [{"name": name, "in": "path", "required": True, "description": PATH_PARAMETERS[name],
                    "schema": {"type": "string"}} for name in re.findall(r"\{(\w+)\}", path)]
-    parameters += [{"name": name, "in": "query", "required": False, "description": text, "schema": {"type": "string"}}
-                   for name, text in doc.query.items()]
+    parameters += [_query_parameter(name, query) for name, query in doc.query.items()]
     if doc.answer is not None:
         schema: dict[str, str] = _ref(doc.answer)
     else:
@@ -81,7 +81,7 @@ def _operation(path: str, handler: Any) -> dict[str, Any]:
     responses: dict[str, Any] = {
         str(doc.status): {"description": STATUS_TEXT[doc.status], "content": {doc.media_type: {"schema": schema}}},
     }
-    errors = sorted({*doc.errors, *((413,) if doc.body is not None else ())})
+    errors = sorted({*doc.errors, *((400, 413) if doc.body is not None else ())})  # every body: not JSON, too large
     for status in errors:
         responses[str(status)] = {"description": STATUS_TEXT[status],
                                   "content": {"application/json": {"schema": _ref(ErrorAnswer)}}}
@@ -95,6 +95,11 @@ def _operation(path: str, handler: Any) -> dict[str, Any]:
                                     "content": {"application/json": {"schema": _ref(doc.body)}}}
     operation["responses"] = responses
     return operation
+
+
+def _query_parameter(name: str, query: Query) -> dict[str, Any]:
+    schema = {"type": "array", "items": query.schema} if query.repeat else query.schema
+    return {"name": name, "in": "query", "required": False, "description": query.description, "schema": schema}
 
 
 @functools.cache

@@ -47,14 +47,14 @@ def _daemon(connection: HTTPConnection) -> Daemon:
 def _lines_asked(connection: HTTPConnection) -> int:
     raw = connection.query_params.get("lines") or str(DEFAULT_LINES)
     if not raw.isdigit() or int(raw) > MAX_LINES:
-        raise ApiError(422, "bad_query", f"lines must be a whole number from 0 to {MAX_LINES}", field="lines")
+        raise ApiError(422, "invalid_query", f"lines must be a whole number from 0 to {MAX_LINES}", field="lines")
     return int(raw)
 
 
 def _stream_asked(connection: HTTPConnection) -> str | None:
     stream = connection.query_params.get("stream")
     if stream is not None and stream not in STREAMS:
-        raise ApiError(422, "bad_query", "stream must be output (the process's stdout and stderr, one pipe) "
+        raise ApiError(422, "invalid_query", "stream must be output (the process's stdout and stderr, one pipe) "
                                          "or sentinel (the reconciler's own lines)", field="stream")
     return stream
 
@@ -112,7 +112,7 @@ async def follow_events(websocket: WebSocket) -> None:
     daemon = _daemon(websocket)
     if not _follows(websocket):
         await websocket.send_denial_response(ApiError(
-            422, "bad_query", "over a WebSocket, /v1/events needs follow=true", field="follow").response())
+            422, "invalid_query", "over a WebSocket, /v1/events needs follow=true", field="follow").response())
         return
     process = websocket.query_params.get("process")
     fanout = daemon.controller.events

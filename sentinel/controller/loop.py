@@ -85,6 +85,7 @@ class Controller:
         self._shortage: str | None = None  # the last "too few file descriptors" line said
         self.loaded: Loaded | None = None
         self._secrets: frozenset[str] = frozenset()  # masked in every event (config.secrets)
+        self._answer_secrets: frozenset[str] = frozenset()  # and these in API errors (`redact`)
         self.path: str | None = None
         self.desired: dict[str, DesiredProcess] = {}
         self.records: dict[str, ProcessRecord] = {}
@@ -121,8 +122,11 @@ class Controller:
         self.loaded, self.path, self.config_error = loaded, path, None
         self._secrets = all_secrets(loaded.tainted, min_length=EVENT_MASK_MIN)
         self.desired = expand(loaded.config, loaded.env_files, loaded.watched)
-        shown = self._secrets | named_secret_values((d.env for d in self.desired.values()), min_length=EVENT_MASK_MIN)
-        self.runtime.log_lines.redact = partial(redact, secrets=shown)  # what a child prints of them, over the API
+        # Events name keys (`env.API_TOKEN changed`): they mask only what the config took in. What the API sends of
+        # a child's output or echoes of a request also masks the values of secret-looking variables.
+        self._answer_secrets = self._secrets | named_secret_values(
+            (d.env for d in self.desired.values()), min_length=EVENT_MASK_MIN)
+        self.runtime.log_lines.redact = partial(redact, secrets=self._answer_secrets)
         for name, d in self.desired.items():
             self._stop_settings[name] = (d.stop_signal, d.stop_timeout, d.stop_mode)
         self._say_shortage()
@@ -537,6 +541,11 @@ class Controller:
         identity = spawned.identity if spawned is not None and name not in self._exits else None
         pgid = spawned.pgid if spawned is not None and identity is not None else None
         return to_stored(self.records[name], identity, pgid, mono=self.clock.monotonic(), wall=self.clock.now_utc())
+
+    def redact(self, text: str) -> str:
+        """`text` with the config's secrets masked (those events mask, and the values of secret-looking
+        variables): for an API error, which may name what the caller sent."""
+        return redact(text, self._answer_secrets)
 
     def event(self, kind: str, message: str, *, process: str | None = None) -> None:
         message = redact(message, self._secrets)  # a secret the config took in may reach a spawn error, …

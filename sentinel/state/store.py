@@ -25,7 +25,7 @@ from __future__ import annotations
 import os
 import re
 import threading
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
 from contextlib import contextmanager, suppress
 from dataclasses import replace
 from datetime import UTC, datetime
@@ -189,11 +189,14 @@ class Store:
         self._events_since_prune = 0 if prune else self._events_since_prune + 1
         return Event(int(event_id), at, process, kind, text)
 
-    def events(self, *, process: str | None = None, limit: int | None = 20) -> list[Event]:
-        """The newest `limit` events (all when None), newest last.
+    def events(self, *, process: str | None = None, kinds: Collection[str] = (), limit: int | None = 20,
+               after: int | None = None, before: int | None = None) -> list[Event]:
+        """The newest `limit` events (all when None), newest last; with `after`, the oldest `limit` events
+        whose id is past it; with `before`, the newest `limit` events whose id is below it.
 
         `process` keeps the events of that process and of its instances: "web" matches "web",
-        "web.0" and "web.1", but not "webby" nor "web.api" (replicas are numbered).
+        "web.0" and "web.1", but not "webby" nor "web.api" (replicas are numbered). `kinds` keeps only
+        events of those kinds.
         """
         if limit is not None and limit <= 0:
             return []
@@ -205,10 +208,9 @@ class Store:
             not_digits = pw.Expression(pw.fn.substr(table.process, len(prefix) + 1), "GLOB", "*[^0-9]*")
             instances = (table.process > prefix) & (table.process < f"{process}/") & ~not_digits
             query = query.where((table.process == process) | instances)
-        query = query.order_by(table.id.desc())
-        if limit is not None:
-            query = query.limit(limit)
-        return list(reversed(self._read(query, _event)))
+        if kinds:
+            query = query.where(table.kind.in_(list(kinds)))
+        return self._paged(query, table.id, _event, limit=limit, after=after, before=before)
 
     # Config revisions
 
@@ -280,15 +282,26 @@ class Store:
                 (table.job == job) & (table.number == run_id)
             ).execute()
 
-    def runs(self, job: str, *, limit: int | None = 20) -> list[Run]:
-        """The newest `limit` runs of `job` (all when None), newest last."""
+    def runs(self, job: str, *, limit: int | None = 20, after: int | None = None,
+             before: int | None = None) -> list[Run]:
+        """The newest `limit` runs of `job` (all when None), newest last; `after` and `before` (run numbers)
+        as for `events`."""
         if limit is not None and limit <= 0:
             return []
         table = self._tables.run
-        query = table.select().where(table.job == job).order_by(table.number.desc())
-        if limit is not None:
-            query = query.limit(limit)
-        return list(reversed(self._read(query, _run)))
+        return self._paged(table.select().where(table.job == job), table.number, _run, limit=limit, after=after,
+                           before=before)
+
+    def _paged(self, query: pw.ModelSelect[Any], key: pw.Field, convert: Callable[[Any], _V], *,
+               limit: int | None, after: int | None, before: int | None) -> list[_V]:
+        """`query`'s rows in `key` order: the first `limit` past `after`, else the last `limit` (below `before`)."""
+        if before is not None:
+            query = query.where(key < before)
+        if after is not None:
+            query = query.where(key > after).order_by(key)
+            return self._read(query if limit is None else query.limit(limit), convert)
+        query = query.order_by(key.desc())
+        return list(reversed(self._read(query if limit is None else query.limit(limit), convert)))
 
     def open_runs(self, job: str) -> list[Run]:
         """The runs of `job` still `running` (more than one only under `concurrency: allow`), oldest first."""

@@ -4,7 +4,8 @@ The fenced `sh` blocks (each line a command) and `console` blocks (each `$ ` lin
 each document run in order, in a fresh shell, from a copy of what the document is read beside:
 the README from the quick-start example's folder (its `sentinel.yaml` is that file), the examples'
 READMEs from a copy of the repository's `examples/` and `schema/`. Each runs on its own state
-directory and on free ports. A command must exit as its comment says (`# … exit 1`), else 0 (`diff`:
+directory (the default one, under a home of its own) and on free ports; a `curl` command fails on an answer of
+400 or more (`--fail-with-body`). A command must exit as its comment says (`# … exit 1`), else 0 (`diff`:
 0 or 1), and never print a traceback. The few commands that cannot run here are listed in SKIPPED,
 each with the reason. Whatever a document leaves running is stopped with `sentinel down`, and the
 integration teardown fails the test if anything is left.
@@ -81,14 +82,20 @@ def _workspace(document: Path, tmp_path: Path) -> Path:
 
 
 def _environment(tmp_path: Path) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if k not in ("SENTINEL_CONFIG", "SENTINEL_ENV", "SENTINEL_HOME")}
+    """The commands' environment: the default state directory (so `~/.local/state/sentinel/sentinel.sock` is
+    the API's socket) under a home of the test's own, free ports."""
+    unset = ("SENTINEL_CONFIG", "SENTINEL_ENV", "SENTINEL_HOME", "XDG_STATE_HOME", "XDG_CONFIG_HOME")
+    env = {k: v for k, v in os.environ.items() if k not in unset}
     env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}"
-    env["SENTINEL_HOME"] = str(tmp_path / "state")
+    (tmp_path / "home").mkdir()
+    env["HOME"] = str(tmp_path / "home")
     env.update({name: str(_free_port()) for name in PORT_VARIABLES})
     return env
 
 
 def _shell(command: str, cwd: Path, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    if command.startswith("curl "):  # an answer of 400 or more fails the command (and so the test)
+        command = "curl --fail-with-body " + command.removeprefix("curl ")
     return subprocess.run(["/bin/sh", "-c", command], cwd=cwd, env=env, capture_output=True, text=True,
                           timeout=COMMAND_TIMEOUT, check=False)
 

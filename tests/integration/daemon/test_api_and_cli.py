@@ -92,7 +92,7 @@ def test_metrics_and_bad_requests(make_reconciler: Callable[..., Reconciler]) ->
         422, '{"error":{"code":"invalid_body","message":"targets: input should be a valid list","field":"targets"}}')
     assert _raw(r, "POST", "/v1/processes/a/explode")[0] == 404
     assert _raw(r, "GET", "/v1/events?limit=x") == (
-        400, '{"error":{"code":"bad_query","message":"limit must be a whole number"}}')
+        422, '{"error":{"code":"invalid_query","message":"limit: must be a whole number","field":"limit"}}')
     assert _raw(r, "GET", "/v1/processes?name=nope") == (
         404, '{"error":{"code":"not_found","message":"unknown process: nope"}}')
     status, body = _raw(r, "GET", "/v1/config")

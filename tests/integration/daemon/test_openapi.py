@@ -39,6 +39,23 @@ def test_every_route_and_method_is_documented() -> None:
         assert set(paths[route.path]) == methods, route.path
 
 
+def test_each_action_is_documented_with_its_own_body_and_answer() -> None:
+    operations = json.loads(openapi_text())["paths"]
+    schemas = {path: (operation["post"]["requestBody"]["content"]["application/json"]["schema"]["$ref"],
+                      next(iter(operation["post"]["responses"].values()))["content"]["application/json"]["schema"]["$ref"])
+               for path, operation in operations.items() if "post" in operation}
+    ref = "#/components/schemas/{}".format
+    assert schemas["/v1/processes/{name}/signal"] == (ref("SendSignal"), ref("Signalled"))
+    assert schemas["/v1/processes/{name}/reload"] == (ref("ReloadProcess"), ref("Reloaded"))
+    assert schemas["/v1/processes/{name}/run"] == (ref("RunJob"), ref("Acted"))
+    for verb in ("start", "stop", "restart"):
+        assert schemas[f"/v1/processes/{verb}"] == (ref("Act"), ref("Acted"))
+        assert schemas[f"/v1/processes/{{name}}/{verb}"] == (ref("ActOnOne"), ref("Acted"))
+        assert schemas[f"/v1/groups/{{group}}/{verb}"] == (ref("ActOnOne"), ref("Acted"))
+    operation_ids = [op["operationId"] for path in operations.values() for op in path.values()]
+    assert len(operation_ids) == len(set(operation_ids))
+
+
 def _validator(document: dict[str, Any], path: str, method: str, status: int) -> Draft202012Validator:
     schema = document["paths"][path][method]["responses"][str(status)]["content"]["application/json"]["schema"]
     return Draft202012Validator({**schema, "components": document["components"]})
@@ -59,10 +76,17 @@ def test_a_live_reconciler_serves_the_document_and_answers_as_it_says(
         ("GET", "/v1/config", "/v1/config", None, 200),
         ("GET", "/v1/events?limit=5", "/v1/events", None, 200),
         ("GET", "/v1/processes?name=nope", "/v1/processes", None, 404),
-        ("POST", "/v1/processes/restart", "/v1/processes/{verb}", b'{"targets": ["a"], "timeout": 5}', 200),
-        ("POST", "/v1/processes/stop", "/v1/processes/{verb}", b'{"all": "no"}', 422),
-        ("POST", "/v1/processes/a/run", "/v1/processes/{name}/{verb}", b"{}", 409),
+        ("POST", "/v1/processes/restart", "/v1/processes/restart", b'{"targets": ["a"], "timeout": 5}', 200),
+        ("POST", "/v1/processes/stop", "/v1/processes/stop", b'{"all": "no"}', 422),
+        ("POST", "/v1/processes/stop", "/v1/processes/stop", b"\x00", 400),  # found by schemathesis
+        ("POST", "/v1/processes/a/run", "/v1/processes/{name}/run", b"{}", 409),
+        ("POST", "/v1/processes/a/reload", "/v1/processes/{name}/reload", b"{}", 409),
+        ("POST", "/v1/processes/a/signal", "/v1/processes/{name}/signal", b'{"signal": "CONT"}', 200),
+        ("POST", "/v1/processes/a/restart", "/v1/processes/{name}/restart", b'{"timeout": 5}', 200),
+        ("GET", "/v1/processes/a", "/v1/processes/{name}", None, 200),
         ("GET", "/v1/processes/a/runs", "/v1/processes/{name}/runs", None, 409),
+        ("GET", "/v1/groups", "/v1/groups", None, 200),
+        ("GET", "/v1/events?limit=0", "/v1/events", None, 422),
         ("POST", "/v1/config/diff", "/v1/config/diff", b"{}", 200),
         ("GET", "/v1/processes/a/logs?lines=5", "/v1/processes/{name}/logs", None, 200),
         ("GET", "/v1/processes/nope/logs", "/v1/processes/{name}/logs", None, 404),
