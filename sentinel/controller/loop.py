@@ -19,7 +19,7 @@ import contextlib
 import errno
 from collections.abc import Awaitable, Callable, Collection, Mapping
 from dataclasses import replace
-from datetime import UTC, tzinfo
+from datetime import UTC, datetime, tzinfo
 from functools import partial
 from typing import assert_never
 
@@ -552,11 +552,15 @@ class Controller:
         log.info(kind, message=message, **({"process": process} if process else {}))
         self.journal.append(message)
         del self.journal[:-1000]
-        at = self.clock.now_utc()
-        if self.events.active:  # `/v1/events?follow=true` readers: the fields of `GET /v1/events`
-            self.events.publish(kind, {"at": iso(at), "process": process, "kind": kind, "message": message},
-                                len(message) + 100)
-        self.write_safely(self.store.add_event, kind, message, process=process, at=at)
+        self.write_safely(self._record_event, kind, message, process, self.clock.now_utc())
+
+    def _record_event(self, kind: str, message: str, process: str | None, at: datetime) -> None:
+        """Store an event, then send it to the `/v1/events?follow=true` readers with the fields of `GET /v1/events`
+        (its id included: it is the cursor of that list)."""
+        stored = self.store.add_event(kind, message, process=process, at=at)
+        if self.events.active:
+            self.events.publish(kind, {"id": stored.id, "at": iso(stored.at), "process": process, "kind": kind,
+                                       "message": stored.message}, len(stored.message) + 100)
 
     def write_safely(self, write: Callable[..., object], *args: object, **kwargs: object) -> None:
         """Write to state.db without holding up supervision: kept and retried while the database is locked,
