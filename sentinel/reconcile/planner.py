@@ -68,6 +68,7 @@ class _Pass:
         self.stops: list[tuple[int, str, Action]] = []
         self.marks: list[Action] = []
         self.starts: list[Action] = []
+        self.starting: set[str] = set()  # instances started or restarted in this pass (a hold they had is released)
         self.wake_at: float | None = None
         self.marked: dict[str, SetState] = {}  # states recorded earlier in this pass
 
@@ -315,11 +316,13 @@ class _Pass:
         if start.restart:
             self._bounce(d)
         self.starts.append(start)
+        self.starting.add(d.name)
 
     def _restart(self, d: DesiredProcess, restart: Restart) -> None:
         self.healthy.discard(d.name)  # the new process has to pass its check again
         self._bounce(d)
         self.starts.append(restart)
+        self.starting.add(d.name)
 
     def _bounce(self, d: DesiredProcess) -> None:
         if d.restart_dependents:
@@ -376,7 +379,8 @@ class _Pass:
         instances = self.instances.get(dep, [])
         if any(self._state_after(i) is S.FAILED for i in instances):
             return f"{dep} (failed)"
-        if any((record := self.records.get(i)) is not None and record.held for i in instances):
+        if any((record := self.records.get(i)) is not None and record.held and i not in self.starting
+               for i in instances):
             return f"{dep} (held stopped by `sentinel stop`; `sentinel start {dep}` releases it)"
         return dep
 

@@ -242,6 +242,9 @@ def test_user_request(processes: Processes, events: Sequence[Event], actions: tu
 DB = {"db": svc("db")}
 STACK = {"api": svc("api", depends_on=["db"]), **DB}  # "api" sorts before "db": order must come from depends_on
 NEW = "new in config"
+TCP_CHECK = {"tcp": "127.0.0.1:5432"}
+HEALTHY_DB = {"db": svc("db", health=TCP_CHECK)}
+HEALTHY_STACK = {"api": svc("api", depends_on={"db": "healthy"}), **HEALTHY_DB}
 STACK_EDGES = [
     pytest.param({}, [edit(STACK)],
                  (Start(instance="db", reason=NEW, from_config=True),
@@ -276,6 +279,11 @@ STACK_EDGES = [
                  (Stop(instance="db", reason=HELD),
                   SetState(instance="api", state=S.PENDING, reason=f"waiting for cache, {HELD_DB}")), T0 + 1,
                  id="pending-reason-names-a-dependency-stopped-in-the-same-plan"),
+    pytest.param(HEALTHY_DB, [hold("db"), edit(HEALTHY_STACK), step(),
+                              edit({**HEALTHY_STACK, "db": svc("db --fast", health=TCP_CHECK)})],
+                 (SetState(instance="api", state=S.PENDING, reason="waiting for db"),
+                  Start(instance="db", reason="config changed, hold released", from_config=True)), None,
+                 id="pending-reason-forgets-a-hold-released-in-the-same-plan"),
     pytest.param(STACK, [hold("api"), hold("db")],
                  (Stop(instance="api", reason=HELD), Stop(instance="db", reason=HELD)), None,
                  id="stops-go-in-reverse-dependency-order"),
