@@ -91,9 +91,12 @@ def test_values_at_the_edges_of_their_ranges_are_accepted(tmp_path: Path) -> Non
 
 
 def validate_in_child(path: str) -> subprocess.CompletedProcess[str]:
-    """`sentinel validate` as a separate process, so a load that blocks fails the test instead of hanging it."""
+    """`sentinel validate` as a separate process, so a load that blocks fails the test instead of hanging it.
+
+    The deadline is generous: the largest file here takes ~2 s of CPU to refuse, ~7 s under branch coverage
+    (counted in the child too), which passed 30 s on a loaded machine."""
     return subprocess.run([sys.executable, "-m", "sentinel", "validate", "-f", path], capture_output=True,
-                          text=True, timeout=30, check=False)
+                          text=True, timeout=100, check=False)
 
 
 @pytest.mark.parametrize(
@@ -157,6 +160,7 @@ def test_an_include_diamond_fails_early_at_the_include_over_the_file_limit(tmp_p
         " included; an include diamond?)\n"))
 
 
+@pytest.mark.timeout(120)  # validate_in_child's deadline, and then some
 def test_large_defaults_times_many_processes_fail_early_at_the_process_over_the_limit(tmp_path: Path) -> None:
     keys = 20_000
     env = "\n".join(f"    K{i}: v" for i in range(keys))

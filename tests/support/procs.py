@@ -3,6 +3,8 @@
 Each integration test gets a unique `SENTINEL_TEST_MARKER` (see tests/integration/conftest.py);
 children inherit it, so a test's processes are found even after they were reparented or left
 their process group. "Alive" never counts zombies (docs/reliability.md#f06-zombies-are-dead).
+A test looks only at its own processes: other tests run beside it (pytest-xdist workers, other
+checkouts' suites on the same machine) with the same commands and instance names.
 """
 
 from __future__ import annotations
@@ -31,6 +33,22 @@ def marked(marker: str | None = None) -> list[psutil.Process]:
             if proc.environ().get(MARKER) == value and proc.status() != psutil.STATUS_ZOMBIE:
                 found.append(proc)
     return found
+
+
+def instance_of(proc: psutil.Process) -> str:
+    """The SENTINEL_INSTANCE a process was started as ("" for none, or once it is gone)."""
+    try:
+        return str(proc.environ().get("SENTINEL_INSTANCE", ""))
+    except psutil.Error:
+        return ""
+
+
+def command_of(proc: psutil.Process) -> list[str]:
+    """A process's argv ([] once it is gone)."""
+    try:
+        return list(proc.cmdline())
+    except psutil.Error:
+        return []
 
 
 def marked_alive(marker: str | None = None) -> list[int]:

@@ -14,6 +14,7 @@ from pathlib import Path
 import psutil
 
 from tests.support.daemon import Reconciler
+from tests.support.procs import command_of, instance_of, marked
 from tests.support.wait import wait_for
 
 # A run that goes on while the file `gate` (in the config's directory) exists: the test ends it by removing
@@ -70,7 +71,7 @@ processes:
 """)
     r.start()
     wait_for(lambda: any(x["outcome"] == "skipped" for x in _runs(r, "slow")), timeout=10)
-    running = [p for p in psutil.process_iter(["cmdline"]) if p.info["cmdline"] == ["sleep", "2.5"]]
+    running = [p for p in marked() if command_of(p) == ["sleep", "2.5"]]
     assert len(running) <= 1
 
 
@@ -84,9 +85,7 @@ processes:
     wait_for(lambda: [x["outcome"] for x in _runs(r, "stuck")] == ["timed out"], timeout=10)
     assert r.row("stuck")["state"] == "scheduled"
     assert r.row("stuck")["reason"] == "last run timed out after 300ms"
-    wait_for(lambda: not [p for p in psutil.process_iter(["cmdline"]) if p.info["cmdline"] == ["sleep", "1000"]
-                          and p.status() != psutil.STATUS_ZOMBIE and "SENTINEL_INSTANCE" in p.environ()
-                          and p.environ()["SENTINEL_INSTANCE"] == "stuck"])
+    wait_for(lambda: not [p for p in marked() if command_of(p) == ["sleep", "1000"] and instance_of(p) == "stuck"])
 
 
 def test_an_at_in_the_past_runs_once_then_never_again(make_reconciler: Callable[..., Reconciler]) -> None:
@@ -164,13 +163,8 @@ processes:
 
 
 def _job_processes(job: str) -> list[psutil.Process]:
-    """Live processes started for runs of `job` (its own instance, or job+N)."""
-    found = []
-    for p in psutil.process_iter(["environ", "status"]):
-        instance = (p.info["environ"] or {}).get("SENTINEL_INSTANCE", "")
-        if p.info["status"] != psutil.STATUS_ZOMBIE and (instance == job or instance.startswith(f"{job}+")):
-            found.append(p)
-    return found
+    """The test's live processes started for runs of `job` (its own instance, or job+N)."""
+    return [p for p in marked() if instance_of(p) == job or instance_of(p).startswith(f"{job}+")]
 
 
 def test_allow_runs_a_trigger_beside_the_run_still_going(make_reconciler: Callable[..., Reconciler]) -> None:

@@ -7,6 +7,7 @@ from collections.abc import Callable
 import psutil
 
 from tests.support.daemon import Reconciler
+from tests.support.procs import command_of, instance_of, marked
 from tests.support.wait import wait_for
 
 
@@ -104,16 +105,8 @@ processes:
 
 
 def _alive_with_instance(name: str, cmdline: list[str] | None = None) -> list[int]:
-    found = []
-    for proc in psutil.process_iter(["status", "cmdline"]):
-        try:
-            if cmdline is not None and proc.info["cmdline"] != cmdline:
-                continue
-            if proc.info["status"] != psutil.STATUS_ZOMBIE and proc.environ().get("SENTINEL_INSTANCE") == name:
-                found.append(proc.pid)
-        except (psutil.NoSuchProcess, psutil.AccessDenied):
-            continue
-    return found
+    """The test's live processes started as instance `name` (with this argv, if given)."""
+    return [p.pid for p in marked() if instance_of(p) == name and cmdline in (None, command_of(p))]
 
 
 def test_children_an_exited_leader_left_are_ended_before_the_restart(
