@@ -173,6 +173,9 @@ class _Pass:
         if r is not None and r.held:
             self._mark(SetState(instance=d.name, state=S.STOPPED, reason=HELD, exit=exit, take_settings=True))
             return
+        if r is not None and r.restart_requested:  # asked for again (`sentinel restart`) as the run ended: it goes now
+            self._start_or_wait(d, r, Start(instance=d.name, reason=r.reason or "run requested"), exit=exit)
+            return
         exited_at = self.now if at is None else at
         started = r.started_at if r is not None else None
         ran_for = exited_at - started if started is not None else 0.0

@@ -326,6 +326,9 @@ JOBS = [
                  None, id="job-that-became-a-service-starts"),
     pytest.param(REPORT, [restart("report"), step(), hold("report")],
                  (Stop(instance="report", reason=HELD),), None, id="held-job-stops-its-run"),
+    pytest.param(REPORT, [restart("report"), step(), restart("report"), crash("report", 1)],
+                 (Start(instance="report", reason=SCHEDULED),), None,
+                 id="run-asked-for-as-the-run-ends-goes-at-once"),
 ]
 
 # concurrency: allow — a run asked for while one goes runs beside it as report+1, report+2, …
