@@ -22,7 +22,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from hypothesis import reproduce_failure, example, given
+from hypothesis import example, given
 from hypothesis import strategies as st
 
 from sentinel.reconcile.actions import Plan, Start
@@ -91,7 +91,6 @@ def job_run_ended_world() -> SimWorld:
 
 
 @given(worlds())
-@reproduce_failure('6.170.27', b'AXicc2RkdGQAIgYGRxCCQBDB6MjkyAnlYEgwgPWARYAMVgifG0mY0ZEDLAsA4nkKFw==')
 @example(job_run_ended_world())
 def test_a_plan_applied_leaves_nothing_to_plan(world: SimWorld) -> None:
     """(a) Idempotence: apply a plan to the world, plan again with no time passing and nothing
