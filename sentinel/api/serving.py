@@ -29,9 +29,10 @@ from collections.abc import Callable, Iterator
 from typing import Any, ClassVar
 
 import h11
-import uvicorn
 from starlette.types import ASGIApp, Receive, Scope, Send
+from uvicorn.config import Config
 from uvicorn.protocols.http.h11_impl import H11Protocol
+from uvicorn.server import Server
 
 from sentinel.api.answers import error_body
 from sentinel.log import Burst, get_logger
@@ -149,10 +150,10 @@ class GuardedProtocol(H11Protocol):
             self.transport.close()
 
 
-class _Server(uvicorn.Server):
+class _Server(Server):
     """uvicorn's server without its 10-per-second main loop and without its signal handlers."""
 
-    def __init__(self, config: uvicorn.Config) -> None:
+    def __init__(self, config: Config) -> None:
         super().__init__(config)
         self._closed = asyncio.Event()
 
@@ -193,7 +194,7 @@ class ApiServer:
         self._sock = sock
         self.gate = Gate()
         protocol = type("ApiProtocol", (GuardedProtocol,), {"gate": self.gate, "header_timeout": header_timeout})
-        config = uvicorn.Config(
+        config = Config(
             guarded(app), loop="none", lifespan="off", log_config=None, http=protocol, ws="none",
             interface="asgi3", access_log=False, server_header=False, date_header=False, proxy_headers=False,
             limit_concurrency=MAX_CONNECTIONS, backlog=ACCEPT_BURST, timeout_keep_alive=int(KEEP_ALIVE),
