@@ -160,7 +160,8 @@ def test_every_command_is_listed_with_the_module_that_defines_it() -> None:
 def test_status_imports_only_what_it_needs(tmp_path: Path) -> None:
     """`status` loads neither the other commands' modules nor the reconciler's (docs/contract.md#performance-budgets:
     every module is start-up time)."""
-    code = ("import sys\nfrom sentinel.cli.main import main\nsys.argv = ['sentinel', '--state-dir', sys.argv[1], 'status']\n"
+    code = ("import sys\nfrom sentinel.cli.main import main\n"
+            "sys.argv = ['sentinel', '--state-dir', sys.argv[1], 'status']\n"
             "try:\n    main()\nexcept SystemExit:\n    pass\n"
             "print(sorted(m for m in sys.modules if m.startswith(('sentinel.cli.lifecycle', 'sentinel.cli.job_runs', "
             "'sentinel.cli.control', 'sentinel.daemon', 'asyncio', 'pydantic'))))")
