@@ -36,9 +36,10 @@ from collections.abc import Callable, Iterator
 from typing import Any, ClassVar
 
 import h11
-import uvicorn
 from starlette.types import ASGIApp, Receive, Scope, Send
+from uvicorn.config import Config
 from uvicorn.protocols.http.h11_impl import H11Protocol
+from uvicorn.server import Server
 
 from sentinel.api.answers import error_body
 from sentinel.log import Burst, get_logger
@@ -169,10 +170,10 @@ class GuardedProtocol(H11Protocol):
             self.transport.close()
 
 
-class _Server(uvicorn.Server):
+class _Server(Server):
     """uvicorn's server without its 10-per-second main loop and without its signal handlers."""
 
-    def __init__(self, config: uvicorn.Config) -> None:
+    def __init__(self, config: Config) -> None:
         super().__init__(config)
         self._closed = asyncio.Event()
 
@@ -217,7 +218,7 @@ class ApiServer:
         self.gate = gate or Gate()
         protocol = type("ApiProtocol", (GuardedProtocol,), {"gate": self.gate, "header_timeout": header_timeout})
         cert, key = tls or (None, None)
-        config = uvicorn.Config(
+        config = Config(
             guarded(app), loop="none", lifespan="off", log_config=None, http=protocol, ws="none",
             ws_ping_interval=WS_PING, ws_ping_timeout=WS_PING, ws_max_size=WS_MAX_MESSAGE, ws_per_message_deflate=False,
             interface="asgi3", access_log=False, server_header=False, date_header=False, proxy_headers=False,

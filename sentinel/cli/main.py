@@ -6,6 +6,7 @@ them, so `sentinel --help` and `--version` answer at once.
 
 from __future__ import annotations
 
+import importlib
 import os
 from typing import Any
 
@@ -32,7 +33,35 @@ env_option = click.option(
 )
 
 
-@click.group(context_settings=CONTEXT)
+# The commands that drive the reconciler are defined in these modules (sentinel.cli.NAME), each imported when
+# one of its commands runs, so that `status` does not load what `up`, `logs` or `run` need
+# (docs/contract.md#performance-budgets); `--help` imports them all. tests/integration/test_cli.py checks
+# that this lists every command they define.
+COMMAND_MODULES = {
+    "start": "control", "stop": "control", "restart": "control", "reload": "control", "signal": "control",
+    "status": "inspect", "ps": "inspect", "events": "inspect", "logs": "inspect",
+    "run": "job_runs", "runs": "job_runs",
+    "up": "lifecycle", "down": "lifecycle", "apply": "lifecycle", "diff": "lifecycle",
+    "api": "api_token",
+}
+
+
+class CommandGroup(click.Group):
+    """The `sentinel` group: a command of COMMAND_MODULES is registered by importing its module."""
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        module = COMMAND_MODULES.get(cmd_name)
+        if module is not None:
+            importlib.import_module(f"sentinel.cli.{module}")
+        return super().get_command(ctx, cmd_name)
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        for module in sorted(set(COMMAND_MODULES.values())):
+            importlib.import_module(f"sentinel.cli.{module}")
+        return super().list_commands(ctx)
+
+
+@click.group(cls=CommandGroup, context_settings=CONTEXT)
 @click.version_option(__version__, "-V", "--version", prog_name="sentinel", message="%(prog)s %(version)s")
 @click.option("--state-dir", "state_dir", metavar="DIR", default=None,
               help="The reconciler's state directory (default: $SENTINEL_HOME, then the platform's).")
@@ -151,7 +180,3 @@ def main() -> None:
     """Entry point of the `sentinel` command."""
     cli(prog_name="sentinel")
 
-
-# The commands that drive the reconciler register themselves on `cli`.
-
-from sentinel.cli import api_token, control, inspect, job_runs, lifecycle  # noqa: E402, F401

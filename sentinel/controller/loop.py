@@ -17,7 +17,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import errno
-from collections.abc import Awaitable, Callable, Collection, Mapping
+from collections.abc import Awaitable, Callable, Collection, Iterator, Mapping
 from dataclasses import replace
 from datetime import UTC, datetime, tzinfo
 from functools import partial
@@ -104,6 +104,7 @@ class Controller:
         self._stop_settings: dict[str, tuple[str, float, StopMode]] = {}
         self._leftovers: dict[str, tuple[tuple[int, ...], float]] = {}  # instance → (pids, SIGKILL at), waited for
         self._tasks: set[asyncio.Task[None]] = set()
+        self._unsaved: dict[str, None] | None = None  # records kept during a pass, written together at its end
         self._wake = asyncio.Event()
         self._changed = asyncio.Condition()
         self.journal: list[str] = []  # what was done, newest last (bounded)
@@ -258,12 +259,25 @@ class Controller:
 
     def _execute_all(self, actions: tuple[Action, ...], now: float) -> None:
         """Execute a plan's actions in order; their records and events are written in one transaction."""
-        with self.writer.batch():
+        with self.writer.batch(), self._records_together():
             for action in actions:
                 try:
                     self._execute(action, now)
                 except SentinelError as err:  # one action's failure neither stops the others nor loses their writes
                     log.warning("action_failed", process=action.instance, error=str(err))
+
+    @contextlib.contextmanager
+    def _records_together(self) -> Iterator[None]:
+        """The records kept inside are written once each, together, on the way out (still inside the pass's
+        transaction): a start keeps its record two or three times, and one insert of many rows costs what one
+        row does (cold start, docs/contract.md#performance-budgets)."""
+        self._unsaved = {}
+        try:
+            yield
+        finally:
+            names, self._unsaved = [name for name in self._unsaved if name in self.records], None
+            if names:
+                self.write_safely(self.store.save_processes, [self.stored(name) for name in names])
 
     def _execute(self, action: Action, now: float) -> None:
         match action:
@@ -519,6 +533,8 @@ class Controller:
     def keep(self, name: str, record: ProcessRecord | None) -> None:
         if record is None:
             self.records.pop(name, None)
+            if self._unsaved is not None:
+                self._unsaved.pop(name, None)
             self.write_safely(self.store.delete_process, name)
             return
         old = self.records.get(name)
@@ -534,6 +550,9 @@ class Controller:
         if record.reason:  # a reason may quote what a secret became (a command that cannot start)
             record = replace(record, reason=redact(record.reason, self._secrets))
         self.records[name] = record
+        if self._unsaved is not None:
+            self._unsaved[name] = None
+            return
         self.write_safely(self.store.save_process, self.stored(name))
 
     def stored(self, name: str) -> StoredProcess:

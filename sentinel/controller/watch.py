@@ -13,7 +13,7 @@ import asyncio
 import os
 from collections.abc import Awaitable, Callable
 
-from watchfiles import Change, awatch
+from watchfiles.main import Change, awatch
 
 QUIET_MS = 50  # a burst of writes ends after this long without another
 MAX_WAIT_MS = 1000  # a steady stream of writes still reloads this often

@@ -250,9 +250,16 @@ class TreeSampler:
     def sample(self, table: ProcessTable) -> tuple[float, int] | None:
         """(cpu_percent, rss bytes) of the tree in `table`, or None when the leader is no longer alive."""
         leader = self._cached(self._leader.pid, self._leader.create_time)
-        if leader is None or not running(leader):
+        if leader is None:
             self._cache.clear()
             return None
+        with leader.oneshot():  # its /proc/PID/stat is read once for the check and the sample below
+            if not running(leader):
+                self._cache.clear()
+                return None
+            return self._sample(leader, table)
+
+    def _sample(self, leader: psutil.Process, table: ProcessTable) -> tuple[float, int]:
         members = [leader] + [self._keep(p) for p in table.descendants(leader)]
         cpu, rss = 0.0, 0
         for proc in members:

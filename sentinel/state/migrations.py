@@ -14,14 +14,25 @@ file written by each earlier release and checks that it migrates to exactly what
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 import peewee as pw
-from playhouse.migrate import SqliteMigrator, migrate
 
 from sentinel.errors import StateError
 from sentinel.state.models import bind_tables, execute
 
-Step = Callable[[pw.SqliteDatabase, SqliteMigrator], None]
+if TYPE_CHECKING:
+    from playhouse.migrate import Operation, SqliteMigrator
+
+Step = Callable[[pw.SqliteDatabase, "SqliteMigrator"], None]
+
+
+def _migrate(*operations: Operation) -> None:
+    """playhouse.migrate's `migrate`, imported only when a file needs a step: a reconciler whose state.db is
+    current never loads it (0.4 MB of its memory, docs/contract.md#performance-budgets)."""
+    from playhouse.migrate import migrate
+
+    migrate(*operations)
 
 
 def _v2_config_revisions(db: pw.SqliteDatabase, migrator: SqliteMigrator) -> None:
@@ -49,16 +60,16 @@ def _v4_run_instances(db: pw.SqliteDatabase, migrator: SqliteMigrator) -> None:
     """Schema 4: the instance each run ran as (`backup`, or `backup+1` for a run overlapping another under
     `concurrency: allow`), so that a new reconciler matches the runs it adopts to their rows. NULL: the job's
     own name (rows written before schema 4)."""
-    migrate(migrator.add_column("runs", "instance", pw.TextField(null=True)))
+    _migrate(migrator.add_column("runs", "instance", pw.TextField(null=True)))
 
 
 def _v5_run_numbers_per_job(db: pw.SqliteDatabase, migrator: SqliteMigrator) -> None:
     """Schema 5: runs are numbered per job (1, 2, 3 … as CI systems number builds per pipeline). Rows written
     before keep the number they had (their global id), which their log lines show; a job's next run follows
     its highest. The indexes of events and runs take the names Peewee gives them."""
-    migrate(migrator.add_column("runs", "number", pw.IntegerField(null=True)))
+    _migrate(migrator.add_column("runs", "number", pw.IntegerField(null=True)))
     execute(db, "UPDATE runs SET number = id")
-    migrate(
+    _migrate(
         migrator.add_not_null("runs", "number"),
         migrator.drop_index("runs", "runs_job"),
         migrator.add_index("runs", ("job", "number"), unique=True),
@@ -97,6 +108,10 @@ def migrate_database(db: pw.SqliteDatabase, name: str) -> int:
                 db.create_tables(bind_tables(db).all, safe=False)
                 _set_version(db, SCHEMA_VERSION)
         return found
+    if found == SCHEMA_VERSION:
+        return found
+    from playhouse.migrate import SqliteMigrator
+
     migrator = SqliteMigrator(db)
     for version in range(found, SCHEMA_VERSION):
         step = STEPS[version]

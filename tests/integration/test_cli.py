@@ -140,3 +140,32 @@ def test_the_installed_command_answers_without_tracebacks(tmp_path: Path) -> Non
     assert result.stderr == f"{bad}:2:1: a tab character is not allowed in indentation; indent with spaces\n"
     module = subprocess.run([sys.executable, "-m", "sentinel", "--help"], capture_output=True, text=True, check=True)
     assert "validate" in module.stdout and "Traceback" not in module.stderr
+
+
+def test_every_command_is_listed_with_the_module_that_defines_it() -> None:
+    """`COMMAND_MODULES` is how a command's module gets imported (lazily): a command missing from it would not run."""
+    import pkgutil
+
+    import sentinel.cli
+    from sentinel.cli.main import COMMAND_MODULES
+
+    for module in pkgutil.iter_modules(sentinel.cli.__path__):
+        __import__(f"sentinel.cli.{module.name}")
+    defined = {name: command.callback.__module__ for name, command in cli.commands.items() if command.callback}
+    assert {name: f"sentinel.cli.{module}" for name, module in COMMAND_MODULES.items()} == {
+        name: module for name, module in defined.items() if module != "sentinel.cli.main"}
+    assert "status" in run("--help").stdout and "up" in run("--help").stdout
+
+
+def test_status_imports_only_what_it_needs(tmp_path: Path) -> None:
+    """`status` loads neither the other commands' modules nor the reconciler's (docs/contract.md#performance-budgets:
+    every module is start-up time)."""
+    code = ("import sys\nfrom sentinel.cli.main import main\n"
+            "sys.argv = ['sentinel', '--state-dir', sys.argv[1], 'status']\n"
+            "try:\n    main()\nexcept SystemExit:\n    pass\n"
+            "print(sorted(m for m in sys.modules if m.startswith(('sentinel.cli.lifecycle', 'sentinel.cli.job_runs', "
+            "'sentinel.cli.control', 'sentinel.daemon', 'asyncio', 'pydantic'))))")
+    state = tmp_path / "state"
+    done = subprocess.run([sys.executable, "-c", code, str(state)], capture_output=True, text=True, timeout=60,
+                          check=False)
+    assert done.stdout.strip().splitlines()[-1] == "[]", done.stderr
