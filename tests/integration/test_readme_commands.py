@@ -19,6 +19,8 @@ import shutil
 import socket
 import subprocess
 import sys
+import tempfile
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -81,14 +83,24 @@ def _workspace(document: Path, tmp_path: Path) -> Path:
         else tmp_path
 
 
-def _environment(tmp_path: Path) -> dict[str, str]:
+@pytest.fixture
+def home() -> Iterator[Path]:
+    """A home of the test's own, under a short path: `~/.local/state/sentinel/sentinel.sock` must fit in a unix
+    socket's ~104 bytes, which pytest's temporary directories (deeper under xdist workers) can exceed."""
+    path = Path(tempfile.mkdtemp(prefix="sz-home-"))
+    try:
+        yield path
+    finally:
+        shutil.rmtree(path, ignore_errors=True)
+
+
+def _environment(home: Path) -> dict[str, str]:
     """The commands' environment: the default state directory (so `~/.local/state/sentinel/sentinel.sock` is
-    the API's socket) under a home of the test's own, free ports."""
+    the API's socket) under `home`, free ports."""
     unset = ("SENTINEL_CONFIG", "SENTINEL_ENV", "SENTINEL_HOME", "XDG_STATE_HOME", "XDG_CONFIG_HOME")
     env = {k: v for k, v in os.environ.items() if k not in unset}
     env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}"
-    (tmp_path / "home").mkdir()
-    env["HOME"] = str(tmp_path / "home")
+    env["HOME"] = str(home)
     env.update({name: str(_free_port()) for name in PORT_VARIABLES})
     return env
 
@@ -110,8 +122,8 @@ def test_every_skipped_command_is_still_shown() -> None:
 
 
 @pytest.mark.parametrize("document", DOCUMENTS, ids=[str(d.relative_to(ROOT)) for d in DOCUMENTS])
-def test_document_commands_run(document: Path, tmp_path: Path) -> None:
-    cwd, env = _workspace(document, tmp_path), _environment(tmp_path)
+def test_document_commands_run(document: Path, tmp_path: Path, home: Path) -> None:
+    cwd, env = _workspace(document, tmp_path), _environment(home)
     failures = []
     try:
         for command in commands(document):

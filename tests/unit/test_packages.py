@@ -3,6 +3,7 @@ and start-up time), and `sentinel.packages.skip_init`, one of the ways it does."
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 import textwrap
@@ -13,8 +14,10 @@ KEPT_OUT = ("importlib.metadata", "multiprocessing", "uvicorn.main", "watchfiles
 
 
 def _python(code: str, *paths: Path) -> str:
+    """Run `code` in a fresh interpreter without coverage measuring it (coverage imports multiprocessing)."""
+    env = {name: value for name, value in os.environ.items() if not name.startswith(("COVERAGE_", "COV_CORE_"))}
     done = subprocess.run([sys.executable, "-c", textwrap.dedent(code), *map(str, paths)], capture_output=True,
-                          text=True, timeout=120, check=False)
+                          text=True, timeout=120, check=False, env=env)
     assert done.returncode == 0, done.stderr
     return done.stdout.strip()
 
