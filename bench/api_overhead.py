@@ -46,9 +46,12 @@ serving._Server.main_loop = uvicorn.Server.main_loop
 RUN = "import sys\nfrom sentinel.cli.main import main\nsys.argv[0] = 'sentinel'\nmain()\n"
 
 
-def launch(home: Path, count: int, prelude: str) -> tuple[subprocess.Popen[bytes], Client]:
+def launch(home: Path, count: int, prelude: str, port: int | None = None) -> tuple[subprocess.Popen[bytes], Client]:
+    """A reconciler running `count` sleeps (and `api.listen` on `port`, with a token file, if given), once they
+    all run; `prelude` is Python run before it (to patch it)."""
     config = home.parent / "sentinel.yaml"
-    config.write_text(f"processes: {{s: {{command: sleep 1000, replicas: {count}}}}}\n")
+    api = f'api: {{listen: "127.0.0.1:{port}", token_file: token}}\n' if port else ""
+    config.write_text(f"{api}processes: {{s: {{command: sleep 1000, replicas: {count}}}}}\n")
     argv = [sys.executable, "-c", prelude + RUN, "--state-dir", str(home), "up", "-f", str(config)]
     process = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     client = Client(StateDir(home), timeout=30)

@@ -14,19 +14,13 @@ from __future__ import annotations
 
 import argparse
 import http.client
-import signal
 import socket
-import subprocess
-import sys
 import tempfile
 import time
 from pathlib import Path
 
 import psutil
-
-from sentinel.client import Client, RemoteError
-from sentinel.errors import DaemonUnavailable
-from sentinel.paths import StateDir
+from api_overhead import launch, stop, traffic
 
 ONE_SERVER = """
 from sentinel import daemon
@@ -46,48 +40,12 @@ def one_server(self, listening, tcp):
     return [on_socket]
 daemon.Daemon._servers = one_server
 """
-RUN = "import sys\nfrom sentinel.cli.main import main\nsys.argv[0] = 'sentinel'\nmain()\n"
 
 
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])
-
-
-def launch(home: Path, count: int, prelude: str, port: int | None) -> tuple[subprocess.Popen[bytes], Client]:
-    config = home.parent / "sentinel.yaml"
-    api = f'api: {{listen: "127.0.0.1:{port}", token_file: token}}\n' if port else ""
-    config.write_text(f"{api}processes: {{s: {{command: sleep 1000, replicas: {count}}}}}\n")
-    argv = [sys.executable, "-c", prelude + RUN, "--state-dir", str(home), "up", "-f", str(config)]
-    process = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    client = Client(StateDir(home), timeout=30)
-    deadline = time.monotonic() + 120
-    while time.monotonic() < deadline:
-        try:
-            rows = client.get("/v1/processes")["processes"]
-            if sum(row["state"] == "running" for row in rows) == count:
-                return process, client
-        except (DaemonUnavailable, RemoteError):
-            pass
-        time.sleep(0.2)
-    process.kill()
-    raise SystemExit("the reconciler did not start its processes in time")
-
-
-def stop(process: subprocess.Popen[bytes]) -> None:
-    process.send_signal(signal.SIGTERM)
-    process.wait(60)
-
-
-def socket_traffic(client: Client) -> None:
-    for _ in range(100):
-        client.get("/v1/processes")
-    for _ in range(20):
-        client.get("/openapi.json")
-        client.get("/v1/events", limit=100)
-    for index in range(5):
-        client.post("/v1/processes/restart", {"targets": [f"s.{index}"], "timeout": 10})
 
 
 def tcp_traffic(port: int, token: str) -> None:
@@ -112,7 +70,7 @@ def memory_after_traffic(prelude: str, *, tcp: bool) -> tuple[float, float]:
         port = free_port() if tcp else None
         process, client = launch(Path(tmp) / "home", 50, prelude, port)
         try:
-            socket_traffic(client)
+            traffic(client)
             if port is not None:
                 tcp_traffic(port, (Path(tmp) / "token").read_text().strip())
             time.sleep(3)
