@@ -11,12 +11,11 @@ import sys
 from collections.abc import Callable
 from pathlib import Path
 
-import psutil
 import pytest
 
 from tests.support.daemon import Reconciler
 from tests.support.faults import CRASHER, FLOOD, TREE, corrupt_database, locked_database, zombies_under
-from tests.support.procs import marked
+from tests.support.procs import gone, marked
 from tests.support.wait import wait_for
 
 pytestmark = pytest.mark.reliability
@@ -96,8 +95,7 @@ def test_processes_that_died_with_the_reconciler_are_restarted_and_survivors_ado
     r.kill()
     for name in ("web.0", "web.2"):
         os.kill(before[name], signal.SIGKILL)
-    wait_for(lambda: not any(psutil.pid_exists(before[n]) and psutil.Process(before[n]).status() != "zombie"
-                             for n in ("web.0", "web.2")), timeout=10)
+    wait_for(lambda: gone(before["web.0"]) and gone(before["web.2"]), timeout=10)
     r.start()
     wait_for(lambda: len(running_pids(r)) == 4, timeout=20, message=lambda: f"{r.rows()}\n{r.log[-2000:]}")
     after = running_pids(r)

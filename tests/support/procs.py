@@ -20,6 +20,15 @@ MARKER = "SENTINEL_TEST_MARKER"
 EXIT_GRACE = 10.0  # seconds for what a test stopped to finish exiting before it counts as leaked
 
 
+def gone(pid: int) -> bool:
+    """Dead: no such process, or a zombie (which its parent, not the test, must reap). Never raises: a process
+    can vanish between two looks at it."""
+    try:
+        return psutil.Process(pid).status() == psutil.STATUS_ZOMBIE
+    except psutil.NoSuchProcess:
+        return True
+
+
 def marked(marker: str | None = None) -> list[psutil.Process]:
     """Live (non-zombie) processes whose environment carries `marker` (default: this test's)."""
     value = marker if marker is not None else os.environ.get(MARKER)

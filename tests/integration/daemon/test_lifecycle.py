@@ -12,6 +12,7 @@ from collections.abc import Callable
 import psutil
 
 from tests.support.daemon import Reconciler
+from tests.support.procs import gone
 from tests.support.wait import wait_for
 
 TWO = """
@@ -72,7 +73,7 @@ def test_sigterm_stops_every_process_then_exits(make_reconciler: Callable[..., R
     pids = [r.wait_state(n, "running")["pid"] for n in ("db", "web.0", "web.1")]
     r.signal(signal.SIGTERM)
     assert r.wait_exit() == 0
-    assert not any(psutil.pid_exists(p) and psutil.Process(p).status() != psutil.STATUS_ZOMBIE for p in pids)
+    assert all(map(gone, pids))
     result = r.cli("status")
     assert "no reconciler is running" in result.stderr
     assert [line.split()[:2] for line in result.stdout.splitlines()[1:]] == [
@@ -112,7 +113,7 @@ processes:
     assert r.process is not None and r.process.poll() is None  # still waiting out the 60 s grace
     r.signal(signal.SIGINT)
     assert r.wait_exit(timeout=10) == 0
-    wait_for(lambda: not psutil.pid_exists(pid) or psutil.Process(pid).status() == psutil.STATUS_ZOMBIE)
+    wait_for(lambda: gone(pid))
 
 
 def test_more_processes_than_a_1024_descriptor_limit_allows_all_run(

@@ -14,6 +14,7 @@ import pytest
 
 from tests.support import standin_tree
 from tests.support.daemon import Reconciler
+from tests.support.procs import gone
 from tests.support.wait import wait_for
 
 STANDIN = standin_tree.__file__
@@ -29,10 +30,6 @@ def _ready(log: Path) -> list[int]:
     wait_for(lambda: log.exists() and log.read_text().count("child-ready") == 2 and "parent-ready" in log.read_text(),
              timeout=15.0, message=lambda: log.read_text() if log.exists() else "no log")
     return [int(line.split()[1]) for line in log.read_text().splitlines() if line.startswith("child-ready")]
-
-
-def _gone(pids: list[int]) -> bool:
-    return not any(psutil.pid_exists(pid) and psutil.Process(pid).status() != psutil.STATUS_ZOMBIE for pid in pids)
 
 
 def _got(log: Path, who: str) -> list[str]:
@@ -56,7 +53,7 @@ def test_stop_mode_decides_who_gets_the_stop_signal(make_reconciler: Callable[..
     assert r.cli("stop", "app").exit_code == 0
     # `main` does not wait out the 60 s timeout for what the parent left: it is killed at once.
     r.wait_state("app", "stopped", timeout=30.0)
-    wait_for(lambda: _gone(kids), timeout=10.0, message="a child outlived the stop")
+    wait_for(lambda: all(map(gone, kids)), timeout=10.0, message="a child outlived the stop")
     assert _got(log, "parent") == ["SIGTERM"]
     assert _got(log, "child") == children
 
@@ -75,7 +72,7 @@ def test_reload_signal_and_watched_file(make_reconciler: Callable[..., Reconcile
     wait_for(lambda: _got(log, "parent") == ["SIGHUP"], timeout=10.0, message=log.read_text)
     result = r.cli("signal", "app", "USR1")
     assert result.exit_code == 0 and f"pid {pid}" in result.output, result.output
-    wait_for(lambda: not psutil.pid_exists(pid) or psutil.Process(pid).status() == psutil.STATUS_ZOMBIE
+    wait_for(lambda: gone(pid)
              or r.row("app")["pid"] != pid, timeout=10.0)  # SIGUSR1 ends the stand-in: the signal did arrive
     pid = r.wait_state("app", "running", timeout=30.0)["pid"]
     wait_for(lambda: log.read_text().count("child-ready") == 4, timeout=15.0)

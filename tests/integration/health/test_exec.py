@@ -22,7 +22,7 @@ import pytest
 
 from sentinel.config.models import Health
 from sentinel.health.checks import KILL_WAIT, CheckResult, poll_exit, run_check, watch_exit
-from tests.support.procs import marked_alive
+from tests.support.procs import gone, marked_alive
 from tests.support.wait import wait_for
 
 
@@ -108,7 +108,7 @@ def test_timed_out_probe_and_its_grandchild_are_killed_every_time(tmp_path: Path
         assert result == CheckResult(False, "timed out after 300ms")
         assert elapsed < 0.3 + KILL_WAIT
         grandchild = int(pidfile.read_text())
-        wait_for(functools.partial(_gone, grandchild), timeout=2.0, message=f"grandchild {grandchild} survived")
+        wait_for(functools.partial(gone, grandchild), timeout=2.0, message=f"grandchild {grandchild} survived")
         assert_nothing_left()
 
 
@@ -170,9 +170,3 @@ def test_exit_watch_of_a_child_that_already_exited() -> None:
     assert our_zombies() == []
 
 
-def _gone(pid: int) -> bool:
-    """Dead: no such process, or a zombie (which its parent, not us, must reap)."""
-    try:
-        return psutil.Process(pid).status() == psutil.STATUS_ZOMBIE
-    except psutil.NoSuchProcess:
-        return True
