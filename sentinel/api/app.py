@@ -40,7 +40,7 @@ from sentinel.api.bodies import (
     parse,
 )
 from sentinel.api.paging import MAX_LIMIT, RECENT, page_of
-from sentinel.api.status import status_rows
+from sentinel.api.status import RowCache, status_rows
 from sentinel.api.streaming import MAX_LINES, follow_events, follow_logs, process_logs
 from sentinel.config.secrets import masked_config
 from sentinel.errors import BadSignal, ConfigError, NotAJob, NotReloadable, TargetError
@@ -91,6 +91,12 @@ def documented(doc: Doc) -> Callable[[H], H]:
 def daemon_of(request: Request) -> Daemon:
     daemon: Daemon = request.app.state.daemon
     return daemon
+
+
+def rows_of(request: Request) -> list[dict[str, Any]]:
+    """Every instance's status row, shared by the requests that come before anything changes (`RowCache`)."""
+    cache: RowCache = request.app.state.rows
+    return cache.rows(daemon_of(request).controller)
 
 
 async def body_of(request: Request, model: type[B]) -> B:
@@ -164,7 +170,7 @@ async def list_processes(request: Request) -> Response:
     if bad := next((state for state in states if state not in STATES), None):
         raise ApiError(422, "invalid_query", f"state: unknown state '{bad}' (one of {', '.join(STATES)})",
                        field="state")
-    rows = status_rows(controller)
+    rows = rows_of(request)
     unknown = [n for n in names if not _is_glob(n) and not any(is_instance_of(row["name"], n) for row in rows)]
     if unknown:
         raise _unknown(target_error(unknown, controller.desired))
@@ -190,7 +196,7 @@ async def get_process(request: Request) -> Response:
     """One process's status rows (one per instance), or one instance's."""
     controller = daemon_of(request).controller
     name = request.path_params["name"]
-    rows = [row for row in status_rows(controller) if is_instance_of(row["name"], name)]
+    rows = [row for row in rows_of(request) if is_instance_of(row["name"], name)]
     if not rows:
         raise _unknown(target_error([name], controller.desired))
     return answer(a.Processes(processes=rows, config_error=controller.config_error,
@@ -515,6 +521,7 @@ def create_app(daemon: Daemon | None) -> Starlette:
         ApiError: _api_error, HTTPException: _http_error, Exception: _internal_error,
     })
     app.state.daemon = daemon
+    app.state.rows = RowCache()
     return app
 
 

@@ -95,6 +95,9 @@ class Controller:
         self.changed_at: float | None = None
         self.wake_at: float | None = None
         self.passes = 0
+        # Bumped by every change `status` shows that does not wait for a pass (a record kept, an event): with
+        # `passes`, what `api.status.RowCache` keys its rows on.
+        self.changes = 0
         self.counters = Counters()  # the reconciler's own numbers for /metrics (passes are `passes`)
         self.closing = False
         self._exits: dict[str, tuple[ExitStatus, float]] = {}
@@ -531,6 +534,7 @@ class Controller:
     # --- records and events -------------------------------------------------------------------
 
     def keep(self, name: str, record: ProcessRecord | None) -> None:
+        self.changes += 1
         if record is None:
             self.records.pop(name, None)
             if self._unsaved is not None:
@@ -567,6 +571,7 @@ class Controller:
         return redact(text, self._answer_secrets)
 
     def event(self, kind: str, message: str, *, process: str | None = None) -> None:
+        self.changes += 1
         message = redact(message, self._secrets)  # a secret the config took in may reach a spawn error, …
         log.info(kind, message=message, **({"process": process} if process else {}))
         self.journal.append(message)
