@@ -94,9 +94,10 @@ def uss_after_traffic(prelude: str) -> float:
             stop(process)
 
 
-def idle_cpu(prelude: str, seconds: float) -> float:
+def idle_cpu(prelude: str, seconds: float, port: int | None = None) -> float:
+    """% of a core the reconciler uses over `seconds` with 200 processes running (and `api.listen` on `port`)."""
     with tempfile.TemporaryDirectory() as tmp:
-        process, _ = launch(Path(tmp) / "home", 200, prelude)
+        process, _ = launch(Path(tmp) / "home", 200, prelude, port)
         try:
             daemon = psutil.Process(process.pid)
             time.sleep(5)  # start-up work done

@@ -14,13 +14,13 @@ from __future__ import annotations
 
 import argparse
 import http.client
-import socket
 import tempfile
 import time
 from pathlib import Path
 
 import psutil
-from api_overhead import launch, stop, traffic
+from api_overhead import idle_cpu, launch, stop, traffic
+from soak import free_port
 
 ONE_SERVER = """
 from sentinel import daemon
@@ -40,12 +40,6 @@ def one_server(self, listening, tcp):
     return [on_socket]
 daemon.Daemon._servers = one_server
 """
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def tcp_traffic(port: int, token: str) -> None:
@@ -80,21 +74,6 @@ def memory_after_traffic(prelude: str, *, tcp: bool) -> tuple[float, float]:
             stop(process)
 
 
-def idle_cpu(seconds: float, *, tcp: bool) -> float:
-    with tempfile.TemporaryDirectory() as tmp:
-        process, _ = launch(Path(tmp) / "home", 200, "", free_port() if tcp else None)
-        try:
-            daemon = psutil.Process(process.pid)
-            time.sleep(5)  # start-up work done
-            before = daemon.cpu_times()
-            time.sleep(seconds)
-            after = daemon.cpu_times()
-            used = (after.user - before.user) + (after.system - before.system)
-            return 100 * used / seconds
-        finally:
-            stop(process)
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     parser.add_argument("--idle-seconds", type=float, default=30.0)
@@ -107,8 +86,8 @@ def main() -> None:
             print(f"50 processes, after traffic, {label}: USS {uss:.1f} MB, RSS {rss:.1f} MB", flush=True)
     if args.only in (None, "cpu"):
         print(f"idle CPU, 200 processes, over {args.idle_seconds:g} s: socket only "
-              f"{idle_cpu(args.idle_seconds, tcp=False):.2f} %, with the TCP listener "
-              f"{idle_cpu(args.idle_seconds, tcp=True):.2f} %", flush=True)
+              f"{idle_cpu('', args.idle_seconds):.2f} %, with the TCP listener "
+              f"{idle_cpu('', args.idle_seconds, free_port()):.2f} %", flush=True)
 
 
 if __name__ == "__main__":
