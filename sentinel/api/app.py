@@ -42,6 +42,7 @@ from sentinel.api.bodies import (
 from sentinel.api.paging import MAX_LIMIT, RECENT, page_of
 from sentinel.api.status import RowCache, status_rows
 from sentinel.api.streaming import MAX_LINES, follow_events, follow_logs, process_logs
+from sentinel.api.turns import ReadsTakeTurns
 from sentinel.config.secrets import masked_config
 from sentinel.errors import BadSignal, ConfigError, NotAJob, NotReloadable, TargetError
 from sentinel.instances import is_instance_of
@@ -516,8 +517,9 @@ async def _internal_error(request: Request, exc: Exception) -> Response:
 
 def create_app(daemon: Daemon | None) -> Starlette:
     """A fresh app serving `daemon` (None: only to list the routes)."""
-    counting = [Middleware(_CountRequests, daemon=daemon)] if daemon is not None else []
-    app = Starlette(routes=ROUTES, middleware=counting, exception_handlers={
+    around = [Middleware(_CountRequests, daemon=daemon), Middleware(ReadsTakeTurns, daemon=daemon)] \
+        if daemon is not None else []
+    app = Starlette(routes=ROUTES, middleware=around, exception_handlers={
         ApiError: _api_error, HTTPException: _http_error, Exception: _internal_error,
     })
     app.state.daemon = daemon

@@ -100,6 +100,7 @@ class Controller:
         self.changes = 0
         self.counters = Counters()  # the reconciler's own numbers for /metrics (passes are `passes`)
         self.closing = False
+        self._running = False  # `run()` is taking passes
         self._exits: dict[str, tuple[ExitStatus, float]] = {}
         self._cannot_start: dict[str, str] = {}  # instance -> why its last start could not happen (said once)
         self._busy: set[str] = set()
@@ -179,13 +180,26 @@ class Controller:
 
     async def run(self) -> None:
         """Pass after pass until `close()`: each trigger, or the planner's wake-up time, starts one."""
-        while not self.closing:
-            timeout = None if self.wake_at is None else max(0.0, self.wake_at - self.clock.monotonic())
+        self._running = True
+        try:
+            while not self.closing:
+                timeout = None if self.wake_at is None else max(0.0, self.wake_at - self.clock.monotonic())
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._wake.wait(), timeout)
+                self._wake.clear()
+                if not self.closing:
+                    await self.run_pass()
+        finally:
+            self._running = False
+
+    async def after_due_pass(self, longest: float) -> None:
+        """Return once the pass that is due (woken, not taken yet) has run, or after `longest` seconds; at once
+        when none is due. What the API's reads wait on, so that supervision goes first (`api.turns`)."""
+        if not (self._running and self._wake.is_set()):
+            return
+        async with self._changed:
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), timeout)
-            self._wake.clear()
-            if not self.closing:
-                await self.run_pass()
+                await asyncio.wait_for(self._changed.wait(), longest)
 
     async def run_pass(self) -> Plan:
         now = self.clock.monotonic()
