@@ -517,7 +517,7 @@ async def _internal_error(request: Request, exc: Exception) -> Response:
 
 def create_app(daemon: Daemon | None) -> Starlette:
     """A fresh app serving `daemon` (None: only to list the routes)."""
-    around = [Middleware(_CountRequests, daemon=daemon), Middleware(ReadsTakeTurns, daemon=daemon)] \
+    around = [Middleware(_CountRequests, daemon=daemon), Middleware(ReadsTakeTurns, supervision=daemon.controller)] \
         if daemon is not None else []
     app = Starlette(routes=ROUTES, middleware=around, exception_handlers={
         ApiError: _api_error, HTTPException: _http_error, Exception: _internal_error,

@@ -17,29 +17,32 @@ WebSockets, which stream, do not take turns. docs/architecture.md#the-api-and-su
 from __future__ import annotations
 
 import asyncio
-from typing import TYPE_CHECKING
+from typing import Protocol
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
-
-if TYPE_CHECKING:
-    from sentinel.daemon import Daemon
 
 READS = frozenset({"GET", "HEAD"})
 PASS_WAIT = 0.5  # seconds a read waits at most for a due pass (a pass takes milliseconds)
 
 
+class Supervision(Protocol):
+    """What reads wait for: `controller.loop.Controller`."""
+
+    async def after_due_pass(self, longest: float) -> None: ...
+
+
 class ReadsTakeTurns:
     """ASGI middleware: reads compute their answers one at a time, after any pass that is due."""
 
-    def __init__(self, app: ASGIApp, daemon: Daemon) -> None:
-        self.app, self.daemon = app, daemon
+    def __init__(self, app: ASGIApp, supervision: Supervision) -> None:
+        self.app, self.supervision = app, supervision
         self._turn = asyncio.Semaphore(1)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or scope["method"] not in READS:
             await self.app(scope, receive, send)
             return
-        await self.daemon.controller.after_due_pass(PASS_WAIT)
+        await self.supervision.after_due_pass(PASS_WAIT)
         await self._turn.acquire()
         holding = True
 

@@ -43,11 +43,6 @@ class Routes:
         await send({"type": "http.response.body", "body": b"{}"})
 
 
-@dataclass
-class Daemon:
-    controller: Controller
-
-
 @contextlib.asynccontextmanager
 async def controller_in(home: Path, *, looping: bool) -> AsyncIterator[Controller]:
     state_dir = StateDir(home)
@@ -90,10 +85,10 @@ async def answer(app: ReadsTakeTurns, method: str, send: Any = None) -> list[Mes
 async def _reads_and_actions(home: Path) -> tuple[int, int]:
     async with controller_in(home, looping=True) as controller:
         reads = Routes(controller)
-        turns = ReadsTakeTurns(reads, Daemon(controller))
+        turns = ReadsTakeTurns(reads, controller)
         await asyncio.gather(*(answer(turns, method) for method in ["GET", "HEAD"] * 5))
         actions = Routes(controller)
-        acting = ReadsTakeTurns(actions, Daemon(controller))
+        acting = ReadsTakeTurns(actions, controller)
         await asyncio.gather(*(answer(acting, "POST") for _ in range(10)))
         return reads.most_at_once, actions.most_at_once
 
@@ -106,7 +101,7 @@ def test_reads_compute_one_at_a_time_and_actions_do_not_take_turns(tmp_path: Pat
 
 async def _slow_reader(home: Path) -> tuple[list[Message], bool]:
     async with controller_in(home, looping=True) as controller:
-        turns = ReadsTakeTurns(Routes(controller), Daemon(controller))
+        turns = ReadsTakeTurns(Routes(controller), controller)
         reader_reads = asyncio.Event()
 
         async def slow(message: Message) -> None:
@@ -130,7 +125,7 @@ async def _read_after_a_wake(home: Path, *, looping: bool) -> tuple[int, list[in
     async with controller_in(home, looping=looping) as controller:
         await asyncio.sleep(0)  # the pass loop is waiting
         routes = Routes(controller)
-        turns = ReadsTakeTurns(routes, Daemon(controller))
+        turns = ReadsTakeTurns(routes, controller)
         before = controller.passes
         controller.wake()  # an exit, say: a pass is due (its task is ready to run)
         await answer(turns, "GET")  # in this task, at once: only the middleware lets the pass go first
