@@ -113,26 +113,61 @@ _BAD = raw_answer(400, "Bad Request", "bad_request", "bad request: not HTTP/1.1"
 
 class GuardedProtocol(H11Protocol):
     """uvicorn's HTTP/1.1 protocol, with the connection limits above and the API's error shape for
-    requests that are not HTTP (400) or whose headers are too large (431)."""
+    requests that are not HTTP (400) or whose headers are too large (431).
+
+    With `tls`, the protocol makes the TLS handshake itself (`loop.start_tls`), after the `Gate` has
+    taken the connection and within `header_timeout` seconds: asyncio's own TLS server took every
+    connection first and told the protocol only after the handshake, so a flood of connections that never
+    started one held descriptors past the reserve for asyncio's 60 seconds."""
 
     gate: ClassVar[Gate]
     header_timeout: ClassVar[float] = HEADER_TIMEOUT
+    tls: ClassVar[ssl.SSLContext | None] = None
     _header_timer: asyncio.TimerHandle | None = None
+    _handshake: asyncio.Task[None] | None = None
+    _connected = False  # uvicorn's protocol has been told of the connection (past the gate and any handshake)
+    _early: list[bytes]
 
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
         sock = transport.get_extra_info("socket")
         if not self.gate.admits(sock.fileno(), len(self.connections)):
             self.transport = transport
-            transport.write(_BUSY)
+            if self.tls is None:
+                transport.write(_BUSY)
             transport.close()
             return
+        if self.tls is not None:
+            self._early = []
+            transport.pause_reading()  # the client's hello is for the handshake, not for HTTP
+            self._handshake = self.loop.create_task(self._secure(transport, self.tls))
+            return
+        self._connected_over(transport)
+
+    async def _secure(self, transport: asyncio.Transport, context: ssl.SSLContext) -> None:
+        try:
+            secure = await self.loop.start_tls(transport, self, context, server_side=True,
+                                               ssl_handshake_timeout=self.header_timeout)
+        except (OSError, ssl.SSLError):  # no handshake in time, or a failed one: asyncio has closed it
+            transport.close()
+            return
+        if secure is None:  # pragma: no cover - closed as the handshake ended
+            transport.close()
+            return
+        self._connected_over(secure)
+
+    def _connected_over(self, transport: asyncio.Transport) -> None:
         super().connection_made(transport)
+        self._connected = True
         self._header_timer = self.loop.call_later(self.header_timeout, self._headers_late)
+        early, self._early = self._early, []
+        for data in early:
+            self.data_received(data)
 
     def connection_lost(self, exc: Exception | None) -> None:
         if self._header_timer is not None:
             self._header_timer.cancel()
-        super().connection_lost(exc)
+        if self._connected or self.tls is None:
+            super().connection_lost(exc)
 
     def _should_upgrade_to_ws(self) -> bool:
         return True  # with the protocol of `websocket`, imported then (`handle_websocket_upgrade`)
@@ -150,6 +185,9 @@ class GuardedProtocol(H11Protocol):
             self.transport.close()
 
     def data_received(self, data: bytes) -> None:
+        if not self._connected and self.tls is not None:  # came with the end of the handshake, before `_secure` resumed
+            self._early.append(data)
+            return
         if self.conn.their_state is h11.IDLE and not self._headers_fit(data):
             self._answer_and_close(_TOO_LARGE)
             return
@@ -216,10 +254,11 @@ class ApiServer:
         certificate and key files to serve HTTPS with (`tcp.check_tls` has checked them)."""
         self._sock = sock
         self.gate = gate or Gate()
-        protocol = type("ApiProtocol", (GuardedProtocol,), {"gate": self.gate, "header_timeout": header_timeout})
+        self._protocol: type[GuardedProtocol] = type("ApiProtocol", (GuardedProtocol,),
+                                                     {"gate": self.gate, "header_timeout": header_timeout})
         cert, key = tls or (None, None)
         config = Config(
-            guarded(app), loop="none", lifespan="off", log_config=None, http=protocol, ws="none",
+            guarded(app), loop="none", lifespan="off", log_config=None, http=self._protocol, ws="none",
             ws_ping_interval=WS_PING, ws_ping_timeout=WS_PING, ws_max_size=WS_MAX_MESSAGE, ws_per_message_deflate=False,
             interface="asgi3", access_log=False, server_header=False, date_header=False, proxy_headers=False,
             limit_concurrency=MAX_CONNECTIONS, backlog=ACCEPT_BURST, timeout_keep_alive=int(KEEP_ALIVE),
@@ -238,6 +277,8 @@ class ApiServer:
             log.error("api_listener_failed", error=str(err))
             self._sock.close()
             return
+        # uvicorn's TLS settings made the context; the protocol makes the handshake with it (`GuardedProtocol`)
+        self._protocol.tls, config.ssl = config.ssl, None
         await self._server.serve(sockets=[self._sock])
 
     def close(self) -> None:

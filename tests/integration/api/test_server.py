@@ -8,6 +8,7 @@ import asyncio
 import contextlib
 import json
 import socket
+import ssl
 from collections.abc import Callable, Coroutine
 from pathlib import Path
 from typing import Any, TypeVar
@@ -24,6 +25,7 @@ from sentinel.api.bodies import Shutdown
 from sentinel.api.serving import MAX_CONNECTIONS, MAX_HEADERS, ApiServer, refusal
 from sentinel.daemon import bind_socket
 from sentinel.reconcile.descriptors import SUPERVISION_RESERVE
+from tests.integration.daemon.test_api_tls import self_signed
 
 T = TypeVar("T")
 
@@ -56,12 +58,12 @@ def make_app() -> Starlette:
 
 
 def serve(tmp_path: Path, scenario: Callable[[Path, ApiServer], Coroutine[Any, Any, T]], grace: float = 2.0,
-          header_timeout: float = 10.0) -> T:
+          header_timeout: float = 10.0, tls: tuple[str, str] | None = None) -> T:
     """Run `scenario(socket path, server)` against a serving ApiServer; the server is closed after."""
     path = tmp_path / "api.sock"
 
     async def main() -> T:
-        server = ApiServer(make_app(), bind_socket(path), grace=grace, header_timeout=header_timeout)
+        server = ApiServer(make_app(), bind_socket(path), grace=grace, header_timeout=header_timeout, tls=tls)
         serving = asyncio.get_running_loop().create_task(server.serve())
         try:
             return await scenario(path, server)
@@ -234,6 +236,27 @@ def test_a_connection_that_sends_no_request_is_closed_after_the_header_timeout(t
         partial_writer.close()
         return silent, partial
     assert serve(tmp_path, scenario, header_timeout=0.3) == (b"", b"")
+
+
+def test_over_tls_a_connection_that_starts_no_handshake_is_closed_after_the_header_timeout(tmp_path: Path) -> None:
+    """The protocol makes the handshake itself, after the gate, within the header timeout (asyncio's own
+    TLS took 60 seconds); a request written as soon as the handshake ends is answered."""
+    cert, key = self_signed(tmp_path)
+
+    async def scenario(path: Path, _: ApiServer) -> tuple[bytes, bytes]:
+        silent_reader, silent = await asyncio.open_unix_connection(str(path))
+        trusting = ssl.create_default_context(cafile=str(cert))
+        reader, writer = await asyncio.open_unix_connection(str(path), ssl=trusting, server_hostname="localhost")
+        writer.write(b"GET /secure HTTP/1.1\r\nhost: s\r\nconnection: close\r\n\r\n")
+        answer = await asyncio.wait_for(reader.read(), 5)
+        writer.close()
+        dropped = await asyncio.wait_for(silent_reader.read(), 5)
+        silent.close()
+        return answer, dropped
+
+    answer, dropped = serve(tmp_path, scenario, header_timeout=0.3, tls=(str(cert), str(key)))
+    assert status_and_body(answer) == (200, {"method": "GET", "path": "/secure", "query": {}, "body": ""})
+    assert dropped == b""
 
 
 def test_connections_past_the_cap_are_refused_with_503_and_served_again_after(tmp_path: Path) -> None:

@@ -6,6 +6,7 @@ none runs), refusals are logged once per burst, and everything answers again aft
 from __future__ import annotations
 
 import contextlib
+import errno
 import fcntl
 import os
 import signal
@@ -16,8 +17,10 @@ from pathlib import Path
 import psutil
 import pytest
 
+from tests.integration.daemon.test_api_tls import self_signed
 from tests.integration.daemon.test_reconciler_log import events, lines_of, logfmt
 from tests.support.daemon import Reconciler
+from tests.support.tcphttp import free_port
 from tests.support.wait import wait_for
 
 FLOOD = 2000
@@ -27,13 +30,15 @@ def _children(daemon: psutil.Process) -> set[int]:
     return {child.pid for child in daemon.children() if child.is_running() and child.status() != "zombie"}
 
 
-def _flood(path: str) -> list[socket.socket]:
-    """Up to FLOOD connections that never send a byte (a full backlog refuses some: they are dropped)."""
+def _flood(address: str | tuple[str, int]) -> list[socket.socket]:
+    """Up to FLOOD connections that never send a byte (a full backlog refuses some: they are dropped); to
+    the unix socket at a path, or to a TCP (host, port)."""
     held: list[socket.socket] = []
+    family = socket.AF_UNIX if isinstance(address, str) else socket.AF_INET
     for _ in range(FLOOD):
-        client = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        client = socket.socket(family, socket.SOCK_STREAM)
         client.setblocking(False)
-        if client.connect_ex(path) == 0:
+        if client.connect_ex(address) in (0, errno.EINPROGRESS):
             held.append(client)
         else:
             client.close()
@@ -41,8 +46,17 @@ def _flood(path: str) -> list[socket.socket]:
 
 
 @pytest.mark.skipif(not hasattr(psutil.Process, "rlimit"), reason="setting another process's rlimit is Linux only")
-def test_a_connection_flood_does_not_starve_supervision(make_reconciler: Callable[..., Reconciler]) -> None:
-    r = make_reconciler("processes: {a: {command: sleep 1000}}")
+@pytest.mark.parametrize("listener", ["socket", "tls"])
+def test_a_connection_flood_does_not_starve_supervision(make_reconciler: Callable[..., Reconciler], tmp_path: Path,
+                                                        listener: str) -> None:
+    """On the unix socket; and on a TLS listener, where a connection that never starts its handshake must be
+    refused as early (asyncio's own TLS took the connection first and asked the app only after the handshake)."""
+    port = free_port()
+    api = ""
+    if listener == "tls":
+        cert, key = self_signed(tmp_path)
+        api = f'api: {{listen: "127.0.0.1:{port}", token_file: token, tls: {{cert: {cert}, key: {key}}}}}\n'
+    r = make_reconciler(api + "processes: {a: {command: sleep 1000}}")
     r.start()
     first = r.wait_state("a", "running")["pid"]
     assert r.process is not None
@@ -51,7 +65,7 @@ def test_a_connection_flood_does_not_starve_supervision(make_reconciler: Callabl
     held: list[socket.socket] = []
     try:
         daemon.rlimit(psutil.RLIMIT_NOFILE, (daemon.num_fds() + 100, hard))
-        held = _flood(str(r.state_dir.socket))
+        held = _flood(str(r.state_dir.socket) if listener == "socket" else ("127.0.0.1", port))
         assert len(held) > 200  # the flood is real: more than the reconciler has descriptors for
         os.kill(first, signal.SIGKILL)
         wait_for(lambda: bool(_children(daemon) - {first}), timeout=20,
