@@ -310,13 +310,18 @@ function processView(name, fresh, target) {
 
 function followLog(name, log) {
   const path = `/v1/processes/${encodeURIComponent(name)}/logs?follow=true&lines=200`;
-  app.logSocket = socket(path, (line) => {
+  const ws = socket(path, (line) => {
     const atEnd = log.scrollTop + log.clientHeight >= log.scrollHeight - 4;
     log.append(el("span", { class: `line line-${line.stream}` }, el("time", { text: line.time }), " ", line.text),
       "\n");
     while (log.childNodes.length > 2 * LOG_LINES_KEPT) log.firstChild.remove();
     if (atEnd) log.scrollTop = log.scrollHeight;
-  }, () => {});
+  }, (closed) => {
+    if (app.logSocket === ws) {  // not closed by leaving the page
+      say(`The log stream closed${closed.reason ? ` (${closed.reason})` : ""}: reload the page to follow it again.`);
+    }
+  });
+  app.logSocket = ws;
 }
 
 async function loadRuns(name, section) {
