@@ -415,20 +415,22 @@ class Daemon:
 
     def _servers(self, listening: socket.socket, tcp: socket.socket | None) -> list[ApiServer]:
         """One app, served on the socket and, behind tokens, on TCP: two uvicorn servers sharing one gate
-        (only the TCP one speaks TLS; CHANGELOG, Decisions)."""
+        (only the TCP one speaks TLS and serves the dashboard at /ui/; CHANGELOG, Decisions)."""
         from sentinel.api.app import create_app
         from sentinel.api.serving import ApiServer
-        from sentinel.api.tcp import TcpAccess, Tokens
-        from sentinel.tokens import TokenFile
 
         app = create_app(self)
         on_socket = ApiServer(app, listening)
         if tcp is None:
             return [on_socket]
+        from sentinel.api.dashboard import with_dashboard  # with tcp: the TCP listener's only
+        from sentinel.api.tcp import TcpAccess, Tokens
+        from sentinel.tokens import TokenFile
+
         assert self._token_files is not None and not isinstance(self._api_at_start, _NotYet)
         full, read = self._token_files
         tokens = Tokens(TokenFile(full), TokenFile(read) if read else None)
-        on_tcp = ApiServer(TcpAccess(app, tokens), tcp, gate=on_socket.gate, tls=self._tls)
+        on_tcp = ApiServer(TcpAccess(with_dashboard(app), tokens), tcp, gate=on_socket.gate, tls=self._tls)
         return [on_socket, on_tcp]
 
     def _stop_listening(self, servers: list[ApiServer], listening: socket.socket | None,

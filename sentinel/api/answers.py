@@ -12,7 +12,7 @@ invalid config (with `problems`). The models are what
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 from starlette.responses import Response
@@ -41,6 +41,12 @@ class Health(Answer):
     state_writes_waiting: int
     api_listen_not_served: str | None
     storage_problems: list[str] = Field(description="no space left for state.db or logs, a log that cannot rotate")
+
+
+class Access(Answer):
+    access: Literal["all", "read"] = Field(
+        description="what the caller may do: all (the socket, or the TCP token of `api.token_file`) or read "
+                    "(the read-only token of `api.read_token_file`: GET only)")
 
 
 class Processes(Answer):

@@ -150,6 +150,13 @@ async def healthz(request: Request) -> Response:
                            storage_problems=daemon.controller.storage_problems()))
 
 
+@documented(Doc(a.Access))
+async def whoami(request: Request) -> Response:
+    """What the caller's token allows (all, or read only), so a client can offer only what it may do."""
+    access = request.scope.get("state", {}).get("access")  # set on TCP (`tcp.TcpAccess`); the socket may do all
+    return answer(a.Access(access=access or "all"))
+
+
 STATES = tuple(str(state) for state in ProcessState)
 PROCESS_QUERY = {
     "name": Query("a process or instance (404 when unknown), or a glob of instance names (`web*`, `*.1`); "
@@ -468,6 +475,7 @@ ROUTES: list[BaseRoute] = [
     Route("/healthz", healthz),
     Route("/metrics", metrics),
     Route("/openapi.json", openapi_document),
+    Route("/v1/whoami", whoami),
     Route("/v1/processes", list_processes),
     *(Route(f"/v1/processes/{verb}", _acting(verb, "processes"), methods=["POST"]) for verb in VERBS),
     Route("/v1/processes/{name}", get_process),

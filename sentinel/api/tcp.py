@@ -9,6 +9,12 @@ a write with the read-only token 403 `forbidden`; a WebSocket is closed with 100
 Each request is one access-log line: method, path (never the query string), status, duration, client;
 never a header or a token. Binding the socket and checking the TLS files is `listen`'s, before anything
 starts.
+
+A browser cannot set a header on a WebSocket, so a WebSocket may carry its token as a subprotocol instead
+(docs/security.md#the-dashboard): it offers `sentinel.v1` and `bearer.TOKEN`, and is answered with
+`sentinel.v1` (never with the token); the app never sees the `bearer.` entry. The dashboard's files
+(`dashboard`, `/ui/`) need no token. What a request was granted is in its scope's state as `access`
+(`GET /v1/whoami` answers it).
 """
 
 from __future__ import annotations
@@ -21,6 +27,7 @@ from typing import Literal
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from sentinel.api.answers import error_response
+from sentinel.api.dashboard import is_dashboard
 from sentinel.log import get_logger
 from sentinel.tokens import TokenFile
 
@@ -30,6 +37,8 @@ Grant = Literal["all", "read"]
 OPEN_PATHS = frozenset({"/healthz"})  # answered without a token: load balancers and `sentinel` probe it
 READ_METHODS = frozenset({"GET", "HEAD"})
 POLICY_VIOLATION = 1008  # WebSocket close code: no valid token
+SUBPROTOCOL = "sentinel.v1"  # what a WebSocket that offers its token as a subprotocol is answered with
+BEARER_SUBPROTOCOL = "bearer."  # the prefix of the subprotocol that carries the token
 
 
 class Tokens:
@@ -84,14 +93,16 @@ class TcpAccess:
                 status[0] = message["status"]
             elif kind == "websocket.accept":
                 status[0] = 101
+                if SUBPROTOCOL in scope.get("subprotocols", ()) and message.get("subprotocol") is None:
+                    message = {**message, "subprotocol": SUBPROTOCOL}
             elif kind == "websocket.close" and not status[0]:
                 status[0] = 403  # closed before it was accepted: the server answers 403
             await send(message)
 
         try:
-            refusal = self._refusal(scope)
+            grant, refusal = self._access(scope)
             if refusal is None:
-                await self.app(scope, receive, noted)
+                await self.app(_granted(scope, grant), receive, noted)
             elif scope["type"] == "websocket":
                 await noted({"type": "websocket.close", "code": POLICY_VIOLATION, "reason": refusal[2]})
             else:
@@ -107,16 +118,34 @@ class TcpAccess:
                      status=status[0] or None, duration_ms=round((time.monotonic() - started) * 1000, 1),
                      client=f"{client[0]}:{client[1]}" if client else None)
 
-    def _refusal(self, scope: Scope) -> tuple[int, str, str] | None:
-        """(status, code, message) when the request may not go on, else None."""
-        if scope["path"] in OPEN_PATHS:
-            return None
-        grant = self.tokens.grant(_header(scope["headers"], b"authorization"))
+    def _access(self, scope: Scope) -> tuple[Grant | None, tuple[int, str, str] | None]:
+        """What the request was granted, and (status, code, message) when it may not go on (else None)."""
+        if scope["path"] in OPEN_PATHS or (scope["type"] == "http" and is_dashboard(scope["path"])):
+            return None, None
+        grant = self.tokens.grant(_authorization(scope))
         if grant is None:
-            return 401, "unauthorized", "a valid token is needed: Authorization: Bearer TOKEN"
+            return None, (401, "unauthorized", "a valid token is needed: Authorization: Bearer TOKEN")
         if grant == "read" and scope["type"] == "http" and scope["method"] not in READ_METHODS:
-            return 403, "forbidden", "the read-only token allows GET requests only"
-        return None
+            return grant, (403, "forbidden", "the read-only token allows GET requests only")
+        return grant, None
+
+
+def _authorization(scope: Scope) -> str | None:
+    """The request's Authorization header; for a WebSocket without one, its `bearer.TOKEN` subprotocol as one."""
+    header = _header(scope["headers"], b"authorization")
+    if header is None and scope["type"] == "websocket":
+        offered: list[str] = [p for p in scope.get("subprotocols", ()) if p.startswith(BEARER_SUBPROTOCOL)]
+        if offered:
+            return "Bearer " + offered[0].removeprefix(BEARER_SUBPROTOCOL)
+    return header
+
+
+def _granted(scope: Scope, grant: Grant | None) -> Scope:
+    """`scope` as the app gets it: what was granted in its state, the token's subprotocol left out."""
+    granted = {**scope, "state": {**scope.get("state", {}), "access": grant}}
+    if "subprotocols" in scope:
+        granted["subprotocols"] = [p for p in scope["subprotocols"] if not p.startswith(BEARER_SUBPROTOCOL)]
+    return granted
 
 
 def _header(headers: Iterable[tuple[bytes, bytes]], name: bytes) -> str | None:
