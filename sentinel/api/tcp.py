@@ -21,6 +21,7 @@ from typing import Literal
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from sentinel.api.answers import error_response
+from sentinel.api.turns import READ_METHODS
 from sentinel.log import get_logger
 from sentinel.tokens import TokenFile
 
@@ -28,7 +29,6 @@ log = get_logger(__name__)
 
 Grant = Literal["all", "read"]
 OPEN_PATHS = frozenset({"/healthz"})  # answered without a token: load balancers and `sentinel` probe it
-READ_METHODS = frozenset({"GET", "HEAD"})
 POLICY_VIOLATION = 1008  # WebSocket close code: no valid token
 
 
