@@ -20,6 +20,7 @@ from starlette.schemas import BaseSchemaGenerator
 from sentinel.api.answers import ErrorAnswer
 from sentinel.api.app import ROUTES, Query, describe
 from sentinel.api.tcp import OPEN_PATHS
+from sentinel.api.turns import READ_METHODS
 
 REF = "#/components/schemas/{model}"
 PATH_PARAMETERS = {
@@ -28,6 +29,8 @@ PATH_PARAMETERS = {
 }
 STATUS_TEXT = {200: "OK", 202: "Accepted", 400: "Bad request: a body that is not JSON",
                404: "Unknown process or endpoint", 409: "Conflicts with the process or with the reconciler's state",
+               401: "On TCP: no valid token (`Authorization: Bearer TOKEN`)",
+               403: "On TCP: a write with the read-only token",
                413: "Body over 1 MiB",
                422: "Invalid body or query value (the field at fault) or invalid config (its problems)"}
 
@@ -54,7 +57,8 @@ class _Generator(BaseSchemaGenerator):
         _, top = models_json_schema(modes, ref_template=REF)  # type: ignore[arg-type]
         paths: dict[str, dict[str, Any]] = {}
         for endpoint in endpoints:
-            paths.setdefault(endpoint.path, {})[endpoint.http_method] = _operation(endpoint.path, endpoint.func)
+            paths.setdefault(endpoint.path, {})[endpoint.http_method] = _operation(endpoint.path, endpoint.http_method,
+                                                                                   endpoint.func)
         return {**self.base, "security": [{"bearer": []}], "paths": paths,
                 "components": {"schemas": top.get("$defs", {}), "securitySchemes": {"bearer": BEARER}}}
 
@@ -67,7 +71,7 @@ def _ref(model: type[BaseModel]) -> dict[str, str]:
     return {"$ref": REF.format(model=model.__name__)}
 
 
-def _operation(path: str, handler: Any) -> dict[str, Any]:
+def _operation(path: str, method: str, handler: Any) -> dict[str, Any]:
     doc = describe(handler)
     assert doc is not None
     summary = (handler.__doc__ or "").strip().splitlines()[0]
@@ -81,7 +85,9 @@ def _operation(path: str, handler: Any) -> dict[str, Any]:
     responses: dict[str, Any] = {
         str(doc.status): {"description": STATUS_TEXT[doc.status], "content": {doc.media_type: {"schema": schema}}},
     }
-    errors = sorted({*doc.errors, *((400, 413) if doc.body is not None else ())})  # every body: not JSON, too large
+    errors = sorted({*doc.errors, *((400, 413) if doc.body is not None else ()),  # every body: not JSON, too large
+                     *(() if path in OPEN_PATHS else (401,)),  # the TCP listener's token check (`tcp.TcpAccess`)
+                     *(() if path in OPEN_PATHS or method.upper() in READ_METHODS else (403,))})
     for status in errors:
         responses[str(status)] = {"description": STATUS_TEXT[status],
                                   "content": {"application/json": {"schema": _ref(ErrorAnswer)}}}

@@ -28,6 +28,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from sentinel.api.answers import error_response
 from sentinel.api.dashboard import is_dashboard
+from sentinel.api.turns import READ_METHODS
 from sentinel.log import get_logger
 from sentinel.tokens import TokenFile
 
@@ -35,7 +36,6 @@ log = get_logger(__name__)
 
 Grant = Literal["all", "read"]
 OPEN_PATHS = frozenset({"/healthz"})  # answered without a token: load balancers and `sentinel` probe it
-READ_METHODS = frozenset({"GET", "HEAD"})
 POLICY_VIOLATION = 1008  # WebSocket close code: no valid token
 SUBPROTOCOL = "sentinel.v1"  # what a WebSocket that offers its token as a subprotocol is answered with
 BEARER_SUBPROTOCOL = "bearer."  # the prefix of the subprotocol that carries the token

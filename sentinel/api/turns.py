@@ -21,7 +21,7 @@ from typing import Protocol
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-READS = frozenset({"GET", "HEAD"})
+READ_METHODS = frozenset({"GET", "HEAD"})  # reads: what the read-only token may do, and what takes turns
 PASS_WAIT = 0.5  # seconds a read waits at most for a due pass (a pass takes milliseconds)
 
 
@@ -39,7 +39,7 @@ class ReadsTakeTurns:
         self._turn = asyncio.Semaphore(1)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or scope["method"] not in READS:
+        if scope["type"] != "http" or scope["method"] not in READ_METHODS:
             await self.app(scope, receive, send)
             return
         await self.supervision.after_due_pass(PASS_WAIT)

@@ -53,6 +53,10 @@ def test_every_route_but_healthz_needs_the_token_on_tcp(make_reconciler: Callabl
     document = json.loads(tcp_request(port, "GET", "/openapi.json", token=token)[2])
     assert document["components"]["securitySchemes"]["bearer"]["scheme"] == "bearer"
     assert document["security"] == [{"bearer": []}] and document["paths"]["/healthz"]["get"]["security"] == []
+    for path, operations in document["paths"].items():  # what the token check answers is in the document
+        for method, operation in operations.items():
+            assert ("401" in operation["responses"]) == (path != "/healthz"), (method, path)
+            assert ("403" in operation["responses"]) == (method not in ("get", "head")), (method, path)
     assert r.client.get("/v1/processes")["processes"][0]["name"] == "a"  # the socket needs no token
     assert tcp_request(port, "POST", "/v1/processes/a/stop", token=token, body=b"{}")[0] == 200
     assert r.row("a")["state"] == "stopped"
