@@ -12,6 +12,7 @@ import click
 from sentinel.cli.context import client, local_only
 from sentinel.cli.main import CONTEXT, cli, env_option, file_option
 from sentinel.cli.output import handles_errors
+from sentinel.client import RemoteError
 from sentinel.errors import DaemonUnavailable
 from sentinel.service import manager as services
 from sentinel.service.manager import PLATFORMS, Platform, Reconciler, ServiceError, ServiceManager, run_command
@@ -126,10 +127,14 @@ def status(platform: Platform | None, user: bool) -> None:
 
 
 def _reconciler_pid() -> int | None:
-    try:
-        return int(client(timeout=2.0).get("/healthz")["pid"])
-    except DaemonUnavailable:
+    """The pid of this machine's reconciler; None when none answers."""
+    api = client(timeout=2.0)
+    if not api.alive():
         return None
+    try:
+        return int(api.get("/healthz")["pid"])
+    except (DaemonUnavailable, RemoteError):
+        return None  # it stopped between the two questions
 
 
 @service.command(context_settings=CONTEXT)
