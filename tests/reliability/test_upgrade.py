@@ -59,7 +59,7 @@ def test_an_upgrade_in_place_keeps_every_process(tmp_path: Path) -> None:
     (site / "dependencies.pth").write_text(sysconfig.get_paths()["purelib"] + "\n")
     _install(venv, _tree(tmp_path, "9.0.0"))
     assert _sentinel(venv, home, "--version") == "sentinel 9.0.0\n"
-    config.write_text("processes:\n  web:\n    command: sleep 1000\n    replicas: 2\n  worker:\n    command: sleep 1001\n")
+    config.write_text("processes:\n  web: {command: sleep 1000, replicas: 2}\n  worker: {command: sleep 1001}\n")
     client = Client(StateDir(home), timeout=10.0)
     try:
         _sentinel(venv, home, "up", "-d", "-f", str(config))
