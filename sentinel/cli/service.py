@@ -46,7 +46,7 @@ def _manager(platform: Platform | None, user: bool, file: str = "sentinel.yaml",
     return services.service_manager(platform or services.default_platform(), reconciler)
 
 
-@service.command(context_settings=CONTEXT)
+@service.command(context_settings=CONTEXT, short_help="Install the reconciler as a service; load and start it.")
 @file_option
 @env_option
 @platform_option
@@ -86,7 +86,7 @@ def install(*, file: str, env: str | None, platform: Platform | None, user: bool
         click.echo(f"not started (--no-start): {shlex.join(manager.load_commands(loaded=False, changed=True)[-1])}")
 
 
-@service.command(context_settings=CONTEXT)
+@service.command(context_settings=CONTEXT, short_help="Stop the service and remove its file.")
 @platform_option
 @scope_option
 @force_option
@@ -104,7 +104,7 @@ def uninstall(platform: Platform | None, user: bool, force: bool) -> None:
         click.echo(f"not installed: no {manager.path}")
 
 
-@service.command(context_settings=CONTEXT)
+@service.command(context_settings=CONTEXT, short_help="Installed? Loaded? Does the reconciler answer?")
 @platform_option
 @scope_option
 @handles_errors
@@ -137,7 +137,7 @@ def _reconciler_pid() -> int | None:
         return None  # it stopped between the two questions
 
 
-@service.command(context_settings=CONTEXT)
+@service.command(context_settings=CONTEXT, short_help="Restart the reconciler, leaving its processes running.")
 @platform_option
 @scope_option
 @click.option("--timeout", type=click.FloatRange(1, 600), default=RESTART_TIMEOUT, show_default=True, metavar="S",
