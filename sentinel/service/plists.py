@@ -6,6 +6,7 @@ from __future__ import annotations
 import plistlib
 from collections.abc import Mapping
 from typing import Any
+from xml.parsers.expat import ExpatError
 
 
 def render_plist(job: Mapping[str, Any]) -> bytes:
@@ -17,6 +18,6 @@ def read_plist(data: bytes) -> dict[str, Any] | None:
     """A property list's top-level dictionary; None when `data` is not one."""
     try:
         loaded = plistlib.loads(data)
-    except (plistlib.InvalidFileException, ValueError, TypeError, KeyError, IndexError):
+    except (plistlib.InvalidFileException, ExpatError, ValueError, TypeError, KeyError, IndexError):
         return None
     return loaded if isinstance(loaded, dict) else None
