@@ -70,12 +70,11 @@ def install(*, file: str, env: str | None, platform: Platform | None, user: bool
     local_only("service install", "it installs a service on this machine", refuse=True)
     load(file, env=env)  # an invalid file exits 2 before anything is written
     manager = _manager(platform, user, file, env)
-    plan = services.install_plan(manager, run_command, force=force, start=not no_start and not dry_run)
+    plan = services.install_plan(manager, run_command, force=force, start=not no_start)
     if dry_run:
-        commands = services.install_plan(manager, run_command, force=force, start=True).commands
         click.echo(f"# would write {manager.path}" if plan.changed else f"# {manager.path} is up to date")
         click.echo(plan.content.decode(), nl=False)
-        for argv in commands:
+        for argv in plan.commands:
             click.echo(f"# would run: {shlex.join(argv)}")
         return
     services.install(manager, run_command, plan)
@@ -155,6 +154,10 @@ def restart(platform: Platform | None, user: bool, timeout: float) -> None:
     if services.installed(manager) is not True:
         raise ServiceError(f"the reconciler is not installed as a {manager.platform} service ({manager.path}): "
                            "run `sentinel service install`")
+    loaded = run_command(manager.loaded_command())
+    if loaded.code != 0:  # asked before stopping anything: nothing would start the reconciler again
+        raise ServiceError(f"{manager.platform} has not loaded {manager.name} (`{shlex.join(loaded.argv)}`: exit "
+                           f"{loaded.code}: {loaded.first_line}); nothing was stopped; run `sentinel service install`")
     before = _reconciler_pid()
     if before is not None:
         stop_reconciler_here(client(), keep=True, timeout=timeout)

@@ -56,7 +56,6 @@ class Launchd:
             "KeepAlive": True,
             "AbandonProcessGroup": True,
             "ExitTimeOut": STOP_GRACE,
-            "ProcessType": "Background",
             "StandardOutPath": str(self.log_file),
             "StandardErrorPath": str(self.log_file),
         }

@@ -127,6 +127,12 @@ def test_systemd_user_unit_installed_verified_and_the_failing_systemctl_named(tm
     assert status.stdout.splitlines()[0] == f"systemd sentinel.service: {unit} (installed)"
     assert status.stdout.splitlines()[-1] == "reconciler: not answering"
 
+    restart = _run(tmp_path, "service", "restart", "--platform", "systemd")
+    assert restart.returncode == 1
+    assert restart.stderr.startswith("systemd has not loaded sentinel.service (`systemctl --user is-enabled --quiet "
+                                     "sentinel.service`: exit 1: ")
+    assert restart.stderr.endswith("); nothing was stopped; run `sentinel service install`\n")
+
     unit.write_text("[Service]\nExecStart=/bin/true\n")  # somebody else's unit
     refused = _run(tmp_path, "service", "install", "--platform", "systemd", "--no-start")
     assert refused.returncode == 1

@@ -55,6 +55,8 @@ def _service(exported: Exported, loaded: Loaded, name: str, instance: str) -> st
             exported.note(name, f"depends_on.{dependency}", "systemd cannot wait for health: ordered after it starts")
     if after:
         unit.append(("After", " ".join(after)))
+    if process.restart.policy != "never" and process.restart.max_retries is None:
+        unit.append(("StartLimitIntervalSec", "0"))  # restarts for ever, as sentinel does without max_retries
     service = _run_settings(exported, name, instance, process)
     sections: list[Section] = [("Unit", unit), ("Service", service)]
     if not process.is_job:
