@@ -12,6 +12,7 @@ from sentinel.config.loader import Loaded
 from sentinel.config.models import Health, Process
 from sentinel.reconcile.desired import argv_of
 from sentinel.service.export import Exported, untranslated
+from sentinel.signames import signal_name, signal_number
 
 NANOSECONDS = 1_000_000_000
 MEBIBYTE = 1 << 20
@@ -68,7 +69,7 @@ def _group(exported: Exported, name: str, process: Process) -> dict[str, Any]:
         "Driver": "raw_exec",
         "Config": {"command": argv[0], "args": list(argv[1:])},
         "Env": {"SENTINEL_INSTANCE": instance, **process.env},
-        "KillSignal": f"SIG{process.stop.signal}",
+        "KillSignal": signal_name(signal_number(process.stop.signal)),
         "KillTimeout": _ns(process.stop.timeout),
     }
     if process.user:

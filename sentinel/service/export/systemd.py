@@ -12,6 +12,7 @@ from sentinel.schedule.cron import cron_fields
 from sentinel.service.export import Exported, program_path, untranslated
 from sentinel.service.export.calendar import at_calendar, on_calendar
 from sentinel.service.units import Section, command_line, environment_line, escape_specifiers, render_unit, seconds
+from sentinel.signames import signal_name, signal_number
 
 PREFIX = "sentinel-"
 TRANSLATED = (
@@ -84,7 +85,7 @@ def _run_settings(exported: Exported, name: str, instance: str, process: Process
     if process.restart.exit_codes != [0]:
         settings.append(("SuccessExitStatus", " ".join(str(code) for code in process.restart.exit_codes)))
     stop = process.stop
-    settings += [("KillSignal", f"SIG{stop.signal}"), ("KillMode", KILL_MODE[stop.mode]),
+    settings += [("KillSignal", signal_name(signal_number(stop.signal))), ("KillMode", KILL_MODE[stop.mode]),
                  ("TimeoutStopSec", seconds(stop.timeout))]
     if process.reload is not None and process.reload.signal is not None:
         settings.append(("ExecReload", f"/bin/kill -{process.reload.signal} $MAINPID"))
