@@ -39,6 +39,9 @@ def service() -> None:
 
 def _manager(platform: Platform | None, user: bool, file: str = "sentinel.yaml", env: str | None = None
              ) -> ServiceManager:
+    """The ServiceManager asked for, of this machine only (`--api` is refused). FILE shapes the service file's
+    content; its path and the init system's commands do not depend on it."""
+    local_only("service", "it drives this machine's init system", refuse=True)
     root = click.get_current_context().find_root()
     reconciler = Reconciler.for_config(
         os.path.abspath(file), environment_name=env, system=not user, environ=os.environ,
@@ -67,9 +70,8 @@ def install(*, file: str, env: str | None, platform: Platform | None, user: bool
     """
     from sentinel.config.loader import load
 
-    local_only("service install", "it installs a service on this machine", refuse=True)
-    load(file, env=env)  # an invalid file exits 2 before anything is written
     manager = _manager(platform, user, file, env)
+    load(file, env=env)  # an invalid file exits 2 before anything is written
     plan = services.install_plan(manager, run_command, force=force, start=not no_start)
     if dry_run:
         click.echo(f"# would write {manager.path}" if plan.changed else f"# {manager.path} is up to date")
