@@ -4,8 +4,11 @@ express named on stderr."""
 
 from __future__ import annotations
 
+import datetime as dt
 import json
+import os
 import plistlib
+import re
 import stat
 import subprocess
 import sys
@@ -13,9 +16,14 @@ from contextlib import chdir
 from pathlib import Path
 from typing import Any
 
+import pytest
 from click.testing import CliRunner, Result
 
 from sentinel.cli.main import cli
+from sentinel.config.models import Schedule
+from sentinel.schedule.cron import cron_fields
+from sentinel.schedule.next_run import next_run
+from sentinel.service.export.calendar import on_calendar
 from tests.support.launchd_keys import LAUNCHD_KEYS
 
 CONFIG = """\
@@ -179,3 +187,32 @@ def test_a_bad_output_directory_is_one_line(tmp_path: Path) -> None:
     result = _export(tmp_path, "--format", "nomad", "-o", "taken")
     assert result.exit_code == 1
     assert result.stderr == "taken: cannot write: File exists\n"
+
+
+def _systemd_elapses(values: list[str], count: int) -> list[dt.datetime]:
+    """The next `count` times systemd's calendar parser gives for these OnCalendar= values together."""
+    shown = subprocess.run(["systemd-analyze", "calendar", "--iterations", str(count), *values],
+                           capture_output=True, text=True, check=True, env={**os.environ, "TZ": "UTC"}).stdout
+    found = re.findall(r"(?:Next elapse|Iter\. #\d+): \w+ (\d{4}-\d\d-\d\d \d\d:\d\d:\d\d) UTC", shown)
+    return sorted({dt.datetime.fromisoformat(text).replace(tzinfo=dt.UTC) for text in found})[:count]
+
+
+def _sentinel_runs(expression: str, after: dt.datetime, count: int) -> list[dt.datetime]:
+    schedule = Schedule(cron=expression, timezone="UTC")
+    runs: list[dt.datetime] = []
+    while len(runs) < count:
+        found = next_run(schedule, runs[-1] if runs else after, system_tz=dt.UTC)
+        assert found is not None
+        runs.append(found)
+    return runs
+
+
+@pytest.mark.parametrize("expression", ["30 2 * * 1-5", "0 0 1,15 * 0", "15 */10 * * * *", "0 9,17 * 2-4 *"])
+def test_on_calendar_elapses_when_sentinel_runs(expression: str) -> None:
+    """systemd itself parses the OnCalendar= values and names the same next five runs as sentinel's scheduler."""
+    values = on_calendar(cron_fields(expression), "UTC")
+    for _ in range(2):  # a run falling due between the two looks at the clock: look again
+        now = dt.datetime.now(dt.UTC)
+        if _systemd_elapses(values, 5) == _sentinel_runs(expression, now, 5):
+            return
+    assert _systemd_elapses(values, 5) == _sentinel_runs(expression, dt.datetime.now(dt.UTC), 5)
