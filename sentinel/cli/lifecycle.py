@@ -158,11 +158,11 @@ def down(keep: bool, timeout: float) -> None:
     if api.remote is not None:
         _down_remote(api, keep, timeout)
     else:
-        _down_here(api, keep, timeout)
+        stop_reconciler_here(api, keep=keep, timeout=timeout)
     click.echo("reconciler stopped; processes left running" if keep else "reconciler stopped")
 
 
-def _down_here(api: Client, keep: bool, timeout: float) -> None:
+def stop_reconciler_here(api: Client, *, keep: bool, timeout: float) -> None:
     """Ask this machine's reconciler to stop; return once its process has exited and its lock is released."""
     try:
         pid = int(api.get("/healthz")["pid"])

@@ -23,6 +23,7 @@ job twice (02:30 CEST and 02:30 CET); this module is what corrects that.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta, tzinfo
 from functools import lru_cache
@@ -114,3 +115,36 @@ def cron_last(rule: CronRule, zone: tzinfo, until: datetime) -> datetime | None:
         # The last trigger of a wall time never increases over earlier wall times.
         if fired and fired[-1] <= until:
             return best
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class CronFields:
+    """A cron expression's fields as the values each matches (None: every value), for other schedulers' calendar
+    syntax (sentinel export). `plain` is False when a field uses `L` or `#`, which have no list of values."""
+
+    seconds: tuple[int, ...]
+    minutes: tuple[int, ...] | None
+    hours: tuple[int, ...] | None
+    days: tuple[int, ...] | None  # day of month, 1-31
+    months: tuple[int, ...] | None
+    weekdays: tuple[int, ...] | None  # 0 = Sunday … 6 = Saturday
+    plain: bool
+
+
+def cron_fields(text: str) -> CronFields:
+    """The fields of sentinel's cron expression `text` (a macro, 5 fields, or 6 with seconds first)."""
+    from croniter import croniter
+
+    expression = CronRule.parse(text).expression
+    expanded, nth_weekdays = croniter.expand(expression)
+    plain = not nth_weekdays and all(isinstance(value, int) or value == "*" for field in expanded for value in field)
+
+    def values(field: Sequence[int | str], modulo: int = 100) -> tuple[int, ...] | None:
+        if "*" in field or not plain:
+            return None
+        return tuple(sorted({int(value) % modulo for value in field}))
+
+    seconds = values(expanded[5]) if len(expanded) > 5 else (0,)
+    return CronFields(seconds=seconds or tuple(range(60)), minutes=values(expanded[0]), hours=values(expanded[1]),
+                      days=values(expanded[2]), months=values(expanded[3]), weekdays=values(expanded[4], 7),
+                      plain=plain)
