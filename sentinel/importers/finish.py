@@ -8,6 +8,7 @@ by the same checks `sentinel validate` runs (`sentinel.config.models`, `sentinel
 from __future__ import annotations
 
 import io
+import re
 from typing import Any
 
 from sentinel.importers.common import FILE_NOTES, Translation, process_name
@@ -104,7 +105,8 @@ def render(translation: Translation, header: list[str]) -> str:
     document["processes"] = processes
     if translation.environments:
         document["environments"] = translation.environments
-    lines = [*header, *(_comment(note) for note in translation.notes.get(FILE_NOTES, []))]
+    notes = translation.notes.get(FILE_NOTES, [])
+    lines = [*(_printable(line) for line in header), *(_comment(note) for note in notes)]
     document.yaml_set_start_comment("\n".join(lines))
     yaml = YAML()
     yaml.default_flow_style = False
@@ -115,5 +117,13 @@ def render(translation: Translation, header: list[str]) -> str:
 
 
 def _comment(text: str) -> str:
-    """One note as comment text: on one line, whatever the source held."""
-    return "NOTE: " + " ".join(text.split())
+    """One note as comment text."""
+    return "NOTE: " + _printable(text)
+
+
+_NOT_IN_COMMENTS = re.compile("[^\t\x20-\x7e\xa0-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]|[\u2028\u2029\x85]")
+
+
+def _printable(text: str) -> str:
+    """`text` on one line of characters YAML allows in a comment, whatever the source held."""
+    return _NOT_IN_COMMENTS.sub("?", " ".join(text.split()))

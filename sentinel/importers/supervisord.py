@@ -103,6 +103,9 @@ def _expand(value: str, names: dict[str, Any], translation: Translation, process
             out.append("%")
         elif key.startswith("ENV_"):
             out.append("${" + key[4:] + "}")
+            needed = f"${{{key[4:]}}} (from %({key})s) is read from the reconciler's environment: it must be set"
+            if needed not in translation.notes.get(FILE_NOTES, []):
+                translation.note(FILE_NOTES, needed)
         elif key in names:
             try:
                 out.append(literal(("%" + conversion) % names[key]))
@@ -177,6 +180,8 @@ def _body(translation: Translation, name: str, options: dict[str, str], names: d
         body["env"] = env
     if "directory" in options:
         body["cwd"] = expanded("directory")
+    else:
+        translation.note(name, "no directory: it runs in the directory of this file (supervisord: its own)")
     if "user" in options:
         body["user"] = expanded("user")
         translation.note(name, "user: the reconciler must run as root to switch users")

@@ -3,6 +3,8 @@ pass that keeps every result valid by the checks `sentinel validate` runs."""
 
 from __future__ import annotations
 
+import os
+import tempfile
 from typing import Any
 
 import pytest
@@ -11,16 +13,27 @@ from hypothesis import strategies as st
 
 from sentinel.config.graph import check_processes
 from sentinel.config.interpolate import interpolate
+from sentinel.config.loader import load
 from sentinel.config.models import Config
 from sentinel.errors import ConfigError
 from sentinel.importers import guess_format, translate
-from sentinel.importers.common import FILE_NOTES, literal, process_name
+from sentinel.importers.common import FILE_NOTES, Translation, literal, process_name
+from sentinel.importers.finish import finish, render
 from sentinel.importers.pm2 import parse_javascript
 
 
-def valid(processes: dict[str, Any]) -> Config:
+def valid(processes: dict[str, Any], translation: Translation | None = None) -> Config:
+    """The processes pass the models and the cross-process checks; with their translation, its rendered text also
+    loads as `sentinel validate` loads a file (YAML, interpolation, the same checks)."""
     config = Config.model_validate({"processes": processes})
     assert check_processes(config) == []
+    if translation is not None:
+        with tempfile.TemporaryDirectory() as folder:
+            path = os.path.join(folder, "sentinel.yaml")
+            with open(path, "w", encoding="utf-8") as handle:
+                handle.write(render(translation, ["test"]))
+            loaded = load(path, environ={"HOME": "/home/app"})
+            assert set(loaded.config.processes) == set(processes)
     return config
 
 
@@ -30,7 +43,7 @@ def test_literal_text_reads_back_unchanged_through_interpolation(text: str) -> N
 
 
 names = st.from_regex(r"[A-Za-z0-9_-]{1,20}", fullmatch=True)
-commands = st.text(st.characters(blacklist_categories=("Cs", "Cc")), min_size=1, max_size=60)
+commands = st.text(st.characters(codec="utf-8", blacklist_characters="\0"), min_size=1, max_size=60)
 
 
 @given(st.lists(st.tuples(names, commands), min_size=1, max_size=8))
@@ -41,7 +54,7 @@ def test_any_procfile_translates_to_a_valid_config(lines: list[tuple[str, str]])
     except ConfigError as error:
         assert "no process found" in str(error)
         return
-    valid(translation.processes)
+    valid(translation.processes, translation)
 
 
 @pytest.mark.parametrize(("source", "text", "expected"), [
@@ -120,7 +133,7 @@ environment=K='unclosed
 command=x
 """
     _, translation = translate(text, "s.conf", "supervisord")
-    valid(translation.processes)
+    valid(translation.processes, translation)
     assert translation.processes["a_0"]["command"] == "run a %(nosuch)s 0"
     notes = " | ".join(note for notes in translation.notes.values() for note in notes)
     for expected in ("not KEY=value", "read as unexpected", "only the codes 0 to 255", "always rotated",
@@ -137,7 +150,7 @@ def test_pm2_corners() -> None:
                "env_staging": {"A": 2}, "wait_ready": true},
               {"name": "no script"}]}"""
     _, translation = translate(data, "ecosystem.json", "pm2")
-    valid(translation.processes)
+    valid(translation.processes, translation)
     body = translation.processes["a"]
     assert body["command"] == ["node", "a.js", "'unclosed"] and body["group"] == "g" and body["user"] == "app"
     assert body["restart"] == {"policy": "on-failure", "exit_codes": [3], "reset_after": "5s"}
@@ -171,3 +184,51 @@ def test_a_file_with_nothing_to_import_says_why() -> None:
                                "pc.yaml", "process-compose")
     assert translation.notes[FILE_NOTES][-1] == "a: not a mapping, not carried over"
     assert translation.processes["b"]["schedule"] == {"every": "5m"}
+
+
+SUPERVISORD_KEYS = ("command", "numprocs", "numprocs_start", "process_name", "directory", "user", "environment",
+                    "autorestart", "exitcodes", "startretries", "startsecs", "stopsignal", "stopwaitsecs",
+                    "stopasgroup", "stdout_logfile_maxbytes", "stdout_logfile_backups", "priority", "umask")
+ini_values = st.one_of(
+    st.sampled_from(["true", "false", "unexpected", "0", "3", "-1", "2000", "0,2", "KILL", "NOPE", "1KB", "50MB",
+                     "%(program_name)s_%(process_num)d", "A=1,B='x y'", "%(ENV_HOME)s", "run it", "x %(nosuch)s"]),
+    st.from_regex(r"[A-Za-z0-9 _=,.%()'\"\x01\x85-]{1,20}", fullmatch=True).filter(lambda text: "ENV_" not in text),
+)
+
+
+@given(st.dictionaries(st.sampled_from(SUPERVISORD_KEYS), ini_values, min_size=1))
+def test_any_supervisord_program_translates_to_a_valid_config(options: dict[str, str]) -> None:
+    text = "[program:app]\n" + "".join(f"{key}={value}\n" for key, value in options.items())
+    try:
+        _, translation = translate(text.encode(), "s.conf", "supervisord")
+    except ConfigError as error:
+        assert "no process found" in str(error) or "INI" in str(error)
+        return
+    valid(translation.processes, translation)
+
+
+scalars = st.one_of(st.none(), st.booleans(), st.integers(-5, 5000), st.text(max_size=12),
+                    st.sampled_from(["process_healthy", "process_completed_successfully", "always", "on_failure",
+                                     "*/5 * * * *", "5m", "9", "INT"]))
+probe = st.fixed_dictionaries({}, optional={
+    "exec": st.fixed_dictionaries({"command": scalars}), "http_get": st.dictionaries(
+        st.sampled_from(["host", "port", "path", "scheme"]), scalars),
+    "period_seconds": scalars, "failure_threshold": scalars, "initial_delay_seconds": scalars})
+process_spec = st.fixed_dictionaries({"command": st.text(min_size=1, max_size=20)}, optional={
+    "depends_on": st.dictionaries(st.sampled_from(["a", "b", "c", "zz"]),
+                                  st.fixed_dictionaries({"condition": scalars}), max_size=3),
+    "availability": st.dictionaries(st.sampled_from(["restart", "backoff_seconds", "max_restarts"]), scalars),
+    "readiness_probe": probe, "liveness_probe": probe, "replicas": scalars, "working_dir": scalars,
+    "environment": st.one_of(st.lists(st.text(max_size=8), max_size=3), st.dictionaries(st.text(max_size=5), scalars)),
+    "schedule": st.dictionaries(st.sampled_from(["cron", "interval", "timezone"]), scalars),
+    "shutdown": st.dictionaries(st.sampled_from(["signal", "timeout_seconds", "parent_only"]), scalars),
+    "disabled": st.booleans(), "namespace": scalars,
+})
+
+
+@given(st.dictionaries(st.sampled_from(["a", "b", "c", "d e"]), process_spec, min_size=1))
+def test_any_process_compose_file_translates_to_a_valid_config(processes: dict[str, Any]) -> None:
+    from sentinel.importers.process_compose import from_process_compose
+
+    translation = finish(from_process_compose({"processes": processes}, "pc.yaml"))
+    valid(translation.processes, translation)
