@@ -13,7 +13,7 @@ import re
 from typing import Any, Literal
 
 from sentinel.errors import ConfigError
-from sentinel.importers.common import Translation
+from sentinel.importers.common import TooManyProcesses, Translation
 
 Format = Literal["procfile", "supervisord", "process-compose", "pm2"]
 FORMATS: tuple[Format, ...] = ("procfile", "supervisord", "process-compose", "pm2")
@@ -29,8 +29,8 @@ _BY_CONTENT: tuple[tuple[Format, str], ...] = (
     ("supervisord", r"^\s*\[program:"),
     ("process-compose", r"^processes\s*:"),
     ("pm2", r"^apps\s*:"),
-    ("procfile", r"\A(?:[ \t]*#.*\n|[ \t]*\n|[A-Za-z0-9_-]+[ \t]*:.*\n?)+\Z"),
 )
+_PROCFILE_LINE = re.compile(r"[A-Za-z0-9_-]+[ \t]*:")
 
 
 def guess_format(source: str, text: str) -> Format:
@@ -42,38 +42,55 @@ def guess_format(source: str, text: str) -> Format:
     for form, pattern in _BY_CONTENT:
         if re.search(pattern, text, re.MULTILINE):
             return form
+    if _looks_like_procfile(text):
+        return "procfile"
     raise ConfigError.single(source, "format not recognised: name it with --from "
                                      "procfile|supervisord|process-compose|pm2")
+
+
+def _looks_like_procfile(text: str) -> bool:
+    """Every line blank, a comment, or `name: …`, and at least one of those."""
+    lines = [line.strip() for line in text.splitlines()]
+    declared = [line for line in lines if line and not line.startswith("#")]
+    return bool(declared) and all(_PROCFILE_LINE.match(line) for line in declared)
 
 
 def translate(data: bytes, source: str, form: Format | None = None) -> tuple[Format, Translation]:
     """The format (`form`, else guessed) and the finished translation of a source file's bytes; ConfigError (one
     line) when they cannot be read."""
-    from sentinel.config.source import decode, parse_or_raise
+    from sentinel.config.source import decode
     from sentinel.importers.finish import finish
 
     text = decode(data, source)
     form = form or guess_format(source, text)
-    if form == "procfile":
-        from sentinel.importers.procfile import from_procfile
-
-        translation = from_procfile(text)
-    elif form == "supervisord":
-        from sentinel.importers.supervisord import from_supervisord
-
-        translation = from_supervisord(text, source)
-    elif form == "process-compose":
-        from sentinel.importers.process_compose import from_process_compose
-
-        translation = from_process_compose(parse_or_raise(data, source), source)
-    else:
-        from sentinel.importers.pm2 import from_pm2
-
-        translation = from_pm2(_pm2_data(data, text, source), source)
+    try:
+        translation = _translation(data, text, source, form)
+    except TooManyProcesses as exc:
+        raise ConfigError.single(source, f"{exc}: split it, and import the parts") from None
     if not translation.processes:
         raise ConfigError.single(source, f"no process found to import as {form}"
                                          + _first_note(translation))
     return form, finish(translation)
+
+
+def _translation(data: bytes, text: str, source: str, form: Format) -> Translation:
+    from sentinel.config.source import parse_or_raise
+
+    if form == "procfile":
+        from sentinel.importers.procfile import from_procfile
+
+        return from_procfile(text)
+    if form == "supervisord":
+        from sentinel.importers.supervisord import from_supervisord
+
+        return from_supervisord(text, source)
+    if form == "process-compose":
+        from sentinel.importers.process_compose import from_process_compose
+
+        return from_process_compose(parse_or_raise(data, source), source)
+    from sentinel.importers.pm2 import from_pm2
+
+    return from_pm2(_pm2_data(data, text, source), source)
 
 
 def _first_note(translation: Translation) -> str:

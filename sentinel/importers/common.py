@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import math
 import re
+from collections.abc import Container
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -15,6 +16,11 @@ from sentinel.config import units
 from sentinel.config.fields import NAME_MAX, NAME_PATTERN
 
 FILE_NOTES = ""  # the key of the notes about the whole file rather than one process
+MAX_PROCESSES = 5_000  # an import making more is a mistake (or hostile), and would take long to validate
+
+
+class TooManyProcesses(ValueError):
+    """The source declares more than MAX_PROCESSES processes (counting supervisord's numprocs copies)."""
 
 
 @dataclass
@@ -31,14 +37,17 @@ class Translation:
         self.notes.setdefault(process or FILE_NOTES, []).append(text)
 
     def new_name(self, wanted: str) -> str:
-        """A process name of sentinel's syntax for `wanted`, not yet taken; noted when it differs."""
-        name = process_name(wanted, set(self.processes))
+        """A process name of sentinel's syntax for `wanted`, not yet taken; noted when it differs. TooManyProcesses
+        past MAX_PROCESSES."""
+        if len(self.processes) >= MAX_PROCESSES:
+            raise TooManyProcesses(f"declares more than {MAX_PROCESSES} processes")
+        name = process_name(wanted, self.processes)
         if name != wanted:
             self.note(name, f"renamed from {wanted!r} (names match {NAME_PATTERN})")
         return name
 
 
-def process_name(wanted: str, taken: set[str]) -> str:
+def process_name(wanted: str, taken: Container[str]) -> str:
     """`wanted` with what a process name cannot hold replaced by `-`, unique among `taken`."""
     name = re.sub(r"[^A-Za-z0-9_.-]", "-", wanted.strip()).lstrip("_.-")[:NAME_MAX] or "process"
     candidate, number = name, 2

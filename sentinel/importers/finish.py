@@ -73,7 +73,7 @@ def _relax(translation: Translation, path: tuple[str, ...], message: str) -> Non
         process.pop("depends_on", None)
         translation.note(name, f"depends_on: dropped ({message})")
     else:
-        renamed = process_name(f"{name}-process", set(translation.processes))
+        renamed = process_name(f"{name}-process", translation.processes)
         translation.processes[renamed] = translation.processes.pop(name)
         translation.note(renamed, f"renamed from {name!r} ({message})")
         if name in translation.notes:

@@ -124,3 +124,17 @@ def test_unreadable_sources_get_one_line(tmp_path: Path) -> None:
     for path, expected in ((huge, "is too large"), (tmp_path, "is a directory"), (tmp_path / "none", "not found")):
         result = sentinel("import", str(path), "--from", "procfile")
         assert result.returncode == 2 and result.stderr.count("\n") == 1 and expected in result.stderr, result
+
+
+def test_sources_that_expand_beyond_reason_are_refused_in_one_line(tmp_path: Path) -> None:
+    many = tmp_path / "Procfile"
+    many.write_text("".join(f"p{number}: sleep 1\n" for number in range(6000)))
+    copies = tmp_path / "supervisord.conf"
+    copies.write_text("[program:w]\ncommand=serve --port 9%(process_num)05d\nnumprocs=100000\n"
+                      "process_name=w%(process_num)d\n")
+    colons = tmp_path / "notes"  # guessed by content: many colons on a line, then a line of no format
+    colons.write_text("a" + ":a" * 5000 + "\n\tnot a procfile line\n")
+    for path, expected in ((many, "more than 5000 processes"), (copies, "more than 5000 processes"),
+                           (colons, "format not recognised")):
+        result = sentinel("import", str(path))
+        assert result.returncode == 2 and result.stderr.count("\n") == 1 and expected in result.stderr, result
