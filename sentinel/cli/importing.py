@@ -16,7 +16,9 @@ from sentinel.errors import SentinelError
 from sentinel.importers import FORMATS, Format, header, translate
 
 
-class OutputExists(SentinelError):
+class OutputRefused(SentinelError):
+    """-o names a file that exists (without --force), or one that cannot be written."""
+
     exit_code = 2
 
 
@@ -45,9 +47,12 @@ def import_file(source: str, form: Format | None, output: str | None, force: boo
         click.echo(text, nl=False)
         return
     if os.path.lexists(output) and not force:
-        raise OutputExists(f"{output}: exists; add --force to replace it")
-    with open(output, "w", encoding="utf-8") as handle:
-        handle.write(text)
+        raise OutputRefused(f"{output}: exists; add --force to replace it")
+    try:
+        with open(output, "w", encoding="utf-8") as handle:
+            handle.write(text)
+    except OSError as exc:
+        raise OutputRefused(f"{output}: cannot be written: {exc.strerror or exc}") from None
     notes = sum(len(notes) for notes in translation.notes.values())
     click.echo(f"{output}: {len(translation.processes)} process(es) from {source} ({found}), {notes} note(s)",
                err=True)

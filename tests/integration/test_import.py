@@ -51,7 +51,8 @@ def test_every_fixture_imports_to_a_file_validate_accepts(source: Path, tmp_path
     assert out.read_text().startswith(f"# Imported from {source}")
     validated = sentinel("validate", "-f", str(out))
     assert validated.returncode == 0, validated.stderr + out.read_text()
-    assert sentinel("import", str(source), "-o", str(out)).returncode == 2  # never replaces a file unasked
+    refused = sentinel("import", str(source), "-o", str(out))
+    assert refused.returncode == 2 and refused.stderr == f"{out}: exists; add --force to replace it\n"
 
 
 def test_what_each_format_carries_over(tmp_path: Path) -> None:
@@ -121,6 +122,12 @@ def test_unreadable_sources_get_one_line(tmp_path: Path) -> None:
     huge = tmp_path / "Procfile"
     with huge.open("wb") as handle:
         handle.truncate(9 * 1024 * 1024)
+    nowhere = sentinel("import", str(FIXTURES / "Procfile"), "-o", str(tmp_path / "no" / "such.yaml"))
+    assert nowhere.returncode == 2 and nowhere.stderr.endswith("cannot be written: No such file or directory\n")
+    existing = tmp_path / "sentinel.yaml"
+    existing.write_text("old")
+    replaced = sentinel("import", str(FIXTURES / "Procfile"), "-o", str(existing), "--force")
+    assert replaced.returncode == 0 and existing.read_text().startswith("# Imported from")
     for path, expected in ((huge, "is too large"), (tmp_path, "is a directory"), (tmp_path / "none", "not found")):
         result = sentinel("import", str(path), "--from", "procfile")
         assert result.returncode == 2 and result.stderr.count("\n") == 1 and expected in result.stderr, result
