@@ -25,16 +25,17 @@ from sentinel.importers.pm2 import parse_javascript
 def valid(processes: dict[str, Any], translation: Translation | None = None) -> Config:
     """The processes pass the models and the cross-process checks; with their translation, its rendered text also
     loads as `sentinel validate` loads a file (YAML, interpolation, the same checks)."""
-    config = Config.model_validate({"processes": processes})
-    assert check_processes(config) == []
-    if translation is not None:
-        with tempfile.TemporaryDirectory() as folder:
-            path = os.path.join(folder, "sentinel.yaml")
-            with open(path, "w", encoding="utf-8") as handle:
-                handle.write(render(translation, ["test"]))
-            loaded = load(path, environ={"HOME": "/home/app"})
-            assert set(loaded.config.processes) == set(processes)
-    return config
+    if translation is None:
+        config = Config.model_validate({"processes": processes})
+        assert check_processes(config) == []
+        return config
+    with tempfile.TemporaryDirectory() as folder:
+        path = os.path.join(folder, "sentinel.yaml")
+        with open(path, "w", encoding="utf-8") as handle:
+            handle.write(render(translation, ["test"]))
+        loaded = load(path, environ={"HOME": "/home/app"})
+    assert set(loaded.config.processes) == set(processes)
+    return loaded.config
 
 
 @given(st.text())
