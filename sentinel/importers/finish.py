@@ -105,7 +105,9 @@ def render(translation: Translation, header: list[str]) -> str:
     document["processes"] = processes
     if translation.environments:
         document["environments"] = translation.environments
-    notes = translation.notes.get(FILE_NOTES, [])
+    notes = [*translation.notes.get(FILE_NOTES, []),
+             *(f"{name}: {note}" for name, notes in translation.notes.items()
+               if name != FILE_NOTES and name not in translation.processes for note in notes)]
     lines = [*(_printable(line) for line in header), *(_comment(note) for note in notes)]
     document.yaml_set_start_comment("\n".join(lines))
     yaml = YAML()

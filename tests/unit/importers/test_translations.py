@@ -141,6 +141,8 @@ command=x
                      "at least one rotated", "autostart=false", "No closing quotation", "no command",
                      "FastCGI"):
         assert expected in notes, notes
+    assert "# NOTE: c: [program:c] has no command" not in render(translation, [])  # a file note, not c's
+    assert "# NOTE: [program:c] has no command: not carried over" in render(translation, [])
     with pytest.raises(ConfigError, match="no \\[program:NAME\\] section"):
         translate(b"[supervisord]\nlogfile=x\n", "s.conf", "supervisord")
 
@@ -159,6 +161,8 @@ def test_pm2_corners() -> None:
     notes = " | ".join(note for notes in translation.notes.values() for note in notes)
     for expected in ("cannot be split", "one per CPU", "not a size", "not NAME=value", "wait_ready", "no script"):
         assert expected in notes, notes
+    translation.processes.pop("a")  # dropped at the end: its notes are kept, at the top, with its name
+    assert "# NOTE: a: wait_ready: not carried over" in render(translation, [])
     with pytest.raises(ConfigError, match="no `apps` list"):
         translate(b'{"apps": []}', "ecosystem.json", "pm2")
 
