@@ -16,7 +16,7 @@ import click
 from sentinel.cli.context import client, remote, state_dir
 from sentinel.cli.logfiles import follow, last_lines, log_files, of_run, parsed_line, printable, run_lines
 from sentinel.cli.main import CONTEXT, cli
-from sentinel.cli.names import complete_names
+from sentinel.cli.names import complete_groups, complete_names
 from sentinel.cli.output import handles_errors, to_json
 from sentinel.cli.table import status_table
 from sentinel.errors import DaemonUnavailable, SentinelError
@@ -60,7 +60,7 @@ def _matches(instance: str, names: tuple[str, ...]) -> bool:
 
 status_options = [
     click.argument("names", nargs=-1, metavar="[NAME]...", shell_complete=complete_names),
-    click.option("--group", metavar="G", help="Only the processes of group G."),
+    click.option("--group", metavar="G", help="Only the processes of group G.", shell_complete=complete_groups),
     click.option("--json", "as_json", is_flag=True, help="Print a JSON array, one object per process."),
 ]
 

@@ -15,20 +15,30 @@ COMPLETION_TIMEOUT = 2.0  # seconds: a shell waiting for its completions is a pe
 
 def complete_names(context: click.Context, parameter: click.Parameter, incomplete: str) -> list[CompletionItem]:
     """Process and instance names (and `group:NAME` for targets) starting with `incomplete`; none when neither
-    the reconciler nor the file can tell. Never fails: a completion error would print into the shell."""
+    the reconciler nor the file can tell."""
+    names, groups = _known(context)
+    if parameter.name == "targets":
+        names |= {f"group:{group}" for group in groups}
+    return [CompletionItem(name) for name in sorted(names) if name.startswith(incomplete)]
+
+
+def complete_groups(context: click.Context, _parameter: click.Parameter, incomplete: str) -> list[CompletionItem]:
+    """Group names starting with `incomplete` (`status --group`)."""
+    return [CompletionItem(group) for group in sorted(_known(context)[1]) if group.startswith(incomplete)]
+
+
+def _known(context: click.Context) -> tuple[set[str], set[str]]:
+    """Names and groups, from the reconciler, else the file. Never fails: an error would print into the shell."""
     try:
         found = _running(context)
     except Exception:  # noqa: BLE001 (no reconciler, a remote that refuses, …: the file may still tell)
         found = None
-    if found is None:
-        try:
-            found = _declared()
-        except Exception:  # noqa: BLE001 (no file, an invalid one: nothing to offer)
-            found = (set(), set())
-    names, groups = found
-    if parameter.name == "targets":
-        names |= {f"group:{group}" for group in groups}
-    return [CompletionItem(name) for name in sorted(names) if name.startswith(incomplete)]
+    if found is not None:
+        return found
+    try:
+        return _declared()
+    except Exception:  # noqa: BLE001 (no file, an invalid one: nothing to offer)
+        return set(), set()
 
 
 def _running(context: click.Context) -> tuple[set[str], set[str]] | None:

@@ -76,4 +76,5 @@ def test_commands_options_and_names_from_the_file_then_from_the_reconciler(
     running = {"SENTINEL_CONFIG": str(elsewhere), "SENTINEL_HOME": str(r.home)}
     assert completions("sentinel stop ", running) == ["db", "group:back", "group:front", "web", "web.0", "web.1"]
     assert completions("sentinel signal we", running) == ["web", "web.0", "web.1"]
+    assert completions("sentinel status --group ", running) == ["back", "front"]
     assert completions(f"sentinel --state-dir {tmp_path / 'idle'} status o", running) == ["other"]
