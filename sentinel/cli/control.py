@@ -15,6 +15,7 @@ import click
 
 from sentinel.cli.context import client
 from sentinel.cli.main import CONTEXT, cli
+from sentinel.cli.names import complete_names
 from sentinel.cli.output import handles_errors
 from sentinel.errors import SentinelError
 
@@ -44,7 +45,7 @@ def _act(verb: str, targets: tuple[str, ...], everything: bool, *, wait: bool = 
 
 
 def _command(verb: str, doc: str, *, waits: bool = False) -> None:
-    @click.argument("targets", nargs=-1, metavar="TARGET...")
+    @click.argument("targets", nargs=-1, metavar="TARGET...", shell_complete=complete_names)
     @click.option("--all", "everything", is_flag=True, help=f"{verb.capitalize()} every process.")
     @handles_errors
     def command(targets: tuple[str, ...], everything: bool, wait: bool = False, timeout: float = 60.0) -> None:
@@ -68,7 +69,7 @@ _command("restart", "Restart processes (start them if they are not running).\n\n
 
 
 @cli.command(context_settings=CONTEXT, short_help="Reload a process without restarting it.")
-@click.argument("name")
+@click.argument("name", shell_complete=complete_names)
 @handles_errors
 def reload(name: str) -> None:
     """Reload the process NAME as its `reload:` says (a signal, or a command), without restarting it.
@@ -81,7 +82,7 @@ def reload(name: str) -> None:
 
 
 @cli.command(name="signal", context_settings=CONTEXT, short_help="Send a signal to a process's main process.")
-@click.argument("name")
+@click.argument("name", shell_complete=complete_names)
 @click.argument("signal_name", metavar="SIGNAL")
 @handles_errors
 def send_signal(name: str, signal_name: str) -> None:

@@ -16,6 +16,7 @@ import click
 from sentinel.cli.context import client, remote, state_dir
 from sentinel.cli.logfiles import follow, last_lines, log_files, of_run, parsed_line, printable, run_lines
 from sentinel.cli.main import CONTEXT, cli
+from sentinel.cli.names import complete_groups, complete_names
 from sentinel.cli.output import handles_errors, to_json
 from sentinel.cli.table import status_table
 from sentinel.errors import DaemonUnavailable, SentinelError
@@ -58,8 +59,8 @@ def _matches(instance: str, names: tuple[str, ...]) -> bool:
 
 
 status_options = [
-    click.argument("names", nargs=-1, metavar="[NAME]..."),
-    click.option("--group", metavar="G", help="Only the processes of group G."),
+    click.argument("names", nargs=-1, metavar="[NAME]...", shell_complete=complete_names),
+    click.option("--group", metavar="G", help="Only the processes of group G.", shell_complete=complete_groups),
     click.option("--json", "as_json", is_flag=True, help="Print a JSON array, one object per process."),
 ]
 
@@ -90,7 +91,7 @@ def ps(names: tuple[str, ...], group: str | None, as_json: bool) -> None:
 
 
 @cli.command(context_settings=CONTEXT)
-@click.argument("name", required=False)
+@click.argument("name", required=False, shell_complete=complete_names)
 @click.option("-n", "limit", type=click.IntRange(1, 10_000), default=20, show_default=True, help="How many.")
 @click.option("--json", "as_json", is_flag=True, help="Print a JSON array, one object per event.")
 @handles_errors
@@ -111,7 +112,7 @@ def events(name: str | None, limit: int, as_json: bool) -> None:
 
 
 @cli.command(context_settings=CONTEXT, short_help="Print a process's captured output.")
-@click.argument("name")
+@click.argument("name", shell_complete=complete_names)
 @click.option("-f", "--follow", "keep_following", is_flag=True, help="Keep printing new output.")
 @click.option("-n", "lines", type=click.IntRange(0), default=100, show_default=True, help="Lines to show first.")
 @click.option("--run", "run", type=click.IntRange(1), metavar="ID", help="Only the lines of this run of a job.")

@@ -11,6 +11,7 @@ import click
 from sentinel.cli.context import client, local_only
 from sentinel.cli.logfiles import follow, parsed_line, printable
 from sentinel.cli.main import CONTEXT, cli
+from sentinel.cli.names import complete_names
 from sentinel.cli.output import handles_errors, to_json
 from sentinel.cli.table import duration
 from sentinel.client import Client
@@ -19,7 +20,7 @@ from sentinel.signames import signal_name
 
 
 @cli.command(context_settings=CONTEXT, short_help="Run a job now; --wait follows it and exits with its code.")
-@click.argument("name")
+@click.argument("name", shell_complete=complete_names)
 @click.option("--wait", is_flag=True, help="Follow the run's output, say how it ended, and exit with its exit code.")
 @handles_errors
 def run(name: str, wait: bool) -> None:
@@ -82,7 +83,7 @@ def _say_how_it_ended(name: str, run: dict[str, Any]) -> int:
 
 
 @cli.command(context_settings=CONTEXT, short_help="List a job's past runs.")
-@click.argument("name")
+@click.argument("name", shell_complete=complete_names)
 @click.option("-n", "limit", type=click.IntRange(1, 10_000), default=20, show_default=True, help="How many.")
 @click.option("--json", "as_json", is_flag=True, help="Print a JSON array, one object per run.")
 @handles_errors

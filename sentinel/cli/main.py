@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import importlib
 import os
+import sys
 from typing import Any
 
 import click
@@ -44,6 +45,7 @@ COMMAND_MODULES = {
     "up": "lifecycle", "down": "lifecycle", "apply": "lifecycle", "diff": "lifecycle",
     "api": "api_token",
     "service": "service", "export": "export",
+    "import": "importing", "completion": "completion",
 }
 
 
@@ -90,23 +92,37 @@ def cli(context: click.Context, state_dir: str | None, api: str | None, token_fi
 @cli.command(context_settings=CONTEXT)
 @file_option
 @env_option
+@click.argument("files", nargs=-1, metavar="[FILE]...")
 @handles_errors
-def validate(file: str, env: str | None) -> None:
-    """Check a config file and list every problem.
+def validate(file: str, env: str | None, files: tuple[str, ...]) -> None:
+    """Check a config file (-f, or each FILE given) and list every problem.
 
     Exit 0 when it is valid; otherwise exit 2 and print each problem on its own line as
-    FILE:LINE:COL: key.path: message.
+    FILE:LINE:COL: key.path: message. With several FILEs (as the pre-commit hook passes them),
+    each is checked, and the exit is 2 when any is invalid.
     """
     from sentinel.cli.context import local_only
     from sentinel.config.loader import load
+    from sentinel.errors import ConfigError
 
     local_only("validate", "it checks the file here")
-    loaded = load(file, env=env)
-    jobs = sum(1 for p in loaded.config.processes.values() if p.is_job)
-    services = len(loaded.config.processes) - jobs
-    where = f", environment {env}" if env else ""
-    included = f", {len(loaded.files) - 1} included file(s)" if len(loaded.files) > 1 else ""
-    click.echo(f"{file}: valid ({_count(services, 'service')}, {_count(jobs, 'job')}{included}{where})")
+    invalid: ConfigError | None = None
+    for path in files or (file,):
+        try:
+            loaded = load(path, env=env)
+        except ConfigError as error:
+            if len(files) <= 1:
+                raise
+            click.echo(str(error), err=True)
+            invalid = error
+            continue
+        jobs = sum(1 for p in loaded.config.processes.values() if p.is_job)
+        services = len(loaded.config.processes) - jobs
+        where = f", environment {env}" if env else ""
+        included = f", {len(loaded.files) - 1} included file(s)" if len(loaded.files) > 1 else ""
+        click.echo(f"{path}: valid ({_count(services, 'service')}, {_count(jobs, 'job')}{included}{where})")
+    if invalid is not None:
+        sys.exit(invalid.exit_code)
 
 
 def _count(n: int, noun: str) -> str:

@@ -103,8 +103,14 @@ def _masked(problem: Problem, tainted: Tainted) -> Problem:
 
 
 def _read_file(path: str) -> LocDict:
+    return parse_or_raise(read_bytes(path), path)
+
+
+def read_bytes(path: str) -> bytes:
+    """The bytes of the file at `path` (a regular file of at most MAX_FILE_BYTES), or a one-line ConfigError
+    saying why not. Also what `sentinel import` reads its source with."""
     try:
-        data = read_regular_file(path, MAX_FILE_BYTES)
+        return read_regular_file(path, MAX_FILE_BYTES)
     except UnreadableFile as exc:
         raise ConfigError.single(path, str(exc)) from None
     except FileNotFoundError:
@@ -115,7 +121,6 @@ def _read_file(path: str) -> LocDict:
         raise ConfigError.single(path, "cannot be read: permission denied") from None
     except OSError as exc:
         raise ConfigError.single(path, f"cannot be read: {exc.strerror or exc}") from None
-    return parse_or_raise(data, path)
 
 
 def _read_with_includes(path: str, where: Pos, chain: tuple[str, ...], files: list[str], problems: list[Problem],
