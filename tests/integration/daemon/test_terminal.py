@@ -87,13 +87,9 @@ def test_status_events_and_logs_colour_a_terminal_unless_no_color_and_apply_show
     wait_for(lambda: "hello" in r.cli("logs", "web").output)
     logs = Terminal(r, "logs", "web").finish()
     assert logs.startswith(f"{ESC}90m") and "hello" in logs
-    for off, command in (({"NO_COLOR": "1"}, ("status",)), ({"NO_COLOR": "1"}, ("events",)),
-                         ({"NO_COLOR": "1"}, ("logs", "web")), ({"TERM": "dumb"}, ("status",))):
+    for off, command in (({"NO_COLOR": "1"}, ("status",)), ({"TERM": "dumb"}, ("events",))):
         plain = Terminal(r, *command, env=off).finish()
         assert ESC not in plain and plain.strip(), (off, command, plain)
-    piped = subprocess.run([sys.executable, "-m", "sentinel", "--state-dir", str(r.state_dir.root), "status"],
-                           capture_output=True, text=True, check=True, env={**os.environ, "TERM": "xterm"})
-    assert ESC not in piped.stdout and "running" in piped.stdout
 
     # `apply` says what it waits for (slow: its check fails until `ready` exists), counting down; then the result
     # (crashy, gone from the file, is removed).
