@@ -34,6 +34,7 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from sentinel.logsettings import LogFormat, LogLevel
+from sentinel.terminal import colour_wanted
 
 # structlog's console renderer imports rich and better_exceptions whenever they are installed, for
 # tracebacks we never draw (an exception is one line here): rich alone is 5 MB of the reconciler's
@@ -103,7 +104,7 @@ def _renderer(chosen: LogFormat, stream: TextIO | None, keep_traceback: bool) ->
     if keep_traceback:
         tail.append(structlog.processors.format_exc_info)
     if chosen == "console":
-        colors = stream is not None and stream.isatty() and "NO_COLOR" not in os.environ
+        colors = colour_wanted(stream)
         return [*tail, structlog.dev.ConsoleRenderer(colors=colors, exception_formatter=structlog.dev.plain_traceback)]
     return [*tail, structlog.processors.LogfmtRenderer(key_order=_ORDER, bool_as_flag=False)]
 

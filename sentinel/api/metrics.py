@@ -136,6 +136,13 @@ class ReconcilerCollector(Collector):
         for (method, status), count in sorted(counters.api_requests.items()):
             requests.add_metric([method, str(status)], count)
         yield requests
+        notifications = CounterMetricFamily(
+            "sentinel_notifications", "Notifications by target (its name, or notify[INDEX]; never its URL) and "
+            "outcome: delivered, retried (a failed try, tried again), failed (given up), dropped (queue full).",
+            labels=["target", "outcome"])
+        for (target, outcome), count in sorted(dict(counters.notifications).items()):
+            notifications.add_metric([target, outcome], count)
+        yield notifications
 
 
 def _bound(le: float) -> str:

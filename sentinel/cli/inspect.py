@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
+from sentinel.cli.colour import EVENTS, STAMP, on_stdout, paint
 from sentinel.cli.context import client, remote, state_dir
 from sentinel.cli.logfiles import follow, last_lines, log_files, of_run, parsed_line, printable, run_lines
 from sentinel.cli.main import CONTEXT, cli
@@ -51,7 +52,7 @@ def _status(names: tuple[str, ...], group: str | None, as_json: bool) -> None:
     if as_json:
         click.echo(json.dumps(rows, indent=2))
     else:
-        click.echo(status_table(rows), nl=False)
+        click.echo(status_table(rows, colour=on_stdout()), nl=False)
 
 
 def _matches(instance: str, names: tuple[str, ...]) -> bool:
@@ -107,8 +108,12 @@ def events(name: str | None, limit: int, as_json: bool) -> None:
     if as_json:
         click.echo(to_json(rows), nl=False)
         return
+    colour = on_stdout()
     for row in rows:
-        click.echo(f"{row['at']}  {row['message']}")
+        if colour:
+            click.echo(f"{paint(row['at'], STAMP)}  {paint(row['message'], EVENTS.get(row['kind']))}")
+        else:
+            click.echo(f"{row['at']}  {row['message']}")
 
 
 @cli.command(context_settings=CONTEXT, short_help="Print a process's captured output.")
@@ -172,7 +177,14 @@ def _logs_through_api(through: Client, name: str, *, keep_following: bool, lines
 
 
 def _plain_line(line: str) -> None:
-    click.echo(printable(line) if sys.stdout.isatty() else line, nl=False)  # a terminal gets no control character raw
+    if not sys.stdout.isatty():
+        click.echo(line, nl=False)
+        return
+    line = printable(line)  # a terminal gets no control character raw
+    if on_stdout():
+        stamp, space, text = line.partition(" ")
+        line = f"{paint(stamp, STAMP)}{space}{text}"
+    click.echo(line, nl=False)
 
 
 def _json_line(line: str) -> None:

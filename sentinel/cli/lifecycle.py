@@ -229,8 +229,11 @@ def apply(file: str | None, env: str | None, dry_run: bool, timeout: float) -> N
 def _apply_and_wait(api: Client, path: str, env: str | None, timeout: float, *, since_start: bool) -> None:
     """Apply `path` (a no-op when it is the running file) and wait for convergence: print what was done,
     then `converged`, or exit 1 naming what has not converged."""
+    from sentinel.cli.progress import progress
+
     body = {"file": path, "environment": env, "timeout": timeout, "since_start": since_start}
-    result = api.post("/v1/config/apply", body, wait=timeout)
+    with progress(api, f"applying {path}", timeout):
+        result = api.post("/v1/config/apply", body, wait=timeout)
     for line in result.get("done", []):
         click.echo(line)
     if not result.get("converged"):

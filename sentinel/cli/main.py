@@ -46,6 +46,7 @@ COMMAND_MODULES = {
     "api": "api_token",
     "service": "service", "export": "export",
     "import": "importing", "completion": "completion",
+    "notify": "notify",
 }
 
 
@@ -146,15 +147,13 @@ def config(file: str, env: str | None, as_json: bool, show_secrets: bool) -> Non
     """
     from sentinel.cli.context import local_only
     from sentinel.config.loader import load
-    from sentinel.config.secrets import masked, masked_tree
+    from sentinel.config.secrets import mask_dumped, masked_tree
 
     local_only("config", "it resolves the file here")
     loaded = load(file, env=env)
     data: dict[str, Any] = loaded.config.model_dump(mode="json", exclude_none=True)
     if not show_secrets:
-        data = masked_tree(data, loaded.tainted)
-        for process in data.get("processes", {}).values():
-            process["env"] = masked(process["env"])
+        data = mask_dumped(masked_tree(data, loaded.tainted))
     if as_json:
         click.echo(to_json(data), nl=False)
     else:

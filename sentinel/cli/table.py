@@ -2,19 +2,35 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
+
+from sentinel.cli import colour as colours
 
 COLUMNS = ("NAME", "STATE", "HEALTH", "PID", "UPTIME", "RESTARTS", "CPU", "MEM", "NEXT RUN", "REASON")
 
 
-def status_table(rows: list[dict[str, Any]]) -> str:
+STATE, HEALTH = COLUMNS.index("STATE"), COLUMNS.index("HEALTH")
+
+
+def status_table(rows: list[dict[str, Any]], *, colour: bool = False) -> str:
+    """The table; with `colour`, the state and health of each row in theirs (`sentinel.cli.colour`)."""
     cells = [COLUMNS] + [_cells(row) for row in rows]
     widths = [max(len(row[i]) for row in cells) for i in range(len(COLUMNS) - 1)]
     out = []
-    for row in cells:
-        head = "  ".join(cell.ljust(width) for cell, width in zip(row[:-1], widths, strict=True))
-        out.append(f"{head}  {row[-1]}".rstrip())
+    for number, row in enumerate(cells):
+        padded = [cell.ljust(width) for cell, width in zip(row[:-1], widths, strict=True)]
+        if colour and number > 0:
+            padded[STATE] = _painted(padded[STATE], colours.STATES)
+            padded[HEALTH] = _painted(padded[HEALTH], colours.HEALTH)
+        out.append(f"{'  '.join(padded)}  {row[-1]}".rstrip())
     return "\n".join(out) + "\n"
+
+
+def _painted(padded: str, by_value: Mapping[str, str]) -> str:
+    """A padded cell with its value coloured (the padding is not: the columns stay aligned)."""
+    value = padded.rstrip()
+    return colours.paint(value, by_value.get(value)) + padded[len(value):]
 
 
 def _cells(row: dict[str, Any]) -> tuple[str, ...]:

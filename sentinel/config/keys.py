@@ -20,8 +20,8 @@ from sentinel.config.models import Api, Process, ReconcilerLog
 from sentinel.config.source import LocDict
 from sentinel.errors import Problem
 
-FILE_KEYS = ("version", "include", "defaults", "templates", "processes", "environments", "api", "log")
-ENVIRONMENT_KEYS = ("defaults", "templates", "processes", "api", "log")
+FILE_KEYS = ("version", "include", "defaults", "templates", "processes", "environments", "api", "log", "notify")
+ENVIRONMENT_KEYS = ("defaults", "templates", "processes", "api", "log", "notify")
 
 
 def _unwrap(tp: Any) -> Any:

@@ -202,9 +202,9 @@ def _expand(doc: LocDict, path: str, environ: Mapping[str, str], problems: list[
             process, env_files[name] = resolve_process(name, process, path, environ, problems, tainted=tainted)
             expanded[name] = process
         out["processes"] = expanded
-    for section in ("api", "log"):
+    for section in ("api", "log", "notify"):
         body = doc.get(section)
-        if isinstance(body, LocDict):
+        if isinstance(body, LocDict | LocList):
             out[section] = interpolate_tree(body, TrackedVariables(environ, is_secret, tainted), section, problems)
     return out, env_files
 
@@ -236,9 +236,30 @@ def _validate(doc: LocDict, path: str, problems: list[Problem]) -> Config | None
         return None
     if problems:
         return None  # cross-process checks on a partly broken config would mostly report echoes
-    for loc, message in [*check_processes(config), *_token_file_issues(config, path)]:
+    issues: list[tuple[tuple[str | int, ...], str]] = [
+        *check_processes(config), *_token_file_issues(config, path), *_notify_issues(config, path)]
+    for loc, message in issues:
         problems.append(locate_issue(doc, loc, message, path))
     return config
+
+
+def _notify_issues(config: Config, path: str) -> list[tuple[tuple[str | int, ...], str]]:
+    """A name given to two notify targets (`sentinel notify test NAME` picks one), and the secret files that
+    cannot be read (or are empty): a target with one signs every request."""
+    from sentinel.webhook import read_secret
+
+    issues: list[tuple[tuple[str | int, ...], str]] = []
+    names: list[str | None] = []
+    for index, target in enumerate(config.notify):
+        if target.name is not None and target.name in names:
+            issues.append((("notify", index, "name"), f"is the name of notify[{names.index(target.name)}] too"))
+        names.append(target.name)
+        if target.secret_file is not None:
+            try:
+                read_secret(target.secret_file, path)
+            except SentinelError as err:
+                issues.append((("notify", index, "secret_file"), str(err).removeprefix("secret_file ")))
+    return issues
 
 
 def _token_file_issues(config: Config, path: str) -> list[tuple[tuple[str, ...], str]]:

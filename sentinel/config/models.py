@@ -318,8 +318,56 @@ class ReconcilerLog(Logs):
         "info", description="the least severe lines written; debug adds tracebacks")
 
 
+NotifyEvent = Literal["failed", "unhealthy", "recovered", "backoff", "job_failed", "job_succeeded", "config_error",
+                      "config_applied"]
+NotifyFormat = Literal["json", "slack"]
+NOTIFY_DEFAULT_EVENTS: list[NotifyEvent] = ["failed", "unhealthy", "recovered", "job_failed", "config_error"]
+NOTIFY_TIMEOUT_MAX = 60.0  # seconds one request may take
+NOTIFY_RETRY_FOR_MAX = 86_400.0  # a notification is retried for at most a day
+
+
+class NotifyTarget(Spec):
+    name: Name | None = Field(None, description="how events, metrics and `sentinel notify test` name it "
+                                               "(default: notify[INDEX])")
+    url: str = Field(description="http:// or https:// URL the notifications are POSTed to; it may hold a "
+                                 "token (Slack's do): it is never printed")
+    events: list[NotifyEvent] = Field(
+        NOTIFY_DEFAULT_EVENTS, min_length=1, description="what it is told about (default: failed, unhealthy, "
+        "recovered, job_failed, config_error)")
+    processes: list[Name] = Field([], description="only these processes (with groups: either matches; "
+                                                 "default: every process; config events always pass)")
+    groups: list[Name] = Field([], description="only the processes of these groups")
+    format: NotifyFormat = Field("json", description="json: the event as JSON; slack: Slack's incoming-webhook shape")
+    secret_file: str | None = Field(None, description="HMAC-SHA256 key for X-Sentinel-Signature (a path relative to "
+                                                      "this file; its whole content, a final newline removed)")
+    timeout: PositiveDuration = Field(5.0, description=f"one request's limit, up to {NOTIFY_TIMEOUT_MAX:g}s")
+    retry_for: Duration = Field(300.0, description="retried with exponential backoff for this long, up to "
+                                                   f"{NOTIFY_RETRY_FOR_MAX:g}s (24h)")
+
+    @field_validator("url")
+    @classmethod
+    def _http_url(cls, value: str) -> str:
+        return check_http_url(value)
+
+    @field_validator("timeout")
+    @classmethod
+    def _timeout_in_range(cls, value: float) -> float:
+        if value > NOTIFY_TIMEOUT_MAX:
+            raise ValueError(f"must be at most {NOTIFY_TIMEOUT_MAX:g}s")
+        return value
+
+    @field_validator("retry_for")
+    @classmethod
+    def _retry_for_in_range(cls, value: float) -> float:
+        if value > NOTIFY_RETRY_FOR_MAX:
+            raise ValueError(f"must be at most {NOTIFY_RETRY_FOR_MAX:g}s (24h)")
+        return value
+
+
 class Config(Spec):
     version: Literal[1] = 1
     processes: dict[Name, Process] = {}
     api: Api | None = None
     log: ReconcilerLog | None = Field(None, description="the reconciler's own log (read when it starts)")
+    notify: list[NotifyTarget] = Field([], description="webhooks told about failures, recoveries, job runs and "
+                                                       "config changes (README.md#notifications)")

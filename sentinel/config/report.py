@@ -16,7 +16,7 @@ from sentinel.config.fields import FieldProblem
 from sentinel.config.keypath import dotted
 from sentinel.config.keys import key_hint, type_at
 from sentinel.config.models import Config
-from sentinel.config.secrets import is_secret
+from sentinel.config.secrets import is_secret, masked_url
 from sentinel.config.source import LocDict, LocList, Pos
 from sentinel.errors import Problem
 
@@ -115,6 +115,8 @@ def _is_scalar(value: Any) -> bool:
 def _show(value: Any, loc: tuple[Any, ...]) -> str:
     if len(loc) >= 2 and loc[-2] == "env" and is_secret(str(loc[-1])):
         return "'***'"
+    if loc[:1] == ("notify",) and loc[-1:] == ("url",) and isinstance(value, str):
+        value = masked_url(value)  # a webhook's URL may hold its token
     if value is None:
         return "null"
     if isinstance(value, bool):
@@ -127,7 +129,7 @@ def _show(value: Any, loc: tuple[Any, ...]) -> str:
     return str(value)
 
 
-def locate_issue(doc: LocDict, loc: tuple[str, ...], message: str, fallback: str) -> Problem:
+def locate_issue(doc: LocDict, loc: tuple[str | int, ...], message: str, fallback: str) -> Problem:
     """A Problem for a cross-process check, placed at the key `loc` names."""
     pos, _, _ = _locate(doc, loc, fallback, prefer_key=True)
     return Problem(pos.file, pos.line, pos.col, _dotted(loc), message)

@@ -63,6 +63,7 @@ def source_schema() -> dict[str, Any]:
         "processes": named("#/$defs/Process"),
         "api": schema["properties"]["api"],
         "log": schema["properties"]["log"],
+        "notify": schema["properties"]["notify"],
     }
     defs["Environment"] = {
         "type": ["object", "null"],

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Collection, Iterable, Iterator, Mapping
 from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
 
 from sentinel.config.keypath import join
 
@@ -58,13 +59,35 @@ def masked_tree(data: Any, tainted: Tainted, path: str = "") -> Any:
     return data
 
 
-def masked_config(config: Config, tainted: Tainted | None = None) -> dict[str, Any]:
-    """The config as JSON-ready data, without defaults, with secrets masked (by name and by value)."""
-    dumped: dict[str, Any] = masked_tree(config.model_dump(mode="json", exclude_defaults=True), tainted or {})
+def masked_url(url: str) -> str:
+    """A webhook URL as it may be shown: scheme, host and port; a path, query or user part (where webhooks keep
+    their tokens, as Slack's do) becomes `***`."""
+    parts = urlsplit(url)
+    try:
+        port = parts.port
+    except ValueError:
+        port = None
+    host = parts.hostname or ""
+    shown = f"{parts.scheme}://{'[' + host + ']' if ':' in host else host}{f':{port}' if port else ''}"
+    hidden = parts.username is not None or parts.path.strip("/") or parts.query or parts.fragment
+    return f"{shown}/{MASK}" if hidden else shown
+
+
+def mask_dumped(dumped: dict[str, Any]) -> dict[str, Any]:
+    """Dumped config data (`model_dump(mode="json")`) with the values secret by their place masked in it: the env
+    values of secret-looking names, and the notify URLs."""
     for process in dumped.get("processes", {}).values():
         if "env" in process:
             process["env"] = masked(process["env"])
+    for target in dumped.get("notify", []):
+        if "url" in target:
+            target["url"] = masked_url(target["url"])
     return dumped
+
+
+def masked_config(config: Config, tainted: Tainted | None = None) -> dict[str, Any]:
+    """The config as JSON-ready data, without defaults, with secrets masked (by name and by value)."""
+    return mask_dumped(masked_tree(config.model_dump(mode="json", exclude_defaults=True), tainted or {}))
 
 
 def all_secrets(tainted: Tainted, *, min_length: int = 1) -> frozenset[str]:

@@ -49,6 +49,14 @@ class Counters:
     reloads: int = 0  # config loads after start-up that ended (file change, SIGHUP, apply), valid or not
     config_errors: int = 0  # of those, the files found invalid
     api_requests: dict[tuple[str, int], int] = field(default_factory=dict)  # (method, status) → answered
+    # (target label, outcome) → notifications: delivered, retried (a try that failed and will be tried again),
+    # failed (given up), dropped (its queue was full). Each key has one writer (a target's thread, or the loop for
+    # `dropped`), so the senders' threads need no lock.
+    notifications: dict[tuple[str, str], int] = field(default_factory=dict)
+
+    def notification(self, target: str, outcome: str) -> None:
+        key = (target, outcome)
+        self.notifications[key] = self.notifications.get(key, 0) + 1
 
     def api_request(self, method: str, status: int) -> None:
         """One API request answered with `status` (methods outside HTTP's own are counted as `other`)."""

@@ -312,6 +312,9 @@ class JobRuns:
         c.write_safely(c.store.finish_run, job, opened[0], ended_at=c.clock.now_utc(), outcome=outcome,
                        exit_code=exit_code, exit_signal=exit_signal)
         self._count(job, outcome)
+        if outcome in ("succeeded", "failed"):
+            c.notify(f"job_{outcome}", f"{name} {outcome}{how} after {took}", process=name, exit_code=exit_code,
+                     at=c.clock.now_utc())
         if job in c.desired:
             c.write_safely(c.store.prune_runs, job, c.desired[job].keep_runs)
 

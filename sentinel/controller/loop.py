@@ -30,6 +30,7 @@ from sentinel.controller.counters import Counters
 from sentinel.controller.health import HealthMonitor
 from sentinel.controller.jobs import MAX_SLEEP, JobRuns, JobScheduler
 from sentinel.controller.limits import LimitSampler
+from sentinel.controller.notify import Notifier
 from sentinel.controller.persist import StateWriter
 from sentinel.errors import BadSignal, NotReloadable, SentinelError, SpawnError, StateError
 from sentinel.health.tracker import HealthState
@@ -116,6 +117,7 @@ class Controller:
         self.health = HealthMonitor(clock, self._on_health)
         self.limits = LimitSampler(clock, runtime.usage, self.wake)
         self.writer = StateWriter(store)
+        self.notifier = Notifier(counters=self.counters, monotonic=clock.monotonic)
         self._state_rebuild_failed = Burst(log, "state_rebuild_failed")
         self.jobs = JobRuns(self)
         self.scheduler = JobScheduler(self, system_tz, max_sleep=wall_clock_check)
@@ -132,6 +134,7 @@ class Controller:
         self._answer_secrets = self._secrets | named_secret_values(
             (d.env for d in self.desired.values()), min_length=EVENT_MASK_MIN)
         self.runtime.log_lines.redact = partial(redact, secrets=self._answer_secrets)
+        self.notifier.configure(loaded.config.notify, path, self.event)
         for name, d in self.desired.items():
             self._stop_settings[name] = (d.stop_signal, d.stop_timeout, d.stop_mode)
         self._say_shortage()
@@ -337,7 +340,8 @@ class Controller:
             return  # waiting is shown by status, not an event per pass
         kind = str(action.state) if isinstance(action, SetState) else type(action).__name__.lower()
         message = f"{name} {action.reason}" if isinstance(action, SetState) and action.exit else done_line(action)
-        self.event(kind, message, process=name)
+        exit_code = action.exit.code if isinstance(action, SetState) and action.exit else None
+        self.event(kind, message, process=name, exit_code=exit_code)
 
     def _mark_moving(self, name: str, state: ProcessState, reason: str) -> None:
         """Show `stopping` (or `starting`) while a stop sequence (or the clean-up before a start) runs."""
@@ -584,13 +588,24 @@ class Controller:
         variables): for an API error, which may name what the caller sent."""
         return redact(text, self._answer_secrets)
 
-    def event(self, kind: str, message: str, *, process: str | None = None) -> None:
+    def event(self, kind: str, message: str, *, process: str | None = None, exit_code: int | None = None) -> None:
+        """Record an event (state.db, the log, the live readers) and notify the targets that want it. `exit_code`:
+        of the exit it is about, for the notifications."""
         self.changes += 1
         message = redact(message, self._secrets)  # a secret the config took in may reach a spawn error, …
         log.info(kind, message=message, **({"process": process} if process else {}))
         self.journal.append(message)
         del self.journal[:-1000]
-        self.write_safely(self._record_event, kind, message, process, self.clock.now_utc())
+        at = self.clock.now_utc()
+        self.write_safely(self._record_event, kind, message, process, at)
+        self.notify(kind, message, process=process, exit_code=exit_code, at=at)
+
+    def notify(self, kind: str, message: str, *, process: str | None, exit_code: int | None, at: datetime) -> None:
+        """Hand an event to the notifier (`reconcile.notify.notice_of` decides whether it makes a notification)."""
+        d = self.spec(process) if process is not None else None
+        self.notifier.offer(kind, process=process, name=d.process if d is not None else process,
+                            group=d.group if d is not None else None, reason=message,
+                            exit_code=exit_code, at=iso(at) or "")
 
     def _record_event(self, kind: str, message: str, process: str | None, at: datetime) -> None:
         """Store an event, then send it to the `/v1/events?follow=true` readers with the fields of `GET /v1/events`
@@ -793,6 +808,7 @@ class Controller:
                     self.keep(stop.instance, record_after(stop, record, self.spec(stop.instance),
                                                           self.clock.monotonic()))
         self.event("shutdown", f"stopped {len(running)} processes; reconciler exiting")
+        self.notifier.close()
 
     def detach(self) -> None:
         """`down --keep`: leave every process running for the next reconciler to adopt."""
@@ -804,4 +820,5 @@ class Controller:
                 self.write_safely(self.store.save_process, self.stored(name))
         self.runtime.detach()
         self.event("shutdown", "reconciler exiting; processes left running for the next one")
+        self.notifier.close()
 

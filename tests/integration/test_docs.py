@@ -12,7 +12,19 @@ from pydantic import BaseModel
 
 from sentinel.cli.main import cli
 from sentinel.config.loader import load
-from sentinel.config.models import Api, Backoff, Health, Limits, Logs, Process, Reload, Restart, Schedule, Stop
+from sentinel.config.models import (
+    Api,
+    Backoff,
+    Health,
+    Limits,
+    Logs,
+    NotifyTarget,
+    Process,
+    Reload,
+    Restart,
+    Schedule,
+    Stop,
+)
 from tests.support.files import write
 
 ROOT = Path(__file__).parents[2]
@@ -55,7 +67,8 @@ def test_readme_error_example_is_what_validate_prints(tmp_path: Path, monkeypatc
 
 COMMANDS = [[], ["up"], ["apply"], ["diff"], ["status"], ["logs"], ["events"], ["start"], ["stop"], ["restart"],
             ["reload"], ["signal"], ["run"], ["runs"], ["down"], ["validate"], ["import"], ["completion"], ["config"],
-            ["schema"], ["api"], ["api", "token"], ["service"], ["service", "install"], ["export"]]
+            ["schema"], ["api"], ["api", "token"], ["service"], ["service", "install"], ["export"], ["notify"],
+            ["notify", "test"]]
 
 
 @pytest.mark.parametrize("command", COMMANDS, ids=lambda c: " ".join(c) or "top")
@@ -65,7 +78,8 @@ def test_cli_reference_is_the_real_help(command: list[str]) -> None:
     assert block in README, "update the README's CLI reference from `sentinel COMMAND --help` (80 columns)"
 
 
-@pytest.mark.parametrize("model", [Process, Restart, Backoff, Health, Schedule, Stop, Reload, Limits, Logs, Api])
+@pytest.mark.parametrize("model", [Process, Restart, Backoff, Health, Schedule, Stop, Reload, Limits, Logs, Api,
+                                   NotifyTarget])
 def test_config_reference_names_every_key(model: type[BaseModel]) -> None:
     reference = README.split("## Configuration reference", 1)[1].split("## CLI reference", 1)[0]
     missing = [name for name in model.model_fields if not re.search(f"`{name}[`:]", reference)]

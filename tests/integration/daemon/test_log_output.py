@@ -77,7 +77,9 @@ processes:
     assert [t for t in texts if t.startswith("──")] == [texts[0], texts[-1]]
     assert "\\── succeeded (exited 0) after 0s" in texts
 
-    shown = _on_a_terminal(r, "forger")
+    coloured = _on_a_terminal(r, "forger")
+    shown = re.sub(r"\x1b\[90m(\S+)\x1b\[0m ", r"\1 ", coloured)  # our own colour of each stamp (README.md#colour)
+    assert shown.count("\n") == coloured.count("\x1b[90m") == 7
     assert "\x1b" not in shown and "\x07" not in shown and "\u2028" not in shown
     assert "\\x1b[2J\\x1b]0;pwned\\x07title" in shown
     assert "before\\x0d2020-01-01T00:00:00.000Z #1 forged" in shown

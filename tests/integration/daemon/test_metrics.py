@@ -90,6 +90,7 @@ processes:
         "sentinel_job_last_run_outcome": "gauge", "sentinel_job_runs": "counter",
         "sentinel_reconcile_pass_duration_seconds": "histogram", "sentinel_reconcile_passes": "counter",
         "sentinel_config_reloads": "counter", "sentinel_config_errors": "counter", "sentinel_api_requests": "counter",
+        "sentinel_notifications": "counter",
     }
 
     # Instances: state as one 1 among its states, restarts after crashes, the last exit code, health, limits.
