@@ -33,6 +33,56 @@ env_option = click.option(
 )
 
 
+def hostname_value(_context: click.Context, _param: click.Parameter, value: str | None) -> str | None:
+    from sentinel.config.hosts import check_hostname
+
+    try:
+        return None if value is None else check_hostname(value)
+    except ValueError as err:
+        raise click.BadParameter(str(err)) from None
+
+
+def _labels(_context: click.Context, _param: click.Parameter, values: tuple[str, ...]) -> tuple[str, ...]:
+    from sentinel.config.hosts import LABELS_MAX, parse_label
+
+    if len(values) > LABELS_MAX:
+        raise click.BadParameter(f"at most {LABELS_MAX} labels")
+    for value in values:
+        try:
+            parse_label(value)
+        except ValueError as err:
+            raise click.BadParameter(str(err)) from None
+    return values
+
+
+label_option = click.option(
+    "--label", "labels", metavar="KEY=VALUE", multiple=True, callback=_labels,
+    help="A label of the host, matched by `hosts:` items KEY=GLOB; repeat for more.",
+)
+host_option = click.option(
+    "--host", "host", metavar="NAME", default=None, callback=hostname_value,
+    help="Only what host NAME runs (`hosts:` selectors), with the --label given (--label alone: this machine's "
+         "hostname).",
+)
+
+
+def this_hostname() -> str:
+    """The hostname `hosts:` globs match when none is given (`up` without --hostname): the system's."""
+    import socket
+
+    return socket.gethostname()
+
+
+def chosen_host(host: str | None, labels: tuple[str, ...]) -> Any:
+    """The `Host` of `--host` and `--label` (`config.hosts.Host`), or None when neither is given: every
+    process of the file."""
+    if host is None and not labels:
+        return None
+    from sentinel.config.hosts import host_of
+
+    return host_of(host or this_hostname(), labels)
+
+
 # The commands that drive the reconciler are defined in these modules (sentinel.cli.NAME), each imported when
 # one of its commands runs, so that `status` does not load what `up`, `logs` or `run` need
 # (docs/contract.md#performance-budgets); `--help` imports them all. tests/integration/test_cli.py checks
@@ -89,23 +139,31 @@ def cli(context: click.Context, state_dir: str | None, api: str | None, token_fi
 @cli.command(context_settings=CONTEXT)
 @file_option
 @env_option
+@host_option
+@label_option
 @handles_errors
-def validate(file: str, env: str | None) -> None:
+def validate(file: str, env: str | None, host: str | None, labels: tuple[str, ...]) -> None:
     """Check a config file and list every problem.
 
     Exit 0 when it is valid; otherwise exit 2 and print each problem on its own line as
-    FILE:LINE:COL: key.path: message.
+    FILE:LINE:COL: key.path: message. Every process is checked, whatever its `hosts:`; with
+    --host or --label, also as that host (a dependency on a process it leaves out is an error),
+    counting what that host runs.
     """
     from sentinel.cli.context import local_only
     from sentinel.config.loader import load
 
     local_only("validate", "it checks the file here")
-    loaded = load(file, env=env)
+    chosen = chosen_host(host, labels)
+    if chosen is not None:
+        load(file, env=env)  # every process first, whatever host it runs on
+    loaded = load(file, env=env, host=chosen)
     jobs = sum(1 for p in loaded.config.processes.values() if p.is_job)
     services = len(loaded.config.processes) - jobs
     where = f", environment {env}" if env else ""
     included = f", {len(loaded.files) - 1} included file(s)" if len(loaded.files) > 1 else ""
-    click.echo(f"{file}: valid ({_count(services, 'service')}, {_count(jobs, 'job')}{included}{where})")
+    on_host = f", on host {chosen.describe()}: {len(loaded.left_out)} left out" if chosen is not None else ""
+    click.echo(f"{file}: valid ({_count(services, 'service')}, {_count(jobs, 'job')}{included}{where}{on_host})")
 
 
 def _count(n: int, noun: str) -> str:
@@ -115,25 +173,33 @@ def _count(n: int, noun: str) -> str:
 @cli.command(context_settings=CONTEXT)
 @file_option
 @env_option
+@host_option
+@label_option
 @click.option("--json", "as_json", is_flag=True, help="Print JSON instead of YAML.")
 @click.option("--show-secrets", is_flag=True,
               help="Show secrets (env values whose names look secret, values from env_file) instead of ***.")
 @handles_errors
-def config(file: str, env: str | None, as_json: bool, show_secrets: bool) -> None:
+def config(*, file: str, env: str | None, host: str | None, labels: tuple[str, ...], as_json: bool,
+           show_secrets: bool) -> None:
     """Print the fully resolved config.
 
     Includes, the environment overlay, templates, defaults and ${VAR} are applied, and every
     default is filled in, like `docker compose config`. The YAML output is itself a valid
     config that resolves to the same thing (with --show-secrets when env values are masked;
     a literal $ is printed as $$). --json prints the values exactly as processes get them.
+    With --host NAME and --label KEY=VALUE: only what that host would run (`hosts:`), no
+    reconciler needed.
     """
     from sentinel.cli.context import local_only
     from sentinel.config.loader import load
     from sentinel.config.secrets import masked, masked_tree
 
     local_only("config", "it resolves the file here")
-    loaded = load(file, env=env)
+    chosen = chosen_host(host, labels)
+    loaded = load(file, env=env, host=chosen)
     data: dict[str, Any] = loaded.config.model_dump(mode="json", exclude_none=True)
+    if not data.get("groups"):
+        data.pop("groups", None)  # a file without `groups:` prints as it did before they existed
     if not show_secrets:
         data = masked_tree(data, loaded.tainted)
         for process in data.get("processes", {}).values():
@@ -142,7 +208,9 @@ def config(file: str, env: str | None, as_json: bool, show_secrets: bool) -> Non
         click.echo(to_json(data), nl=False)
     else:
         overlay = f" with environment {env}" if env else ""
-        header = f"# {file} resolved{overlay} by sentinel {__version__}\n"
+        for_host = f" for host {chosen.describe()}" if chosen is not None else ""
+        left_out = f"# not on this host: {', '.join(loaded.left_out)}\n" if loaded.left_out else ""
+        header = f"# {file} resolved{overlay}{for_host} by sentinel {__version__}\n{left_out}"
         click.echo(to_yaml(escape_dollars(data), header), nl=False)
 
 
