@@ -1,10 +1,11 @@
 """What applying one config would change on a host that runs another: `sentinel diff -f NEW --base OLD`. Pure.
 
-The two files are usually two checkouts of one repository in two directories (CI checks the base out
-beside the change): `moved` takes the old one's working directories to where the new one's are, so that
-the checkout's place is not a change. No reconciler is asked: the host is taken to have converged on the old config (each service instance
+No reconciler is asked: the host is taken to have converged on the old config (each service instance
 running with the old spec, each job scheduled), and the plan towards the new one is made by the same
-`plan` and shown by the same `render.diff_lines` as a `diff` against a live reconciler.
+`plan` and shown by the same `render.diff_lines` as a `diff` against a live reconciler. The two files
+are usually two checkouts of one repository in two directories (CI checks the base out beside the
+change): `moved` takes the old one's working directories to where the new one's are, so that the
+checkout's place is not a change.
 """
 
 from __future__ import annotations
