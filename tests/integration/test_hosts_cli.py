@@ -34,17 +34,19 @@ def test_validate_checks_every_selector_on_its_line(tmp_path: Path) -> None:
         processes:
           web: {command: sleep 1, hosts: ["web-[", "=x", ok-1]}
           off: {command: sleep 1, hosts: "role=a b"}
-    """)
+          many: {command: sleep 1, hosts: [MANY]}
+    """.replace("MANY", ", ".join(["web-1"] * 101)))
     result = run(tmp_path, "validate", "-f", path)
     assert result.exit_code == 2
     assert result.stderr.splitlines() == [
-        f"{path}:2:8: groups.db.hosts: value should have at least 1 item after validation, not 0",
+        f"{path}:2:8: groups.db.hosts: must have at least 1 item",
         f"{path}:4:35: processes.web.hosts[0]: 'web-[': '[' without a matching ']', or with nothing between them "
         "(got 'web-[')",
         f"{path}:4:44: processes.web.hosts[1]: label key '' must have 1 to 63 letters, digits, '.', '_' or '-', "
         "starting with a letter or digit (got '=x')",
         f"{path}:5:27: processes.off.hosts[0]: label pattern 'a b' must have 1 to 63 letters, digits, '.', '_', '-' or "
         "glob characters (* ? [...]) (got 'role=a b')",
+        f"{path}:6:28: processes.many.hosts: must have at most 100 items",
     ]
     assert "Traceback" not in result.output
 
