@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any
 
 from sentinel import early_signals
 from sentinel.clock import Clock, SystemClock, system_zone
-from sentinel.config.hosts import Host
+from sentinel.config.hosts import Host, host_json
 from sentinel.config.loader import Loaded, load
 from sentinel.config.models import ReconcilerLog
 from sentinel.config.secrets import masked_config
@@ -467,6 +467,8 @@ def run(options: DaemonOptions, loaded: Loaded | None = None, *, clock: Clock | 
     if early_signals.stop_received():
         return  # asked to stop before anything started: nothing to do
     with state_lock(options.state_dir):
+        if options.host is not None:
+            _keep_host(options.state_dir, options.host)
         _configure_log(options, loaded.config.log or ReconcilerLog())
         started_with = _raise_fd_limit()
 
@@ -477,6 +479,15 @@ def run(options: DaemonOptions, loaded: Loaded | None = None, *, clock: Clock | 
             asyncio.run(main())
         except IllegalMove as bug:
             raise ReconcilerBug(f"sentinel: stopped on a bug: {bug}") from None
+
+
+def _keep_host(state_dir: StateDir, host: Host) -> None:
+    """Write who this reconciler is (`host.json`) for the next one on this state directory (`up` without
+    --hostname or --label) and for `diff` with none running; under the lock, so no other reconciler races it."""
+    with state_dir.in_use():
+        fd = open_private(state_dir.host_file, os.O_WRONLY | os.O_CREAT | os.O_TRUNC)
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            handle.write(host_json(host))
 
 
 def _hand_back_signals(loop: asyncio.AbstractEventLoop) -> None:

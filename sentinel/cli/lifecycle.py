@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from sentinel import early_signals
-from sentinel.cli.context import client, local_only, remote, state_dir
+from sentinel.cli.context import client, local_only, remembered_host, remote, state_dir
 from sentinel.cli.main import (
     CONTEXT,
     chosen_host,
@@ -76,8 +76,9 @@ def up(*, file: str, env: str | None, detach: bool, log_format: LogFormat | None
     Its own log goes to standard error, or to sentinel.log in the state directory with --detach.
     With --detach --wait it returns once every process has converged (exit 0), or exits 1
     naming what has not, as `apply` does. It runs the processes whose `hosts:` match its
-    hostname (--hostname, else this machine's) or its labels (--label KEY=VALUE, repeatable),
-    kept for its whole life: every reload, `apply` and `diff` selects with them.
+    hostname (--hostname, else this machine's) or its labels (--label KEY=VALUE, repeatable):
+    every reload, `apply` and `diff` selects with them, and the state directory keeps them, so
+    the next `up` there without --hostname or --label is the same host.
     """
     if wait and not detach:
         raise click.UsageError("--wait needs --detach (in the foreground, `up` runs until stopped)")
@@ -87,9 +88,9 @@ def up(*, file: str, env: str | None, detach: bool, log_format: LogFormat | None
     if detach:
         early_signals.release()  # this process only starts the reconciler: a signal stops it as any command
     path = os.path.abspath(file)
-    host = chosen_host(hostname or this_hostname(), labels)
-    loaded = load(path, env=env, host=host)  # an invalid file exits 2 before anything starts
     sd = state_dir()
+    host = _host_to_be(sd, hostname, labels)
+    loaded = load(path, env=env, host=host)  # an invalid file exits 2 before anything starts
     if detach:
         if client().alive():
             raise DaemonRunning(f"a reconciler is already running on {sd.root}")
@@ -102,6 +103,14 @@ def up(*, file: str, env: str | None, detach: bool, log_format: LogFormat | None
 
     run(DaemonOptions(config=path, environment=env, state_dir=sd, strict=debugging(), log_format=log_format,
                       log_file=Path(log_file) if log_file else None, host=host), loaded)
+
+
+def _host_to_be(sd: StateDir, hostname: str | None, labels: tuple[str, ...]) -> Host:
+    """Who the reconciler is for `hosts:`: --hostname and --label when either is given (replacing what was
+    kept), else who the last reconciler on this state directory was, else this machine's hostname alone."""
+    from sentinel.config.hosts import Host
+
+    return chosen_host(hostname, labels) or remembered_host(sd) or Host(this_hostname())
 
 
 def start_detached(sd: StateDir, path: str, env: str | None, *, log_format: LogFormat | None = None,
@@ -337,7 +346,7 @@ def _print_diff(path: str, env: str | None, *, as_json: bool = False, host: Host
     except DaemonUnavailable:
         from sentinel.cli.offline import offline_diff
 
-        answer = offline_diff(api.state_dir, path, env, host or chosen_host(this_hostname(), ()))
+        answer = offline_diff(api.state_dir, path, env, host or _host_to_be(api.state_dir, None, ()))
     return _show_diff(answer, as_json=as_json)
 
 

@@ -8,12 +8,15 @@ from __future__ import annotations
 
 import importlib
 import os
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from sentinel import __version__, early_signals
 from sentinel.cli.output import handles_errors, to_json, to_yaml
+
+if TYPE_CHECKING:
+    from sentinel.config.hosts import Host
 
 CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
 
@@ -73,14 +76,14 @@ def this_hostname() -> str:
     return socket.gethostname()
 
 
-def chosen_host(host: str | None, labels: tuple[str, ...]) -> Any:
-    """The `Host` of `--host` and `--label` (`config.hosts.Host`), or None when neither is given: every
-    process of the file."""
+def chosen_host(host: str | None, labels: tuple[str, ...]) -> Host | None:
+    """The `Host` of `--host` (or `up --hostname`) and `--label`, both checked by their options; None when
+    neither is given: every process of the file. `--label` alone: this machine's hostname."""
     if host is None and not labels:
         return None
-    from sentinel.config.hosts import host_of
+    from sentinel.config.hosts import Host, parse_label
 
-    return host_of(host or this_hostname(), labels)
+    return Host(host or this_hostname(), dict(parse_label(text) for text in labels))
 
 
 # The commands that drive the reconciler are defined in these modules (sentinel.cli.NAME), each imported when

@@ -13,6 +13,7 @@ the labels given with `up --label KEY=VALUE`.
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -75,6 +76,21 @@ def host_of(name: str, labels: Sequence[str]) -> Host:
     if len(labels) > LABELS_MAX:
         raise ValueError(f"at most {LABELS_MAX} labels")
     return Host(check_hostname(name), dict(parse_label(text) for text in labels))
+
+
+def host_json(host: Host) -> str:
+    """The host as the state directory keeps it (`host.json`), read back by `host_from_json`."""
+    return json.dumps({"hostname": host.name, "labels": dict(sorted(host.labels.items()))}) + "\n"
+
+
+def host_from_json(text: str) -> Host:
+    """A host kept by `host_json`; ValueError when the text is not one (edited, cut short)."""
+    try:
+        data = json.loads(text)
+        labels = data["labels"]
+        return host_of(data["hostname"], tuple(f"{key}={value}" for key, value in labels.items()))
+    except (ValueError, KeyError, TypeError, AttributeError) as err:
+        raise ValueError(f"is not a hostname and labels: {err}") from None
 
 
 def check_selector_item(item: str) -> str:

@@ -15,6 +15,8 @@ from sentinel.config.hosts import (
     Host,
     check_hostname,
     check_selector_item,
+    host_from_json,
+    host_json,
     host_of,
     on_host,
     parse_label,
@@ -117,3 +119,11 @@ def test_a_dependency_left_out_is_an_issue_at_its_entry() -> None:
     assert select(config, WEB1).issues == ((
         ("processes", "web", "depends_on", "cache"),
         "'cache' does not run on host web-1 (role=web, zone=eu-west) (its hosts: or its group's leave it out)"),)
+
+
+def test_a_host_kept_in_the_state_directory_reads_back_or_says_why_not() -> None:
+    assert host_from_json(host_json(WEB1)) == WEB1
+    for bad in ("", "{", "[]", '{"hostname": "a b", "labels": {}}', '{"hostname": "a", "labels": {"k": ""}}',
+                '{"hostname": 5, "labels": {}}', '{"labels": {}}', '{"hostname": "a", "labels": []}'):
+        with pytest.raises(ValueError, match="is not a hostname and labels"):
+            host_from_json(bad)

@@ -1,5 +1,6 @@
 """`hosts:` selectors in a real reconciler (README.md#hosts-selectors): `up --hostname --label` runs only what
-matches, keeps its identity for every reload and `diff`, says it in /healthz; and `diff -f NEW --api URL`
+matches, keeps its identity for every reload and `diff` (and in the state directory, for the next one and for
+`diff` with none running), says it in /healthz; and `diff -f NEW --api URL`
 plans a file (with its includes) against what that host runs, over TCP with its token."""
 
 from __future__ import annotations
@@ -64,6 +65,20 @@ def test_a_reconciler_runs_what_its_hostname_and_labels_select_and_diffs_as_that
     assert applied.exit_code == 0, applied.output
     assert sorted(r.rows()) == ["everywhere", "worker"]
     assert not (tmp_path / "elsewhere").exists()
+
+    # The state directory keeps who the reconciler was: with none running, `diff` selects as web-1 (role=worker),
+    # so the worker it recorded running is no change (as this machine, without the label, it would be stopped).
+    r.stop()
+    assert json.loads(r.state_dir.host_file.read_text()) == {"hostname": "web-1",
+                                                             "labels": {"role": "worker", "zone": "eu"}}
+    offline = r.cli("diff", "-f", str(r.config))
+    assert (offline.exit_code, offline.stdout) == (0, "")
+    assert r.cli("diff", "-f", str(r.config), "--host", "other").stdout == "- worker stop\n"
+    r.state_dir.host_file.write_text("{not json")
+    broken = r.cli("diff", "-f", str(r.config))
+    assert broken.exit_code == 2
+    assert broken.stderr.startswith(f"{r.state_dir.host_file}: is not a hostname and labels: ")
+    assert broken.stderr.endswith("start the reconciler with --hostname (and its --label options) to replace it\n")
 
 
 def token_free(result: Result, tmp_path: Path) -> bool:
