@@ -56,6 +56,9 @@ def test_a_reconciler_runs_what_its_hostname_and_labels_select_and_diffs_as_that
     diff = _remote(tmp_path, port, "diff", "-f", str(new))
     assert token_free(diff, tmp_path)
     assert (diff.exit_code, diff.stdout.splitlines()) == (1, ["+ cache start", "~ worker restart (command)"])
+    as_host = _remote(tmp_path, port, "diff", "-f", str(new), "--host", "db-1")  # the reconciler is who it is
+    assert (as_host.stdout, as_host.stderr) == (diff.stdout, "--host and --label are not used: the running "
+                                                "reconciler diffs as its own host (its hostname and labels)\n")
     as_json = _remote(tmp_path, port, "diff", "-f", str(new), "--json")
     assert [(c["action"], c["instance"]) for c in json.loads(as_json.stdout)] == [("start", "cache"),
                                                                                ("restart", "worker")]
