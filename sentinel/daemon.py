@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any
 
 from sentinel import early_signals
 from sentinel.clock import Clock, SystemClock, system_zone
+from sentinel.config.hosts import Host, host_json
 from sentinel.config.loader import Loaded, load
 from sentinel.config.models import ReconcilerLog
 from sentinel.config.secrets import masked_config
@@ -69,6 +70,7 @@ class DaemonOptions:
     strict: bool = False  # a bug (a state move outside docs/states.md's table) is an error, not a log line
     log_format: LogFormat | None = None  # `up --log-format`; else the file's `log.format`
     log_file: Path | None = None  # where the log goes (rotated) instead of standard error: `up --detach`
+    host: Host | None = None  # who this reconciler is for `hosts:` selectors (`up --hostname`, `--label`)
 
 
 @contextlib.contextmanager
@@ -257,7 +259,7 @@ class Daemon:
         A load that runs out of time goes on in its thread (a thread cannot be stopped), and the
         next one waits for it; its result is dropped.
         """
-        work = functools.partial(load, path, env=env, environ=self.environ)
+        work = functools.partial(load, path, env=env, environ=self.environ, host=self.options.host)
         self.loading += 1
         try:
             return await asyncio.wait_for(asyncio.get_running_loop().run_in_executor(self._loader, work), LOAD_TIMEOUT)
@@ -463,10 +465,12 @@ def run(options: DaemonOptions, loaded: Loaded | None = None, *, clock: Clock | 
     """`sentinel up` in the foreground: returns when the reconciler has stopped. `loaded` is the config
     the caller already loaded from `options.config`, if it did; `clock` is the system's unless given."""
     if loaded is None:
-        loaded = load(options.config, env=options.environment)  # ConfigError before anything is touched
+        loaded = load(options.config, env=options.environment, host=options.host)  # ConfigError before anything
     if early_signals.stop_received():
         return  # asked to stop before anything started: nothing to do
     with state_lock(options.state_dir):
+        if options.host is not None:
+            _keep_host(options.state_dir, options.host)
         _configure_log(options, loaded.config.log or ReconcilerLog())
         started_with = _raise_fd_limit()
 
@@ -477,6 +481,15 @@ def run(options: DaemonOptions, loaded: Loaded | None = None, *, clock: Clock | 
             asyncio.run(main())
         except IllegalMove as bug:
             raise ReconcilerBug(f"sentinel: stopped on a bug: {bug}") from None
+
+
+def _keep_host(state_dir: StateDir, host: Host) -> None:
+    """Write who this reconciler is (`host.json`) for the next one on this state directory (`up` without
+    --hostname or --label) and for `diff` with none running; under the lock, so no other reconciler races it."""
+    with state_dir.in_use():
+        fd = open_private(state_dir.host_file, os.O_WRONLY | os.O_CREAT | os.O_TRUNC)
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            handle.write(host_json(host))
 
 
 def _hand_back_signals(loop: asyncio.AbstractEventLoop) -> None:

@@ -69,6 +69,11 @@ class StateDir:
         """Named pipes that carry each process's output (they outlive the reconciler)."""
         return self.root / "run"
 
+    @property
+    def host_file(self) -> Path:
+        """Who the last reconciler was for `hosts:` selectors (its hostname and labels), kept for the next."""
+        return self.root / "host.json"
+
     def log_file(self, instance: str) -> Path:
         return self.logs / f"{instance}.log"
 
@@ -79,7 +84,8 @@ class StateDir:
     def files(self) -> tuple[Path, ...]:
         """The files the reconciler (or SQLite for it) opens by name in the root."""
         db = str(self.db)
-        return (self.pidfile, self.daemon_log, self.db, *(Path(db + suffix) for suffix in ("-wal", "-shm", "-journal")))
+        return (self.pidfile, self.daemon_log, self.host_file, self.db,
+                *(Path(db + suffix) for suffix in ("-wal", "-shm", "-journal")))
 
     def ensure(self) -> None:
         """Create the directories owner-only (0700, whatever the umask), or check the existing ones: each

@@ -41,6 +41,8 @@ class Health(Answer):
     state_writes_waiting: int
     api_listen_not_served: str | None
     storage_problems: list[str] = Field(description="no space left for state.db or logs, a log that cannot rotate")
+    hostname: str | None = Field(None, description="the hostname `hosts:` selectors match (`up --hostname`)")
+    labels: dict[str, str] = Field({}, description="the labels `hosts:` items KEY=GLOB match (`up --label`)")
 
 
 class Access(Answer):

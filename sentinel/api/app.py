@@ -147,7 +147,9 @@ async def healthz(request: Request) -> Response:
     return answer(a.Health(ok=True, pid=os.getpid(), config=daemon.path, environment=daemon.environment,
                            state_writes_waiting=daemon.controller.writer.pending,
                            api_listen_not_served=daemon.unserved_listen,
-                           storage_problems=daemon.controller.storage_problems()))
+                           storage_problems=daemon.controller.storage_problems(),
+                           hostname=host.name if (host := daemon.options.host) else None,
+                           labels=dict(host.labels) if host else {}))
 
 
 @documented(Doc(a.Access))

@@ -4,12 +4,16 @@ and a client for whichever it is."""
 from __future__ import annotations
 
 import os
+from typing import TYPE_CHECKING
 
 import click
 
 from sentinel.client import Client, Remote
 from sentinel.errors import SentinelError
-from sentinel.paths import StateDir
+from sentinel.paths import StateDir, open_private
+
+if TYPE_CHECKING:
+    from sentinel.config.hosts import Host
 
 
 class LocalOnly(SentinelError):
@@ -54,3 +58,28 @@ def local_only(command: str, why: str, *, refuse: bool = False) -> None:
         raise LocalOnly(f"`sentinel {command}` works on this machine only ({why}): drop --api {url} "
                         "(or unset $SENTINEL_API)")
     click.echo(f"`sentinel {command}` works on this machine only ({why}); --api is not used", err=True)
+
+
+class BadHostFile(SentinelError):
+    """The state directory's host.json cannot be read back (exit 2)."""
+
+    exit_code = 2
+
+
+def remembered_host(sd: StateDir) -> Host | None:
+    """The hostname and labels the last reconciler on `sd` ran with (`host.json`), None when none was kept."""
+    from sentinel.config.hosts import host_from_json
+
+    if not os.path.lexists(sd.host_file):  # no state directory yet, or no reconciler has kept one
+        return None
+    try:
+        fd = open_private(sd.host_file, os.O_RDONLY)
+    except OSError as err:
+        raise BadHostFile(f"{sd.host_file}: cannot be read: {err.strerror or err}") from None
+    with os.fdopen(fd, encoding="utf-8", errors="replace") as handle:
+        text = handle.read(64 * 1024)
+    try:
+        return host_from_json(text)
+    except ValueError as err:
+        raise BadHostFile(f"{sd.host_file}: {err}; start the reconciler with --hostname (and its --label options) "
+                          "to replace it") from None

@@ -10,18 +10,33 @@ import os
 import sys
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from sentinel import early_signals
-from sentinel.cli.context import client, local_only, remote, state_dir
-from sentinel.cli.main import CONTEXT, cli, default_file, env_option, file_option
+from sentinel.cli.context import client, local_only, remembered_host, remote, state_dir
+from sentinel.cli.main import (
+    CONTEXT,
+    chosen_host,
+    cli,
+    default_file,
+    env_option,
+    file_option,
+    host_option,
+    hostname_value,
+    label_option,
+    this_hostname,
+)
 from sentinel.cli.output import debugging, handles_errors, to_json
 from sentinel.client import Client, lock_held
 from sentinel.errors import DaemonRunning, DaemonUnavailable, SentinelError
 from sentinel.logsettings import LOG_FORMATS, LogFormat
 from sentinel.paths import StateDir, open_private
 from sentinel.pidfd import ProcessExit
+
+if TYPE_CHECKING:
+    from sentinel.config.hosts import Host
 
 DETACH_TIMEOUT = 15.0
 
@@ -47,16 +62,23 @@ class StartFailed(SentinelError):
 @click.option("--wait", is_flag=True, help="With --detach: return once everything has converged, as `apply` waits.")
 @click.option("--timeout", type=click.FloatRange(0, 600), default=30.0, show_default=True, metavar="S",
               help="With --wait: how long to wait for the processes to converge.")
+@click.option("--hostname", "hostname", metavar="NAME", default=None, callback=hostname_value,
+              help="The hostname `hosts:` globs match (default: this machine's); for several reconcilers on one "
+                   "machine.")
+@label_option
 @handles_errors
 def up(*, file: str, env: str | None, detach: bool, log_format: LogFormat | None, log_file: str | None, wait: bool,
-       timeout: float) -> None:
+       timeout: float, hostname: str | None, labels: tuple[str, ...]) -> None:
     """Run the reconciler on FILE.
 
     In the foreground (what launchd and systemd run), Ctrl-C or SIGTERM stops every process
     in reverse dependency order, then exits; a second Ctrl-C forces. SIGHUP reloads the file.
     Its own log goes to standard error, or to sentinel.log in the state directory with --detach.
     With --detach --wait it returns once every process has converged (exit 0), or exits 1
-    naming what has not, as `apply` does.
+    naming what has not, as `apply` does. It runs the processes whose `hosts:` match its
+    hostname (--hostname, else this machine's) or its labels (--label KEY=VALUE, repeatable):
+    every reload, `apply` and `diff` selects with them, and the state directory keeps them, so
+    the next `up` there without --hostname or --label is the same host.
     """
     if wait and not detach:
         raise click.UsageError("--wait needs --detach (in the foreground, `up` runs until stopped)")
@@ -66,12 +88,13 @@ def up(*, file: str, env: str | None, detach: bool, log_format: LogFormat | None
     if detach:
         early_signals.release()  # this process only starts the reconciler: a signal stops it as any command
     path = os.path.abspath(file)
-    loaded = load(path, env=env)  # an invalid file exits 2 before anything starts
     sd = state_dir()
+    host = _host_to_be(sd, hostname, labels)
+    loaded = load(path, env=env, host=host)  # an invalid file exits 2 before anything starts
     if detach:
         if client().alive():
             raise DaemonRunning(f"a reconciler is already running on {sd.root}")
-        pid = start_detached(sd, path, env, log_format=log_format)
+        pid = start_detached(sd, path, env, log_format=log_format, hostname=hostname, labels=labels)
         click.echo(f"reconciler started (pid {pid}); state in {sd.root}, its log in {sd.daemon_log}")
         if wait:
             _apply_and_wait(client(), path, env, timeout, since_start=True)
@@ -79,10 +102,19 @@ def up(*, file: str, env: str | None, detach: bool, log_format: LogFormat | None
     from sentinel.daemon import DaemonOptions, run
 
     run(DaemonOptions(config=path, environment=env, state_dir=sd, strict=debugging(), log_format=log_format,
-                      log_file=Path(log_file) if log_file else None), loaded)
+                      log_file=Path(log_file) if log_file else None, host=host), loaded)
 
 
-def start_detached(sd: StateDir, path: str, env: str | None, *, log_format: LogFormat | None = None) -> int:
+def _host_to_be(sd: StateDir, hostname: str | None, labels: tuple[str, ...]) -> Host:
+    """Who the reconciler is for `hosts:`: --hostname and --label when either is given (replacing what was
+    kept), else who the last reconciler on this state directory was, else this machine's hostname alone."""
+    from sentinel.config.hosts import Host
+
+    return chosen_host(hostname, labels) or remembered_host(sd) or Host(this_hostname())
+
+
+def start_detached(sd: StateDir, path: str, env: str | None, *, log_format: LogFormat | None = None,
+                   hostname: str | None = None, labels: tuple[str, ...] = ()) -> int:
     """Start `sentinel up` in its own session and wait until it answers. It writes its log to sentinel.log
     (rotated); its standard output and error go there too, for what the interpreter itself might print."""
     sd.ensure()
@@ -92,6 +124,10 @@ def start_detached(sd: StateDir, path: str, env: str | None, *, log_format: LogF
         argv += ["--env", env]
     if log_format:
         argv += ["--log-format", log_format]
+    if hostname:
+        argv += ["--hostname", hostname]
+    for label in labels:
+        argv += ["--label", label]
     start = os.path.getsize(sd.daemon_log) if sd.daemon_log.exists() else 0
     with sd.in_use():
         log = open_private(sd.daemon_log, os.O_WRONLY | os.O_CREAT | os.O_APPEND)
@@ -246,22 +282,42 @@ def _apply_and_wait(api: Client, path: str, env: str | None, timeout: float, *, 
 @cli.command(context_settings=CONTEXT)
 @running_file_option
 @env_option
+@click.option("--base", "base", metavar="OLD", default=None,
+              help="Compare FILE with the config file OLD instead of what a reconciler runs: no reconciler is asked "
+                   "(for review in CI).")
+@host_option
+@label_option
 @click.option("--json", "as_json", is_flag=True,
               help="Print the changes as a JSON array: action, instance, fields, reason.")
 @handles_errors
-def diff(file: str | None, env: str | None, as_json: bool) -> None:
+def diff(*, file: str | None, env: str | None, base: str | None, host: str | None, labels: tuple[str, ...],
+         as_json: bool) -> None:
     """Print what `apply` would do, changing nothing.
 
     One line per change: `+ web.1 start`, `- old stop`, `~ web restart (command)`,
     `~ web update (restart.max_retries)`. Exit 0 with no changes, 1 with changes, 2 when FILE
-    is invalid.
+    (or OLD) is invalid.
+
+    With --base OLD: what applying FILE would change on a host that runs OLD, each as host
+    --host NAME with --label KEY=VALUE would select it (neither: every process). Without it, the
+    running reconciler plans FILE as its own host; with none running, the state it last recorded
+    is used, as this machine (or --host/--label) selects.
     """
     from sentinel.config.loader import load
 
+    chosen = chosen_host(host, labels)
+    if base is not None:
+        local_only("diff --base", "it compares two files here", refuse=True)
+        from sentinel.cli.offline import diff_between
+
+        answer = diff_between(os.path.abspath(base), os.path.abspath(file or default_file()), env, chosen)
+        if _show_diff(answer, as_json=as_json):
+            sys.exit(1)
+        return
     path, env = _config_to_use(file, env)
     if remote() is None:
         load(path, env=env)
-    if _print_diff(path, env, as_json=as_json):
+    if _print_diff(path, env, as_json=as_json, host=chosen):
         sys.exit(1)
 
 
@@ -281,14 +337,24 @@ def _config_to_use(file: str | None, env: str | None) -> tuple[str, str | None]:
     return path, environment
 
 
-def _print_diff(path: str, env: str | None, *, as_json: bool = False) -> bool:
+def _print_diff(path: str, env: str | None, *, as_json: bool = False, host: Host | None = None) -> bool:
+    """Print the diff the running reconciler answers (as its own host), or with none running the one against
+    the state it recorded (as `host`, default this machine); True when there are changes."""
     api = client()
     try:
         answer = api.post("/v1/config/diff", {"file": path, "environment": env})
+        if host is not None:
+            click.echo("--host and --label are not used: the running reconciler diffs as its own host "
+                       "(its hostname and labels)", err=True)
     except DaemonUnavailable:
         from sentinel.cli.offline import offline_diff
 
-        answer = offline_diff(api.state_dir, path, env)
+        answer = offline_diff(api.state_dir, path, env, host or _host_to_be(api.state_dir, None, ()))
+    return _show_diff(answer, as_json=as_json)
+
+
+def _show_diff(answer: dict[str, Any], *, as_json: bool) -> bool:
+    """Print a diff answer (`lines`, or `changes` as JSON); True when there are changes."""
     if as_json:
         click.echo(to_json(answer["changes"]), nl=False)
     else:

@@ -9,12 +9,15 @@ from __future__ import annotations
 import importlib
 import os
 import sys
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from sentinel import __version__, early_signals
 from sentinel.cli.output import handles_errors, to_json, to_yaml
+
+if TYPE_CHECKING:
+    from sentinel.config.hosts import Host
 
 CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
 
@@ -32,6 +35,56 @@ env_option = click.option(
     "--env", "env", metavar="NAME", envvar="SENTINEL_ENV", default=None,
     help="Apply the environments.NAME overlay (default: $SENTINEL_ENV).",
 )
+
+
+def hostname_value(_context: click.Context, _param: click.Parameter, value: str | None) -> str | None:
+    from sentinel.config.hosts import check_hostname
+
+    try:
+        return None if value is None else check_hostname(value)
+    except ValueError as err:
+        raise click.BadParameter(str(err)) from None
+
+
+def _labels(_context: click.Context, _param: click.Parameter, values: tuple[str, ...]) -> tuple[str, ...]:
+    from sentinel.config.hosts import LABELS_MAX, parse_label
+
+    if len(values) > LABELS_MAX:
+        raise click.BadParameter(f"at most {LABELS_MAX} labels")
+    for value in values:
+        try:
+            parse_label(value)
+        except ValueError as err:
+            raise click.BadParameter(str(err)) from None
+    return values
+
+
+label_option = click.option(
+    "--label", "labels", metavar="KEY=VALUE", multiple=True, callback=_labels,
+    help="A label of the host, matched by `hosts:` items KEY=GLOB; repeat for more.",
+)
+host_option = click.option(
+    "--host", "host", metavar="NAME", default=None, callback=hostname_value,
+    help="Only what host NAME runs (`hosts:` selectors), with the --label given (--label alone: this machine's "
+         "hostname).",
+)
+
+
+def this_hostname() -> str:
+    """The hostname `hosts:` globs match when none is given (`up` without --hostname): the system's."""
+    import socket
+
+    return socket.gethostname()
+
+
+def chosen_host(host: str | None, labels: tuple[str, ...]) -> Host | None:
+    """The `Host` of `--host` (or `up --hostname`) and `--label`, both checked by their options; None when
+    neither is given: every process of the file. `--label` alone: this machine's hostname."""
+    if host is None and not labels:
+        return None
+    from sentinel.config.hosts import Host, parse_label
+
+    return Host(host or this_hostname(), dict(parse_label(text) for text in labels))
 
 
 # The commands that drive the reconciler are defined in these modules (sentinel.cli.NAME), each imported when
@@ -93,24 +146,31 @@ def cli(context: click.Context, state_dir: str | None, api: str | None, token_fi
 @cli.command(context_settings=CONTEXT)
 @file_option
 @env_option
+@host_option
+@label_option
 @click.argument("files", nargs=-1, metavar="[FILE]...")
 @handles_errors
-def validate(file: str, env: str | None, files: tuple[str, ...]) -> None:
+def validate(file: str, env: str | None, host: str | None, labels: tuple[str, ...], files: tuple[str, ...]) -> None:
     """Check a config file (-f, or each FILE given) and list every problem.
 
     Exit 0 when it is valid; otherwise exit 2 and print each problem on its own line as
     FILE:LINE:COL: key.path: message. With several FILEs (as the pre-commit hook passes them),
-    each is checked, and the exit is 2 when any is invalid.
+    each is checked, and the exit is 2 when any is invalid. Every process is checked, whatever its
+    `hosts:`; with --host or --label, also as that host (a dependency on a process it leaves out is
+    an error), counting what that host runs.
     """
     from sentinel.cli.context import local_only
     from sentinel.config.loader import load
     from sentinel.errors import ConfigError
 
     local_only("validate", "it checks the file here")
+    chosen = chosen_host(host, labels)
     invalid: ConfigError | None = None
     for path in files or (file,):
         try:
-            loaded = load(path, env=env)
+            if chosen is not None:
+                load(path, env=env)  # every process first, whatever host it runs on
+            loaded = load(path, env=env, host=chosen)
         except ConfigError as error:
             if len(files) <= 1:
                 raise
@@ -121,7 +181,8 @@ def validate(file: str, env: str | None, files: tuple[str, ...]) -> None:
         services = len(loaded.config.processes) - jobs
         where = f", environment {env}" if env else ""
         included = f", {len(loaded.files) - 1} included file(s)" if len(loaded.files) > 1 else ""
-        click.echo(f"{path}: valid ({_count(services, 'service')}, {_count(jobs, 'job')}{included}{where})")
+        on_host = f", on host {chosen.describe()}: {len(loaded.left_out)} left out" if chosen is not None else ""
+        click.echo(f"{path}: valid ({_count(services, 'service')}, {_count(jobs, 'job')}{included}{where}{on_host})")
     if invalid is not None:
         sys.exit(invalid.exit_code)
 
@@ -133,32 +194,42 @@ def _count(n: int, noun: str) -> str:
 @cli.command(context_settings=CONTEXT)
 @file_option
 @env_option
+@host_option
+@label_option
 @click.option("--json", "as_json", is_flag=True, help="Print JSON instead of YAML.")
 @click.option("--show-secrets", is_flag=True,
               help="Show secrets (env values whose names look secret, values from env_file) instead of ***.")
 @handles_errors
-def config(file: str, env: str | None, as_json: bool, show_secrets: bool) -> None:
+def config(*, file: str, env: str | None, host: str | None, labels: tuple[str, ...], as_json: bool,
+           show_secrets: bool) -> None:
     """Print the fully resolved config.
 
     Includes, the environment overlay, templates, defaults and ${VAR} are applied, and every
     default is filled in, like `docker compose config`. The YAML output is itself a valid
     config that resolves to the same thing (with --show-secrets when env values are masked;
     a literal $ is printed as $$). --json prints the values exactly as processes get them.
+    With --host NAME and --label KEY=VALUE: only what that host would run (`hosts:`), no
+    reconciler needed.
     """
     from sentinel.cli.context import local_only
     from sentinel.config.loader import load
     from sentinel.config.secrets import mask_dumped, masked_tree
 
     local_only("config", "it resolves the file here")
-    loaded = load(file, env=env)
+    chosen = chosen_host(host, labels)
+    loaded = load(file, env=env, host=chosen)
     data: dict[str, Any] = loaded.config.model_dump(mode="json", exclude_none=True)
+    if not data.get("groups"):
+        data.pop("groups", None)  # a file without `groups:` prints as it did before they existed
     if not show_secrets:
         data = mask_dumped(masked_tree(data, loaded.tainted))
     if as_json:
         click.echo(to_json(data), nl=False)
     else:
         overlay = f" with environment {env}" if env else ""
-        header = f"# {file} resolved{overlay} by sentinel {__version__}\n"
+        for_host = f" for host {chosen.describe()}" if chosen is not None else ""
+        left_out = f"# not on this host: {', '.join(loaded.left_out)}\n" if loaded.left_out else ""
+        header = f"# {file} resolved{overlay}{for_host} by sentinel {__version__}\n{left_out}"
         click.echo(to_yaml(escape_dollars(data), header), nl=False)
 
 

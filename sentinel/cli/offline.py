@@ -7,11 +7,14 @@ reconciler recorded; whether those processes still run is not checked here.
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sentinel.errors import SentinelError
 from sentinel.paths import StateDir
 from sentinel.state.values import iso
+
+if TYPE_CHECKING:
+    from sentinel.config.hosts import Host
 
 
 class NoState(SentinelError):
@@ -71,18 +74,18 @@ def offline_events(sd: StateDir, process: str | None, limit: int) -> list[dict[s
     return [{"at": iso(e.at), "process": e.process, "kind": e.kind, "message": e.message} for e in events]
 
 
-def offline_diff(sd: StateDir, path: str, env: str | None) -> dict[str, Any]:
+def offline_diff(sd: StateDir, path: str, env: str | None, host: Host | None) -> dict[str, Any]:
     """The plan against the recorded state, taking what was running as still running: its `lines` and
-    `changes` (as data), as the reconciler answers `diff`."""
+    `changes` (as data), as the reconciler answers `diff`; `host`: what `hosts:` selects."""
     from sentinel.config.loader import load
     from sentinel.reconcile.desired import expand
     from sentinel.reconcile.observed import ObservedProcess, ProcessIdentity
     from sentinel.reconcile.planner import plan
-    from sentinel.reconcile.render import diff_items, diff_lines
+    from sentinel.reconcile.render import diff_answer
     from sentinel.state.convert import to_record
     from sentinel.states import ProcessState
 
-    loaded = load(path, env=env)
+    loaded = load(path, env=env, host=host)
     store = None
     try:
         store = _store(sd)
@@ -99,8 +102,24 @@ def offline_diff(sd: StateDir, path: str, env: str | None) -> dict[str, Any]:
         name: ObservedProcess(name=name, identity=ProcessIdentity(row.pid or 0, row.create_time or 0.0))
         for name, row in stored.items() if row.state in live
     }
-    result = plan(expand(loaded.config, loaded.env_files, loaded.watched), observed, records, 0.0)
-    return {"lines": diff_lines(result), "changes": diff_items(result)}
+    return diff_answer(plan(expand(loaded.config, loaded.env_files, loaded.watched), observed, records, 0.0))
+
+
+def diff_between(base: str, path: str, env: str | None, host: Host | None) -> dict[str, Any]:
+    """`diff -f PATH --base BASE`: what applying PATH would change on a host converged on BASE (no reconciler,
+    no state: reconcile.compare), as `offline_diff` answers; `host`: what `hosts:` selects in both. BASE may
+    be a checkout of the same repository elsewhere: its directory counts as PATH's (`compare.moved`)."""
+    import os
+
+    from sentinel.config.loader import load
+    from sentinel.reconcile.compare import moved, plan_change
+    from sentinel.reconcile.desired import expand
+    from sentinel.reconcile.render import diff_answer
+
+    old, new = load(base, env=env, host=host), load(path, env=env, host=host)
+    old_config = moved(old.config, os.path.dirname(base), os.path.dirname(path))
+    return diff_answer(plan_change(expand(old_config, old.env_files, old.watched),
+                                   expand(new.config, new.env_files, new.watched)))
 
 
 def offline_runs(sd: StateDir, job: str, limit: int) -> list[dict[str, Any]]:

@@ -16,12 +16,13 @@ from pydantic import BaseModel
 
 from sentinel.config.hints import did_you_mean, value_hint
 from sentinel.config.keypath import dotted, join
-from sentinel.config.models import Api, Process, ReconcilerLog
+from sentinel.config.models import Api, Group, Process, ReconcilerLog
 from sentinel.config.source import LocDict
 from sentinel.errors import Problem
 
-FILE_KEYS = ("version", "include", "defaults", "templates", "processes", "environments", "api", "log", "notify")
-ENVIRONMENT_KEYS = ("defaults", "templates", "processes", "api", "log", "notify")
+FILE_KEYS = ("version", "include", "defaults", "templates", "processes", "groups", "environments", "api", "log",
+             "notify")
+ENVIRONMENT_KEYS = ("defaults", "templates", "processes", "groups", "api", "log", "notify")
 
 
 def _unwrap(tp: Any) -> Any:
@@ -139,6 +140,10 @@ def _unknown_top(doc: Any, allowed: tuple[str, ...], path: str) -> list[Problem]
     problems.extend(unknown_keys(doc.get("log"), ReconcilerLog, join(path, "log")))
     # Top-level processes are checked by validation after merging (their keys all land there);
     # templates, defaults and environment overlays may never be used, so they are checked here.
+    groups = doc.get("groups")
+    if isinstance(groups, LocDict):
+        for name, body in groups.items():
+            problems.extend(unknown_keys(body, Group, join(join(path, "groups"), name)))
     for section in ("templates", "processes") if path else ("templates",):
         bodies = doc.get(section)
         if isinstance(bodies, LocDict):

@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 from sentinel.config import resolve
 from sentinel.config.budget import Budget, BudgetExceeded
+from sentinel.config.hosts import Host
 from sentinel.config.localize import interpolate_tree, resolve_process
 from sentinel.config.reading import UnreadableFile, read_regular_file
 from sentinel.config.secrets import EVENT_MASK_MIN, Tainted, TrackedVariables, all_secrets, is_secret, redact
@@ -42,6 +43,8 @@ class Loaded:
     tainted: Tainted = field(default_factory=dict)  # key path → secret values in that string (config.secrets)
     # process → {file in `reload.watch`: digest of its content}; a change reloads the process
     watched: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
+    host: Host | None = None  # the host `config` was cut to (`hosts:` selectors); None: every process
+    left_out: tuple[str, ...] = ()  # the processes of the file that do not run on `host`
 
     def watched_paths(self) -> frozenset[str]:
         """The absolute paths of every file in a `reload.watch` (the reconciler watches them with its config)."""
@@ -49,10 +52,12 @@ class Loaded:
                          if process.reload is not None for name in process.reload.watch)
 
 
-def load(path: str, *, env: str | None = None, environ: Mapping[str, str] | None = None) -> Loaded:
+def load(path: str, *, env: str | None = None, environ: Mapping[str, str] | None = None,
+         host: Host | None = None) -> Loaded:
     """Load, resolve and validate the config at `path` for environment `env`.
 
-    `environ` is the environment `${VAR}` reads (default: this process's).
+    `environ` is the environment `${VAR}` reads (default: this process's). With `host`, only what runs
+    there (`hosts:` selectors, config.hosts.select); every process of the file is validated all the same.
     """
     environ = dict(os.environ if environ is None else environ)  # a plain dict: os.environ decodes on every read
     problems: list[Problem] = []
@@ -62,11 +67,12 @@ def load(path: str, *, env: str | None = None, environ: Mapping[str, str] | None
     doc = resolve.overlay_environment(doc, env)
     tainted: dict[str, frozenset[str]] = {}
     resolved, env_files = _expand(doc, path, environ, problems, budget=budget, tainted=tainted)
-    config = _validate(resolved, path, problems)
+    config, left_out = _validate(resolved, path, problems, host)
     if problems or config is None:
         raise ConfigError([_masked(problem, tainted) for problem in problems])
+    env_files = {name: variables for name, variables in env_files.items() if name in config.processes}
     return Loaded(config=config, files=tuple(files), env_files=env_files, environment=env, tainted=tainted,
-                  watched=_watched_digests(config))
+                  watched=_watched_digests(config), host=host, left_out=left_out)
 
 
 def watch_path(cwd: str, name: str) -> str:
@@ -220,10 +226,13 @@ def _mapping_or_problem(doc: LocDict, key: str, problems: list[Problem]) -> Mapp
     return {}
 
 
-def _validate(doc: LocDict, path: str, problems: list[Problem]) -> Config | None:
+def _validate(doc: LocDict, path: str, problems: list[Problem],
+              host: Host | None) -> tuple[Config | None, tuple[str, ...]]:
+    """The validated config, cut to `host` if given, and the processes left out; None when invalid."""
     from pydantic import ValidationError
 
     from sentinel.config.graph import check_processes
+    from sentinel.config.hosts import select
     from sentinel.config.models import Config
     from sentinel.config.report import locate_issue, problems_from
 
@@ -233,14 +242,19 @@ def _validate(doc: LocDict, path: str, problems: list[Problem]) -> Config | None
         # A place already reported (an unknown key, a variable that is not set) is not reported twice.
         seen = {(p.file, p.line, p.col) for p in problems}
         problems.extend(p for p in problems_from(exc, doc, path) if (p.file, p.line, p.col) not in seen)
-        return None
+        return None, ()
     if problems:
-        return None  # cross-process checks on a partly broken config would mostly report echoes
-    issues: list[tuple[tuple[str | int, ...], str]] = [
-        *check_processes(config), *_token_file_issues(config, path), *_notify_issues(config, path)]
-    for loc, message in issues:
+        return None, ()  # cross-process checks on a partly broken config would mostly report echoes
+    left_out: tuple[str, ...] = ()
+    issues: list[tuple[tuple[str | int, ...], str]] = []
+    if host is not None:
+        selected = select(config, host)
+        config, left_out, issues = selected.config, selected.left_out, list(selected.issues)
+    reported = {loc for loc, _ in issues}
+    issues += [issue for issue in check_processes(config) if issue[0] not in reported]
+    for loc, message in [*issues, *_token_file_issues(config, path), *_notify_issues(config, path)]:
         problems.append(locate_issue(doc, loc, message, path))
-    return config
+    return config, left_out
 
 
 def _notify_issues(config: Config, path: str) -> list[tuple[tuple[str | int, ...], str]]:

@@ -13,7 +13,16 @@ from __future__ import annotations
 import datetime as dt
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    WithJsonSchema,
+    field_validator,
+    model_validator,
+)
 
 from sentinel.config.fields import (
     Command,
@@ -31,6 +40,7 @@ from sentinel.config.fields import (
     TextList,
     split_command,
 )
+from sentinel.config.hosts import HOSTNAME_MAX, SELECTOR_ITEMS_MAX, check_selector_item
 from sentinel.config.validators import (
     AT_EARLIEST,
     AT_LATEST,
@@ -50,6 +60,24 @@ Concurrency = Literal["forbid", "allow", "replace"]
 OnMissed = Literal["run-once", "skip"]
 StopMode = Literal["group", "main", "mixed"]
 NOFILE_MAX = 1 << 30  # limits.nofile: the kernel's own ceiling (fs.nr_open) is far below this
+
+HOSTS_DESCRIPTION = (
+    "where this runs: hostname globs (web-*, db-[12]) and KEY=GLOB label items (role=web); on a host when any "
+    "item matches; elsewhere it is left out, as if not declared")
+
+
+def _one_or_list(value: Any) -> Any:
+    return [value] if isinstance(value, str) else value
+
+
+HostSelector = Annotated[
+    list[Annotated[str, AfterValidator(check_selector_item)]],
+    BeforeValidator(_one_or_list),
+    Field(min_length=1, max_length=SELECTOR_ITEMS_MAX),
+    WithJsonSchema({"anyOf": [{"type": "string", "maxLength": HOSTNAME_MAX},
+                              {"type": "array", "minItems": 1, "maxItems": SELECTOR_ITEMS_MAX,
+                               "items": {"type": "string", "maxLength": HOSTNAME_MAX}}]}),
+]
 
 JOB_DEFAULTS: dict[str, Any] = {"concurrency": "forbid", "on_missed": "run-once", "keep_runs": 20}
 
@@ -210,6 +238,7 @@ class Process(Spec):
     env: dict[EnvName, EnvValue] = {}
     env_file: TextList = Field([], description="dotenv files, relative to the file that declares them")
     group: Name | None = None
+    hosts: HostSelector | None = Field(None, description=HOSTS_DESCRIPTION)
     user: str | None = Field(None, description="run as this user (the reconciler must run as root)")
     replicas: int = Field(1, ge=0, le=1000, description="instances NAME.0 … NAME.N-1")
     depends_on: dict[Name, DependencyCondition] = Field({}, description="process → started | healthy | completed")
@@ -362,11 +391,16 @@ class NotifyTarget(Spec):
         if value > NOTIFY_RETRY_FOR_MAX:
             raise ValueError(f"must be at most {NOTIFY_RETRY_FOR_MAX:g}s (24h)")
         return value
+class Group(Spec):
+    """A group's settings, for every process with `group: NAME`."""
+
+    hosts: HostSelector | None = Field(None, description=HOSTS_DESCRIPTION + " (with all its processes)")
 
 
 class Config(Spec):
     version: Literal[1] = 1
     processes: dict[Name, Process] = {}
+    groups: dict[Name, Group] = Field({}, description="group name → its settings (hosts:)")
     api: Api | None = None
     log: ReconcilerLog | None = Field(None, description="the reconciler's own log (read when it starts)")
     notify: list[NotifyTarget] = Field([], description="webhooks told about failures, recoveries, job runs and "

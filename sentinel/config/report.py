@@ -80,7 +80,15 @@ def _message(kind: str, error: Any, loc: tuple[Any, ...], cause: object) -> str:
         return str(cause)
     if kind in ("model_type", "dict_type") and error.get("input") is None:
         return "is null: null deletes an inherited value, and there is none to delete here"
-    return _MESSAGES.get(kind, str(error.get("msg", "is not valid")).lower())
+    return _length_message(kind, ctx) or _MESSAGES.get(kind, str(error.get("msg", "is not valid")).lower())
+
+
+def _length_message(kind: str, ctx: dict[str, Any]) -> str:
+    """A list too short or too long (`hosts:`): 'must have at least 1 item'; '' for other kinds."""
+    if kind not in ("too_short", "too_long"):
+        return ""
+    words, limit = ("at least", ctx.get("min_length")) if kind == "too_short" else ("at most", ctx.get("max_length"))
+    return f"must have {words} {limit} item{'' if limit == 1 else 's'}"
 
 
 def _locate(doc: LocDict, loc: tuple[Any, ...], fallback: str, *, prefer_key: bool) -> tuple[Pos, Any, bool]:

@@ -61,6 +61,7 @@ def source_schema() -> dict[str, Any]:
         "defaults": {"$ref": "#/$defs/Defaults", "description": "deep-merged under every process"},
         "templates": {**named("#/$defs/Process"), "description": "named bodies that processes `extends`"},
         "processes": named("#/$defs/Process"),
+        "groups": {**named("#/$defs/Group"), "description": schema["properties"]["groups"]["description"]},
         "api": schema["properties"]["api"],
         "log": schema["properties"]["log"],
         "notify": schema["properties"]["notify"],

@@ -30,7 +30,7 @@ NOFILE = "limits.nofile"  # a run field too when set: a process takes its limits
 # Reload fields: the digest of each file in `reload.watch` (`watch:nginx.conf`); a change reloads the process.
 WATCH_PREFIX = "watch:"
 # Fields that shape the instances rather than any one of them.
-_NOT_SETTINGS = frozenset({*RUN_FIELDS, "env_file", "replicas"})
+_NOT_SETTINGS = frozenset({*RUN_FIELDS, "env_file", "replicas", "hosts"})  # hosts: where, not how
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

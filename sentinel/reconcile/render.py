@@ -26,6 +26,11 @@ def diff_items(plan: Plan) -> list[dict[str, object]]:
     return [_diff_item(action) for action in plan.actions if action.from_config]
 
 
+def diff_answer(plan: Plan) -> dict[str, object]:
+    """What `diff` shows of a plan, as the reconciler answers it: its `lines` and its `changes` (as data)."""
+    return {"lines": diff_lines(plan), "changes": diff_items(plan)}
+
+
 def _diff_item(action: Action) -> dict[str, object]:
     match action:
         case SetState() if action.not_applied:

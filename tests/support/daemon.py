@@ -62,6 +62,7 @@ class Reconciler:
     # Run it in the mount namespace of this process (a small file system mounted at `home` there, seen by the
     # test through /proc/PID/root: tests/reliability/state_loss).
     namespace_of: int | None = None
+    up_options: tuple[str, ...] = ()  # more options of `sentinel up`: ("--hostname", "web-1", "--label", "role=web")
 
     @property
     def state_dir(self) -> StateDir:
@@ -87,6 +88,7 @@ class Reconciler:
                                              offset=str(self.wall_clock), env=self.environment)]
         if self.environment:
             argv += ["--env", self.environment]
+        argv += self.up_options
         if self.namespace_of is not None:
             argv[:0] = ["nsenter", "-t", str(self.namespace_of), "-m", "--"]
         out = open(self.home.parent / f"{self.home.name}.out", "ab")  # noqa: SIM115

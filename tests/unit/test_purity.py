@@ -13,6 +13,7 @@ import pytest
 
 PACKAGE = Path(__file__).parents[2] / "sentinel"
 PURE = ["config/resolve.py", "config/interpolate.py", "config/envfile.py", "config/units.py", "config/graph.py",
+        "config/hosts.py",
         "config/hints.py", "config/secrets.py", "config/keypath.py", "states.py", "instances.py", "signames.py",
         "health/tracker.py",
         *sorted(f"reconcile/{p.name}" for p in (Path(__file__).parents[2] / "sentinel" / "reconcile").glob("*.py")),
