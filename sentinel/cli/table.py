@@ -8,7 +8,7 @@ COLUMNS = ("NAME", "STATE", "HEALTH", "PID", "UPTIME", "RESTARTS", "CPU", "MEM",
 
 
 def status_table(rows: list[dict[str, Any]]) -> str:
-    cells = [COLUMNS] + [_cells(row) for row in rows]
+    cells = [COLUMNS] + [row_cells(row) for row in rows]
     widths = [max(len(row[i]) for row in cells) for i in range(len(COLUMNS) - 1)]
     out = []
     for row in cells:
@@ -17,7 +17,8 @@ def status_table(rows: list[dict[str, Any]]) -> str:
     return "\n".join(out) + "\n"
 
 
-def _cells(row: dict[str, Any]) -> tuple[str, ...]:
+def row_cells(row: dict[str, Any]) -> tuple[str, ...]:
+    """A status row's cells, one per column of COLUMNS (`status`, `top`)."""
     cpu = row.get("cpu_percent")
     state = str(row["state"])
     reason = row.get("reason") or ""
