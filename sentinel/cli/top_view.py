@@ -150,9 +150,11 @@ class TopApp(App[None]):
         except SentinelError as err:
             self.lost = str(err)
         else:
-            self.lost = None
-            self.rows = answer["processes"]
+            was_lost, self.lost = self.lost, None
             self._show_config_error(answer.get("config_error"))
+            if answer["processes"] == self.rows and not was_lost:
+                return  # nothing new to draw
+            self.rows = answer["processes"]
         self._draw()
 
     def _show_config_error(self, error: str | None) -> None:
