@@ -69,6 +69,23 @@ class LogLine(Message):
         self.text = text
 
 
+class Answered(Message):
+    """The reconciler's answer to the table's request, or why there is none (`lost`)."""
+
+    def __init__(self, answer: dict[str, Any] | None, lost: str | None) -> None:
+        super().__init__()
+        self.answer = answer
+        self.lost = lost
+
+
+class Acted(Message):
+    """How an action on a process went, in one line."""
+
+    def __init__(self, text: str) -> None:
+        super().__init__()
+        self.text = text
+
+
 class TopApp(App[None]):
     """`sentinel top` on one reconciler (`client`): its processes, of `group` if given, every `interval` s."""
 
@@ -139,22 +156,28 @@ class TopApp(App[None]):
 
     @work(exclusive=True, group="poll")
     async def _poll(self) -> None:
+        """Ask for the rows now and then every `interval` s. Answers come back as messages: one arriving as the app
+        quits is dropped, never drawn on a screen that is gone."""
         while True:
-            await self.refresh_rows()
+            try:
+                answer = await asyncio.to_thread(self.client.get, "/v1/processes", group=self.group)
+            except SentinelError as err:
+                self.post_message(Answered(None, str(err)))
+            else:
+                self.post_message(Answered(answer, None))
             await asyncio.sleep(self.interval)
 
-    async def refresh_rows(self) -> None:
-        """Ask the reconciler for its rows and show them; on failure, say so in the banner."""
-        try:
-            answer = await asyncio.to_thread(self.client.get, "/v1/processes", group=self.group)
-        except SentinelError as err:
-            self.lost = str(err)
+    @on(Answered)
+    def _answered(self, message: Answered) -> None:
+        """Show the rows; or, when the reconciler could not be reached, say so in the banner."""
+        if message.answer is None:
+            self.lost = message.lost
         else:
             was_lost, self.lost = self.lost, None
-            self._show_config_error(answer.get("config_error"))
-            if answer["processes"] == self.rows and not was_lost:
+            self._show_config_error(message.answer.get("config_error"))
+            if message.answer["processes"] == self.rows and not was_lost:
                 return  # nothing new to draw
-            self.rows = answer["processes"]
+            self.rows = message.answer["processes"]
         self._draw()
 
     def _show_config_error(self, error: str | None) -> None:
@@ -254,11 +277,16 @@ class TopApp(App[None]):
         try:
             answer = await asyncio.to_thread(self.client.post, path, body, wait=ACTION_TIMEOUT)
         except SentinelError as err:
-            self._say(f"{verb} {name}: {err}")
+            self.post_message(Acted(f"{verb} {name}: {err}"))
             return
         lines = [answer_line(row["name"], row["state"], row.get("reason")) for row in answer.get("processes", [])]
-        self._say("; ".join(lines) or f"{verb} {name}: done")
-        await self.refresh_rows()
+        self.post_message(Acted("; ".join(lines) or f"{verb} {name}: done"))
+
+    @on(Acted)
+    def _acted(self, message: Acted) -> None:
+        """Say how the action went, and show its effect at once (the refreshes start again from now)."""
+        self._say(message.text)
+        self._poll()
 
     def _say(self, text: str) -> None:
         self.query_one("#message", Static).update(Text(text))

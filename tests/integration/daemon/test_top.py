@@ -60,6 +60,14 @@ async def _drive(r: Reconciler, flag: Path) -> None:
 
         await pilot.press("O")  # the other way round
         assert app.shown == ["web", "talker", "nightly"]
+        await pilot.click(DataTable, offset=(2, 0))  # NAME's header: by name, and again: the other way round
+        assert app.shown == ["nightly", "talker", "web"]
+        await pilot.click(DataTable, offset=(2, 0))
+        assert app.shown == ["web", "talker", "nightly"]
+        app.query_one(DataTable).move_cursor(row=app.shown.index("web"))
+        await pilot.press("n")  # web is no job: one line says so
+        await wait_for_async(lambda: str(app.query_one("#message", Static).content).startswith("run web: "),
+                             timeout=10, message=lambda: str(app.query_one("#message", Static).content))
         await pilot.press("o")  # by the next column, GROUP: back, front, then the one without a group
         assert app.shown == ["talker", "web", "nightly"]
 
@@ -86,7 +94,7 @@ async def _drive(r: Reconciler, flag: Path) -> None:
                                          for run in r.client.get("/v1/processes/nightly/runs")["runs"]), timeout=15)
 
         app.query_one(DataTable).move_cursor(row=app.shown.index("talker"))
-        await pilot.press("l")
+        await pilot.press("enter")
         pane = app.query_one(Log)
         await wait_for_async(lambda: any(line.endswith(" first line") for line in pane.lines), timeout=10,
                              message=lambda: f"log pane: {list(pane.lines)}")
@@ -94,12 +102,15 @@ async def _drive(r: Reconciler, flag: Path) -> None:
         await wait_for_async(lambda: any(line.endswith(" after the pane opened") for line in pane.lines), timeout=10,
                              message=lambda: f"log pane: {list(pane.lines)}")
         assert pane.display
-        await pilot.press("l")
+        await pilot.press("enter")  # on the row followed: closes the pane
         assert not pane.display and app.stream is None
+        await pilot.press("l")  # and opens it again
+        await wait_for_async(lambda: any(line.endswith(" after the pane opened") for line in pane.lines), timeout=10)
 
         r.stop()
         banner = app.query_one("#banner", Static)
         await wait_for_async(lambda: banner.display and "lost the reconciler" in str(banner.content), timeout=10)
         assert "no reconciler is running" in str(banner.content)
+        await wait_for_async(lambda: pane.lines and "-- " in pane.lines[-1], timeout=10)  # its stream ended too
         await pilot.press("q")
     assert app.return_code == 0

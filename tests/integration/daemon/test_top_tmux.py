@@ -10,10 +10,12 @@ import subprocess
 import sys
 import uuid
 from collections.abc import Callable, Iterator
+from pathlib import Path
 
 import pytest
 
 from tests.support.daemon import Reconciler
+from tests.support.tcphttp import free_port
 from tests.support.wait import wait_for
 
 TMUX = shutil.which("tmux") or "tmux"
@@ -51,15 +53,21 @@ def terminal() -> Iterator[Terminal]:
         subprocess.run([*found.server, "kill-server"], capture_output=True, check=False, timeout=10)
 
 
-def test_top_in_a_real_terminal(make_reconciler: Callable[..., Reconciler], terminal: Terminal) -> None:
-    r = make_reconciler("processes:\n  web: {command: sleep 1000, group: front}\n"
+def test_top_in_a_real_terminal_on_a_remote_reconciler(make_reconciler: Callable[..., Reconciler], terminal: Terminal,
+                                                       tmp_path: Path) -> None:
+    """Over TCP with a token (`--api URL --token-file F`, from another, empty state directory): the table, a stop,
+    the log pane following over the WebSocket, and `q` quitting at once with that stream open."""
+    port, token = free_port(), tmp_path / "token"
+    r = make_reconciler(f'api: {{listen: "127.0.0.1:{port}", token_file: {token}}}\n'
+                        "processes:\n  web: {command: sleep 1000, group: front}\n"
                         "  chatty: {command: \"sh -c 'echo hello from chatty; exec sleep 1000'\"}\n")
     r.start()
     r.wait_state("web", "running")
-    top = shlex.join([sys.executable, "-m", "sentinel", "--state-dir", str(r.home), "top", "--interval", "0.3"])
+    top = shlex.join([sys.executable, "-m", "sentinel", "--state-dir", str(tmp_path / "elsewhere"), "--api",
+                      f"http://127.0.0.1:{port}", "--token-file", str(token), "top", "--interval", "0.3"])
     # The shell says how `top` ended and stays, so the pane can still be read once it has quit.
     terminal.tmux("new-session", "-d", "-x", "120", "-y", "40", f"{top}; echo \"top exited $?\"; exec sleep 600")
-    terminal.shows("sentinel top", "chatty", "web", "front", "running", str(r.row("web")["pid"]))
+    terminal.shows(f"http://127.0.0.1:{port}", "chatty", "web", "front", "running", str(r.row("web")["pid"]))
 
     terminal.keys("Down")  # chatty, web: the second row
     terminal.keys("x")
@@ -70,4 +78,4 @@ def test_top_in_a_real_terminal(make_reconciler: Callable[..., Reconciler], term
     terminal.shows("log of chatty", "hello from chatty")
     terminal.keys("q")  # with the log pane open: its stream is closed, nothing waits on it
     terminal.shows("top exited 0")
-    assert "Traceback" not in terminal.screen()
+    assert "Traceback" not in terminal.screen() and token.read_text().strip() not in terminal.screen()
