@@ -26,14 +26,18 @@ from sentinel.cli.top_rows import TOP_COLUMNS, matching, next_column, ordered, t
 from sentinel.client import Client
 from sentinel.errors import SentinelError
 from sentinel.reconcile.render import answer_line
+from sentinel.states import Health, ProcessState
 
 # Seconds an action (start, stop, restart, run) waits for its process to settle before answering: the table
 # shows the rest as it happens, and quitting never waits long for an answer.
 ACTION_TIMEOUT = 5.0
 LOG_LINES = 200  # lines of the log shown when its pane opens, before the new ones
-STATE_STYLES = {"running": "green", "succeeded": "green", "stopped": "dim", "stopping": "yellow",
-                "starting": "yellow", "pending": "yellow", "backoff": "red", "failed": "bold red"}
-HEALTH_STYLES = {"healthy": "green", "unhealthy": "bold red", "unknown": "yellow"}
+STATE_STYLES: dict[str, str] = {
+    ProcessState.RUNNING: "green", ProcessState.SCHEDULED: "cyan", ProcessState.STARTING: "yellow",
+    ProcessState.PENDING: "yellow", ProcessState.STOPPING: "yellow", ProcessState.STOPPED: "dim",
+    ProcessState.EXITED: "dim", ProcessState.BACKOFF: "red", ProcessState.FAILED: "bold red",
+}
+HEALTH_STYLES: dict[str, str] = {Health.HEALTHY: "green", Health.UNHEALTHY: "bold red", Health.UNKNOWN: "yellow"}
 
 
 class LogStream:
