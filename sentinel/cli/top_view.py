@@ -9,12 +9,18 @@ by sentinel.cli.top_rows; this module only draws it and turns keys into requests
 from __future__ import annotations
 
 import asyncio
+import sys
 import threading
 from collections.abc import Callable
 from typing import Any, ClassVar
 from urllib.parse import quote
 
-from rich.text import Text
+# sentinel.log keeps rich out of the reconciler (None in sys.modules: its import fails); Textual draws with it. Only a
+# process that imported sentinel.log first meets that guard here (the tests, which import everything): lift it.
+if "rich" in sys.modules and sys.modules["rich"] is None:
+    del sys.modules["rich"]
+
+from rich.text import Text  # after the guard is lifted
 from textual import on, work
 from textual.app import App, ComposeResult
 from textual.binding import Binding, BindingType

@@ -33,3 +33,11 @@ def test_top_without_a_terminal_says_so_in_one_line(tmp_path: Path) -> None:
     result = CliRunner().invoke(cli, ["--state-dir", str(tmp_path / "state"), "top"])
     assert (result.exit_code, result.output) == (
         2, "`sentinel top` needs a terminal; in a script, use `sentinel status` (or --json)\n")
+
+
+def test_top_s_view_loads_in_a_process_that_loaded_the_reconciler_s_log_first() -> None:
+    """sentinel.log keeps rich out of the reconciler by making its import fail; `top` draws with it (as in the suite,
+    where one process imports both)."""
+    done = subprocess.run([sys.executable, "-c", "import sentinel.log, sentinel.cli.top_view"], capture_output=True,
+                          text=True, timeout=60, check=False)
+    assert (done.returncode, done.stderr) == (0, "")
