@@ -9,11 +9,14 @@ import asyncio
 from collections.abc import Callable
 from pathlib import Path
 
+# First: where sentinel.log was imported before (another test of this worker), it lets rich be imported again.
+from sentinel.cli.top_view import TopApp
+
+# isort: split
 from rich.text import Text
 from textual.widgets import DataTable, Log, Static
 
 from sentinel.cli.top_rows import TOP_COLUMNS
-from sentinel.cli.top_view import TopApp
 from sentinel.client import Client
 from tests.support.daemon import Reconciler
 from tests.support.wait import wait_for_async
