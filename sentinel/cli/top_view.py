@@ -29,8 +29,8 @@ from textual.widgets import DataTable, Footer, Header, Input, Log, Static
 
 from sentinel.cli.logfiles import printable, streamed_line
 from sentinel.cli.top_rows import TOP_COLUMNS, matching, next_column, ordered, top_cells
-from sentinel.client import Client
-from sentinel.errors import SentinelError
+from sentinel.client import Client, NotAnswering, Unreachable
+from sentinel.errors import DaemonUnavailable, SentinelError
 from sentinel.reconcile.render import answer_line
 from sentinel.states import Health, ProcessState
 
@@ -80,7 +80,7 @@ class LogLine(Message):
 
 
 class Answered(Message):
-    """The reconciler's answer to the table's request, or why there is none (`lost`)."""
+    """The reconciler's answer to the table's request, or why there is none (`lost`, a line for the banner)."""
 
     def __init__(self, answer: dict[str, Any] | None, lost: str | None) -> None:
         super().__init__()
@@ -171,7 +171,9 @@ class TopApp(App[None]):
         while True:
             try:
                 answer = await asyncio.to_thread(self.client.get, "/v1/processes", group=self.group)
-            except SentinelError as err:
+            except (DaemonUnavailable, NotAnswering, Unreachable) as err:
+                self.post_message(Answered(None, f"lost the reconciler: {err}"))
+            except SentinelError as err:  # it answers, but not with the rows: a refused token, say
                 self.post_message(Answered(None, str(err)))
             else:
                 self.post_message(Answered(answer, None))
@@ -214,7 +216,7 @@ class TopApp(App[None]):
         if self.lost is not None:
             banner = self.query_one("#banner", Static)
             banner.remove_class("warning")
-            banner.update(f"lost the reconciler: {self.lost}; asking again every {self.interval:g}s")
+            banner.update(f"{self.lost}; asking again every {self.interval:g}s")
             banner.display = True
 
     def _summarize(self, rows: list[dict[str, Any]]) -> None:
