@@ -21,10 +21,11 @@ if "rich" in sys.modules and sys.modules["rich"] is None:
     del sys.modules["rich"]
 
 from rich.text import Text  # after the guard is lifted
-from textual import on, work
+from textual import events, on, work
 from textual.app import App, ComposeResult
 from textual.binding import Binding, BindingType
 from textual.message import Message
+from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Header, Input, Log, Static
 
 from sentinel.cli.logfiles import printable, streamed_line
@@ -96,6 +97,29 @@ class Acted(Message):
         self.text = text
 
 
+class ProcessTable(DataTable[Text]):
+    """The process table. Textual gives keys to the widget focused when they arrive and checks the app's bindings
+    only once a key has bubbled up, after this table has taken every key already there: so `/` opens the filter
+    here, at once, and a key typed right behind it goes to the filter, never to a binding (`/front` typed fast
+    filters; it does not restart, `r`, or sort, `o`, anything)."""
+
+    def on_key(self, event: events.Key) -> None:
+        field = self.screen.query_one("#filter", Input)
+        if event.key == "slash" and not field.display:
+            open_filter(self.screen)
+            event.stop()
+        elif field.display and event.is_printable and event.character is not None:
+            field.insert_text_at_cursor(event.character)
+            event.stop()
+
+
+def open_filter(screen: Screen[Any]) -> None:
+    """Show the filter and give it the focus now (`focus()` would give it later: keys typed meanwhile are lost)."""
+    field = screen.query_one("#filter", Input)
+    field.display = True
+    screen.set_focus(field)
+
+
 class TopApp(App[None]):
     """`sentinel top` on one reconciler (`client`): its processes, of `group` if given, every `interval` s."""
 
@@ -140,8 +164,7 @@ class TopApp(App[None]):
         yield Header()
         yield Static(id="banner")
         yield Static(id="summary")
-        table: DataTable[Text] = DataTable(id="processes", cursor_type="row", zebra_stripes=True)
-        yield table
+        yield ProcessTable(id="processes", cursor_type="row", zebra_stripes=True)
         yield Log(id="log", max_lines=5000)
         yield Input(id="filter", placeholder="filter by name or group (Enter keeps it, Escape clears it)")
         yield Static(id="message")
@@ -247,15 +270,13 @@ class TopApp(App[None]):
     # The filter.
 
     def action_filter(self) -> None:
-        field = self.query_one("#filter", Input)
-        field.display = True
-        field.focus()
+        open_filter(self.screen)
 
     def action_clear_filter(self) -> None:
         field = self.query_one("#filter", Input)
         field.value, field.display = "", False
         self.filter_text = ""
-        self.query_one(DataTable).focus()
+        self.screen.set_focus(self.query_one(DataTable))
         self._draw()
 
     @on(Input.Changed, "#filter")
@@ -266,7 +287,7 @@ class TopApp(App[None]):
     @on(Input.Submitted, "#filter")
     def _filter_kept(self) -> None:
         self.query_one("#filter", Input).display = False
-        self.query_one(DataTable).focus()
+        self.screen.set_focus(self.query_one(DataTable))
 
     # Actions on the selected process.
 

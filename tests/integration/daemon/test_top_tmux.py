@@ -55,8 +55,8 @@ def terminal() -> Iterator[Terminal]:
 
 def test_top_in_a_real_terminal_on_a_remote_reconciler(make_reconciler: Callable[..., Reconciler], terminal: Terminal,
                                                        tmp_path: Path) -> None:
-    """Over TCP with a token (`--api URL --token-file F`, from another, empty state directory): the table, a stop,
-    the log pane following over the WebSocket, and `q` quitting at once with that stream open."""
+    """Over TCP with a token (`--api URL --token-file F`, from another, empty state directory): the table, a filter
+    typed fast, a stop, the log pane following over the WebSocket, and `q` quitting at once with that stream open."""
     port, token = free_port(), tmp_path / "token"
     r = make_reconciler(f'api: {{listen: "127.0.0.1:{port}", token_file: {token}}}\n'
                         "processes:\n  web: {command: sleep 1000, group: front}\n"
@@ -67,15 +67,25 @@ def test_top_in_a_real_terminal_on_a_remote_reconciler(make_reconciler: Callable
                       f"http://127.0.0.1:{port}", "--token-file", str(token), "top", "--interval", "0.3"])
     # The shell says how `top` ended and stays, so the pane can still be read once it has quit.
     terminal.tmux("new-session", "-d", "-x", "120", "-y", "40", f"{top}; echo \"top exited $?\"; exec sleep 600")
-    terminal.shows(f"http://127.0.0.1:{port}", "chatty", "web", "front", "running", str(r.row("web")["pid"]))
+    pid = r.row("web")["pid"]
+    terminal.shows(f"http://127.0.0.1:{port}", "chatty", "web", "front", "running", str(pid))
 
-    terminal.keys("Down")  # chatty, web: the second row
+    # Typed at once, as a paste or a fast typist sends it: `/` and a filter holding r (restart), o (sort), n (run).
+    terminal.keys("/", "f", "r", "o", "n", "t")
+    terminal.shows("1 of 2 processes", "filter: front")
+    terminal.keys("Enter")  # keeps the filter; web, the only row, is selected
+    terminal.shows("x Stop")  # the table's keys are back in the footer
+    assert (r.row("web")["pid"], r.row("web")["restarts"]) == (pid, 0)
     terminal.keys("x")
     terminal.shows("web: stopped (stopped by user)")
     assert r.row("web")["state"] == "stopped"
-    terminal.keys("Up")
+    terminal.keys("Escape")  # clears the filter
+    terminal.shows("2 processes")
+    terminal.keys("Up")  # chatty, above web
     terminal.keys("Enter")  # follows chatty's log
     terminal.shows("log of chatty", "hello from chatty")
     terminal.keys("q")  # with the log pane open: its stream is closed, nothing waits on it
     terminal.shows("top exited 0")
     assert "Traceback" not in terminal.screen() and token.read_text().strip() not in terminal.screen()
+    events = r.client.get("/v1/events", process="web")["events"]
+    assert not [event["message"] for event in events if "restart" in event["message"]]
