@@ -21,7 +21,7 @@ import fcntl
 import json
 import os
 import socket
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, ClassVar
 from urllib.parse import quote, urlencode, urlsplit
@@ -281,18 +281,21 @@ class Client:
         remote.check_refusal(status, method, path)
         return status, data
 
-    def log_lines(self, name: str, lines: int = 100, *, follow: bool = False) -> Iterator[dict[str, Any]]:
+    def log_lines(self, name: str, lines: int = 100, *, follow: bool = False,
+                  on_open: Callable[[Callable[[], None]], None] | None = None) -> Iterator[dict[str, Any]]:
         """A process's log lines (docs/contract.md#logs-over-the-api): the last `lines`, then, with `follow`,
         each new line as it is written, until the reconciler closes the stream. Each is `{"time", "stream",
         "text", "run"}`. Without `follow` one request; with it a WebSocket (the `websockets` client, imported
-        then)."""
+        then), and `on_open`, if given, is called once it is open with a function that ends it from any thread
+        (the iteration then stops: `sentinel top` closes its log pane so)."""
         path = f"/v1/processes/{quote(name, safe='')}/logs"
         if not follow:
             yield from self.get(path, lines=lines)["lines"]
             return
-        yield from self._websocket_messages(f"{path}?{urlencode({'lines': lines, 'follow': 'true'})}")
+        yield from self._websocket_messages(f"{path}?{urlencode({'lines': lines, 'follow': 'true'})}", on_open)
 
-    def _websocket_messages(self, path: str) -> Iterator[dict[str, Any]]:
+    def _websocket_messages(self, path: str,
+                            on_open: Callable[[Callable[[], None]], None] | None = None) -> Iterator[dict[str, Any]]:
         from websockets.exceptions import ConnectionClosed, InvalidStatus
         from websockets.sync.client import ClientConnection, connect, unix_connect
 
@@ -315,6 +318,8 @@ class Client:
             raise RemoteError(f"the reconciler refused the stream (HTTP {status})") from None
         except OSError as err:
             raise (remote.failure(err) if remote is not None else self._local_failure(err)) from None
+        if on_open is not None:
+            on_open(connection.close)
         with connection:
             try:
                 for message in connection:

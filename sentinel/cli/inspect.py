@@ -15,7 +15,16 @@ import click
 
 from sentinel.cli.colour import EVENTS, STAMP, on_stdout, paint
 from sentinel.cli.context import client, remote, state_dir
-from sentinel.cli.logfiles import follow, last_lines, log_files, of_run, parsed_line, printable, run_lines
+from sentinel.cli.logfiles import (
+    follow,
+    last_lines,
+    log_files,
+    of_run,
+    parsed_line,
+    printable,
+    run_lines,
+    streamed_line,
+)
 from sentinel.cli.main import CONTEXT, cli
 from sentinel.cli.names import complete_groups, complete_names
 from sentinel.cli.output import handles_errors, to_json
@@ -170,8 +179,7 @@ def _logs_through_api(through: Client, name: str, *, keep_following: bool, lines
                 click.echo(json.dumps({"time": line["time"], "text": line["text"], "run": line["run"]},
                                       ensure_ascii=False))
             else:
-                label = f"#{line['run']} " if line["run"] is not None else ""
-                _plain_line(f"{line['time']} {label}{line['text']}\n")
+                _plain_line(streamed_line(line))
     except KeyboardInterrupt:
         return
 

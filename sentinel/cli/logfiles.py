@@ -11,11 +11,18 @@ import os
 import re
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 from sentinel.loglines import STAMP_WIDTH, last_lines, log_files, parsed_line
 
-__all__ = ["follow", "last_lines", "log_files", "of_run", "parsed_line", "printable", "run_lines"]
+__all__ = ["follow", "last_lines", "log_files", "of_run", "parsed_line", "printable", "run_lines", "streamed_line"]
 
+
+
+def streamed_line(line: dict[str, Any]) -> str:
+    """A line from the API (`Client.log_lines`) as the log files hold it: its time, `#RUN ` for a job's, its text."""
+    label = f"#{line['run']} " if line["run"] is not None else ""
+    return f"{line['time']} {label}{line['text']}\n"
 
 
 def of_run(line: str, run: int) -> bool:

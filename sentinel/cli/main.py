@@ -100,6 +100,7 @@ COMMAND_MODULES = {
     "service": "service", "export": "export",
     "import": "importing", "completion": "completion",
     "notify": "notify",
+    "top": "top",
 }
 
 

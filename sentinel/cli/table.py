@@ -15,7 +15,7 @@ STATE, HEALTH = COLUMNS.index("STATE"), COLUMNS.index("HEALTH")
 
 def status_table(rows: list[dict[str, Any]], *, colour: bool = False) -> str:
     """The table; with `colour`, the state and health of each row in theirs (`sentinel.cli.colour`)."""
-    cells = [COLUMNS] + [_cells(row) for row in rows]
+    cells = [COLUMNS] + [row_cells(row) for row in rows]
     widths = [max(len(row[i]) for row in cells) for i in range(len(COLUMNS) - 1)]
     out = []
     for number, row in enumerate(cells):
@@ -33,7 +33,8 @@ def _painted(padded: str, by_value: Mapping[str, str]) -> str:
     return colours.paint(value, by_value.get(value)) + padded[len(value):]
 
 
-def _cells(row: dict[str, Any]) -> tuple[str, ...]:
+def row_cells(row: dict[str, Any]) -> tuple[str, ...]:
+    """A status row's cells, one per column of COLUMNS (`status`, `top`)."""
     cpu = row.get("cpu_percent")
     state = str(row["state"])
     reason = row.get("reason") or ""

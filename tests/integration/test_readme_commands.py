@@ -34,6 +34,8 @@ SKIPPED = {
         "installs the package from the network, then runs this very suite",
     "sentinel up -f sentinel.yaml":
         "runs in the foreground until Ctrl-C; the `--detach` line after it runs the same reconciler",
+    "sentinel top --group app --interval 2":
+        "full-screen until q, and needs a terminal: tests/integration/daemon/test_top*.py drive it (Textual, tmux)",
     "sentinel logs worker -f":
         "follows the log until Ctrl-C; the quick-start example's README runs `sentinel logs worker`",
     # Issue #10, "apply stops waiting while a process is still pending on a dependency that is coming up":
