@@ -69,6 +69,17 @@ class StateDir:
         """Named pipes that carry each process's output (they outlive the reconciler)."""
         return self.root / "run"
 
+    @property
+    def source(self) -> Path:
+        """The git source's repository and checkouts (docs/gitops.md), owner-only like the rest."""
+        return self.root / "source"
+
+    def ensure_source(self) -> Path:
+        """The source directory, created 0700 or checked as `ensure` checks the others."""
+        with self.in_use():
+            os.close(_private_directory(self.source))
+        return self.source
+
     def log_file(self, instance: str) -> Path:
         return self.logs / f"{instance}.log"
 

@@ -57,6 +57,11 @@ class SendSignal(Body):
     signal: str = Field(min_length=1, max_length=32)
 
 
+class Sync(Waits):
+    """`source/sync`: fetch now; the answer comes once that fetch (and the apply it leads to) is done, or after
+    `wait` seconds."""
+
+
 class ConfigFile(Body):
     """`config/diff`: which file and environment (the running ones when missing)."""
 

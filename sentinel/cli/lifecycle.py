@@ -47,9 +47,22 @@ class StartFailed(SentinelError):
 @click.option("--wait", is_flag=True, help="With --detach: return once everything has converged, as `apply` waits.")
 @click.option("--timeout", type=click.FloatRange(0, 600), default=30.0, show_default=True, metavar="S",
               help="With --wait: how long to wait for the processes to converge.")
+@click.option("--git", "git", metavar="URL", default=None,
+              help="Take the config from this git repository instead of FILE (docs/gitops.md): https://, ssh://, "
+                   "user@host:path or file://, with your own credentials.")
+@click.option("--ref", default="main", show_default=True, metavar="REF", help="With --git: the branch or tag.")
+@click.option("--path", "source_path", default="sentinel.yaml", show_default=True, metavar="PATH",
+              help="With --git: the file in the repository; {hostname} and {short_hostname} are filled in.")
+@click.option("--interval", default="60s", show_default=True, metavar="DURATION",
+              help="With --git: how often to fetch (`sentinel sync` fetches at once).")
+@click.option("--require-signed", is_flag=True, help="With --git: apply only commits signed by a key of "
+              "--allowed-signers (ssh signatures, git's gpg.ssh.allowedSignersFile).")
+@click.option("--allowed-signers", type=click.Path(dir_okay=False), default=None, metavar="FILE",
+              help="With --require-signed: the allowed-signers file.")
 @handles_errors
 def up(*, file: str, env: str | None, detach: bool, log_format: LogFormat | None, log_file: str | None, wait: bool,
-       timeout: float) -> None:
+       timeout: float, git: str | None, ref: str, source_path: str, interval: str, require_signed: bool,
+       allowed_signers: str | None) -> None:
     """Run the reconciler on FILE.
 
     In the foreground (what launchd and systemd run), Ctrl-C or SIGTERM stops every process
@@ -57,6 +70,9 @@ def up(*, file: str, env: str | None, detach: bool, log_format: LogFormat | None
     Its own log goes to standard error, or to sentinel.log in the state directory with --detach.
     With --detach --wait it returns once every process has converged (exit 0), or exits 1
     naming what has not, as `apply` does.
+
+    With --git URL the config comes from a repository (docs/gitops.md): `up` writes these options
+    as a bootstrap file (`source:`) in the state directory and runs it; FILE may be such a file.
     """
     if wait and not detach:
         raise click.UsageError("--wait needs --detach (in the foreground, `up` runs until stopped)")
@@ -65,9 +81,12 @@ def up(*, file: str, env: str | None, detach: bool, log_format: LogFormat | None
 
     if detach:
         early_signals.release()  # this process only starts the reconciler: a signal stops it as any command
+    sd = state_dir()
+    if git is not None:
+        file = _git_bootstrap(sd, git, ref=ref, path=source_path, interval=interval, require_signed=require_signed,
+                              allowed_signers=allowed_signers)
     path = os.path.abspath(file)
     loaded = load(path, env=env)  # an invalid file exits 2 before anything starts
-    sd = state_dir()
     if detach:
         if client().alive():
             raise DaemonRunning(f"a reconciler is already running on {sd.root}")
@@ -80,6 +99,21 @@ def up(*, file: str, env: str | None, detach: bool, log_format: LogFormat | None
 
     run(DaemonOptions(config=path, environment=env, state_dir=sd, strict=debugging(), log_format=log_format,
                       log_file=Path(log_file) if log_file else None), loaded)
+
+
+def _git_bootstrap(sd: StateDir, url: str, *, ref: str, path: str, interval: str, require_signed: bool,
+                   allowed_signers: str | None) -> str:
+    """`up --git …` written as the bootstrap file it stands for; the file's path (loading it checks the values)."""
+    context = click.get_current_context()
+    if context.get_parameter_source("file") is click.core.ParameterSource.COMMANDLINE:
+        raise click.UsageError("--git and -f are two sources of the config: give one (a file may hold `source:`)")
+    from sentinel.cli.source import write_bootstrap
+
+    source: dict[str, object] = {"git": url, "ref": ref, "path": path, "interval": interval}
+    if require_signed or allowed_signers:
+        source.update(require_signed=require_signed,
+                      allowed_signers=os.path.abspath(allowed_signers) if allowed_signers else None)
+    return write_bootstrap(sd, source)
 
 
 def start_detached(sd: StateDir, path: str, env: str | None, *, log_format: LogFormat | None = None) -> int:

@@ -43,6 +43,7 @@ COMMAND_MODULES = {
     "run": "job_runs", "runs": "job_runs",
     "up": "lifecycle", "down": "lifecycle", "apply": "lifecycle", "diff": "lifecycle",
     "api": "api_token",
+    "sync": "source", "source": "source", "history": "source",
 }
 
 
