@@ -37,6 +37,7 @@ from sentinel.api.bodies import (
     RunJob,
     SendSignal,
     Shutdown,
+    SourceRequest,
     Sync,
     parse,
 )
@@ -199,10 +200,11 @@ async def source_sync(request: Request) -> Response:
 
 
 def _suspending(suspend: bool) -> Handler:
-    @documented(Doc(a.SourceStatus, errors=(409,)))
+    @documented(Doc(a.SourceStatus, body=SourceRequest, errors=(409, 422)))
     async def handler(request: Request) -> Response:
         daemon = daemon_of(request)
         source = _source_of(daemon)
+        await body_of(request, SourceRequest)
         if suspend:
             source.suspend()
         else:
@@ -211,12 +213,13 @@ def _suspending(suspend: bool) -> Handler:
         assert status is not None
         return answer(status)
 
+    handler.__name__ = "suspend_source" if suspend else "resume_source"
     handler.__doc__ = ("Stop pulling the git source until `resume` (kept across restarts)." if suspend
                        else "Pull the git source again, from its newest commit (a fetch at once).")
     return handler
 
 
-@documented(Doc(a.History, query={"limit": Query("how many, newest first (1 to 50, default 20)",
+@documented(Doc(a.History, errors=(422,), query={"limit": Query("how many, newest first (1 to 50, default 20)",
                                                  {"type": "integer", "minimum": 1, "maximum": 50})}))
 async def history(request: Request) -> Response:
     """The configs applied on this host, newest first: the git source's commit, when, what each changed."""

@@ -62,6 +62,10 @@ class Sync(Waits):
     `wait` seconds."""
 
 
+class SourceRequest(Body):
+    """`source/suspend` and `source/resume`: no options."""
+
+
 class ConfigFile(Body):
     """`config/diff`: which file and environment (the running ones when missing)."""
 

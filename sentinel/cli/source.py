@@ -50,7 +50,7 @@ def write_bootstrap(sd: StateDir, source: dict[str, Any]) -> str:
     return str(path)
 
 
-@cli.command(context_settings=CONTEXT)
+@cli.command(context_settings=CONTEXT, short_help="Fetch the git source now and apply what it finds.")
 @click.option("--timeout", type=click.FloatRange(0, 600), default=60.0, show_default=True, metavar="S",
               help="How long to wait for the fetch and the apply it leads to.")
 @handles_errors
@@ -74,7 +74,7 @@ def source() -> None:
     """The git source: show it, suspend pulling, resume."""
 
 
-@source.command(name="show", context_settings=CONTEXT)
+@source.command(name="show", context_settings=CONTEXT, short_help="The commit in force, and what was refused.")
 @click.option("--json", "as_json", is_flag=True, help="Print it as JSON.")
 @handles_errors
 def show(as_json: bool) -> None:
@@ -83,7 +83,7 @@ def show(as_json: bool) -> None:
     click.echo(to_json(answer) if as_json else source_line(answer), nl=not as_json)
 
 
-@source.command(context_settings=CONTEXT)
+@source.command(context_settings=CONTEXT, short_help="Stop pulling until `resume`.")
 @handles_errors
 def suspend() -> None:
     """Stop pulling (during an incident) until `resume`; kept across restarts of the reconciler."""
@@ -97,7 +97,7 @@ def resume() -> None:
     click.echo(source_line(client().post("/v1/source/resume")))
 
 
-@cli.command(context_settings=CONTEXT)
+@cli.command(context_settings=CONTEXT, short_help="The configs applied on this host, newest first.")
 @click.option("-n", "limit", type=click.IntRange(1, 50), default=20, show_default=True, help="How many.")
 @click.option("--json", "as_json", is_flag=True, help="Print a JSON array, newest first.")
 @handles_errors

@@ -55,7 +55,7 @@ def test_readme_error_example_is_what_validate_prints(tmp_path: Path, monkeypatc
 
 COMMANDS = [[], ["up"], ["apply"], ["diff"], ["status"], ["logs"], ["events"], ["start"], ["stop"], ["restart"],
             ["reload"], ["signal"], ["run"], ["runs"], ["down"], ["validate"], ["config"], ["schema"], ["api"],
-            ["api", "token"]]
+            ["api", "token"], ["sync"], ["history"], ["source"]]
 
 
 @pytest.mark.parametrize("command", COMMANDS, ids=lambda c: " ".join(c) or "top")
