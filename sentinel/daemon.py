@@ -178,12 +178,13 @@ class Daemon:
             SourceSettings.of(source, self.path), self.options.state_dir.ensure_source(), controller=self.controller,
             clock=self.clock, load=lambda path: self.load(path, self.environment), apply=self._apply_commit,
             save=self._save_source, state=state, hostname=self.environ.get("SENTINEL_HOSTNAME"))
-        if applied is None or not os.path.isfile(self.source.current_file):
+        if applied is None:
             return bootstrap
         try:
             last_good = load(self.source.current_file, env=self.environment, environ=self.environ)
-        except ConfigError as err:
+        except ConfigError as err:  # its checkout is gone or damaged: the next fetch applies the commit again
             self.controller.set_config_error(err.one_line())
+            self.source.forget_applied()
             return bootstrap
         self.path, self._applying = self.source.current_file, applied
         return last_good

@@ -9,6 +9,7 @@ by `sentinel.config.localize` (tracking) and wherever config data reaches a user
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Collection, Iterable, Iterator, Mapping
 from typing import TYPE_CHECKING, Any
 
@@ -64,6 +65,9 @@ def masked_config(config: Config, tainted: Tainted | None = None) -> dict[str, A
     for process in dumped.get("processes", {}).values():
         if "env" in process:
             process["env"] = masked(process["env"])
+    source = dumped.get("source")
+    if isinstance(source, dict) and isinstance(source.get("git"), str):
+        source["git"] = mask_credentials(source["git"])  # a token in the repository's URL (docs/gitops.md)
     return dumped
 
 
@@ -108,3 +112,17 @@ class TrackedVariables(Mapping[str, str]):
         if self._taken:
             self.tainted[path] = self.tainted.get(path, frozenset()) | self._taken
             self._taken = set()
+
+
+_CREDENTIALS = re.compile(r"(?P<scheme>[a-zA-Z][a-zA-Z0-9+.-]*://)(?P<userinfo>[^/@\s]+)@")
+
+
+def mask_credentials(text: str, url: str | None = None) -> str:
+    """`text` with every `user:password@` of a URL masked (`https://***@host/…`), and the user info of `url`
+    masked wherever else it appears (git quotes URLs in its messages): a credential is never printed."""
+    if url is not None:
+        found = _CREDENTIALS.search(url)
+        if found is not None:
+            userinfo = found.group("userinfo")
+            text = text.replace(userinfo + "@", MASK + "@")
+    return _CREDENTIALS.sub(lambda match: f"{match.group('scheme')}{MASK}@", text)

@@ -18,8 +18,9 @@ import os
 import signal
 from pathlib import Path
 
+from sentinel.config.secrets import mask_credentials
 from sentinel.errors import SentinelError
-from sentinel.reconcile.source import Commit, mask_credentials
+from sentinel.reconcile.source import Commit
 
 HOOKS_OFF = ("-c", "core.hooksPath=/dev/null", "-c", "submodule.recurse=false", "-c", "gc.auto=0")
 

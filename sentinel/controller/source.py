@@ -21,11 +21,12 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from sentinel.config.gitpath import escaping_links, fill, outside, placeholders
+from sentinel.config.secrets import mask_credentials
 from sentinel.controller.git import GitError, GitRepository
 from sentinel.errors import ConfigError
 from sentinel.log import get_logger
 from sentinel.reconcile import source as decide
-from sentinel.reconcile.source import Commit, SourceState, mask_credentials
+from sentinel.reconcile.source import Commit, SourceState
 
 if TYPE_CHECKING:
     from sentinel.clock import Clock
@@ -118,6 +119,11 @@ class GitSource:
             self._set(decide.resumed(self.state, self.clock.monotonic()))
             self.controller.event("source_resumed", f"source {self.settings.where} resumed: pulling the newest commit")
             self._sync.set()
+
+    def forget_applied(self) -> None:
+        """The applied commit's checkout cannot be read (gone, damaged): the next fetch applies it again."""
+        self.state = decide.checkout_lost(self.state)
+        self.controller.source_state = self.state
 
     def _set(self, state: SourceState) -> None:
         self.state = state

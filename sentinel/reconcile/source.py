@@ -8,7 +8,6 @@ revision keeps running meanwhile. A fetch that fails is retried after the interv
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Literal
@@ -16,8 +15,6 @@ from typing import Literal
 APPLY: Literal["apply"] = "apply"
 KEEP: Literal["keep"] = "keep"
 Verdict = Literal["apply", "keep"]
-_CREDENTIALS = re.compile(r"(?P<scheme>[a-zA-Z][a-zA-Z0-9+.-]*://)(?P<userinfo>[^/@\s]+)@")
-MASK = "***"
 
 
 @dataclass(frozen=True, slots=True)
@@ -85,6 +82,12 @@ def refused(state: SourceState, commit: Commit, why: str) -> SourceState:
     return replace(state, refused=commit, refused_why=why)
 
 
+def checkout_lost(state: SourceState) -> SourceState:
+    """The applied commit's checkout cannot be read at start-up (gone, damaged): the next fetch applies the commit
+    again, rather than keep a revision that is not running."""
+    return replace(state, applied=None)
+
+
 def suspended(state: SourceState, since: datetime) -> SourceState:
     return state if state.suspended_since is not None else replace(state, suspended_since=since)
 
@@ -92,14 +95,3 @@ def suspended(state: SourceState, since: datetime) -> SourceState:
 def resumed(state: SourceState, now: float) -> SourceState:
     """Pulling again, from the newest commit: a fetch at once."""
     return replace(state, suspended_since=None, next_fetch_at=now)
-
-
-def mask_credentials(text: str, url: str | None = None) -> str:
-    """`text` with every `user:password@` of a URL masked (`https://***@host/…`), and the user info of `url`
-    masked wherever else it appears (git quotes URLs in its messages): a credential is never printed."""
-    if url is not None:
-        found = _CREDENTIALS.search(url)
-        if found is not None:
-            userinfo = found.group("userinfo")
-            text = text.replace(userinfo + "@", MASK + "@")
-    return _CREDENTIALS.sub(lambda match: f"{match.group('scheme')}{MASK}@", text)

@@ -5,14 +5,18 @@ checkout follows the commit."""
 from __future__ import annotations
 
 import asyncio
+import os
 import socket
+import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from sentinel.controller.git import GitError, GitRepository
-from tests.support.gitrepo import GitRepo
+from tests.support.gitrepo import GIT_ENV, GitRepo
+from tests.support.tcphttp import free_port
+from tests.support.wait import wait_for
 
 
 @pytest.fixture
@@ -59,3 +63,34 @@ def test_a_checkout_holds_exactly_the_files_of_the_commit_owner_only(tmp_path: P
     assert [path.name for path in work_tree.iterdir()] == ["a.yaml"]
     assert second.subject == "Drop b"
     assert oct(work_tree.stat().st_mode & 0o777) == "0o700"
+
+
+@pytest.fixture
+def git_daemon(tmp_path: Path) -> Iterator[tuple[Path, int]]:
+    """`git daemon` serving the repositories under a directory of the test, on a local port."""
+    base = tmp_path / "served"
+    base.mkdir()
+    port = free_port()
+    daemon = subprocess.Popen(["git", "daemon", "--export-all", f"--base-path={base}", "--reuseaddr",
+                               "--listen=127.0.0.1", f"--port={port}", str(base)],
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env={**os.environ, **GIT_ENV})
+    try:
+        wait_for(lambda: _accepts(port), timeout=10, message="git daemon did not listen")
+        yield base, port
+    finally:
+        daemon.terminate()
+        daemon.wait(10)
+
+
+def _accepts(port: int) -> bool:
+    with socket.socket() as probe:
+        return probe.connect_ex(("127.0.0.1", port)) == 0
+
+
+def test_a_fetch_over_the_git_protocol_from_a_local_git_daemon(tmp_path: Path, git_daemon: tuple[Path, int]) -> None:
+    base, port = git_daemon
+    repo = GitRepo.create(base / "fleet", {"sentinel.yaml": "processes: {}\n"}, "Served")
+    repository = GitRepository(tmp_path / "source", f"git://127.0.0.1:{port}/fleet", timeout=30)
+    (tmp_path / "source").mkdir(mode=0o700)
+    commit = asyncio.run(repository.fetch("main"))
+    assert (commit.hash, commit.subject) == (repo.git("rev-parse", "HEAD"), "Served")

@@ -12,15 +12,17 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from sentinel.config.gitpath import escaping_links, fill, outside, path_problem, placeholders
+from sentinel.config.loader import load
+from sentinel.config.secrets import mask_credentials, masked_config
 from sentinel.reconcile.source import (
     APPLY,
     KEEP,
     Commit,
     SourceState,
     applied,
+    checkout_lost,
     fetch_failed,
     fetched,
-    mask_credentials,
     next_fetch,
     refused,
     resumed,
@@ -57,6 +59,18 @@ def test_a_new_commit_is_applied_the_running_or_refused_one_is_kept() -> None:
     assert fetched(state, NEXT, 8.0, WALL, 60.0)[1] == APPLY
     state = applied(state, NEXT)
     assert (state.applied, state.refused, state.refused_why) == (NEXT, None, None)
+
+
+def test_a_lost_checkout_makes_the_next_fetch_apply_the_same_commit_again() -> None:
+    state = checkout_lost(applied(SourceState(), GOOD))
+    assert fetched(state, GOOD, 1.0, WALL, 60.0)[1] == APPLY
+
+
+def test_the_bootstrap_file_shows_its_url_without_credentials(tmp_path: Path) -> None:
+    bootstrap = tmp_path / "bootstrap.yaml"
+    bootstrap.write_text("source:\n  git: https://deploy:t0ken@git.example.com/fleet.git\n")
+    shown = masked_config(load(str(bootstrap)).config)
+    assert shown["source"] == {"git": "https://***@git.example.com/fleet.git"}
 
 
 def test_a_failed_fetch_is_said_and_retried_after_the_interval_keeping_what_runs() -> None:
