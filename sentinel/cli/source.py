@@ -16,7 +16,7 @@ import click
 from sentinel.cli.context import client
 from sentinel.cli.main import CONTEXT, cli
 from sentinel.cli.output import handles_errors, to_json
-from sentinel.errors import SentinelError
+from sentinel.errors import DaemonUnavailable, SentinelError
 from sentinel.paths import StateDir, open_private
 
 
@@ -102,8 +102,18 @@ def resume() -> None:
 @click.option("--json", "as_json", is_flag=True, help="Print a JSON array, newest first.")
 @handles_errors
 def history(limit: int, as_json: bool) -> None:
-    """The configs applied on this host, newest first: when, the git commit, and what each changed."""
-    revisions = client().get("/v1/history", limit=limit)["revisions"]
+    """The configs applied on this host, newest first: when, the git commit, and what each changed.
+
+    Read from state.db when no reconciler runs.
+    """
+    api = client()
+    try:
+        revisions = api.get("/v1/history", limit=limit)["revisions"]
+    except DaemonUnavailable:
+        from sentinel.cli.offline import offline_history
+
+        revisions = offline_history(api.state_dir, limit)
+        click.echo(f"no reconciler is running; history recorded in {api.state_dir.db}", err=True)
     if as_json:
         click.echo(to_json(revisions), nl=False)
         return

@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING
 from sentinel.config.gitpath import escaping_links, fill, outside, placeholders
 from sentinel.config.secrets import mask_credentials
 from sentinel.controller.git import GitError, GitRepository
-from sentinel.errors import ConfigError
+from sentinel.errors import ConfigError, SentinelError
 from sentinel.log import get_logger
 from sentinel.reconcile import source as decide
 from sentinel.reconcile.source import Commit, SourceState
@@ -144,6 +144,10 @@ class GitSource:
             self.pulling = True
             try:
                 await self.pull()
+            except (OSError, SentinelError) as err:  # the state directory, not git: said, and tried again
+                message = f"source {self.settings.where}: {err}; the running config stays in force"
+                self.controller.event("source_fetch_failed", message)
+                self._set(decide.fetch_failed(self.state, message, self.clock.monotonic(), self.settings.interval))
             finally:
                 self.pulling = False
                 self.pulls += 1

@@ -203,3 +203,8 @@ def test_with_require_signed_only_commits_signed_by_an_allowed_key_are_applied(
     assert code == 1
     assert f"refused {unsigned[:12]}: git verify-commit failed" in output
     assert set(host.rows()) == {"web"}
+
+    host.stop()  # `history` reads state.db when no reconciler runs
+    result = host.cli("history", "-n", "1")
+    assert [line.split("  ", 1)[-1] for line in result.stdout.splitlines()] == [f"{later[:12]} Drop worker",
+                                                                               "  - worker stop"]
