@@ -223,8 +223,12 @@ class Daemon:
         new = config_digest(loaded)
         commit, self._applying = self._applying, None
         if (new, tuple(loaded.files)) == self._taken:
-            if commit is not None:  # a commit that changes nothing here runs all the same: it is the one in force
+            if commit is not None and commit != self.controller.revision:
+                # A commit that changes nothing on this host (a revert, another host's file) is the one in force
+                # all the same: said, and in the history.
                 self.controller.revision = commit
+                self.controller.event("config_applied", f"config {self.path} applied ({why}): no change here")
+                self._save_revision(loaded, new)
             return False
         self._taken = (new, tuple(loaded.files))
         changes = self._changes(loaded)

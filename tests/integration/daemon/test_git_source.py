@@ -149,6 +149,11 @@ def test_a_host_runs_its_file_of_the_repository_and_keeps_the_last_good_commit(
     wait_for(lambda: "worker" not in host.rows(), timeout=15)
     assert pids(host) == {name: pid for name, pid in before.items() if name != "worker"}
 
+    host.stop()  # `history` reads state.db when no reconciler runs
+    result = host.cli("history", "-n", "1")
+    shown = [line.split("  ", 1)[-1] for line in result.stdout.splitlines()]
+    assert shown == [f"{later[:12]} Drop worker", "  - worker stop"]
+
 
 @pytest.mark.gitops
 def test_a_fleet_of_three_hosts_pulling_one_repository_converges_refuses_a_bad_commit_and_reverts(
@@ -180,6 +185,7 @@ def test_a_fleet_of_three_hosts_pulling_one_repository_converges_refuses_a_bad_c
         assert source(host)["refused"] is None
     assert [pids(host) for host in fleet] == running
     assert fleet[2].cli("status").output.startswith(f"revision {reverted[:12]} (Revert \"Break the agent\")")
+    assert fleet[0].cli("history", "-n", "1").output.splitlines()[1:] == ["    (no change to the processes)"]
 
 
 @pytest.mark.gitops
@@ -203,8 +209,3 @@ def test_with_require_signed_only_commits_signed_by_an_allowed_key_are_applied(
     assert code == 1
     assert f"refused {unsigned[:12]}: git verify-commit failed" in output
     assert set(host.rows()) == {"web"}
-
-    host.stop()  # `history` reads state.db when no reconciler runs
-    result = host.cli("history", "-n", "1")
-    assert [line.split("  ", 1)[-1] for line in result.stdout.splitlines()] == [f"{later[:12]} Drop worker",
-                                                                               "  - worker stop"]
