@@ -23,8 +23,8 @@ def process(name: str) -> str:
     return f"  {name}:\n    command: {SLEEP}\n"
 
 
-def bootstrap(repo: GitRepo, *, path: str, interval: str = "1s", extra: str = "") -> str:
-    return f"source:\n  git: {repo.url}\n  path: \"{path}\"\n  interval: {interval}\n{extra}"
+def bootstrap(repo: GitRepo, *, path: str, interval: str = "1s", extra: str = "", ref: str = "main") -> str:
+    return f"source:\n  git: {repo.url}\n  ref: {ref}\n  path: \"{path}\"\n  interval: {interval}\n{extra}"
 
 
 @pytest.fixture
@@ -198,8 +198,9 @@ def test_with_require_signed_only_commits_signed_by_an_allowed_key_are_applied(
     signers = tmp_path / "allowed_signers"
     signers.write_text(f"test@example.com {(tmp_path / 'key.pub').read_text()}")
     repo = GitRepo.create(tmp_path / "repo", {"sentinel.yaml": "processes: {}\n"}, "Unsigned start")
+    repo.git("checkout", "--quiet", "-b", "release")  # the host runs the release branch, not main
     signed = repo.commit("Signed web", {"sentinel.yaml": f"processes:\n{process('web')}"}, signing_key=key)
-    host = reconcilers("host", bootstrap(repo, path="sentinel.yaml", interval="1h",
+    host = reconcilers("host", bootstrap(repo, path="sentinel.yaml", interval="1h", ref="release",
                                          extra=f"  require_signed: true\n  allowed_signers: {signers}\n"))
     host.start()
     host.wait_state("web", "running")
@@ -209,3 +210,4 @@ def test_with_require_signed_only_commits_signed_by_an_allowed_key_are_applied(
     assert code == 1
     assert f"refused {unsigned[:12]}: git verify-commit failed" in output
     assert set(host.rows()) == {"web"}
+    assert source(host)["revision"] == signed
