@@ -107,6 +107,16 @@ def test_a_host_runs_its_file_of_the_repository_and_keeps_the_last_good_commit(
     assert code == 1
     assert f"refused {linked[:12]}: hosts/secret.yaml is a symbolic link leaving the checkout" in output
 
+    # So is an include that reads a file outside the checkout.
+    (host.home / "outside.yaml").write_text(f"processes:\n{process('intruder')}")  # beside source/candidate
+    leaving = repo.commit("Include from outside", {"hosts/web-1.yaml": f"include: ../../../outside.yaml\nprocesses:\n"
+                                                                        f"{process('web')}"},
+                          remove=("hosts/secret.yaml",))
+    code, output = sync(host)
+    assert code == 1
+    assert f"refused {leaving[:12]}: " in output and "read from outside the checkout" in output
+    assert "intruder" not in host.rows()
+
     # A force-push that rewrites history is followed.
     repo.git("reset", "--quiet", "--hard", good)
     rewritten = repo.commit("Add worker", {"hosts/web-1.yaml": f"include: ../common.yaml\nprocesses:\n"
