@@ -15,7 +15,7 @@ import functools
 import os
 import signal
 import socket
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Coroutine, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -43,7 +43,9 @@ from sentinel.states import IllegalMove
 
 if TYPE_CHECKING:
     from sentinel.api.serving import ApiServer
-    from sentinel.config.models import Api
+    from sentinel.config.models import Api, Source
+    from sentinel.controller.source import GitSource
+    from sentinel.reconcile.source import Commit, SourceState
 
 log = get_logger(__name__)
 DRAIN_TIMEOUT = 5.0  # seconds, at shutdown, for writes kept while state.db was locked (controller.persist)
@@ -142,6 +144,7 @@ class Daemon:
         self._sampler: asyncio.Task[None] | None = None
         self._scheduling: asyncio.Task[None] | None = None
         self._state_watch: asyncio.Task[None] | None = None
+        self._source_task: asyncio.Task[None] | None = None
         self._pending: set[asyncio.Task[None]] = set()
         self._taken: tuple[str, tuple[str, ...]] = ("", ())  # the digest and files of the config in force
         self.files_moved = asyncio.Event()  # set when the files to watch change (the watcher follows them)
@@ -153,9 +156,59 @@ class Daemon:
         self._token_files: tuple[Path, Path | None] | None = None  # the TCP API's token files
         self._tls: tuple[str, str] | None = None  # its certificate and key files
         self.bug: IllegalMove | None = None  # the first bug a strict reconciler met: it stops, then exits on it
+        self.source: GitSource | None = None  # the git source, when the file has `source:` (docs/gitops.md)
+        self._applying: Commit | None = None  # the source's commit being applied now
         if self.store.recovered:
             self.controller.event("state_recovered", self.store.recovered)
+        if loaded.config.source is not None:
+            loaded = self._start_source(loaded.config.source, loaded)
         self._take(loaded, "started")
+
+    # --- the git source -------------------------------------------------------------------------
+
+    def _start_source(self, source: Source, bootstrap: Loaded) -> Loaded:
+        """Make the git source of the bootstrap file; the config to start with is its last good commit, read from
+        its checkout when there is one (so a restart adopts what runs rather than stopping it), else the
+        bootstrap file itself (no processes) until the first fetch."""
+        from sentinel.controller.source import GitSource, SourceSettings
+        from sentinel.reconcile.source import Commit, SourceState
+
+        record = self.store.source_state()
+        applied = Commit(record.applied, record.subject or "") if record.applied else None
+        state = SourceState(applied=applied, suspended_since=record.suspended_at)
+        self.source = GitSource(
+            SourceSettings.of(source, self.path), self.options.state_dir.ensure_source(), controller=self.controller,
+            clock=self.clock, load=lambda path: self.load(path, self.environment), apply=self._apply_commit,
+            save=self._save_source, state=state,
+            hostname=self.options.host.name if self.options.host is not None else None)
+        if applied is None:
+            return bootstrap
+        try:
+            last_good = load(self.source.current_file, env=self.environment, environ=self.environ,
+                             host=self.options.host)
+        except ConfigError as err:  # its checkout is gone or damaged: the next fetch applies the commit again
+            self.controller.set_config_error(err.one_line())
+            self.source.forget_applied()
+            return bootstrap
+        self.path, self._applying = self.source.current_file, applied
+        return last_good
+
+    async def _apply_commit(self, path: str, commit: Commit) -> Loaded:
+        """Apply the source's commit, checked out at `path`, through the reload path of any config change."""
+        self._applying = commit
+        try:
+            return await self.reload(f"commit {commit.describe()}", path=path, switch=True,
+                                     environment=self.environment)
+        finally:
+            self._applying = None
+
+    def _save_source(self, state: SourceState) -> None:
+        from sentinel.state.values import SourceRecord
+
+        applied = state.applied
+        record = SourceRecord(applied.hash if applied else None, applied.subject if applied else None,
+                              state.suspended_since)
+        self.controller.write_safely(self.store.save_source_state, record)
 
     def _on_bug(self, bug: IllegalMove) -> None:
         """Strict mode met a state move outside the table: stop everything and exit on it (`run`), rather than
@@ -172,21 +225,40 @@ class Daemon:
     def _take(self, loaded: Loaded, why: str) -> bool:
         """Make `loaded` (read from `self.path`) the config in force, unless it is the same, from the same files."""
         new = config_digest(loaded)
+        commit, self._applying = self._applying, None
         if (new, tuple(loaded.files)) == self._taken:
+            if commit is not None and commit != self.controller.revision:
+                # A commit that changes nothing on this host (a revert, another host's file) is the one in force
+                # all the same: said, and in the history.
+                self.controller.revision = commit
+                self.controller.event("config_applied", f"config {self.path} applied ({why}): no change here")
+                self._save_revision(loaded, new)
             return False
         self._taken = (new, tuple(loaded.files))
+        changes = self._changes(loaded)
+        self.controller.revision = commit
         self.controller.set_config(loaded, self.path)
         self.scheduler.changed()
         self.controller.event("config_applied", f"config {self.path} applied ({why})")
         self._report_api_change(loaded)
-        self._save_revision(loaded, new)
+        self._save_revision(loaded, new, changes)
         return True
 
-    def _save_revision(self, loaded: Loaded, config_digest: str) -> None:
+    def _changes(self, loaded: Loaded) -> list[str]:
+        """What making `loaded` the desired state changes, as `diff` prints it (`sentinel history`)."""
+        from sentinel.reconcile.desired import expand
+        from sentinel.reconcile.render import diff_lines
+
+        desired = expand(loaded.config, loaded.env_files, loaded.watched)
+        return diff_lines(self.controller.plan_for(desired, self.clock.monotonic()))
+
+    def _save_revision(self, loaded: Loaded, config_digest: str, changes: list[str] | None = None) -> None:
+        commit = self.controller.revision
         self.controller.write_safely(
             self.store.save_revision, path=self.path, environment=self.environment, digest=config_digest,
             config=_json(masked_config(loaded.config, loaded.tainted)), files=list(loaded.files),
-            at=self.clock.now_utc(),
+            at=self.clock.now_utc(), revision=commit.hash if commit else None,
+            subject=commit.subject if commit else None, changes=changes or [],
         )
 
     async def _watch_state_file(self) -> None:
@@ -236,7 +308,7 @@ class Daemon:
                 loaded = await self.load(target, env)
             except ConfigError as err:
                 self.controller.counters.reloads += 1
-                self.controller.set_config_error(_one_line(err))
+                self.controller.set_config_error(err.one_line())
                 raise
             self.controller.counters.reloads += 1
             if not switch and _stat(target) != before:
@@ -347,7 +419,7 @@ class Daemon:
             tasks += [
                 loop.create_task(self.controller.run()),
                 *(loop.create_task(server.serve()) for server in servers),
-                loop.create_task(watch_config(self.watched, self._on_file_change, stop_watching, self.files_moved)),
+                self._follow_changes(watch_config, stop_watching),
             ]
             self._sampler = loop.create_task(self.controller.limits.run(lambda: self.controller.desired,
                                                                         self.runtime.running))
@@ -367,7 +439,7 @@ class Daemon:
         finally:
             if self._release is not None:
                 self._release.cancel()
-            for background in (self._sampler, self._scheduling, self._state_watch):
+            for background in (self._sampler, self._scheduling, self._state_watch, self._source_task):
                 if background is not None:
                     background.cancel()
             self._stop_listening(servers, listening, tcp)
@@ -377,6 +449,15 @@ class Daemon:
             self._loader.shutdown(wait=False, cancel_futures=True)
             await self.controller.writer.drain(timeout=DRAIN_TIMEOUT)
             self.store.close()
+
+    def _follow_changes(self, watch_config: Callable[..., Coroutine[None, None, None]],
+                        stop_watching: asyncio.Event) -> asyncio.Task[None]:
+        """What changes the config: the file watcher, or the git source (its checkout is not edited by hand)."""
+        loop = asyncio.get_running_loop()
+        if self.source is None:
+            return loop.create_task(watch_config(self.watched, self._on_file_change, stop_watching, self.files_moved))
+        self._source_task = loop.create_task(self.source.run())
+        return self._source_task
 
     def _listen(self) -> socket.socket:
         """The API socket, bound before anything starts: a socket it cannot bind stops `up` with one line."""
@@ -547,12 +628,6 @@ def _stat(path: str) -> tuple[int, int] | None:
     except OSError:
         return None
     return (info.st_mtime_ns, info.st_size)
-
-
-def _one_line(err: ConfigError) -> str:
-    first = str(err.problems[0]) if err.problems else str(err)
-    more = len(err.problems) - 1
-    return f"{first} (and {more} more)" if more > 0 else first
 
 
 def _json(value: object) -> str:

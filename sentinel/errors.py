@@ -53,6 +53,12 @@ class ConfigError(SentinelError):
     def single(cls, file: str, message: str, *, line: int = 0, col: int = 0, path: str = "") -> ConfigError:
         return cls([Problem(file, line, col, path, message)])
 
+    def one_line(self) -> str:
+        """The first problem, and how many more there are: for an event, `status` and `/healthz`."""
+        first = str(self.problems[0]) if self.problems else str(self)
+        more = len(self.problems) - 1
+        return f"{first} (and {more} more)" if more > 0 else first
+
 
 class StateError(SentinelError):
     """state.db could not be opened, read or written: locked, full, corrupt, read-only, missing, or too new.

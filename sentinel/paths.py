@@ -74,6 +74,17 @@ class StateDir:
         """Who the last reconciler was for `hosts:` selectors (its hostname and labels), kept for the next."""
         return self.root / "host.json"
 
+    @property
+    def source(self) -> Path:
+        """The git source's repository and checkouts (docs/gitops.md), owner-only like the rest."""
+        return self.root / "source"
+
+    def ensure_source(self) -> Path:
+        """The source directory, created 0700 or checked as `ensure` checks the others."""
+        with self.in_use():
+            os.close(_private_directory(self.source))
+        return self.source
+
     def log_file(self, instance: str) -> Path:
         return self.logs / f"{instance}.log"
 

@@ -33,6 +33,21 @@ class ErrorAnswer(Answer):
     error: ErrorDetail
 
 
+class SourceStatus(Answer):
+    """The git source (docs/gitops.md): what it pulls, the commit in force, and what went wrong."""
+
+    url: str = Field(description="the repository, credentials masked")
+    ref: str
+    path: str = Field(description="the file it applies, placeholders filled in")
+    revision: str | None = Field(description="the commit in force (full hash), null before the first apply")
+    subject: str | None = Field(description="the first line of its message")
+    refused: str | None = Field(description="the newest commit not applied (full hash)")
+    refused_why: str | None = Field(description="why, one line: file:line:col for an invalid file")
+    fetch_error: str | None = Field(description="why the last fetch failed, null when it worked")
+    fetched_at: str | None = Field(description="when the last fetch worked")
+    suspended_since: str | None = Field(description="`sentinel source suspend`: since when; null when pulling")
+
+
 class Health(Answer):
     ok: bool
     pid: int
@@ -43,6 +58,7 @@ class Health(Answer):
     storage_problems: list[str] = Field(description="no space left for state.db or logs, a log that cannot rotate")
     hostname: str | None = Field(None, description="the hostname `hosts:` selectors match (`up --hostname`)")
     labels: dict[str, str] = Field({}, description="the labels `hosts:` items KEY=GLOB match (`up --label`)")
+    source: SourceStatus | None = Field(None, description="the git source, when the config comes from one")
 
 
 class Access(Answer):
@@ -51,9 +67,27 @@ class Access(Answer):
                     "(the read-only token of `api.read_token_file`: GET only)")
 
 
+class Synced(Answer):
+    synced: bool = Field(description="the fetch (and the apply it led to) ended within `wait`")
+    source: SourceStatus
+
+
+class RevisionEntry(Answer):
+    at: str
+    revision: str | None = Field(description="the git source's commit, null for a file given on this host")
+    subject: str | None
+    path: str
+    changes: list[str] = Field(description="what applying it changed, as `diff` prints it")
+
+
+class History(Answer):
+    revisions: list[RevisionEntry] = Field(description="newest first")
+
+
 class Processes(Answer):
     processes: list[dict[str, Any]] = Field(description="one status row per instance, as `sentinel status --json`")
     config_error: str | None
+    source: SourceStatus | None = Field(None, description="as in /healthz: `sentinel status` shows it first")
     storage_problems: list[str] = Field(description="as in /healthz: shown by `sentinel status` on stderr")
     next: str | None = Field(None, description="the URL of the next page (docs/api.md#paging), null on the last")
 
@@ -121,6 +155,7 @@ class Event(Answer):
     process: str | None
     kind: str
     message: str
+    revision: str | None = Field(None, description="the git source's commit in force then (short hash)")
 
 
 class Events(Answer):

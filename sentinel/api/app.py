@@ -37,6 +37,8 @@ from sentinel.api.bodies import (
     RunJob,
     SendSignal,
     Shutdown,
+    SourceRequest,
+    Sync,
     parse,
 )
 from sentinel.api.paging import MAX_LIMIT, RECENT, page_of
@@ -53,6 +55,7 @@ from sentinel.state.values import iso
 from sentinel.states import ProcessState
 
 if TYPE_CHECKING:
+    from sentinel.controller.source import GitSource
     from sentinel.daemon import Daemon
 
 VERBS = ("start", "stop", "restart")
@@ -149,7 +152,7 @@ async def healthz(request: Request) -> Response:
                            api_listen_not_served=daemon.unserved_listen,
                            storage_problems=daemon.controller.storage_problems(),
                            hostname=host.name if (host := daemon.options.host) else None,
-                           labels=dict(host.labels) if host else {}))
+                           labels=dict(host.labels) if host else {}, source=_source_status(daemon)))
 
 
 @documented(Doc(a.Access))
@@ -157,6 +160,86 @@ async def whoami(request: Request) -> Response:
     """What the caller's token allows (all, or read only), so a client can offer only what it may do."""
     access = request.scope.get("state", {}).get("access")  # set on TCP (`tcp.TcpAccess`); the socket may do all
     return answer(a.Access(access=access or "all"))
+
+
+def _source_status(daemon: Daemon) -> a.SourceStatus | None:
+    """The git source as /healthz, /v1/processes and /v1/source show it; None without one."""
+    source, state = daemon.source, daemon.controller.source_state
+    if source is None or state is None:
+        return None
+    return a.SourceStatus(
+        url=source.settings.masked_url, ref=source.settings.ref, path=source.path,
+        revision=state.applied.hash if state.applied else None,
+        subject=state.applied.subject if state.applied else None,
+        refused=state.refused.hash if state.refused else None, refused_why=state.refused_why,
+        fetch_error=state.fetch_error, fetched_at=iso(state.fetched_at) if state.fetched_at else None,
+        suspended_since=iso(state.suspended_since) if state.suspended_since else None)
+
+
+def _source_of(daemon: Daemon) -> GitSource:
+    if daemon.source is None:
+        raise ApiError(409, "conflict", "this reconciler has no git source (start it with `sentinel up --git URL`)")
+    return daemon.source
+
+
+@documented(Doc(a.SourceStatus, errors=(409,)))
+async def source_get(request: Request) -> Response:
+    """The git source: what it pulls, the commit in force, the commit refused and why."""
+    daemon = daemon_of(request)
+    _source_of(daemon)
+    status = _source_status(daemon)
+    assert status is not None
+    return answer(status)
+
+
+@documented(Doc(a.Synced, body=Sync, errors=(409, 422)))
+async def source_sync(request: Request) -> Response:
+    """Fetch the git source now (as a CI job would after a merge) and apply what it finds; answers once done."""
+    from sentinel.controller.source import SourceSuspended
+
+    daemon = daemon_of(request)
+    source = _source_of(daemon)
+    body = await body_of(request, Sync)
+    try:
+        synced = await source.sync(body.wait)
+    except SourceSuspended as err:
+        raise ApiError(409, "conflict", str(err)) from None
+    status = _source_status(daemon)
+    assert status is not None
+    return answer(a.Synced(synced=synced, source=status))
+
+
+def _suspending(suspend: bool) -> Handler:
+    @documented(Doc(a.SourceStatus, body=SourceRequest, errors=(409, 422)))
+    async def handler(request: Request) -> Response:
+        daemon = daemon_of(request)
+        source = _source_of(daemon)
+        await body_of(request, SourceRequest)
+        if suspend:
+            source.suspend()
+        else:
+            source.resume()
+        status = _source_status(daemon)
+        assert status is not None
+        return answer(status)
+
+    handler.__name__ = "suspend_source" if suspend else "resume_source"
+    handler.__doc__ = ("Stop pulling the git source until `resume` (kept across restarts)." if suspend
+                       else "Pull the git source again, from its newest commit (a fetch at once).")
+    return handler
+
+
+@documented(Doc(a.History, errors=(422,), query={"limit": Query("how many, newest first (1 to 50, default 20)",
+                                                 {"type": "integer", "minimum": 1, "maximum": 50})}))
+async def history(request: Request) -> Response:
+    """The configs applied on this host, newest first: the git source's commit, when, what each changed."""
+    daemon = daemon_of(request)
+    raw = request.query_params.get("limit", "20")
+    if not raw.isdigit() or not 1 <= int(raw) <= 50:
+        raise ApiError(422, "invalid_query", "limit must be an integer from 1 to 50", field="limit")
+    entries = [a.RevisionEntry(at=iso(row.at), revision=row.revision, subject=row.subject, path=row.path,
+                               changes=list(row.changes)) for row in daemon.store.revisions(int(raw))]
+    return answer(a.History(revisions=entries))
 
 
 STATES = tuple(str(state) for state in ProcessState)
@@ -192,7 +275,7 @@ async def list_processes(request: Request) -> Response:
         rows = [row for row in rows if row["state"] in states]
     rows, more = page.window(rows, _name)
     return answer(a.Processes(processes=rows, config_error=controller.config_error,
-                              storage_problems=controller.storage_problems(),
+                              storage_problems=controller.storage_problems(), source=_source_status(daemon_of(request)),
                               next=page.next_url(request, rows, _name, more)))
 
 
@@ -439,7 +522,8 @@ async def events(request: Request) -> Response:
     after, before = page.int_cursor()
     rows = daemon.store.events(process=request.query_params.get("process"), kinds=request.query_params.getlist("kind"),
                                limit=page.probe, after=after, before=before)
-    found, more = page.trim([a.Event(id=e.id, at=iso(e.at), process=e.process, kind=e.kind, message=e.message)
+    found, more = page.trim([a.Event(id=e.id, at=iso(e.at), process=e.process, kind=e.kind, message=e.message,
+                                     revision=e.revision)
                              for e in rows])
     return answer(a.Events(events=found, next=page.next_url(request, found, lambda event: event.id, more)))
 
@@ -496,6 +580,11 @@ ROUTES: list[BaseRoute] = [
     Route("/v1/config/apply", config_apply, methods=["POST"]),
     Route("/v1/events", events),
     WebSocketRoute("/v1/events", follow_events),
+    Route("/v1/source", source_get),
+    Route("/v1/source/sync", source_sync, methods=["POST"]),
+    Route("/v1/source/suspend", _suspending(True), methods=["POST"]),
+    Route("/v1/source/resume", _suspending(False), methods=["POST"]),
+    Route("/v1/history", history),
     Route("/v1/shutdown", shutdown, methods=["POST"]),
 ]
 

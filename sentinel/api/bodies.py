@@ -57,6 +57,15 @@ class SendSignal(Body):
     signal: str = Field(min_length=1, max_length=32)
 
 
+class Sync(Waits):
+    """`source/sync`: fetch now; the answer comes once that fetch (and the apply it leads to) is done, or after
+    `wait` seconds."""
+
+
+class SourceRequest(Body):
+    """`source/suspend` and `source/resume`: no options."""
+
+
 class ConfigFile(Body):
     """`config/diff`: which file and environment (the running ones when missing)."""
 

@@ -131,6 +131,7 @@ class ReconcilerCollector(Collector):
                                   "apply), valid or not.", value=counters.reloads)
         yield CounterMetricFamily("sentinel_config_errors", "Config loads that found the file invalid (the running "
                                   "config stayed in force).", value=counters.config_errors)
+        yield from self._source()
         requests = CounterMetricFamily("sentinel_api_requests", "API requests answered, by method and status code.",
                                        labels=["method", "code"])
         for (method, status), count in sorted(counters.api_requests.items()):
@@ -143,6 +144,38 @@ class ReconcilerCollector(Collector):
         for (target, outcome), count in sorted(dict(counters.notifications).items()):
             notifications.add_metric([target, outcome], count)
         yield notifications
+
+
+    def _source(self) -> Iterator[Metric]:
+        """The git source (docs/gitops.md#watching-a-fleet): the commit in force as an info metric, the commit
+        refused, fetch failures. Labels hold commit hashes, the ref and the path only."""
+        controller = self._controller
+        state = controller.source_state
+        if state is None:
+            return
+        info = GaugeMetricFamily("sentinel_config_info", "1, labelled with the git source's commit in force.",
+                                 labels=["revision", "ref", "path"])
+        ref, path = controller.source_labels
+        info.add_metric([state.applied.hash if state.applied else "", ref, path], 1.0)
+        yield info
+        refused = GaugeMetricFamily("sentinel_source_refused", "1, labelled with the newest commit that was not "
+                                    "applied (invalid, unsigned, leaving its checkout), while no newer one applied.",
+                                    labels=["revision"])
+        if state.refused is not None:
+            refused.add_metric([state.refused.hash], 1.0)
+        yield refused
+        yield GaugeMetricFamily("sentinel_source_fetch_failing", "1 while the last fetch of the git source failed.",
+                                value=1.0 if state.fetch_error else 0.0)
+        yield GaugeMetricFamily("sentinel_source_suspended", "1 while pulling is suspended (`sentinel source "
+                                "suspend`).", value=1.0 if state.suspended_since else 0.0)
+        if state.fetched_at is not None:
+            yield GaugeMetricFamily("sentinel_source_last_fetch_timestamp_seconds", "When the last fetch worked.",
+                                    value=state.fetched_at.timestamp())
+        counters = controller.counters
+        yield CounterMetricFamily("sentinel_source_fetch_errors", "Fetches of the git source that failed or ran "
+                                  "out of time.", value=counters.source_fetch_errors)
+        yield CounterMetricFamily("sentinel_source_refused_commits", "Commits of the git source not applied.",
+                                  value=counters.source_refused)
 
 
 def _bound(le: float) -> str:

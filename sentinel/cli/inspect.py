@@ -49,6 +49,10 @@ def _status(names: tuple[str, ...], group: str | None, as_json: bool) -> None:
     try:
         answer = api.get("/v1/processes", name=list(names) or None, group=group)
         rows: list[dict[str, Any]] = answer["processes"]
+        if answer.get("source") and not as_json:  # docs/gitops.md: the commit in force, first
+            from sentinel.cli.source import source_line
+
+            click.echo(source_line(answer["source"]))
         if answer.get("config_error"):
             click.echo(f"config not applied: {answer['config_error']}", err=True)
         for problem in answer.get("storage_problems") or ():  # docs/reliability.md#f34-disk-full

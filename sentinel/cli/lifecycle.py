@@ -66,9 +66,22 @@ class StartFailed(SentinelError):
               help="The hostname `hosts:` globs match (default: this machine's); for several reconcilers on one "
                    "machine.")
 @label_option
+@click.option("--git", "git", metavar="URL", default=None,
+              help="Take the config from this git repository instead of FILE (docs/gitops.md): https://, ssh://, "
+                   "user@host:path or file://, with your own credentials.")
+@click.option("--ref", default="main", show_default=True, metavar="REF", help="With --git: the branch or tag.")
+@click.option("--path", "source_path", default="sentinel.yaml", show_default=True, metavar="PATH",
+              help="With --git: the file in the repository; {hostname} and {short_hostname} are filled in.")
+@click.option("--interval", default="60s", show_default=True, metavar="DURATION",
+              help="With --git: how often to fetch (`sentinel sync` fetches at once).")
+@click.option("--require-signed", is_flag=True, help="With --git: apply only commits signed by a key of "
+              "--allowed-signers (ssh signatures, git's gpg.ssh.allowedSignersFile).")
+@click.option("--allowed-signers", type=click.Path(dir_okay=False), default=None, metavar="FILE",
+              help="With --require-signed: the allowed-signers file.")
 @handles_errors
 def up(*, file: str, env: str | None, detach: bool, log_format: LogFormat | None, log_file: str | None, wait: bool,
-       timeout: float, hostname: str | None, labels: tuple[str, ...]) -> None:
+       timeout: float, hostname: str | None, labels: tuple[str, ...], git: str | None, ref: str, source_path: str,
+       interval: str, require_signed: bool, allowed_signers: str | None) -> None:
     """Run the reconciler on FILE.
 
     In the foreground (what launchd and systemd run), Ctrl-C or SIGTERM stops every process
@@ -79,6 +92,9 @@ def up(*, file: str, env: str | None, detach: bool, log_format: LogFormat | None
     hostname (--hostname, else this machine's) or its labels (--label KEY=VALUE, repeatable):
     every reload, `apply` and `diff` selects with them, and the state directory keeps them, so
     the next `up` there without --hostname or --label is the same host.
+
+    With --git URL the config comes from a repository (docs/gitops.md): `up` writes these options
+    as a bootstrap file (`source:`) in the state directory and runs it; FILE may be such a file.
     """
     if wait and not detach:
         raise click.UsageError("--wait needs --detach (in the foreground, `up` runs until stopped)")
@@ -87,8 +103,11 @@ def up(*, file: str, env: str | None, detach: bool, log_format: LogFormat | None
 
     if detach:
         early_signals.release()  # this process only starts the reconciler: a signal stops it as any command
-    path = os.path.abspath(file)
     sd = state_dir()
+    if git is not None:
+        file = _git_bootstrap(sd, git, ref=ref, path=source_path, interval=interval, require_signed=require_signed,
+                              allowed_signers=allowed_signers)
+    path = os.path.abspath(file)
     host = _host_to_be(sd, hostname, labels)
     loaded = load(path, env=env, host=host)  # an invalid file exits 2 before anything starts
     if detach:
@@ -111,6 +130,21 @@ def _host_to_be(sd: StateDir, hostname: str | None, labels: tuple[str, ...]) -> 
     from sentinel.config.hosts import Host
 
     return chosen_host(hostname, labels) or remembered_host(sd) or Host(this_hostname())
+
+
+def _git_bootstrap(sd: StateDir, url: str, *, ref: str, path: str, interval: str, require_signed: bool,
+                   allowed_signers: str | None) -> str:
+    """`up --git …` written as the bootstrap file it stands for; the file's path (loading it checks the values)."""
+    context = click.get_current_context()
+    if context.get_parameter_source("file") is click.core.ParameterSource.COMMANDLINE:
+        raise click.UsageError("--git and -f are two sources of the config: give one (a file may hold `source:`)")
+    from sentinel.cli.source import write_bootstrap
+
+    source: dict[str, object] = {"git": url, "ref": ref, "path": path, "interval": interval}
+    if require_signed or allowed_signers:
+        source.update(require_signed=require_signed,
+                      allowed_signers=os.path.abspath(allowed_signers) if allowed_signers else None)
+    return write_bootstrap(sd, source)
 
 
 def start_detached(sd: StateDir, path: str, env: str | None, *, log_format: LogFormat | None = None,

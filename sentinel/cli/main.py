@@ -101,6 +101,7 @@ COMMAND_MODULES = {
     "import": "importing", "completion": "completion",
     "notify": "notify",
     "top": "top",
+    "sync": "source", "source": "source", "history": "source",
 }
 
 

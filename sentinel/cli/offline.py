@@ -74,6 +74,19 @@ def offline_events(sd: StateDir, process: str | None, limit: int) -> list[dict[s
     return [{"at": iso(e.at), "process": e.process, "kind": e.kind, "message": e.message} for e in events]
 
 
+def offline_history(sd: StateDir, limit: int) -> list[dict[str, Any]]:
+    """`history` from state.db when no reconciler runs, in the shape of `GET /v1/history`."""
+    store = _store(sd)
+    if store is None:
+        return []
+    try:
+        revisions = store.revisions(limit)
+    finally:
+        store.close()
+    return [{"at": iso(r.at), "revision": r.revision, "subject": r.subject, "path": r.path, "changes": list(r.changes)}
+            for r in revisions]
+
+
 def offline_diff(sd: StateDir, path: str, env: str | None, host: Host | None) -> dict[str, Any]:
     """The plan against the recorded state, taking what was running as still running: its `lines` and
     `changes` (as data), as the reconciler answers `diff`; `host`: what `hosts:` selects."""

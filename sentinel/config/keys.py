@@ -16,12 +16,12 @@ from pydantic import BaseModel
 
 from sentinel.config.hints import did_you_mean, value_hint
 from sentinel.config.keypath import dotted, join
-from sentinel.config.models import Api, Group, Process, ReconcilerLog
+from sentinel.config.models import Api, Group, Process, ReconcilerLog, Source
 from sentinel.config.source import LocDict
 from sentinel.errors import Problem
 
 FILE_KEYS = ("version", "include", "defaults", "templates", "processes", "groups", "environments", "api", "log",
-             "notify")
+             "notify", "source")
 ENVIRONMENT_KEYS = ("defaults", "templates", "processes", "groups", "api", "log", "notify")
 
 
@@ -138,6 +138,7 @@ def _unknown_top(doc: Any, allowed: tuple[str, ...], path: str) -> list[Problem]
     problems.extend(unknown_keys(doc.get("defaults"), Process, join(path, "defaults")))
     problems.extend(unknown_keys(doc.get("api"), Api, join(path, "api")))
     problems.extend(unknown_keys(doc.get("log"), ReconcilerLog, join(path, "log")))
+    problems.extend(unknown_keys(doc.get("source"), Source, join(path, "source")))
     # Top-level processes are checked by validation after merging (their keys all land there);
     # templates, defaults and environment overlays may never be used, so they are checked here.
     groups = doc.get("groups")

@@ -208,7 +208,7 @@ def _expand(doc: LocDict, path: str, environ: Mapping[str, str], problems: list[
             process, env_files[name] = resolve_process(name, process, path, environ, problems, tainted=tainted)
             expanded[name] = process
         out["processes"] = expanded
-    for section in ("api", "log", "notify"):
+    for section in ("api", "log", "notify", "source"):
         body = doc.get(section)
         if isinstance(body, LocDict | LocList):
             out[section] = interpolate_tree(body, TrackedVariables(environ, is_secret, tainted), section, problems)

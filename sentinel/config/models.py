@@ -391,10 +391,50 @@ class NotifyTarget(Spec):
         if value > NOTIFY_RETRY_FOR_MAX:
             raise ValueError(f"must be at most {NOTIFY_RETRY_FOR_MAX:g}s (24h)")
         return value
+
+
 class Group(Spec):
     """A group's settings, for every process with `group: NAME`."""
 
     hosts: HostSelector | None = Field(None, description=HOSTS_DESCRIPTION + " (with all its processes)")
+
+
+class Source(Spec):
+    """A git repository as the desired state (docs/gitops.md): the reconciler fetches it and applies `path`."""
+
+    git: str = Field(description="the repository's URL (https://, ssh://, user@host:path, file://); "
+                                 "fetched with the `git` command and the user's own credentials")
+    ref: str = Field("main", description="the branch, tag or commit to run")
+    path: str = Field("sentinel.yaml", description="the file to load in the repository; placeholders "
+                                                    "{hostname}, {short_hostname}")
+    interval: PositiveDuration = Field(60.0, description="how often to fetch (also `sentinel sync`)")
+    timeout: PositiveDuration = Field(120.0, description="a git command running longer than this is stopped")
+    require_signed: bool = Field(False, description="apply only commits signed by a key of allowed_signers")
+    allowed_signers: str | None = Field(
+        None, description="ssh allowed-signers file (git's gpg.ssh.allowedSignersFile), relative to this file")
+
+    @field_validator("git", "ref")
+    @classmethod
+    def _not_blank(cls, value: str) -> str:
+        if not value.strip() or value.startswith("-"):
+            raise ValueError("must not be empty or start with '-'")
+        return value
+
+    @field_validator("path")
+    @classmethod
+    def _path_inside(cls, value: str) -> str:
+        from sentinel.config.gitpath import path_problem
+
+        problem = path_problem(value)
+        if problem is not None:
+            raise ValueError(problem)
+        return value
+
+    @model_validator(mode="after")
+    def _signers_given(self) -> Source:
+        if self.require_signed and self.allowed_signers is None:
+            raise FieldProblem("require_signed", "needs allowed_signers: the file of the keys that may sign")
+        return self
 
 
 class Config(Spec):
@@ -405,3 +445,12 @@ class Config(Spec):
     log: ReconcilerLog | None = Field(None, description="the reconciler's own log (read when it starts)")
     notify: list[NotifyTarget] = Field([], description="webhooks told about failures, recoveries, job runs and "
                                                        "config changes (README.md#notifications)")
+    source: Source | None = Field(None, description="take the processes from a git repository (a bootstrap file: "
+                                                    "it declares no processes itself; docs/gitops.md)")
+
+    @model_validator(mode="after")
+    def _source_alone(self) -> Config:
+        if self.source is not None and self.processes:
+            raise FieldProblem("processes", "a file with source: declares no processes: they come from the "
+                                            "repository (docs/gitops.md)")
+        return self

@@ -85,6 +85,7 @@ def source_schema() -> dict[str, Any]:
                 "description": "files or globs merged under this file, relative to it",
             },
             **sections,
+            "source": schema["properties"]["source"],
             "environments": {
                 "type": "object",
                 "additionalProperties": {"$ref": "#/$defs/Environment"},

@@ -9,6 +9,7 @@ by `sentinel.config.localize` (tracking) and wherever config data reaches a user
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Collection, Iterable, Iterator, Mapping
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
@@ -82,6 +83,9 @@ def mask_dumped(dumped: dict[str, Any]) -> dict[str, Any]:
     for target in dumped.get("notify", []):
         if "url" in target:
             target["url"] = masked_url(target["url"])
+    source = dumped.get("source")
+    if isinstance(source, dict) and isinstance(source.get("git"), str):
+        source["git"] = mask_credentials(source["git"])  # a token in the repository's URL (docs/gitops.md)
     return dumped
 
 
@@ -131,3 +135,17 @@ class TrackedVariables(Mapping[str, str]):
         if self._taken:
             self.tainted[path] = self.tainted.get(path, frozenset()) | self._taken
             self._taken = set()
+
+
+_CREDENTIALS = re.compile(r"(?P<scheme>[a-zA-Z][a-zA-Z0-9+.-]*://)(?P<userinfo>[^/@\s]+)@")
+
+
+def mask_credentials(text: str, url: str | None = None) -> str:
+    """`text` with every `user:password@` of a URL masked (`https://***@host/…`), and the user info of `url`
+    masked wherever else it appears (git quotes URLs in its messages): a credential is never printed."""
+    if url is not None:
+        found = _CREDENTIALS.search(url)
+        if found is not None:
+            userinfo = found.group("userinfo")
+            text = text.replace(userinfo + "@", MASK + "@")
+    return _CREDENTIALS.sub(lambda match: f"{match.group('scheme')}{MASK}@", text)

@@ -48,6 +48,8 @@ class Counters:
     pass_seconds: Histogram = field(default_factory=lambda: Histogram(PASS_BUCKETS))
     reloads: int = 0  # config loads after start-up that ended (file change, SIGHUP, apply), valid or not
     config_errors: int = 0  # of those, the files found invalid
+    source_fetch_errors: int = 0  # fetches of the git source that failed or ran out of time
+    source_refused: int = 0  # commits of the git source that were not applied
     api_requests: dict[tuple[str, int], int] = field(default_factory=dict)  # (method, status) → answered
     # (target label, outcome) → notifications: delivered, retried (a try that failed and will be tried again),
     # failed (given up), dropped (its queue was full). Each key has one writer (a target's thread, or the loop for

@@ -47,6 +47,7 @@ from sentinel.reconcile.planner import plan
 from sentinel.reconcile.records import record_after
 from sentinel.reconcile.render import done_line, killed_line, leftover_line, leftovers_gone_line
 from sentinel.reconcile.shutdown import shutdown_stops
+from sentinel.reconcile.source import Commit, SourceState
 from sentinel.reconcile.strays import ADOPT, StrayFacts, stray_verdict
 from sentinel.reconcile.targets import resolve_targets, target_error
 from sentinel.runtime.manager import Runtime, Stray
@@ -91,6 +92,9 @@ class Controller:
         self.desired: dict[str, DesiredProcess] = {}
         self.records: dict[str, ProcessRecord] = {}
         self.config_error: str | None = None
+        self.source_state: SourceState | None = None  # the git source, when the config comes from one
+        self.revision: Commit | None = None  # the source's commit in force; every event carries it
+        self.source_labels: tuple[str, str] = ("", "")  # the source's ref and path, for /metrics
         # When the file last changed (monotonic), while it may still be half-written: the planner holds the stops a
         # config change causes until it has settled (reconcile.planner.SETTLE). None: read whole (start, apply, SIGHUP).
         self.changed_at: float | None = None
@@ -610,10 +614,11 @@ class Controller:
     def _record_event(self, kind: str, message: str, process: str | None, at: datetime) -> None:
         """Store an event, then send it to the `/v1/events?follow=true` readers with the fields of `GET /v1/events`
         (its id included: it is the cursor of that list)."""
-        stored = self.store.add_event(kind, message, process=process, at=at)
+        revision = self.revision.short if self.revision is not None else None
+        stored = self.store.add_event(kind, message, process=process, at=at, revision=revision)
         if self.events.active:
             self.events.publish(kind, {"id": stored.id, "at": iso(stored.at), "process": process, "kind": kind,
-                                       "message": stored.message}, len(stored.message) + 100)
+                                       "message": stored.message, "revision": revision}, len(stored.message) + 100)
 
     def write_safely(self, write: Callable[..., object], *args: object, **kwargs: object) -> None:
         """Write to state.db without holding up supervision: kept and retried while the database is locked,

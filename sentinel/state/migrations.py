@@ -78,8 +78,21 @@ def _v5_run_numbers_per_job(db: pw.SqliteDatabase, migrator: SqliteMigrator) -> 
     )
 
 
+def _v6_git_source(db: pw.SqliteDatabase, migrator: SqliteMigrator) -> None:
+    """Schema 6: a revision names the git source's commit it came from and what applying it changed, an event
+    the commit in force when it happened; the source's own state (the commit applied last, suspended since
+    when) survives a restart."""
+    execute(db, 'ALTER TABLE "config_revision" ADD COLUMN "revision" TEXT')
+    execute(db, 'ALTER TABLE "event" ADD COLUMN "revision" TEXT')
+    execute(db, 'ALTER TABLE "config_revision" ADD COLUMN "subject" TEXT')
+    execute(db, """ALTER TABLE "config_revision" ADD COLUMN "changes" TEXT NOT NULL DEFAULT '[]'""")
+    execute(db, 'CREATE TABLE "source_state" ("id" INTEGER NOT NULL PRIMARY KEY, "applied" TEXT, "subject" TEXT, '
+                '"suspended_at" TEXT)')
+
+
 # STEPS[n] takes a file from schema n to n + 1; schema 0 (a new file) is created from the models.
-STEPS: tuple[Step | None, ...] = (None, _v2_config_revisions, _v3_job_runs, _v4_run_instances, _v5_run_numbers_per_job)
+STEPS: tuple[Step | None, ...] = (None, _v2_config_revisions, _v3_job_runs, _v4_run_instances, _v5_run_numbers_per_job,
+                                  _v6_git_source)
 SCHEMA_VERSION = len(STEPS)
 
 

@@ -146,6 +146,7 @@ class EventRow(_Table):
     process = pw.TextField(null=True)  # None: about the reconciler or the config
     kind = pw.TextField()
     message = pw.TextField()
+    revision = pw.TextField(null=True)  # the git source's commit in force (short hash); None: no source
 
     class Meta:
         table_name = "event"
@@ -162,9 +163,25 @@ class RevisionRow(_Table):
     digest = pw.TextField()
     config = pw.TextField()  # JSON of the resolved config, as given
     files = StringsField(constraints=_default("'[]'"))
+    revision = pw.TextField(null=True)  # the git source's commit (full hash); None: a file on this host
+    subject = pw.TextField(null=True)  # the first line of its message
+    changes = StringsField(constraints=_default("'[]'"))  # what applying it changed, as `diff` lines
 
     class Meta:
         table_name = "config_revision"
+
+
+class SourceRow(_Table):
+    """The git source's state that outlives the reconciler (one row, id 1): the commit applied last, and since
+    when pulling is suspended (None: it is not)."""
+
+    id = pw.IntegerField(primary_key=True)
+    applied = pw.TextField(null=True)
+    subject = pw.TextField(null=True)
+    suspended_at = TimeField(null=True)
+
+    class Meta:
+        table_name = "source_state"
 
 
 class RunRow(_Table):
@@ -187,7 +204,7 @@ class RunRow(_Table):
         indexes = ((("job", "number"), True),)
 
 
-MODELS: tuple[type[_Table], ...] = (ProcessRow, EventRow, RevisionRow, RunRow)
+MODELS: tuple[type[_Table], ...] = (ProcessRow, EventRow, RevisionRow, RunRow, SourceRow)
 
 _M = TypeVar("_M", bound=_Table)
 
@@ -200,15 +217,17 @@ class Tables:
     event: type[EventRow]
     revision: type[RevisionRow]
     run: type[RunRow]
+    source: type[SourceRow]
 
     @property
     def all(self) -> tuple[type[_Table], ...]:
-        return (self.process, self.event, self.revision, self.run)
+        return (self.process, self.event, self.revision, self.run, self.source)
 
 
 def bind_tables(db: pw.Database) -> Tables:
     """Subclasses of the models bound to `db` (same tables, same fields, their own database)."""
-    return Tables(_bound(ProcessRow, db), _bound(EventRow, db), _bound(RevisionRow, db), _bound(RunRow, db))
+    return Tables(_bound(ProcessRow, db), _bound(EventRow, db), _bound(RevisionRow, db), _bound(RunRow, db),
+                  _bound(SourceRow, db))
 
 
 def _bound(model: type[_M], db: pw.Database) -> type[_M]:

@@ -48,8 +48,8 @@ from sentinel.state.db import (
     state_error,
     watch_file,
 )
-from sentinel.state.models import EventRow, ProcessRow, RevisionRow, RunRow, as_stored, bind_tables
-from sentinel.state.values import RUN_OUTCOMES, RUN_TRIGGERS, Event, Revision, Run, StoredProcess
+from sentinel.state.models import EventRow, ProcessRow, RevisionRow, RunRow, SourceRow, as_stored, bind_tables
+from sentinel.state.values import RUN_OUTCOMES, RUN_TRIGGERS, Event, Revision, Run, SourceRecord, StoredProcess
 
 __all__ = ["KEEP_EVENTS", "KEEP_REVISIONS", "Event", "Revision", "Run", "Store", "StoredProcess"]
 
@@ -174,20 +174,22 @@ class Store:
 
     # Events
 
-    def add_event(self, kind: str, message: str, *, process: str | None = None, at: datetime) -> Event:
-        """Record an event. Line breaks in `message` become "; " so it stays one line."""
+    def add_event(self, kind: str, message: str, *, process: str | None = None, at: datetime,
+                  revision: str | None = None) -> Event:
+        """Record an event (while the git source's commit `revision` is in force, if one is). Line breaks in
+        `message` become "; " so it stays one line."""
         if not _KIND.match(kind):
             raise ValueError(f"event kind must be snake_case, got {kind!r}")
         at = as_stored(at)
         text = "; ".join(part.strip() for part in message.splitlines() if part.strip())
         table = self._tables.event
         with self._writing():
-            event_id = table.insert(at=at, process=process, kind=kind, message=text).execute()
+            event_id = table.insert(at=at, process=process, kind=kind, message=text, revision=revision).execute()
             prune = self._events_since_prune + 1 >= PRUNE_EVENTS_EVERY
             if prune:
                 self._delete_oldest(table, KEEP_EVENTS)
         self._events_since_prune = 0 if prune else self._events_since_prune + 1
-        return Event(int(event_id), at, process, kind, text)
+        return Event(int(event_id), at, process, kind, text, revision)
 
     def events(self, *, process: str | None = None, kinds: Collection[str] = (), limit: int | None = 20,
                after: int | None = None, before: int | None = None) -> list[Event]:
@@ -215,16 +217,38 @@ class Store:
     # Config revisions
 
     def save_revision(
-        self, *, path: str, environment: str | None, digest: str, config: str, files: Sequence[str], at: datetime
+        self, *, path: str, environment: str | None, digest: str, config: str, files: Sequence[str], at: datetime,
+        revision: str | None = None, subject: str | None = None, changes: Sequence[str] = (),
     ) -> Revision:
-        """Record a resolved config the reconciler accepted; keeps the newest KEEP_REVISIONS."""
+        """Record a resolved config the reconciler accepted (from the git source's commit `revision`, if it came
+        from one, and what applying it changed); keeps the newest KEEP_REVISIONS."""
         at = as_stored(at)
         table = self._tables.revision
         with self._writing():
             revision_id = table.insert(at=at, path=path, environment=environment, digest=digest, config=config,
-                                       files=files).execute()
+                                       files=files, revision=revision, subject=subject, changes=changes).execute()
             self._delete_oldest(table, KEEP_REVISIONS)
-        return Revision(int(revision_id), at, path, environment, digest, config, tuple(files))
+        return Revision(int(revision_id), at, path, environment, digest, config, tuple(files), revision, subject,
+                        tuple(changes))
+
+    def revisions(self, limit: int = KEEP_REVISIONS) -> list[Revision]:
+        """The newest accepted configs, newest first (`sentinel history`)."""
+        table = self._tables.revision
+        return self._read(table.select().order_by(table.id.desc()).limit(limit), _revision)
+
+    # The git source's state
+
+    def source_state(self) -> SourceRecord:
+        """The git source's commit applied last and since when it is suspended (None, None when never saved)."""
+        table = self._tables.source
+        found = self._read(table.select().where(table.id == 1), _source)
+        return found[0] if found else SourceRecord(None, None, None)
+
+    def save_source_state(self, record: SourceRecord) -> None:
+        table = self._tables.source
+        with self._writing():
+            table.insert(id=1, applied=record.applied, subject=record.subject,
+                         suspended_at=record.suspended_at).on_conflict_replace().execute()
 
     def last_revision(self) -> Revision | None:
         """The newest accepted config, or None when there is none."""
@@ -462,11 +486,16 @@ def _stored_process(row: ProcessRow) -> StoredProcess:
 
 
 def _event(row: EventRow) -> Event:
-    return Event(row.id, row.at, row.process, row.kind, row.message)
+    return Event(row.id, row.at, row.process, row.kind, row.message, row.revision)
 
 
 def _revision(row: RevisionRow) -> Revision:
-    return Revision(row.id, row.at, row.path, row.environment, row.digest, row.config, row.files)
+    return Revision(row.id, row.at, row.path, row.environment, row.digest, row.config, row.files, row.revision,
+                    row.subject, row.changes)
+
+
+def _source(row: SourceRow) -> SourceRecord:
+    return SourceRecord(row.applied, row.subject, row.suspended_at)
 
 
 def _run(row: RunRow) -> Run:

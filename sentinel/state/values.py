@@ -54,6 +54,7 @@ class Event:
     process: str | None
     kind: str
     message: str
+    revision: str | None = None  # the git source's commit in force then (short hash), None without a source
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,6 +72,18 @@ class Revision:
     digest: str
     config: str
     files: tuple[str, ...]
+    revision: str | None = None  # the git source's commit it came from (docs/gitops.md)
+    subject: str | None = None
+    changes: tuple[str, ...] = ()  # what applying it changed, as `diff` lines
+
+
+@dataclass(frozen=True, slots=True)
+class SourceRecord:
+    """The git source's state kept across restarts: the commit applied last (hash, subject), suspended since."""
+
+    applied: str | None
+    subject: str | None
+    suspended_at: datetime | None
 
 
 RUN_OUTCOMES: frozenset[str] = frozenset(

@@ -68,7 +68,7 @@ def test_readme_error_example_is_what_validate_prints(tmp_path: Path, monkeypatc
 COMMANDS = [[], ["up"], ["apply"], ["diff"], ["status"], ["top"], ["logs"], ["events"], ["start"], ["stop"],
             ["restart"], ["reload"], ["signal"], ["run"], ["runs"], ["down"], ["validate"], ["import"], ["completion"],
             ["config"], ["schema"], ["api"], ["api", "token"], ["service"], ["service", "install"], ["export"],
-            ["notify"], ["notify", "test"]]
+            ["notify"], ["notify", "test"], ["sync"], ["history"], ["source"]]
 
 
 @pytest.mark.parametrize("command", COMMANDS, ids=lambda c: " ".join(c) or "top")

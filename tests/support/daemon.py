@@ -63,6 +63,7 @@ class Reconciler:
     # test through /proc/PID/root: tests/reliability/state_loss).
     namespace_of: int | None = None
     up_options: tuple[str, ...] = ()  # more options of `sentinel up`: ("--hostname", "web-1", "--label", "role=web")
+    up_args: tuple[str, ...] | None = None  # `up` with these instead of `-f CONFIG` (`up --git URL …`)
 
     @property
     def state_dir(self) -> StateDir:
@@ -79,7 +80,8 @@ class Reconciler:
         return path.read_text(errors="replace") if path.exists() else ""
 
     def start(self, *, wait: bool = True) -> subprocess.Popen[bytes]:
-        argv = [sys.executable, "-m", "sentinel", "--state-dir", str(self.home), "up", "-f", str(self.config)]
+        argv = [sys.executable, "-m", "sentinel", "--state-dir", str(self.home), "up",
+                *(self.up_args if self.up_args is not None else ("-f", str(self.config)))]
         if self.fd_soft_limit is not None or self.fd_hard_limit is not None:  # lower the limit in the child,
             hard = str(self.fd_hard_limit or "resource.getrlimit(resource.RLIMIT_NOFILE)[1]")  # then run as -m
             argv[1:3] = ["-c", LIMITED.format(soft=self.fd_soft_limit or self.fd_hard_limit, hard=hard)]

@@ -80,7 +80,7 @@ def make_database(path: Path) -> None:
 
 def test_a_new_file_is_migrated_to_the_current_schema(db_path: Path) -> None:
     Store.open(db_path).close()
-    assert scalar(db_path, "PRAGMA user_version") == SCHEMA_VERSION == 5
+    assert scalar(db_path, "PRAGMA user_version") == SCHEMA_VERSION == 6
 
 
 def test_an_empty_existing_file_is_migrated(db_path: Path) -> None:
@@ -126,7 +126,7 @@ def test_a_schema_2_file_made_by_hand_is_migrated_to_5_and_keeps_its_rows(db_pat
         assert store.runs("backup") == []
         run = store.start_run("backup", scheduled_for=T0, started_at=T0, trigger="schedule")
         assert store.last_run("backup") == run
-    assert scalar(db_path, "PRAGMA user_version") == SCHEMA_VERSION == 5
+    assert scalar(db_path, "PRAGMA user_version") == SCHEMA_VERSION == 6
     indexes = scalar(db_path, "SELECT group_concat(name) FROM sqlite_master WHERE type = 'index' AND tbl_name = 'runs'")
     assert indexes == "runs_job_number"
     with Store.open(db_path, readonly=True) as reader:
@@ -177,7 +177,7 @@ def schema_of(path: Path) -> dict[str, object]:
     return schema
 
 
-@pytest.mark.parametrize("name", ["schema3.db", "schema4.db"])
+@pytest.mark.parametrize("name", ["schema3.db", "schema4.db", "schema5.db"])
 def test_a_file_of_an_earlier_release_migrates_to_exactly_the_schema_of_a_new_file(tmp_path: Path, name: str) -> None:
     fresh = tmp_path / "fresh.db"
     Store.open(fresh).close()
@@ -228,7 +228,7 @@ def test_a_file_from_a_newer_sentinel_is_refused_and_left_alone(db_path: Path, r
     with raw(db_path) as connection:
         connection.execute("PRAGMA user_version = 9")
     before = digest(db_path)
-    with pytest.raises(StateError, match=r"^state\.db was written by a newer sentinel \(schema 9 > 5\)$"):
+    with pytest.raises(StateError, match=r"^state\.db was written by a newer sentinel \(schema 9 > 6\)$"):
         Store.open(db_path, readonly=readonly)
     assert digest(db_path) == before
     assert not [name for name in siblings(db_path) if "corrupt" in name]
@@ -371,7 +371,7 @@ def test_read_only_open_of_a_wal_file_without_sidecars_documents_what_sqlite_doe
 def test_read_only_open_refuses_an_older_schema_without_migrating_it(db_path: Path) -> None:
     with raw(db_path) as connection:
         connection.executescript(SCHEMA_1)
-    with pytest.raises(StateError, match=r"^state\.db has schema 1, this sentinel reads 5: start the reconciler"):
+    with pytest.raises(StateError, match=r"^state\.db has schema 1, this sentinel reads 6: start the reconciler"):
         Store.open(db_path, readonly=True)
     assert scalar(db_path, "PRAGMA user_version") == 1
 

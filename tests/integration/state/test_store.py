@@ -274,10 +274,10 @@ INSERT INTO "process_record" VALUES('web.1','backoff','sha256:abc','{"command":"
     'crashed (exit 1), retrying in 4s','2026-03-01T12:01:00.123456Z');
 INSERT INTO "process_record" VALUES('db','pending','','{}',0,0,NULL,NULL,NULL,3.0,NULL,NULL,NULL,0,0,'',
     '2026-03-01T12:00:00.123456Z');
-INSERT INTO "event" VALUES(1,'2026-03-01T12:00:00.123456Z','web.1','started','web.1 started');
-INSERT INTO "event" VALUES(2,'2026-03-01T12:00:01.123456Z',NULL,'config_invalid','x; y');
+INSERT INTO "event" VALUES(1,'2026-03-01T12:00:00.123456Z','web.1','started','web.1 started',NULL);
+INSERT INTO "event" VALUES(2,'2026-03-01T12:00:01.123456Z',NULL,'config_invalid','x; y',NULL);
 INSERT INTO "config_revision" VALUES(1,'2026-03-01T12:00:00.123456Z','/a.yaml','prod','d','{"a": "é"}',
-    '["/a.yaml","/b"]');
+    '["/a.yaml","/b"]',NULL,NULL,'[]');
 """
 DB_RECORD = StoredProcess(name="db", state=ProcessState.PENDING, create_time=3, updated_at=T0)
 
