@@ -1,9 +1,9 @@
 """Shared pytest setup: Hypothesis profiles (docs/conventions.md#hypothesis-profiles).
 
 - dev (the default): 100 random examples per property, a new draw on every run.
-- ci (where CI is set, so the default suite of .ci/run): the same 100 examples, derandomized: the
-  examples follow from the test's own source, so a CI run is reproducible and does not fail on a
-  draw nobody can replay.
+- ci (where CI is set, so the default suite of .ci/run): 30 examples, derandomized: the examples
+  follow from the test's own source, so a CI run is reproducible and does not fail on a draw nobody
+  can replay; the many draws are the deep step's.
 - deep: 300 random examples per property, run by .ci/run as its own step
   (`pytest -m hypothesis --hypothesis-profile deep --no-cov tests/property tests/unit`), so CI still
   explores new draws, as many as before, without the default suite paying for them.
@@ -16,7 +16,7 @@ import os
 from hypothesis import HealthCheck, settings
 
 settings.register_profile("dev", max_examples=100, deadline=None)
-settings.register_profile("ci", max_examples=100, deadline=None, derandomize=True, database=None, print_blob=True,
+settings.register_profile("ci", max_examples=30, deadline=None, derandomize=True, database=None, print_blob=True,
                           suppress_health_check=[HealthCheck.too_slow])
 settings.register_profile("deep", max_examples=300, deadline=None, print_blob=True,
                           suppress_health_check=[HealthCheck.too_slow])

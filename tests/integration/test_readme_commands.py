@@ -9,6 +9,9 @@ directory (the default one, under a home of its own) and on free ports; a `curl`
 0 or 1), and never print a traceback. The few commands that cannot run here are listed in SKIPPED,
 each with the reason. Whatever a document leaves running is stopped with `sentinel down`, and the
 integration teardown fails the test if anything is left.
+
+They start some forty reconcilers, a minute of the two cores: they are the `walkthrough` suite, a CI
+step of its own (`pytest -m walkthrough`), out of the default suite's five minutes.
 """
 
 from __future__ import annotations
@@ -24,6 +27,8 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+
+pytestmark = pytest.mark.walkthrough
 
 ROOT = Path(__file__).resolve().parents[2]
 DOCUMENTS = [ROOT / "README.md", *sorted(ROOT.glob("examples/*/README.md"))]

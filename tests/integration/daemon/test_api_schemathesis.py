@@ -34,6 +34,8 @@ from sentinel.api.openapi import openapi_text
 from tests.support.daemon import Reconciler
 from tests.support.unixhttp import unix_session
 
+pytestmark = pytest.mark.deep  # properties against live reconcilers: CI's deep step, not the default run
+
 CONFIG = """
 processes:
   web: {command: sleep 1000, group: front, replicas: 2}

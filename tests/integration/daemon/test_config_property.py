@@ -20,6 +20,8 @@ from sentinel.errors import ConfigError
 from tests.support.daemon import Reconciler
 from tests.support.schema_configs import configs
 
+pytestmark = pytest.mark.deep  # properties against live reconcilers: CI's deep step, not the default run
+
 
 @settings(max_examples=12, deadline=None, database=None,
           suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])

@@ -13,9 +13,13 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from tests.support.daemon import Reconciler
 from tests.support.shiftclock import set_wall
 from tests.support.wait import wait_for
+
+pytestmark = pytest.mark.reliability  # fault scenarios (docs/reliability.md), run with tests/reliability/ in CI
 
 
 def _utc(text: str) -> datetime:
