@@ -260,8 +260,6 @@ def _validate(doc: LocDict, path: str, problems: list[Problem],
 def _notify_issues(config: Config, path: str) -> list[tuple[tuple[str | int, ...], str]]:
     """A name given to two notify targets (`sentinel notify test NAME` picks one), and the secret files that
     cannot be read (or are empty): a target with one signs every request."""
-    from sentinel.webhook import read_secret
-
     issues: list[tuple[tuple[str | int, ...], str]] = []
     names: list[str | None] = []
     for index, target in enumerate(config.notify):
@@ -269,6 +267,8 @@ def _notify_issues(config: Config, path: str) -> list[tuple[tuple[str | int, ...
             issues.append((("notify", index, "name"), f"is the name of notify[{names.index(target.name)}] too"))
         names.append(target.name)
         if target.secret_file is not None:
+            from sentinel.webhook import read_secret  # only then: it brings http.client and ssl
+
             try:
                 read_secret(target.secret_file, path)
             except SentinelError as err:

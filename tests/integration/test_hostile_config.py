@@ -160,6 +160,7 @@ def test_an_include_diamond_fails_early_at_the_include_over_the_file_limit(tmp_p
         " included; an include diamond?)\n"))
 
 
+@pytest.mark.reliability  # 10 s of a config at its size budget: CI's reliability step
 @pytest.mark.timeout(120)  # validate_in_child's deadline, and then some
 def test_large_defaults_times_many_processes_fail_early_at_the_process_over_the_limit(tmp_path: Path) -> None:
     keys = 20_000

@@ -108,6 +108,7 @@ def test_events_follow_sends_each_event_with_the_fields_of_get_events(counting: 
     assert [event["kind"] for event in live] == ["restart_requested", "restarted"]
 
 
+@pytest.mark.reliability  # 12 s of a flood of log lines: CI's reliability step
 def test_a_reader_that_does_not_read_is_dropped_and_the_reconciler_memory_stays_bounded(
     make_reconciler: Callable[..., Reconciler],
 ) -> None:

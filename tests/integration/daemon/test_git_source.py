@@ -32,11 +32,13 @@ def reconcilers(tmp_path: Path) -> Iterator[Callable[..., Reconciler]]:
     started: list[Reconciler] = []
 
     def make(name: str, config_text: str = "", *, hostname: str | None = None,
-             up_args: tuple[str, ...] | None = None) -> Reconciler:
+             up_args: tuple[str, ...] | None = None, labels: tuple[str, ...] = ()) -> Reconciler:
         config = tmp_path / f"{name}.yaml"
         config.write_text(config_text)
+        options = (("--hostname", hostname) if hostname else ()) + tuple(
+            part for label in labels for part in ("--label", label))
         reconciler = Reconciler(home=tmp_path / name, config=config, extra_env=GIT_ENV, up_args=up_args,
-                                up_options=("--hostname", hostname) if hostname else ())
+                                up_options=options)
         started.append(reconciler)
         return reconciler
 
@@ -196,6 +198,37 @@ def test_a_fleet_of_three_hosts_pulling_one_repository_converges_refuses_a_bad_c
     assert [pids(host) for host in fleet] == running
     assert fleet[2].cli("status").output.startswith(f"revision {reverted[:12]} (Revert \"Break the agent\")")
     assert fleet[0].cli("history", "-n", "1").output.splitlines()[1:] == ["    (no change to the processes)"]
+
+
+@pytest.mark.gitops
+def test_a_fleet_of_three_labelled_hosts_sharing_one_file_each_runs_its_own_processes(
+        tmp_path: Path, reconcilers: Callable[..., Reconciler]) -> None:
+    """One shared file selecting by label (`hosts: [role=…]`, `up --label`), as docs/gitops.md recommends for
+    repositories that prefer one file: each host runs its own processes, a bad commit is refused on all three
+    without disturbing anything, and a revert brings them back."""
+    roles = ("web", "worker", "db")
+    shared = "processes:\n" + process("agent") + "".join(
+        f"{process(f'{role}-app')}    hosts: [role={role}]\n" for role in roles)
+    repo = GitRepo.create(tmp_path / "repo", {"sentinel.yaml": shared}, "Three roles")
+    fleet = [reconcilers(role, bootstrap(repo, path="sentinel.yaml"), labels=(f"role={role}",)) for role in roles]
+    for host in fleet:
+        host.start()
+    for host, role in zip(fleet, roles, strict=True):
+        host.wait_state(f"{role}-app", "running")
+        assert set(host.rows()) == {"agent", f"{role}-app"}
+    running = [pids(host) for host in fleet]
+
+    bad = repo.commit("Break the db", {"sentinel.yaml": shared.replace("hosts: [role=db]", "hosts: [role=db")})
+    for host in fleet:
+        wait_source(host, "refused", bad)
+        assert source(host)["refused_why"].startswith("sentinel.yaml:")
+    assert [pids(host) for host in fleet] == running
+
+    reverted = repo.revert()
+    for host in fleet:
+        wait_source(host, "revision", reverted)
+        assert source(host)["refused"] is None
+    assert [pids(host) for host in fleet] == running
 
 
 @pytest.mark.gitops
