@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -13,13 +14,15 @@ SLEEP = "sleep 1000"
 
 
 @pytest.fixture
-def make_reconciler(tmp_path: Path) -> Iterator[Callable[[str], Reconciler]]:
+def make_reconciler(tmp_path: Path) -> Iterator[Callable[..., Reconciler]]:
+    """`make(config_text, name=…, **settings)`: a Reconciler on that config (settings: its other fields), stopped
+    after the test, which fails if any of them moved a record outside docs/states.md."""
     started: list[Reconciler] = []
 
-    def make(config_text: str, *, name: str = "home") -> Reconciler:
+    def make(config_text: str, *, name: str = "home", **settings: Any) -> Reconciler:
         config = tmp_path / f"{name}.yaml"
         config.write_text(config_text)
-        reconciler = Reconciler(home=tmp_path / name, config=config)
+        reconciler = Reconciler(home=tmp_path / name, config=config, **settings)
         started.append(reconciler)
         return reconciler
 

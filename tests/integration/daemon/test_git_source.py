@@ -5,13 +5,13 @@ from __future__ import annotations
 
 import shutil
 import subprocess
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from tests.support.daemon import ILLEGAL, Reconciler
+from tests.support.daemon import Reconciler
 from tests.support.gitrepo import GIT_ENV, GitRepo
 from tests.support.unixhttp import raw_request
 from tests.support.wait import wait_for
@@ -28,25 +28,17 @@ def bootstrap(repo: GitRepo, *, path: str, interval: str = "1s", extra: str = ""
 
 
 @pytest.fixture
-def reconcilers(tmp_path: Path) -> Iterator[Callable[..., Reconciler]]:
-    started: list[Reconciler] = []
+def reconcilers(make_reconciler: Callable[..., Reconciler]) -> Callable[..., Reconciler]:
+    """`make(name, config_text, hostname=…, labels=…, up_args=…)`: a reconciler whose git runs without the
+    user's config (GIT_ENV), as this host or with these labels."""
 
     def make(name: str, config_text: str = "", *, hostname: str | None = None,
              up_args: tuple[str, ...] | None = None, labels: tuple[str, ...] = ()) -> Reconciler:
-        config = tmp_path / f"{name}.yaml"
-        config.write_text(config_text)
         options = (("--hostname", hostname) if hostname else ()) + tuple(
             part for label in labels for part in ("--label", label))
-        reconciler = Reconciler(home=tmp_path / name, config=config, extra_env=GIT_ENV, up_args=up_args,
-                                up_options=options)
-        started.append(reconciler)
-        return reconciler
+        return make_reconciler(config_text, name=name, extra_env=GIT_ENV, up_args=up_args, up_options=options)
 
-    yield make
-    for reconciler in started:
-        reconciler.stop()
-    illegal = [line for r in started for line in r.log.splitlines() if ILLEGAL in line]
-    assert not illegal, f"state moves outside docs/states.md: {illegal}"
+    return make
 
 
 def source(reconciler: Reconciler) -> dict[str, Any]:
@@ -167,6 +159,33 @@ def test_a_host_runs_its_file_of_the_repository_and_keeps_the_last_good_commit(
     assert shown == [f"{later[:12]} Drop worker", "  - worker stop"]
 
 
+def converge(fleet: list[Reconciler], apps: list[str]) -> None:
+    """Start each host; each runs the shared agent and its own app, and nothing else."""
+    for host in fleet:
+        host.start()
+    for host, app in zip(fleet, apps, strict=True):
+        host.wait_state(app, "running")
+        assert set(host.rows()) == {"agent", app}
+
+
+def refused_everywhere_then_reverted(fleet: list[Reconciler], repo: GitRepo, message: str, files: dict[str, str],
+                                     *, why: str) -> str:
+    """Commit `files` (invalid): every host refuses it, saying `why`, with its pids unchanged; then revert it: every
+    host applies the revert, pids still unchanged. The revert's hash."""
+    running = [pids(host) for host in fleet]
+    bad = repo.commit(message, files)
+    for host in fleet:
+        wait_source(host, "refused", bad)
+        assert source(host)["refused_why"].startswith(why)
+    assert [pids(host) for host in fleet] == running
+    reverted = repo.revert()
+    for host in fleet:
+        wait_source(host, "revision", reverted)
+        assert source(host)["refused"] is None
+    assert [pids(host) for host in fleet] == running
+    return reverted
+
+
 @pytest.mark.gitops
 def test_a_fleet_of_three_hosts_pulling_one_repository_converges_refuses_a_bad_commit_and_reverts(
         tmp_path: Path, reconcilers: Callable[..., Reconciler]) -> None:
@@ -178,24 +197,10 @@ def test_a_fleet_of_three_hosts_pulling_one_repository_converges_refuses_a_bad_c
     per_host = bootstrap(repo, path="hosts/{hostname}.yaml")
     fleet = [reconcilers("a", per_host, hostname="a"), reconcilers("b", per_host, hostname="b"),
              reconcilers("c", up_args=("--git", repo.url, "--path", "hosts/c.yaml", "--interval", "1s"))]
-    for host in fleet:
-        host.start()
-    for host, name in zip(fleet, "abc", strict=True):
-        host.wait_state(f"{name}-app", "running")
-        assert set(host.rows()) == {"agent", f"{name}-app"}
-    running = [pids(host) for host in fleet]
-
-    bad = repo.commit("Break the agent", {"common.yaml": "processes:\n  agent:\n    command: 3\n"})
-    for host in fleet:
-        wait_source(host, "refused", bad)
-        assert source(host)["refused_why"].startswith("common.yaml:3:14: processes.agent.command")
-    assert [pids(host) for host in fleet] == running
-
-    reverted = repo.revert()
-    for host in fleet:
-        wait_source(host, "revision", reverted)
-        assert source(host)["refused"] is None
-    assert [pids(host) for host in fleet] == running
+    converge(fleet, [f"{name}-app" for name in "abc"])
+    reverted = refused_everywhere_then_reverted(
+        fleet, repo, "Break the agent", {"common.yaml": "processes:\n  agent:\n    command: 3\n"},
+        why="common.yaml:3:14: processes.agent.command")
     assert fleet[2].cli("status").output.startswith(f"revision {reverted[:12]} (Revert \"Break the agent\")")
     assert fleet[0].cli("history", "-n", "1").output.splitlines()[1:] == ["    (no change to the processes)"]
 
@@ -211,24 +216,10 @@ def test_a_fleet_of_three_labelled_hosts_sharing_one_file_each_runs_its_own_proc
         f"{process(f'{role}-app')}    hosts: [role={role}]\n" for role in roles)
     repo = GitRepo.create(tmp_path / "repo", {"sentinel.yaml": shared}, "Three roles")
     fleet = [reconcilers(role, bootstrap(repo, path="sentinel.yaml"), labels=(f"role={role}",)) for role in roles]
-    for host in fleet:
-        host.start()
-    for host, role in zip(fleet, roles, strict=True):
-        host.wait_state(f"{role}-app", "running")
-        assert set(host.rows()) == {"agent", f"{role}-app"}
-    running = [pids(host) for host in fleet]
-
-    bad = repo.commit("Break the db", {"sentinel.yaml": shared.replace("hosts: [role=db]", "hosts: [role=db")})
-    for host in fleet:
-        wait_source(host, "refused", bad)
-        assert source(host)["refused_why"].startswith("sentinel.yaml:")
-    assert [pids(host) for host in fleet] == running
-
-    reverted = repo.revert()
-    for host in fleet:
-        wait_source(host, "revision", reverted)
-        assert source(host)["refused"] is None
-    assert [pids(host) for host in fleet] == running
+    converge(fleet, [f"{role}-app" for role in roles])
+    refused_everywhere_then_reverted(
+        fleet, repo, "Break the db", {"sentinel.yaml": shared.replace("hosts: [role=db]", "hosts: [role=db")},
+        why="sentinel.yaml:")
 
 
 @pytest.mark.gitops
