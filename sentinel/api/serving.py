@@ -126,9 +126,10 @@ class GuardedProtocol(H11Protocol):
     _header_timer: asyncio.TimerHandle | None = None
     _handshake: asyncio.Task[None] | None = None
     _connected = False  # uvicorn's protocol has been told of the connection (past the gate and any handshake)
-    _early: list[bytes]
+    _early: list[bytes]  # what came with the end of the TLS handshake, before the protocol was told of it
 
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
+        self._early = []
         sock = transport.get_extra_info("socket")
         if not self.gate.admits(sock.fileno(), len(self.connections)):
             self.transport = transport
@@ -137,7 +138,6 @@ class GuardedProtocol(H11Protocol):
             transport.close()
             return
         if self.tls is not None:
-            self._early = []
             transport.pause_reading()  # the client's hello is for the handshake, not for HTTP
             self._handshake = self.loop.create_task(self._secure(transport, self.tls))
             return

@@ -50,6 +50,8 @@ def test_foreground_log_is_logfmt_with_bound_fields(make_reconciler: Callable[..
     wait_for(lambda: "event=reconciler_ready" in r.log)
     records = [logfmt(line) for line in lines_of(r.log)]
     assert all(list(record)[:3] == ["timestamp", "level", "event"] for record in records), records
+    # wait_state asked over the API socket: a request that goes well logs nothing above info
+    assert [record for record in records if record["level"] not in ("debug", "info")] == []
     spawned = events(records, "spawned")
     assert len(spawned) == 1 and spawned[0].keys() >= SPAWNED, spawned
     assert spawned[0]["process"] == "a" and spawned[0]["level"] == "info"
