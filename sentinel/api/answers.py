@@ -19,7 +19,9 @@ from starlette.responses import Response
 
 
 class Answer(BaseModel):
-    model_config = ConfigDict(frozen=True)
+    # Each model's validator and serializer are built when it is first used, not at import: a reconciler holds
+    # only those of the answers it has given (about 20 KB each).
+    model_config = ConfigDict(frozen=True, defer_build=True)
 
 
 class ErrorDetail(Answer):

@@ -19,7 +19,8 @@ MAX_WAIT = 600.0  # seconds a request may ask to wait, at most
 
 
 class Body(BaseModel):
-    model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
+    # Built at the first request that sends one (defer_build): a reconciler nobody POSTs to holds none of them.
+    model_config = ConfigDict(extra="forbid", strict=True, frozen=True, defer_build=True)
 
 
 class Waits(Body):

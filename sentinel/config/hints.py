@@ -9,7 +9,6 @@ to the key the value belongs to (`restart.policy: on-failure`), see `value_hint`
 
 from __future__ import annotations
 
-import difflib
 from collections.abc import Iterable, Mapping
 
 SIMILARITY = 0.75
@@ -17,6 +16,8 @@ SIMILARITY = 0.75
 
 def closest(word: str, choices: Iterable[str]) -> str | None:
     """The choice most like `word`, if one is at least SIMILARITY alike."""
+    import difflib  # only for a misspelling: 0.15 MB the reconciler does not hold otherwise
+
     matches = difflib.get_close_matches(word, list(choices), n=1, cutoff=SIMILARITY)
     return matches[0] if matches else None
 

@@ -279,11 +279,11 @@ def _notify_issues(config: Config, path: str) -> list[tuple[tuple[str | int, ...
 def _token_file_issues(config: Config, path: str) -> list[tuple[tuple[str, ...], str]]:
     """The token files of a TCP API that are there but would be refused (a missing one is created at `up`):
     placed at their key, or at `api.listen` for the default file (docs/security.md#the-tcp-api)."""
-    from sentinel import tokens
-
     api = config.api
     if api is None or api.listen is None:
         return []
+    from sentinel import tokens
+
     issues: list[tuple[tuple[str, ...], str]] = []
     for key, configured in (("token_file", api.token_file), ("read_token_file", api.read_token_file)):
         if key == "read_token_file" and configured is None:

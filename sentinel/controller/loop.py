@@ -21,7 +21,7 @@ from collections.abc import Awaitable, Callable, Collection, Iterator, Mapping
 from dataclasses import replace
 from datetime import UTC, datetime, tzinfo
 from functools import partial
-from typing import assert_never
+from typing import TYPE_CHECKING, assert_never
 
 from sentinel.clock import Clock
 from sentinel.config.loader import Loaded
@@ -47,7 +47,6 @@ from sentinel.reconcile.planner import plan
 from sentinel.reconcile.records import record_after
 from sentinel.reconcile.render import done_line, killed_line, leftover_line, leftovers_gone_line
 from sentinel.reconcile.shutdown import shutdown_stops
-from sentinel.reconcile.source import Commit, SourceState
 from sentinel.reconcile.strays import ADOPT, StrayFacts, stray_verdict
 from sentinel.reconcile.targets import resolve_targets, target_error
 from sentinel.runtime.manager import Runtime, Stray
@@ -60,6 +59,9 @@ from sentinel.state.convert import identity_of, to_record, to_stored
 from sentinel.state.store import Store, StoredProcess
 from sentinel.state.values import iso
 from sentinel.states import Health, IllegalMove, ProcessState, can_move, check_move
+
+if TYPE_CHECKING:
+    from sentinel.reconcile.source import Commit, SourceState  # only with a git source (sentinel.daemon)
 
 S = ProcessState
 SPAWN_FAILED = 127  # the exit code of a start that could not happen, as a shell reports a command it cannot run

@@ -16,6 +16,7 @@ import socket
 import threading
 from collections import deque
 from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING
 
 from sentinel.config.models import NotifyTarget
 from sentinel.controller.counters import Counters
@@ -33,7 +34,9 @@ from sentinel.reconcile.notify import (
     target_label,
     target_shown,
 )
-from sentinel.webhook import Answer, post, read_secret
+
+if TYPE_CHECKING:
+    from sentinel.webhook import Answer
 
 QUEUE_MAX = 100  # notifications waiting per target; beyond, the oldest is dropped
 log = get_logger(__name__)
@@ -108,6 +111,8 @@ class Outbox:
                     return
 
     def _send(self, body: bytes) -> Answer:
+        from sentinel.webhook import Answer, post  # loaded by the first target: a reconciler without one never does
+
         if self._secret_problem is not None:
             return Answer(None, self._secret_problem)
         return post(self.target.url, body, headers_for(body, self._secret), timeout=self.target.timeout)
@@ -155,6 +160,8 @@ class Notifier:
         if target.secret_file is None:
             return None, None
         try:
+            from sentinel.webhook import read_secret
+
             return read_secret(target.secret_file, self._path), None
         except SentinelError as err:
             return None, f"cannot sign: {err}"

@@ -10,7 +10,6 @@ collects garbage, then asks the C allocator to return free pages: `malloc_trim(0
 from __future__ import annotations
 
 import ctypes
-import ctypes.util
 import gc
 import sys
 from collections.abc import Callable
@@ -31,7 +30,9 @@ def allocator_trim(platform: str = sys.platform) -> Trim | None:
             trim.argtypes, trim.restype = [ctypes.c_size_t], ctypes.c_int
             return lambda: trim(0)
         if platform == "darwin":  # pragma: no cover - exercised on macOS only
-            system = ctypes.CDLL(ctypes.util.find_library("System") or "libSystem.dylib")
+            from ctypes.util import find_library
+
+            system = ctypes.CDLL(find_library("System") or "libSystem.dylib")
             relief = system.malloc_zone_pressure_relief
             relief.argtypes, relief.restype = [ctypes.c_void_p, ctypes.c_size_t], ctypes.c_size_t
             return lambda: relief(None, 0)
