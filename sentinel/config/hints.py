@@ -16,7 +16,7 @@ SIMILARITY = 0.75
 
 def closest(word: str, choices: Iterable[str]) -> str | None:
     """The choice most like `word`, if one is at least SIMILARITY alike."""
-    import difflib  # only for a misspelling: 0.15 MB the reconciler does not hold otherwise
+    import difflib  # only for a misspelling (0.15 MB of memory)
 
     matches = difflib.get_close_matches(word, list(choices), n=1, cutoff=SIMILARITY)
     return matches[0] if matches else None
