@@ -15,6 +15,10 @@ supervisord with the same 50 services, when supervisor is installed (the `bench`
 stopped at the end, whatever happened. Linux only.
 
     python bench/cli_latency.py [--runs 21] [--processes 200] [--services 50] [--only commands|status]
+                                [--baseline OTHER_VENV/bin]
+
+With --baseline, every `sentinel status` figure is also taken with that install's `sentinel`, each call in turn with
+this one's against the same reconciler (this one's): a before/after comparison in the same minutes.
 
 Writes every sample, with the machine's description, to bench/results/cli_latency-<UTC>.json.
 """
@@ -108,13 +112,13 @@ def command_cases(runs: int, processes: int, samples: dict[str, list[float]]) ->
 
 
 def show(label: str, times: list[float]) -> None:
-    print(f"{label:<48} {statistics.median(times):>7.1f}ms {min(times):>7.1f}ms", flush=True)
+    print(f"{label:<58} {statistics.median(times):>7.1f}ms {min(times):>7.1f}ms", flush=True)
 
 
-def status_cases(runs: int, services: int, progress: Progress, workdir: Path,
-                 samples: dict[str, list[float]]) -> None:
-    """`status` of a reconciler with `services` running (three ways, in turn), then `supervisorctl status` of
-    supervisord with the same services, if installed."""
+def status_cases(runs: int, services: int, progress: Progress, workdir: Path, samples: dict[str, list[float]],
+                 *, baseline: Path | None = None) -> None:
+    """`status` of a reconciler with `services` running (three ways, in turn, and the same by the `sentinel` in
+    `baseline` if given), then `supervisorctl status` of supervisord with the same services, if installed."""
     with _running("sentinel", services, progress, workdir) as d:
         assert isinstance(d, Sentinel)  # for mypy: `_running("sentinel", …)` is one
         cases = {
@@ -122,12 +126,18 @@ def status_cases(runs: int, services: int, progress: Progress, workdir: Path,
             f"sentinel status --json ({services} running)": [*d.status_argv(), "--json"],
             f"sentinel --api http:// status ({services} running)": d.remote_status_argv(),
         }
+        if baseline is not None:
+            cases |= {f"baseline: {label}": [str(baseline / "sentinel"), *argv[1:]] for label, argv in cases.items()}
         _timed_in_turn(cases, runs, samples)
-        spaced = f"sentinel status ({services} running, {SPACED} s apart)"
+        spaced = {f"sentinel status ({services} running, {SPACED} s apart)": d.status_argv()}
+        if baseline is not None:
+            spaced |= {f"baseline: {label}": [str(baseline / "sentinel"), *argv[1:]] for label, argv in spaced.items()}
         for _ in range(runs):
-            time.sleep(SPACED)
-            samples[spaced].append(run_cli(d.status_argv()) * 1000)
-        show(spaced, samples[spaced])
+            for label, argv in spaced.items():
+                time.sleep(SPACED)
+                samples[label].append(run_cli(argv) * 1000)
+        for label in spaced:
+            show(label, samples[label])
     if not (BIN / "supervisord").exists():
         progress.say("supervisord is not installed next to this Python (the bench extra): no supervisorctl figure")
         return
@@ -171,20 +181,24 @@ def main() -> int:
     parser.add_argument("--services", type=int, default=50, help="running under the reconciler `status` asks")
     parser.add_argument("--only", choices=["commands", "status"], help="only the commands without a reconciler, or "
                         "only `status`")
+    parser.add_argument("--baseline", type=Path, metavar="BIN",
+                        help="the bin directory of another install (the release before): its `sentinel status`, "
+                        "in turn with this one's, against the same reconciler")
     args = parser.parse_args()
     if not (BIN / "sentinel").exists():
         sys.exit(f"no `sentinel` command in {BIN}: `pip install '.[bench]'` first")
     progress = Progress()
     samples: dict[str, list[float]] = defaultdict(list)
     print(f"python {sys.version.split()[0]}, {os.cpu_count()} cores, {args.runs} runs each")
-    print(f"{'command':<48} {'median':>9} {'min':>9}")
+    print(f"{'command':<58} {'median':>9} {'min':>9}")
     if args.only != "status":
         command_cases(args.runs, args.processes, samples)
     error = None
     if args.only != "commands":
         workdir = Path(tempfile.mkdtemp(prefix="sz-cli-latency-"))
         try:
-            error = guarded_run(lambda: status_cases(args.runs, args.services, progress, workdir, samples),
+            error = guarded_run(lambda: status_cases(args.runs, args.services, progress, workdir, samples,
+                                                     baseline=args.baseline),
                                 session=progress.session, workdir=workdir)
         except KeyboardInterrupt:
             print("interrupted: cleaned up", file=sys.stderr)
