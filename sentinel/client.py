@@ -5,7 +5,7 @@ On the socket, kept light so `sentinel status` answers fast: no pydantic, and no
 (measured: importing it, with the `email` parser and `ssl` it pulls in, costs `status` about 20 ms
 of its 100 ms budget), so one hand-written HTTP/1.1 request per connection with `Connection: close`,
 on the interpreter's own socket type (`_socket`: the `socket` module around it, its enums and
-`selectors`, cost `status` about 4 ms more, bench/cli_latency.py).
+`selectors`, cost `status` about 5 ms more, bench/cli_latency.py).
 A remote reconciler is reached with `http.client` (imported only then: TLS and the framing of
 answers are its business). Errors become SentinelErrors: DaemonUnavailable when no
 reconciler runs on the state directory, RemoteError with the API's one-line message otherwise

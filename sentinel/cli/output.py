@@ -67,7 +67,7 @@ _UNPRINTABLE = "[^\t\n\r\x20-\x7e\xa0-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]|
 @functools.cache
 def yaml_pattern(source: str) -> re.Pattern[str]:
     """One of the YAML emitter's patterns, compiled when the emitter first needs it: every command imports this
-    module, and compiling them at import cost `status`, which prints no YAML, about 3 ms (bench/cli_latency.py)."""
+    module, and compiling them at import cost `status`, which prints no YAML, about 5 ms (bench/cli_latency.py)."""
     return re.compile(source)
 
 
