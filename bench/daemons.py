@@ -303,9 +303,17 @@ class Sentinel(Daemon):
         self.state = root / "state"
         self.config = root / "sentinel.yaml"
         self.cli = str(BIN / "sentinel")
+        self.listen: str | None = None  # HOST:PORT: also serve the API on TCP (`api.listen`), token in root/token
+
+    @property
+    def token_file(self) -> Path:
+        return self.root / "token"
 
     def write_config(self, services: Mapping[str, str]) -> None:
-        lines = ["version: 1", "defaults:", "  restart: {backoff: {initial: 0}}", "processes:"]
+        lines = ["version: 1", "defaults:", "  restart: {backoff: {initial: 0}}"]
+        if self.listen is not None:
+            lines.append(f"api: {{listen: {json.dumps(self.listen)}, token_file: {json.dumps(str(self.token_file))}}}")
+        lines.append("processes:")
         for name, script in services.items():
             # `$$` is a literal `$` in sentinel.yaml (interpolation), so the script's own `$$` doubles
             lines += [f"  {name}:", f"    command: {json.dumps(['sh', '-c', script.replace('$', '$$')])}"]
@@ -316,6 +324,12 @@ class Sentinel(Daemon):
 
     def status_argv(self) -> list[str]:
         return [self.cli, "--state-dir", str(self.state), "status"]
+
+    def remote_status_argv(self) -> list[str]:
+        """`status` over the TCP API (`--api`, with the token), when the daemon serves one (`listen`)."""
+        if self.listen is None:
+            raise BenchError("the reconciler serves no TCP API: set `listen` before `write_config`")
+        return [self.cli, "--api", f"http://{self.listen}", "--token-file", str(self.token_file), "status"]
 
     def apply(self, services: Mapping[str, str], *, restarts: bool = False) -> float:
         self.write_config(services)  # the reconciler watches the file: an addition needs nothing more

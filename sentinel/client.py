@@ -3,7 +3,9 @@ remote reconciler (`--api http[s]://HOST:PORT`, docs/contract.md#cli).
 
 On the socket, kept light so `sentinel status` answers fast: no pydantic, and not `http.client`
 (measured: importing it, with the `email` parser and `ssl` it pulls in, costs `status` about 20 ms
-of its 100 ms budget), so one hand-written HTTP/1.1 request per connection with `Connection: close`.
+of its 100 ms budget), so one hand-written HTTP/1.1 request per connection with `Connection: close`,
+on the interpreter's own socket type (`_socket`: the `socket` module around it, its enums and
+`selectors`, cost `status` about 5 ms more, bench/cli_latency.py).
 A remote reconciler is reached with `http.client` (imported only then: TLS and the framing of
 answers are its business). Errors become SentinelErrors: DaemonUnavailable when no
 reconciler runs on the state directory, RemoteError with the API's one-line message otherwise
@@ -17,10 +19,10 @@ it is sent is never part of any message.
 
 from __future__ import annotations
 
+import _socket
 import fcntl
 import json
 import os
-import socket
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, ClassVar
@@ -107,6 +109,7 @@ class Remote:
 
     def failure(self, err: OSError) -> Unreachable:
         """What failing to reach the remote means, in one line (never the token)."""
+        import socket
         import ssl
 
         other = "http://" if self.scheme == "https" else "https://"
@@ -153,7 +156,7 @@ def read_token(path: str) -> str:
 
 def _exchange(path: str, request: bytes, timeout: float) -> bytes:
     """Send one HTTP/1.1 request (Connection: close) over the unix socket and read the whole answer."""
-    sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    sock = _socket.socket(_socket.AF_UNIX, _socket.SOCK_STREAM)
     try:
         sock.settimeout(timeout)
         sock.connect(path)

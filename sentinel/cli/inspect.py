@@ -15,16 +15,6 @@ import click
 
 from sentinel.cli.colour import EVENTS, STAMP, on_stdout, paint
 from sentinel.cli.context import client, remote, state_dir
-from sentinel.cli.logfiles import (
-    follow,
-    last_lines,
-    log_files,
-    of_run,
-    parsed_line,
-    printable,
-    run_lines,
-    streamed_line,
-)
 from sentinel.cli.main import CONTEXT, cli
 from sentinel.cli.names import complete_groups, complete_names
 from sentinel.cli.output import handles_errors, to_json
@@ -146,7 +136,8 @@ def logs(name: str, *, keep_following: bool, lines: int, run: int | None, as_jso
     lines carry the run that wrote them (#ID, as `sentinel runs` lists them), between lines
     marking the run's start and end.
     """
-    from sentinel.config.fields import check_name  # here: `status` does not pay for pydantic
+    from sentinel.cli.logfiles import follow, last_lines, log_files, of_run, printable, run_lines
+    from sentinel.config.fields import check_name  # here: `status` does not pay for pydantic (nor for logfiles)
 
     try:
         check_name(name)  # never a path: `../sentinel` or `/etc/x` would name files outside logs/
@@ -175,6 +166,8 @@ def logs(name: str, *, keep_following: bool, lines: int, run: int | None, as_jso
 def _logs_through_api(through: Client, name: str, *, keep_following: bool, lines: int, run: int | None,
                       as_json: bool) -> None:
     """`logs` from the reconciler's API (`Client.log_lines`): its lines, printed as those of the files are."""
+    from sentinel.cli.logfiles import streamed_line
+
     try:
         for line in through.log_lines(name, lines if run is None else 1000, follow=keep_following):
             if run is not None and line["run"] != run:
@@ -189,6 +182,8 @@ def _logs_through_api(through: Client, name: str, *, keep_following: bool, lines
 
 
 def _plain_line(line: str) -> None:
+    from sentinel.cli.logfiles import printable
+
     if not sys.stdout.isatty():
         click.echo(line, nl=False)
         return
@@ -200,4 +195,6 @@ def _plain_line(line: str) -> None:
 
 
 def _json_line(line: str) -> None:
+    from sentinel.cli.logfiles import parsed_line
+
     click.echo(json.dumps(parsed_line(line), ensure_ascii=False))

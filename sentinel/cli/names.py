@@ -5,10 +5,12 @@ when the shell asks for a completion."""
 from __future__ import annotations
 
 import os
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
-from click.shell_completion import CompletionItem
+
+if TYPE_CHECKING:
+    from click.shell_completion import CompletionItem
 
 COMPLETION_TIMEOUT = 2.0  # seconds: a shell waiting for its completions is a person waiting
 
@@ -16,6 +18,8 @@ COMPLETION_TIMEOUT = 2.0  # seconds: a shell waiting for its completions is a pe
 def complete_names(context: click.Context, parameter: click.Parameter, incomplete: str) -> list[CompletionItem]:
     """Process and instance names (and `group:NAME` for targets) starting with `incomplete`; none when neither
     the reconciler nor the file can tell."""
+    from click.shell_completion import CompletionItem
+
     names, groups = _known(context)
     if parameter.name == "targets":
         names |= {f"group:{group}" for group in groups}
@@ -24,6 +28,8 @@ def complete_names(context: click.Context, parameter: click.Parameter, incomplet
 
 def complete_groups(context: click.Context, _parameter: click.Parameter, incomplete: str) -> list[CompletionItem]:
     """Group names starting with `incomplete` (`status --group`)."""
+    from click.shell_completion import CompletionItem
+
     return [CompletionItem(group) for group in sorted(_known(context)[1]) if group.startswith(incomplete)]
 
 

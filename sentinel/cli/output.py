@@ -55,13 +55,20 @@ def handles_errors(command: Callable[P, R]) -> Callable[P, R]:
     return wrapper
 
 
-_PLAIN = re.compile(r"^[A-Za-z0-9_./][A-Za-z0-9_./@%+=,~ ()*#:-]*$")
-_NUMERIC = re.compile(
+_PLAIN = r"^[A-Za-z0-9_./][A-Za-z0-9_./@%+=,~ ()*#:-]*$"
+_NUMERIC = (
     r"^(?:[-+]?[0-9][0-9_]*(?:\.[0-9_]*)?(?:[eE][-+]?[0-9]+)?|0x[0-9a-fA-F_]+|0o[0-7_]+|0b[01_]+"
     r"|[0-9]{4}-[0-9]{1,2}-[0-9]{1,2}.*)$"
 )
 # Characters YAML does not allow raw in a stream, or reads as line breaks: written as escapes.
-_UNPRINTABLE = re.compile("[^\t\n\r\x20-\x7e\xa0-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]|[\u2028\u2029]")
+_UNPRINTABLE = "[^\t\n\r\x20-\x7e\xa0-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]|[\u2028\u2029]"
+
+
+@functools.cache
+def yaml_pattern(source: str) -> re.Pattern[str]:
+    """One of the YAML emitter's patterns, compiled when the emitter first needs it: every command imports this
+    module, and compiling them at import cost `status`, which prints no YAML, about 5 ms (bench/cli_latency.py)."""
+    return re.compile(source)
 
 
 def _escape(match: re.Match[str]) -> str:
@@ -75,14 +82,14 @@ _NOT_PLAIN_WORDS = frozenset({"true", "false", "null", "~", "yes", "no", "on", "
 def _scalar(value: Any) -> str:
     if isinstance(value, str):
         plain = (
-            _PLAIN.fullmatch(value) is not None  # not `match`: `$` also matches before a final newline
+            yaml_pattern(_PLAIN).fullmatch(value) is not None  # not `match`: `$` also matches before a final newline
             and not value.endswith((" ", ":"))
             and " #" not in value
             and ": " not in value
             and value.lower() not in _NOT_PLAIN_WORDS
             and not _looks_numeric(value)
         )
-        return value if plain else _UNPRINTABLE.sub(_escape, json.dumps(value, ensure_ascii=False))
+        return value if plain else yaml_pattern(_UNPRINTABLE).sub(_escape, json.dumps(value, ensure_ascii=False))
     if value is None:
         return "null"
     return json.dumps(value)
@@ -90,7 +97,7 @@ def _scalar(value: Any) -> str:
 
 def _looks_numeric(text: str) -> bool:
     """Would YAML read this as a number or a date? (`10s`, `512MB`, `90%` stay plain.)"""
-    return _NUMERIC.match(text) is not None or text[:1] in "+-."
+    return yaml_pattern(_NUMERIC).match(text) is not None or text[:1] in "+-."
 
 
 def _emit(value: Any, indent: str, out: list[str]) -> None:

@@ -212,6 +212,16 @@ class ProcessTable:
         return [p for p in found if running(p)]
 
 
+def _read_small(path: str) -> bytes:
+    """A /proc file of one line, in one read without a buffered file object: half the cost of `open()` per file, and
+    a scan reads one for every process on the machine (a fresh `status` scans once, bench/cli_latency.py)."""
+    fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
+    try:
+        return os.read(fd, 4096)
+    finally:
+        os.close(fd)
+
+
 def _scan() -> list[tuple[int, int, int]]:
     """(pid, ppid, pgid) of every process."""
     rows = []
@@ -222,8 +232,7 @@ def _scan() -> list[tuple[int, int, int]]:
         return rows
     for pid in psutil.pids():
         try:
-            with open(f"{_PROC}/{pid}/stat", "rb") as f:
-                data = f.read()
+            data = _read_small(f"{_PROC}/{pid}/stat")
             # "pid (comm) state ppid pgrp ...": comm may hold spaces and parentheses
             _state, ppid, pgid = data[data.rindex(b")") + 2 :].split(b" ", 3)[:3]
             rows.append((pid, int(ppid), int(pgid)))

@@ -16,6 +16,7 @@ from sentinel.cli.main import cli
 from sentinel.cli.output import handles_errors
 from sentinel.config.schema import schema_text
 from tests.support.files import write
+from tests.support.loaded import loaded_by
 
 GOOD = """
     processes:
@@ -159,13 +160,9 @@ def test_every_command_is_listed_with_the_module_that_defines_it() -> None:
 
 def test_status_imports_only_what_it_needs(tmp_path: Path) -> None:
     """`status` loads neither the other commands' modules nor the reconciler's (docs/contract.md#performance-budgets:
-    every module is start-up time)."""
-    code = ("import sys\nfrom sentinel.cli.main import main\n"
-            "sys.argv = ['sentinel', '--state-dir', sys.argv[1], 'status']\n"
-            "try:\n    main()\nexcept SystemExit:\n    pass\n"
-            "print(sorted(m for m in sys.modules if m.startswith(('sentinel.cli.lifecycle', 'sentinel.cli.job_runs', "
-            "'sentinel.cli.control', 'sentinel.daemon', 'asyncio', 'pydantic'))))")
-    state = tmp_path / "state"
-    done = subprocess.run([sys.executable, "-c", code, str(state)], capture_output=True, text=True, timeout=60,
-                          check=False)
-    assert done.stdout.strip().splitlines()[-1] == "[]", done.stderr
+    every module is start-up time); with no reconciler running, it reads state.db instead (the live path:
+    tests/integration/daemon/test_status.py)."""
+    loaded = loaded_by(tmp_path / "loaded.json", "--state-dir", str(tmp_path / "state"), "status")
+    assert loaded.of(("sentinel.cli.lifecycle", "sentinel.cli.job_runs", "sentinel.cli.control", "sentinel.daemon",
+                      "asyncio", "pydantic")) == []
+    assert loaded.yaml_patterns == 0

@@ -12,6 +12,7 @@ from click.testing import CliRunner
 
 from sentinel.cli.main import cli
 from tests.support.daemon import Reconciler
+from tests.support.loaded import loaded_by
 from tests.support.wait import wait_for
 
 JOBS = """
@@ -52,6 +53,23 @@ def test_status_of_a_state_dir_without_state_says_so(tmp_path: Path) -> None:
     result = CliRunner().invoke(cli, ["--state-dir", str(tmp_path / "none"), "status"])
     assert (result.exit_code, result.stdout) == (1, "")
     assert result.stderr == f"no state in {tmp_path / 'none'}: no reconciler has run there\n"
+
+
+def test_status_of_a_running_reconciler_loads_only_what_it_needs(make_reconciler: Callable[..., Reconciler],
+                                                                tmp_path: Path) -> None:
+    """`status` asking a reconciler imports nothing it does not use: no other command's module, not `logs`' helpers,
+    not the `socket` module (the interpreter's `_socket` does), no completion machinery, and compiles none of the
+    YAML emitter's patterns (docs/contract.md#performance-budgets: `status` < 100 ms, bench/cli_latency.py)."""
+    r = make_reconciler("processes:\n  a: {command: sleep 1000}\n")
+    r.start()
+    r.wait_state("a", "running")
+    for args in (("status",), ("status", "--json")):
+        loaded = loaded_by(tmp_path / "loaded.json", "--state-dir", str(r.state_dir.root), *args)
+        assert loaded.of(("sentinel.cli.lifecycle", "sentinel.cli.job_runs", "sentinel.cli.control",
+                          "sentinel.cli.offline", "sentinel.daemon", "sentinel.state", "asyncio", "pydantic",
+                          "sentinel.cli.logfiles", "sentinel.loglines", "socket", "selectors", "http", "ssl",
+                          "click.shell_completion")) == []
+        assert loaded.yaml_patterns == 0
 
 
 def test_every_read_command_answers_json(make_reconciler: Callable[..., Reconciler]) -> None:
