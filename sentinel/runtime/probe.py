@@ -6,7 +6,8 @@ Called by the rest of the runtime (spawn, exits, signals, manager); the only pla
 (docs/reliability.md#f06-zombies-are-dead).
 
 Scans of the whole table (`ProcessTable.read`, `tag_index`) read /proc directly on Linux, several
-times faster than psutil's per-process objects; elsewhere they go through psutil.
+times faster than psutil's per-process objects; elsewhere they go through psutil. A tree's cpu and
+memory (`TreeSampler`) come from the scan's reading too, not from more reads of each process.
 """
 
 from __future__ import annotations
@@ -175,20 +176,41 @@ class Scanner:
 
 
 @dataclass(frozen=True, slots=True)
+class Stat:
+    """One process as a scan of the table read it: enough for its tree, its identity and its usage without
+    reading it again."""
+
+    ppid: int
+    pgid: int
+    created: float  # seconds since the epoch, as psutil computes a creation time (so `same_start` compares them)
+    cpu: float  # user + system seconds so far
+    rss: int  # resident bytes
+    zombie: bool
+
+
+@dataclass(frozen=True, slots=True)
 class ProcessTable:
-    """One reading of every process's parent and group: the trees of many processes for the price of one scan."""
+    """One reading of every process: the trees and usage of many processes for the price of one scan."""
 
     children: Mapping[int, tuple[int, ...]]  # ppid -> pids
     groups: Mapping[int, tuple[int, ...]]  # pgid -> pids
+    stats: Mapping[int, Stat]  # pid -> what the scan read of it
+    read_at: float  # time.monotonic() of the reading
 
     @classmethod
     def read(cls) -> ProcessTable:
+        stats = dict(_scan_linux() if _LINUX else _scan_portable())
+        return cls.of(stats, time.monotonic())
+
+    @classmethod
+    def of(cls, stats: Mapping[int, Stat], read_at: float) -> ProcessTable:
         children: dict[int, list[int]] = {}
         groups: dict[int, list[int]] = {}
-        for pid, ppid, pgid in _scan():
-            children.setdefault(ppid, []).append(pid)
-            groups.setdefault(pgid, []).append(pid)
-        return cls({k: tuple(v) for k, v in children.items()}, {k: tuple(v) for k, v in groups.items()})
+        for pid, stat in stats.items():
+            children.setdefault(stat.ppid, []).append(pid)
+            groups.setdefault(stat.pgid, []).append(pid)
+        return cls({k: tuple(v) for k, v in children.items()}, {k: tuple(v) for k, v in groups.items()}, stats,
+                   read_at)
 
     def descendants(self, proc: psutil.Process) -> list[psutil.Process]:
         """Live descendants of `proc` as of this reading. A child is never older than its parent, which
@@ -211,6 +233,26 @@ class ProcessTable:
                     continue
         return [p for p in found if running(p)]
 
+    def tree(self, leader: ProcessIdentity) -> list[tuple[ProcessIdentity, Stat]] | None:
+        """The leader and its live descendants as this reading saw them, the leader first; None when the leader
+        was not alive then (gone, a zombie, or its pid held by another process). As `descendants`, a child
+        older than its parent is a reused pid, not a child."""
+        stat = self.stats.get(leader.pid)
+        if stat is None or stat.zombie or not same_start(stat.created, leader.create_time):
+            return None
+        members = [(leader, stat)]
+        stack = [(leader.pid, stat.created)]
+        while stack:
+            pid, born = stack.pop()
+            for child in self.children.get(pid, ()):
+                found = self.stats.get(child)
+                if found is None or found.created < born - SLACK:
+                    continue
+                stack.append((child, found.created))
+                if not found.zombie:
+                    members.append((ProcessIdentity(child, found.created), found))
+        return members
+
 
 def _read_small(path: str) -> bytes:
     """A /proc file of one line, in one read without a buffered file object: half the cost of `open()` per file, and
@@ -222,81 +264,81 @@ def _read_small(path: str) -> bytes:
         os.close(fd)
 
 
-def _scan() -> list[tuple[int, int, int]]:
-    """(pid, ppid, pgid) of every process."""
+_TICKS = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
+_PAGE = os.sysconf("SC_PAGE_SIZE") if hasattr(os, "sysconf") else 4096
+
+
+def _scan_linux() -> list[tuple[int, Stat]]:
+    """Every process, from one read of its /proc/PID/stat (fields as proc(5) numbers them, less 3 after the
+    command): psutil reads that file two or three times for the same figures."""
+    boot = psutil.boot_time()
     rows = []
-    if not _LINUX:
-        for proc in psutil.process_iter(["ppid"]):
-            with contextlib.suppress(OSError):
-                rows.append((proc.pid, int(proc.info["ppid"] or 0), os.getpgid(proc.pid)))
-        return rows
     for pid in psutil.pids():
         try:
             data = _read_small(f"{_PROC}/{pid}/stat")
             # "pid (comm) state ppid pgrp ...": comm may hold spaces and parentheses
-            _state, ppid, pgid = data[data.rindex(b")") + 2 :].split(b" ", 3)[:3]
-            rows.append((pid, int(ppid), int(pgid)))
-        except (OSError, ValueError):
+            fields = data[data.rindex(b")") + 2 :].split(b" ", 23)
+            rows.append((pid, Stat(
+                ppid=int(fields[1]), pgid=int(fields[2]),
+                created=int(fields[19]) / _TICKS + boot,  # starttime, in ticks since boot: psutil's create_time
+                cpu=(int(fields[11]) + int(fields[12])) / _TICKS,  # utime + stime
+                rss=int(fields[21]) * _PAGE, zombie=fields[0] == b"Z",
+            )))
+        except (OSError, ValueError, IndexError):
             continue
     return rows
 
 
-class TreeSampler:
-    """CPU and memory of one process and all its descendants.
+def _scan_portable() -> list[tuple[int, Stat]]:
+    """Every process, through psutil (macOS and the rest); on Linux, tests compare it with `_scan_linux`. A figure
+    psutil may not read (another user's process) is 0, and a creation time of 0 puts it in no tree."""
+    rows = []
+    for proc in psutil.process_iter(["ppid", "create_time", "cpu_times", "memory_info", "status"]):
+        info = proc.info
+        times, memory = info["cpu_times"], info["memory_info"]
+        with contextlib.suppress(OSError):
+            rows.append((proc.pid, Stat(
+                ppid=int(info["ppid"] or 0), pgid=os.getpgid(proc.pid), created=info["create_time"] or 0.0,
+                cpu=times.user + times.system if times is not None else 0.0,
+                rss=memory.rss if memory is not None else 0, zombie=info["status"] == psutil.STATUS_ZOMBIE,
+            )))
+    return rows
 
-    `cpu_percent` is measured since the previous `sample()` (psutil's non-blocking mode), so the
-    psutil handles are cached between samples; a process seen for the first time counts 0 % CPU
-    until the next sample. `memory_rss` is the sum of the resident set sizes of the tree.
+
+class TreeSampler:
+    """CPU and memory of one process and all its descendants, from a reading of the process table.
+
+    `cpu_percent` is measured since the previous `sample()`, per process as psutil's non-blocking
+    `cpu_percent` does (100 is one core; a process seen for the first time counts 0 % until the next
+    sample); `memory_rss` is the sum of the resident set sizes of the tree.
     """
 
     def __init__(self, leader: ProcessIdentity) -> None:
         self._leader = leader
-        self._cache: dict[int, psutil.Process] = {}
+        self._cpu: dict[ProcessIdentity, float] = {}  # each member's cpu seconds at the previous sample
         self._seen: tuple[ProcessIdentity, ...] = ()
         self.last: tuple[float, int] | None = None  # the latest sample, for readers that must not take one
         self.taken_at: float | None = None  # when `last` was taken (time.monotonic())
 
     def sample(self, table: ProcessTable) -> tuple[float, int] | None:
         """(cpu_percent, rss bytes) of the tree in `table`, or None when the leader is no longer alive."""
-        leader = self._cached(self._leader.pid, self._leader.create_time)
-        if leader is None:
-            self._cache.clear()
+        members = table.tree(self._leader)
+        if members is None:
+            self._cpu.clear()
             return None
-        with leader.oneshot():  # its /proc/PID/stat is read once for the check and the sample below
-            if not running(leader):
-                self._cache.clear()
-                return None
-            return self._sample(leader, table)
-
-    def _sample(self, leader: psutil.Process, table: ProcessTable) -> tuple[float, int]:
-        members = [leader] + [self._keep(p) for p in table.descendants(leader)]
+        elapsed = table.read_at - self.taken_at if self.taken_at is not None else 0.0
         cpu, rss = 0.0, 0
-        for proc in members:
-            try:
-                with proc.oneshot():
-                    cpu += proc.cpu_percent(None)
-                    rss += proc.memory_info().rss
-            except _GONE:
-                continue
-        self._cache = {p.pid: p for p in members}
-        self._seen = tuple(i for i in map(identity_of, members[1:]) if i is not None)
+        for identity, stat in members:
+            before = self._cpu.get(identity)
+            if before is not None and elapsed > 0:
+                cpu += round(max(0.0, stat.cpu - before) / elapsed * 100, 1)
+            rss += stat.rss
+        self._cpu = {identity: stat.cpu for identity, stat in members}
+        self._seen = tuple(identity for identity, _stat in members[1:])
         self.last = (cpu, rss)
-        self.taken_at = time.monotonic()
+        self.taken_at = table.read_at
         return self.last
 
     def seen(self) -> tuple[ProcessIdentity, ...]:
         """The descendants found by the last sample: a stop looks for them even after the leader died."""
         return self._seen
-
-    def _cached(self, pid: int, created: float) -> psutil.Process | None:
-        proc = self._cache.get(pid)
-        if proc is not None and same_start(proc.create_time(), created):
-            return proc
-        return process(ProcessIdentity(pid, created))
-
-    def _keep(self, fresh: psutil.Process) -> psutil.Process:
-        old = self._cache.get(fresh.pid)
-        with contextlib.suppress(*_GONE):
-            if old is not None and same_start(old.create_time(), fresh.create_time()):
-                return old
-        return fresh
