@@ -5,6 +5,7 @@ compiled (`sentinel.cli.output.yaml_pattern`)."""
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from dataclasses import dataclass
@@ -36,8 +37,10 @@ class Loaded:
 
 def loaded_by(report: Path, *args: str) -> Loaded:
     """Run `sentinel ARGS…` (its exit status does not matter); what it loaded. `report` is a scratch file."""
+    # Without coverage's start-up in the child (the suite measures subprocesses): it imports `socket` and more itself.
+    env = {key: value for key, value in os.environ.items() if not key.startswith("COVERAGE_PROCESS_")}
     done = subprocess.run([sys.executable, "-c", _RUN, str(report), *args], capture_output=True, text=True,
-                          timeout=60, check=False)
+                          timeout=60, check=False, env=env)
     assert report.exists(), done.stderr
     data = json.loads(report.read_text())
     return Loaded(data["modules"], data["yaml_patterns"])

@@ -17,9 +17,11 @@ from tests.support.wait import wait_for
 
 pytestmark = pytest.mark.skipif(sys.platform != "linux", reason="compares the /proc scan with psutil's")
 
-PARENT = """
+CHILD = "x = b'x' * (16 * 1024 * 1024); print('ready', flush=True); import time; time.sleep(60)"
+PARENT = f"""
 import subprocess, sys, time
-child = subprocess.Popen([sys.executable, "-c", "x = b'x' * (16 * 1024 * 1024); import time; time.sleep(60)"])
+child = subprocess.Popen([sys.executable, "-c", {CHILD!r}], stdout=subprocess.PIPE)
+child.stdout.readline()  # its memory is all there, and stays so
 zombie = subprocess.Popen(["true"])  # never reaped: a zombie child
 print(child.pid, zombie.pid, flush=True)
 time.sleep(60)
@@ -28,16 +30,16 @@ time.sleep(60)
 
 @pytest.fixture
 def parent() -> Iterator[tuple[subprocess.Popen[str], int, int]]:
-    proc = subprocess.Popen([sys.executable, "-c", PARENT], stdout=subprocess.PIPE, text=True, start_new_session=True)
-    try:
-        assert proc.stdout is not None
-        child, zombie = (int(word) for word in proc.stdout.readline().split())
-        wait_for(lambda: psutil.Process(zombie).status() == psutil.STATUS_ZOMBIE)
-        wait_for(lambda: psutil.Process(child).memory_info().rss > 16 * 1024 * 1024)
-        yield proc, child, zombie
-    finally:
-        os.killpg(proc.pid, 9)
-        proc.wait()
+    with subprocess.Popen([sys.executable, "-c", PARENT], stdout=subprocess.PIPE, text=True,
+                          start_new_session=True) as proc:
+        try:
+            assert proc.stdout is not None
+            child, zombie = (int(word) for word in proc.stdout.readline().split())
+            wait_for(lambda: psutil.Process(zombie).status() == psutil.STATUS_ZOMBIE)
+            yield proc, child, zombie
+        finally:
+            os.killpg(proc.pid, 9)
+            proc.wait()
 
 
 def test_the_linux_scan_and_the_portable_one_agree_on_real_processes(
