@@ -49,9 +49,18 @@ from sentinel.state.db import (
     watch_file,
 )
 from sentinel.state.models import EventRow, ProcessRow, RevisionRow, RunRow, SourceRow, as_stored, bind_tables
-from sentinel.state.values import RUN_OUTCOMES, RUN_TRIGGERS, Event, Revision, Run, SourceRecord, StoredProcess
+from sentinel.state.values import (
+    RUN_OUTCOMES,
+    RUN_TRIGGERS,
+    Event,
+    NewEvent,
+    Revision,
+    Run,
+    SourceRecord,
+    StoredProcess,
+)
 
-__all__ = ["KEEP_EVENTS", "KEEP_REVISIONS", "Event", "Revision", "Run", "Store", "StoredProcess"]
+__all__ = ["KEEP_EVENTS", "KEEP_REVISIONS", "Event", "NewEvent", "Revision", "Run", "Store", "StoredProcess"]
 
 KEEP_EVENTS = 10_000
 PRUNE_EVENTS_EVERY = 500  # events added between two prunes
@@ -61,6 +70,7 @@ _V = TypeVar("_V")
 
 _KIND = re.compile(r"[a-z][a-z0-9_]*\Z")
 _ROWS_PER_INSERT = 50  # 17 columns each: well under SQLite's bound-parameter limit
+_EVENTS_PER_INSERT = 150  # 5 columns each: as far under it
 
 
 class Store:
@@ -178,18 +188,34 @@ class Store:
                   revision: str | None = None) -> Event:
         """Record an event (while the git source's commit `revision` is in force, if one is). Line breaks in
         `message` become "; " so it stays one line."""
-        if not _KIND.match(kind):
-            raise ValueError(f"event kind must be snake_case, got {kind!r}")
-        at = as_stored(at)
-        text = "; ".join(part.strip() for part in message.splitlines() if part.strip())
+        return self.add_events([NewEvent(kind, message, at, process, revision)])[0]
+
+    def add_events(self, new: Sequence[NewEvent]) -> list[Event]:
+        """Record several events in one transaction (all or none), in order: a pass's events cost one insert
+        (cold start, docs/contract.md#performance-budgets). Each as `add_event` records it."""
+        events: list[Event] = []
+        for event in new:
+            if not _KIND.match(event.kind):
+                raise ValueError(f"event kind must be snake_case, got {event.kind!r}")
+            text = "; ".join(part.strip() for part in event.message.splitlines() if part.strip())
+            events.append(Event(0, as_stored(event.at), event.process, event.kind, text, event.revision))
+        if not events:
+            return events
         table = self._tables.event
         with self._writing():
-            event_id = table.insert(at=at, process=process, kind=kind, message=text, revision=revision).execute()
-            prune = self._events_since_prune + 1 >= PRUNE_EVENTS_EVERY
+            for start in range(0, len(events), _EVENTS_PER_INSERT):
+                chunk = events[start : start + _EVENTS_PER_INSERT]
+                rows = [{"at": e.at, "process": e.process, "kind": e.kind, "message": e.message,
+                         "revision": e.revision} for e in chunk]
+                last_id = int(table.insert_many(rows).execute())
+                # One statement under the write lock: AUTOINCREMENT gives its rows consecutive ids, the last one last.
+                first_id = last_id - len(chunk) + 1
+                events[start : start + len(chunk)] = [replace(e, id=first_id + i) for i, e in enumerate(chunk)]
+            prune = self._events_since_prune + len(events) >= PRUNE_EVENTS_EVERY
             if prune:
                 self._delete_oldest(table, KEEP_EVENTS)
-        self._events_since_prune = 0 if prune else self._events_since_prune + 1
-        return Event(int(event_id), at, process, kind, text, revision)
+        self._events_since_prune = 0 if prune else self._events_since_prune + len(events)
+        return events
 
     def events(self, *, process: str | None = None, kinds: Collection[str] = (), limit: int | None = 20,
                after: int | None = None, before: int | None = None) -> list[Event]:
