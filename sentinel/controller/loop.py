@@ -129,11 +129,12 @@ class Controller:
 
     # --- desired state ------------------------------------------------------------------------
 
-    def set_config(self, loaded: Loaded, path: str) -> None:
-        """Make `loaded` the desired state (the caller has validated it)."""
+    def set_config(self, loaded: Loaded, path: str, desired: dict[str, DesiredProcess] | None = None) -> None:
+        """Make `loaded` the desired state (the caller has validated it); `desired`: its instances, when the caller
+        has expanded them already."""
         self.loaded, self.path, self.config_error = loaded, path, None
         self._secrets = all_secrets(loaded.tainted, min_length=EVENT_MASK_MIN)
-        self.desired = expand(loaded.config, loaded.env_files, loaded.watched)
+        self.desired = expand(loaded.config, loaded.env_files, loaded.watched) if desired is None else desired
         # Events name keys (`env.API_TOKEN changed`): they mask only what the config took in. What the API sends of
         # a child's output or echoes of a request also masks the values of secret-looking variables.
         self._answer_secrets = self._secrets | named_secret_values(
