@@ -12,7 +12,6 @@ import concurrent.futures
 import contextlib
 import fcntl
 import functools
-import gc
 import os
 import signal
 import socket
@@ -408,7 +407,11 @@ class Daemon:
                 return  # a stop asked for before the loop ran: start nothing, adopt nothing, exit cleanly
             listening = self._listen()
             tcp = self._listen_tcp()
-            await self._start_everything()
+            self.controller.restore(self.store.processes())
+            await self.controller.take_strays()
+            self.controller.jobs.reattach(self.runtime.running())
+            self.scheduler.catch_up()
+            await self.controller.run_pass()
             from sentinel.controller.watch import watch_config
 
             servers += self._servers(listening, tcp)
@@ -445,15 +448,6 @@ class Daemon:
             self._loader.shutdown(wait=False, cancel_futures=True)
             await self.controller.writer.drain(timeout=DRAIN_TIMEOUT)
             self.store.close()
-
-    async def _start_everything(self) -> None:
-        """Adopt what the last reconciler left running, then the first pass starts the rest."""
-        self.controller.restore(self.store.processes())
-        await self.controller.take_strays()
-        self.controller.jobs.reattach(self.runtime.running())
-        self.scheduler.catch_up()
-        await self.controller.run_pass()
-        gc.enable()  # every process has been started: `up` paused collections for the cold start
 
     def _follow_changes(self, watch_config: Callable[..., Coroutine[None, None, None]],
                         stop_watching: asyncio.Event) -> asyncio.Task[None]:

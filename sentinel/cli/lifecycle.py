@@ -6,12 +6,9 @@ to it through the client, or start a detached one.
 
 from __future__ import annotations
 
-import contextlib
-import gc
 import os
 import sys
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -106,40 +103,25 @@ def up(*, file: str, env: str | None, detach: bool, log_format: LogFormat | None
 
     if detach:
         early_signals.release()  # this process only starts the reconciler: a signal stops it as any command
-    with _collections_paused(not detach):
-        sd = state_dir()
-        if git is not None:
-            file = _git_bootstrap(sd, git, ref=ref, path=source_path, interval=interval,
-                                  require_signed=require_signed, allowed_signers=allowed_signers)
-        path = os.path.abspath(file)
-        host = _host_to_be(sd, hostname, labels)
-        loaded = load(path, env=env, host=host)  # an invalid file exits 2 before anything starts
-        if detach:
-            if client().alive():
-                raise DaemonRunning(f"a reconciler is already running on {sd.root}")
-            pid = start_detached(sd, path, env, log_format=log_format, hostname=hostname, labels=labels)
-            click.echo(f"reconciler started (pid {pid}); state in {sd.root}, its log in {sd.daemon_log}")
-            if wait:
-                _apply_and_wait(client(), path, env, timeout, since_start=True)
-            return
-        from sentinel.daemon import DaemonOptions, run
+    sd = state_dir()
+    if git is not None:
+        file = _git_bootstrap(sd, git, ref=ref, path=source_path, interval=interval, require_signed=require_signed,
+                              allowed_signers=allowed_signers)
+    path = os.path.abspath(file)
+    host = _host_to_be(sd, hostname, labels)
+    loaded = load(path, env=env, host=host)  # an invalid file exits 2 before anything starts
+    if detach:
+        if client().alive():
+            raise DaemonRunning(f"a reconciler is already running on {sd.root}")
+        pid = start_detached(sd, path, env, log_format=log_format, hostname=hostname, labels=labels)
+        click.echo(f"reconciler started (pid {pid}); state in {sd.root}, its log in {sd.daemon_log}")
+        if wait:
+            _apply_and_wait(client(), path, env, timeout, since_start=True)
+        return
+    from sentinel.daemon import DaemonOptions, run
 
-        run(DaemonOptions(config=path, environment=env, state_dir=sd, strict=debugging(), log_format=log_format,
-                          log_file=Path(log_file) if log_file else None, host=host), loaded)
-
-
-@contextlib.contextmanager
-def _collections_paused(paused: bool) -> Iterator[None]:
-    """The reconciler's cold start (docs/contract.md#performance-budgets) without the garbage collector: importing
-    and validating make some 140 collections (about 60 ms for 200 processes, most of them while the reconciler's
-    modules are imported) of objects that mostly live on. The reconciler collects again once its first pass has
-    started every process (`Daemon.serve`, which also hands the memory back soon after); and on the way out."""
-    if paused:
-        gc.disable()
-    try:
-        yield
-    finally:
-        gc.enable()
+    run(DaemonOptions(config=path, environment=env, state_dir=sd, strict=debugging(), log_format=log_format,
+                      log_file=Path(log_file) if log_file else None, host=host), loaded)
 
 
 def _host_to_be(sd: StateDir, hostname: str | None, labels: tuple[str, ...]) -> Host:

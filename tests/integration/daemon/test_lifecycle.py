@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import contextlib
-import gc
 import json
 import os
 import signal
@@ -12,7 +11,6 @@ import stat
 import subprocess
 import sys
 from collections.abc import Callable
-from pathlib import Path
 
 import psutil
 
@@ -182,31 +180,3 @@ def test_a_start_a_restart_and_a_stop_record_every_process_and_event_once_in_ord
     assert events()[-1] == ("shutdown", None)
     assert [line.split()[:2] for line in r.cli("status").stdout.splitlines()[1:]] == [
         ["db", "stopped"], ["web.0", "stopped"], ["web.1", "stopped"]]
-
-
-# `sentinel up`, telling on SIGUSR2 whether the garbage collector runs (`gc.isenabled()`) into the file `said`.
-GC_TOLD = (
-    "import gc, pathlib, runpy, signal, sys\n"
-    "signal.signal(signal.SIGUSR2, lambda *_: pathlib.Path({said!r}).write_text(str(gc.isenabled())))\n"
-    "sys.argv[0] = 'sentinel'\n"
-    "runpy.run_module('sentinel', run_name='__main__', alter_sys=True)\n"
-)
-
-
-def test_the_cold_start_pauses_garbage_collection_only_until_everything_is_started(
-        make_reconciler: Callable[..., Reconciler], tmp_path: Path) -> None:
-    """`up` pauses the collector while it imports, loads and starts (docs/architecture.md#speed); a reconciler
-    that answers has started everything and collects again, and `up` with a bad file leaves it collecting."""
-    r = make_reconciler(TWO)
-    said = tmp_path / "gc"
-    r.process = subprocess.Popen(
-        [sys.executable, "-c", GC_TOLD.format(said=str(said)), "--state-dir", str(r.home), "up", "-f", str(r.config)],
-        stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    wait_for(r.client.alive, timeout=15.0)
-    r.signal(signal.SIGUSR2)
-    wait_for(lambda: said.exists() and said.read_text(), timeout=10.0)
-    assert said.read_text() == "True"
-    bad = tmp_path / "bad.yaml"
-    bad.write_text("processes: {a: {command: sleep 1000, restart: {policy: alway}}}\n")
-    assert r.cli("up", "-f", str(bad)).exit_code == 2
-    assert gc.isenabled()
