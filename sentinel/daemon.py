@@ -34,7 +34,7 @@ from sentinel.log import configure, get_logger
 from sentinel.logsettings import LogFormat
 from sentinel.paths import StateDir, open_private
 from sentinel.reconcile.descriptors import DescriptorBudget
-from sentinel.reconcile.desired import digest
+from sentinel.reconcile.desired import DesiredProcess, digest, expand
 from sentinel.reconcile.observed import ExitStatus, ProcessIdentity
 from sentinel.runtime import memory
 from sentinel.runtime.manager import Runtime
@@ -235,21 +235,20 @@ class Daemon:
                 self._save_revision(loaded, new)
             return False
         self._taken = (new, tuple(loaded.files))
-        changes = self._changes(loaded)
+        desired = expand(loaded.config, loaded.env_files, loaded.watched)
+        changes = self._changes(desired)
         self.controller.revision = commit
-        self.controller.set_config(loaded, self.path)
+        self.controller.set_config(loaded, self.path, desired)
         self.scheduler.changed()
         self.controller.event("config_applied", f"config {self.path} applied ({why})")
         self._report_api_change(loaded)
         self._save_revision(loaded, new, changes)
         return True
 
-    def _changes(self, loaded: Loaded) -> list[str]:
-        """What making `loaded` the desired state changes, as `diff` prints it (`sentinel history`)."""
-        from sentinel.reconcile.desired import expand
+    def _changes(self, desired: Mapping[str, DesiredProcess]) -> list[str]:
+        """What making `desired` the desired state changes, as `diff` prints it (`sentinel history`)."""
         from sentinel.reconcile.render import diff_lines
 
-        desired = expand(loaded.config, loaded.env_files, loaded.watched)
         return diff_lines(self.controller.plan_for(desired, self.clock.monotonic()))
 
     def _save_revision(self, loaded: Loaded, config_digest: str, changes: list[str] | None = None) -> None:

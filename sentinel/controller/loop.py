@@ -57,7 +57,7 @@ from sentinel.runtime.streams import Fanout
 from sentinel.signames import short_signal_name, signal_number
 from sentinel.state.convert import identity_of, to_record, to_stored
 from sentinel.state.store import Store, StoredProcess
-from sentinel.state.values import iso
+from sentinel.state.values import NewEvent, iso
 from sentinel.states import Health, IllegalMove, ProcessState, can_move, check_move
 
 if TYPE_CHECKING:
@@ -116,6 +116,7 @@ class Controller:
         self._leftovers: dict[str, tuple[tuple[int, ...], float]] = {}  # instance → (pids, SIGKILL at), waited for
         self._tasks: set[asyncio.Task[None]] = set()
         self._unsaved: dict[str, None] | None = None  # records kept during a pass, written together at its end
+        self._unsaved_events: list[NewEvent] | None = None  # and its events, after them
         self._wake = asyncio.Event()
         self._changed = asyncio.Condition()
         self.journal: list[str] = []  # what was done, newest last (bounded)
@@ -130,11 +131,12 @@ class Controller:
 
     # --- desired state ------------------------------------------------------------------------
 
-    def set_config(self, loaded: Loaded, path: str) -> None:
-        """Make `loaded` the desired state (the caller has validated it)."""
+    def set_config(self, loaded: Loaded, path: str, desired: dict[str, DesiredProcess] | None = None) -> None:
+        """Make `loaded` the desired state (the caller has validated it); `desired`: its instances, when the caller
+        has expanded them already."""
         self.loaded, self.path, self.config_error = loaded, path, None
         self._secrets = all_secrets(loaded.tainted, min_length=EVENT_MASK_MIN)
-        self.desired = expand(loaded.config, loaded.env_files, loaded.watched)
+        self.desired = expand(loaded.config, loaded.env_files, loaded.watched) if desired is None else desired
         # Events name keys (`env.API_TOKEN changed`): they mask only what the config took in. What the API sends of
         # a child's output or echoes of a request also masks the values of secret-looking variables.
         self._answer_secrets = self._secrets | named_secret_values(
@@ -285,7 +287,7 @@ class Controller:
 
     def _execute_all(self, actions: tuple[Action, ...], now: float) -> None:
         """Execute a plan's actions in order; their records and events are written in one transaction."""
-        with self.writer.batch(), self._records_together():
+        with self._records_together():
             for action in actions:
                 try:
                     self._execute(action, now)
@@ -294,16 +296,22 @@ class Controller:
 
     @contextlib.contextmanager
     def _records_together(self) -> Iterator[None]:
-        """The records kept inside are written once each, together, on the way out (still inside the pass's
-        transaction): a start keeps its record two or three times, and one insert of many rows costs what one
-        row does (cold start, docs/contract.md#performance-budgets)."""
-        self._unsaved = {}
-        try:
-            yield
-        finally:
-            names, self._unsaved = [name for name in self._unsaved if name in self.records], None
-            if names:
-                self.write_safely(self.store.save_processes, [self.stored(name) for name in names])
+        """One transaction (`StateWriter.batch`) for the writes inside, where the records kept are written once
+        each, together, on the way out, then the events recorded inside, in order: a start keeps its record two
+        or three times and makes an event, and one insert of many rows costs what one row does (cold start,
+        docs/contract.md#performance-budgets). Live readers get the events once they are stored, as ever.
+        Nothing inside may wait (await): the transaction would stay open meanwhile."""
+        with self.writer.batch():
+            self._unsaved, self._unsaved_events = {}, []
+            try:
+                yield
+            finally:
+                names, self._unsaved = [name for name in self._unsaved if name in self.records], None
+                events, self._unsaved_events = self._unsaved_events, None
+                if names:
+                    self.write_safely(self.store.save_processes, [self.stored(name) for name in names])
+                if events:
+                    self.write_safely(self._record_events, events)
 
     def _execute(self, action: Action, now: float) -> None:
         match action:
@@ -603,7 +611,11 @@ class Controller:
         self.journal.append(message)
         del self.journal[:-1000]
         at = self.clock.now_utc()
-        self.write_safely(self._record_event, kind, message, process, at)
+        new = NewEvent(kind, message, at, process)
+        if self._unsaved_events is not None:  # a pass's: written at its end (`_records_together`)
+            self._unsaved_events.append(new)
+        else:
+            self.write_safely(self._record_events, [new])
         self.notify(kind, message, process=process, exit_code=exit_code, at=at)
 
     def notify(self, kind: str, message: str, *, process: str | None, exit_code: int | None, at: datetime) -> None:
@@ -613,14 +625,16 @@ class Controller:
                             group=d.group if d is not None else None, reason=message,
                             exit_code=exit_code, at=iso(at) or "")
 
-    def _record_event(self, kind: str, message: str, process: str | None, at: datetime) -> None:
-        """Store an event, then send it to the `/v1/events?follow=true` readers with the fields of `GET /v1/events`
-        (its id included: it is the cursor of that list)."""
+    def _record_events(self, new: list[NewEvent]) -> None:
+        """Store events, then send them to the `/v1/events?follow=true` readers with the fields of `GET /v1/events`
+        (their ids included: the cursor of that list)."""
         revision = self.revision.short if self.revision is not None else None
-        stored = self.store.add_event(kind, message, process=process, at=at, revision=revision)
+        stored = self.store.add_events([replace(event, revision=revision) for event in new])
         if self.events.active:
-            self.events.publish(kind, {"id": stored.id, "at": iso(stored.at), "process": process, "kind": kind,
-                                       "message": stored.message, "revision": revision}, len(stored.message) + 100)
+            for event in stored:
+                self.events.publish(event.kind, {"id": event.id, "at": iso(event.at), "process": event.process,
+                                                 "kind": event.kind, "message": event.message,
+                                                 "revision": revision}, len(event.message) + 100)
 
     def write_safely(self, write: Callable[..., object], *args: object, **kwargs: object) -> None:
         """Write to state.db without holding up supervision: kept and retried while the database is locked,
@@ -665,22 +679,24 @@ class Controller:
         """Take the records of the previous reconciler and adopt the processes it left running."""
         mono, wall = self.clock.monotonic(), self.clock.now_utc()
         adopted: list[str] = []
-        for name, row in sorted(stored.items()):
-            self.records[name] = to_record(row, mono=mono, wall=wall)
-            identity = identity_of(row)
-            if identity is None or row.state not in (S.RUNNING, S.STARTING, S.STOPPING):
-                continue
-            d = self.spec(name)
-            max_size, keep = (d.log_max_size, d.log_keep) if d else (10_000_000, 5)
-            if self.runtime.adopt(name, identity, row.pgid or identity.pid, log_max_size=max_size, log_keep=keep,
-                                  log_as=overlap_of(name, self.desired), label=self.jobs.label_of_open_run(name)):
-                adopted.append(name)
-                if d is not None:
-                    started = self.records[name].started_at
-                    self._check_health(d, mono if started is None else started)
-                self.event("adopted", f"adopted {name} (pid {identity.pid})", process=name)
-            else:
-                self.event("lost", f"{name} (pid {identity.pid}) ended while no reconciler watched it", process=name)
+        with self._records_together():  # their events in one write
+            for name, row in sorted(stored.items()):
+                self.records[name] = to_record(row, mono=mono, wall=wall)
+                identity = identity_of(row)
+                if identity is None or row.state not in (S.RUNNING, S.STARTING, S.STOPPING):
+                    continue
+                d = self.spec(name)
+                max_size, keep = (d.log_max_size, d.log_keep) if d else (10_000_000, 5)
+                if self.runtime.adopt(name, identity, row.pgid or identity.pid, log_max_size=max_size, log_keep=keep,
+                                      log_as=overlap_of(name, self.desired), label=self.jobs.label_of_open_run(name)):
+                    adopted.append(name)
+                    if d is not None:
+                        started = self.records[name].started_at
+                        self._check_health(d, mono if started is None else started)
+                    self.event("adopted", f"adopted {name} (pid {identity.pid})", process=name)
+                else:
+                    self.event("lost", f"{name} (pid {identity.pid}) ended while no reconciler watched it",
+                               process=name)
         return adopted
 
     async def take_strays(self) -> list[str]:
@@ -804,16 +820,18 @@ class Controller:
         for batch in shutdown_stops(self.desired, running):
             names = [stop.instance for stop in batch]
             self._busy.update(names)
-            for name in names:
-                self._mark_moving(name, S.STOPPING, "reconciler stopping")
+            with self._records_together():  # one write for the batch's `stopping`, not one per process
+                for name in names:
+                    self._mark_moving(name, S.STOPPING, "reconciler stopping")
             await asyncio.gather(*(self.stop_tree(n, force=force) for n in names), return_exceptions=True)
-            for stop in batch:
-                self.jobs.ended(stop.instance, outcome="stopped")
-                self.runtime.release(stop.instance)
-                record = self.records.get(stop.instance)
-                if record is not None:
-                    self.keep(stop.instance, record_after(stop, record, self.spec(stop.instance),
-                                                          self.clock.monotonic()))
+            with self._records_together():  # and one for what they ended as
+                for stop in batch:
+                    self.jobs.ended(stop.instance, outcome="stopped")
+                    self.runtime.release(stop.instance)
+                    record = self.records.get(stop.instance)
+                    if record is not None:
+                        self.keep(stop.instance, record_after(stop, record, self.spec(stop.instance),
+                                                              self.clock.monotonic()))
         self.event("shutdown", f"stopped {len(running)} processes; reconciler exiting")
         self.notifier.close()
 
@@ -822,9 +840,9 @@ class Controller:
         self.closing = True
         self.health.close()
         self.wake()
-        for name in self.runtime.running():
-            if name in self.records:
-                self.write_safely(self.store.save_process, self.stored(name))
+        kept = [self.stored(name) for name in self.runtime.running() if name in self.records]
+        if kept:
+            self.write_safely(self.store.save_processes, kept)
         self.runtime.detach()
         self.event("shutdown", "reconciler exiting; processes left running for the next one")
         self.notifier.close()

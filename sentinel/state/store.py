@@ -24,8 +24,9 @@ from __future__ import annotations
 
 import os
 import re
+import sqlite3
 import threading
-from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager, suppress
 from dataclasses import replace
 from datetime import UTC, datetime
@@ -48,10 +49,28 @@ from sentinel.state.db import (
     state_error,
     watch_file,
 )
-from sentinel.state.models import EventRow, ProcessRow, RevisionRow, RunRow, SourceRow, as_stored, bind_tables
-from sentinel.state.values import RUN_OUTCOMES, RUN_TRIGGERS, Event, Revision, Run, SourceRecord, StoredProcess
+from sentinel.state.models import (
+    EventRow,
+    ProcessRow,
+    RevisionRow,
+    RunRow,
+    SourceRow,
+    as_stored,
+    bind_tables,
+    execute,
+)
+from sentinel.state.values import (
+    RUN_OUTCOMES,
+    RUN_TRIGGERS,
+    Event,
+    NewEvent,
+    Revision,
+    Run,
+    SourceRecord,
+    StoredProcess,
+)
 
-__all__ = ["KEEP_EVENTS", "KEEP_REVISIONS", "Event", "Revision", "Run", "Store", "StoredProcess"]
+__all__ = ["KEEP_EVENTS", "KEEP_REVISIONS", "Event", "NewEvent", "Revision", "Run", "Store", "StoredProcess"]
 
 KEEP_EVENTS = 10_000
 PRUNE_EVENTS_EVERY = 500  # events added between two prunes
@@ -60,7 +79,6 @@ KEEP_REVISIONS = 50
 _V = TypeVar("_V")
 
 _KIND = re.compile(r"[a-z][a-z0-9_]*\Z")
-_ROWS_PER_INSERT = 50  # 17 columns each: well under SQLite's bound-parameter limit
 
 
 class Store:
@@ -76,6 +94,7 @@ class Store:
         self._lock = threading.RLock()
         self._events_since_prune = 0
         self._next_numbers: dict[str, int] = {}  # job → the number its next run gets
+        self._insert_sql: dict[tuple[str, tuple[str, ...], bool], str] = {}  # `_insert_each`'s statements
         self.recovered: str | None = opened.recovered
         """Set when the file was corrupt and replaced: "state.db was corrupt (…); moved to …"."""
 
@@ -161,10 +180,8 @@ class Store:
         rows = [_process_row(process, now) for process in processes]
         if not rows:
             return
-        table = self._tables.process
         with self._writing():
-            for start in range(0, len(rows), _ROWS_PER_INSERT):
-                table.insert_many(rows[start : start + _ROWS_PER_INSERT]).on_conflict_replace().execute()
+            self._insert_each(self._tables.process, rows, replace=True)
 
     def delete_process(self, name: str) -> None:
         """Forget a process (pruned from the config). Deleting an unknown name does nothing."""
@@ -178,18 +195,31 @@ class Store:
                   revision: str | None = None) -> Event:
         """Record an event (while the git source's commit `revision` is in force, if one is). Line breaks in
         `message` become "; " so it stays one line."""
-        if not _KIND.match(kind):
-            raise ValueError(f"event kind must be snake_case, got {kind!r}")
-        at = as_stored(at)
-        text = "; ".join(part.strip() for part in message.splitlines() if part.strip())
+        return self.add_events([NewEvent(kind, message, at, process, revision)])[0]
+
+    def add_events(self, new: Sequence[NewEvent]) -> list[Event]:
+        """Record several events in one transaction (all or none), in order: a pass's events cost one insert
+        (cold start, docs/contract.md#performance-budgets). Each as `add_event` records it."""
+        events: list[Event] = []
+        for event in new:
+            if not _KIND.match(event.kind):
+                raise ValueError(f"event kind must be snake_case, got {event.kind!r}")
+            text = "; ".join(part.strip() for part in event.message.splitlines() if part.strip())
+            events.append(Event(0, as_stored(event.at), event.process, event.kind, text, event.revision))
+        if not events:
+            return events
         table = self._tables.event
         with self._writing():
-            event_id = table.insert(at=at, process=process, kind=kind, message=text, revision=revision).execute()
-            prune = self._events_since_prune + 1 >= PRUNE_EVENTS_EVERY
+            last_id = self._insert_each(table, [{"at": e.at, "process": e.process, "kind": e.kind,
+                                                 "message": e.message, "revision": e.revision} for e in events])
+            # Inserted in order under the write lock: AUTOINCREMENT gave them consecutive ids, the last one last.
+            first_id = last_id - len(events) + 1
+            events = [replace(event, id=first_id + i) for i, event in enumerate(events)]
+            prune = self._events_since_prune + len(events) >= PRUNE_EVENTS_EVERY
             if prune:
                 self._delete_oldest(table, KEEP_EVENTS)
-        self._events_since_prune = 0 if prune else self._events_since_prune + 1
-        return Event(int(event_id), at, process, kind, text, revision)
+        self._events_since_prune = 0 if prune else self._events_since_prune + len(events)
+        return events
 
     def events(self, *, process: str | None = None, kinds: Collection[str] = (), limit: int | None = 20,
                after: int | None = None, before: int | None = None) -> list[Event]:
@@ -405,6 +435,22 @@ class Store:
                 return
             with self._db.atomic():
                 yield
+
+    def _insert_each(self, table: type[pw.Model], rows: Sequence[Mapping[str, object]], *,
+                     replace: bool = False) -> int:
+        """Insert `rows` (column → value, the same columns each; `replace`: or replace the row of the same key) in
+        the open transaction: one statement, prepared once, run for each row (sqlite3's `executemany`). One
+        statement of many rows would be a new one for every number of rows, and sqlite3 keeps the statements it
+        prepared: 150 sizes of the event insert kept 8.5 MB. Returns the id of the last row inserted."""
+        fields = [table._meta.fields[column] for column in rows[0]]
+        key = (table._meta.table_name, tuple(rows[0]), replace)
+        sql = self._insert_sql.get(key)
+        if sql is None:
+            query = table.insert(rows[0])
+            sql = self._insert_sql[key] = (query.on_conflict_replace() if replace else query).sql()[0]
+        cursor: sqlite3.Cursor = self._db.cursor()  # type: ignore[no-untyped-call]
+        cursor.executemany(sql, [[field.db_value(row[field.name]) for field in fields] for row in rows])
+        return int(execute(self._db, "SELECT last_insert_rowid()").fetchone()[0])
 
     def _read(self, query: pw.ModelSelect[Any], decode: Callable[[Any], _V]) -> list[_V]:
         """`decode` of each row of `query`; a row that does not decode (bad JSON, time, state) is a StateError

@@ -42,6 +42,17 @@ class StoredProcess:
 
 
 @dataclass(frozen=True, slots=True)
+class NewEvent:
+    """An event to record (`Store.add_events`): what `Event` holds before state.db gives it its id."""
+
+    kind: str
+    message: str
+    at: datetime
+    process: str | None = None
+    revision: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class Event:
     """One line of `sentinel events`: what the reconciler did or noticed, and why.
 

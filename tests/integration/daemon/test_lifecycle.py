@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
+import json
 import os
 import signal
+import sqlite3
 import stat
 import subprocess
 import sys
@@ -144,3 +147,36 @@ def test_a_hard_descriptor_limit_too_low_leaves_what_does_not_fit_pending(
     wait_for(settled, timeout=30, message=lambda: str(r.rows()))
     pending = [row for row in r.rows().values() if row["state"] == "pending"]
     assert pending and all(row["reason"].startswith("not started: too few file descriptors") for row in pending)
+
+
+def test_a_start_a_restart_and_a_stop_record_every_process_and_event_once_in_order(
+        make_reconciler: Callable[..., Reconciler]) -> None:
+    """A pass's records and events, the adoptions of a restart, `down --keep`'s records and the shutdown's are each
+    written together (docs/architecture.md, state.db): what they record, and in which order, is as one by one."""
+    r = make_reconciler(TWO)
+    r.start()
+    pids = {name: r.wait_state(name, "running")["pid"] for name in ("db", "web.0", "web.1")}
+
+    def events() -> list[tuple[str, str | None]]:
+        """Every event in state.db in the order of its ids (`sentinel events` as it lists them)."""
+        listed = json.loads(r.cli("events", "--json", "-n", "100").output)
+        with contextlib.closing(sqlite3.connect(f"file:{r.state_dir.db}?mode=ro", uri=True)) as db:
+            rows = db.execute("SELECT kind, process FROM event ORDER BY id").fetchall()
+        assert [(event["kind"], event["process"]) for event in listed] == rows
+        return rows
+
+    started = [("config_applied", None), ("started", "db"), ("started", "web.0"), ("started", "web.1")]
+    assert events() == started
+    assert r.cli("down", "--keep").exit_code == 0
+    assert r.wait_exit() == 0
+    r.start()
+    for name, pid in pids.items():
+        assert r.wait_state(name, "running")["pid"] == pid
+    assert events() == [*started, ("shutdown", None), ("config_applied", None),
+                        ("adopted", "db"), ("adopted", "web.0"), ("adopted", "web.1")]
+    r.signal(signal.SIGTERM)
+    assert r.wait_exit() == 0
+    assert all(map(gone, pids.values()))
+    assert events()[-1] == ("shutdown", None)
+    assert [line.split()[:2] for line in r.cli("status").stdout.splitlines()[1:]] == [
+        ["db", "stopped"], ["web.0", "stopped"], ["web.1", "stopped"]]

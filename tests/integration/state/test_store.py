@@ -11,6 +11,7 @@ import pytest
 from sentinel.errors import StateError
 from sentinel.state import Event, Revision, Store, StoredProcess
 from sentinel.state.store import KEEP_EVENTS, KEEP_REVISIONS, PRUNE_EVENTS_EVERY
+from sentinel.state.values import NewEvent
 from sentinel.states import ProcessState
 from tests.integration.state.support import T0, raw, scalar
 
@@ -137,6 +138,23 @@ def test_add_event_returns_what_events_reads_back(store: Store) -> None:
     assert store.events() == [added]
 
 
+def test_add_events_records_them_in_order_with_the_ids_events_reads_back(store: Store) -> None:
+    store.add_event("started", "before", at=T0)
+    new = [NewEvent("started", f"web.{i} started\n  again", T0 + timedelta(seconds=i), f"web.{i}",
+                    "abc1234" if i % 2 else None) for i in range(160)]  # more than one insert's worth
+    added = store.add_events(new)
+    assert [event.message for event in added] == [f"web.{i} started; again" for i in range(160)]
+    assert [event.id for event in added] == list(range(2, 162))
+    assert store.events(limit=None)[1:] == added
+    assert store.add_events([]) == []
+
+
+def test_add_events_with_one_bad_kind_records_none_of_them(store: Store) -> None:
+    with pytest.raises(ValueError, match="snake_case"):
+        store.add_events([NewEvent("started", "fine", T0), NewEvent("Not-A-Kind", "bad", T0)])
+    assert store.events() == []
+
+
 def test_events_come_newest_last_and_limit_keeps_the_newest(store: Store) -> None:
     for i in range(30):
         store.add_event("started", f"event {i}", process="web", at=T0 + timedelta(seconds=i))
@@ -191,6 +209,8 @@ def test_old_events_are_pruned_at_open_and_every_few_hundred_events(db_path: Pat
         store.add_event("started", "the one that prunes", at=T0)
         assert scalar(db_path, "SELECT count(*) FROM event") == KEEP_EVENTS
         assert store.events(limit=1)[0].message == "the one that prunes"
+        store.add_events([NewEvent("started", f"many {i}", T0) for i in range(PRUNE_EVENTS_EVERY + 1)])
+        assert scalar(db_path, "SELECT count(*) FROM event") == KEEP_EVENTS  # a batch past the count prunes too
 
 
 # Config revisions
