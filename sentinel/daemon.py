@@ -63,6 +63,27 @@ class _NotYet:
 _NOT_YET = _NotYet()
 
 
+class Handover:
+    """The config `up` loaded, handed to the reconciler that takes it (`take`): from then on the reconciler's
+    record of the config in force is its only reference, so a reload lets the first config go (before, `up`'s
+    and `run`'s frames held it for the reconciler's whole life: one config's worth of memory, measured 0.1 MB
+    for 50 processes)."""
+
+    def __init__(self, loaded: Loaded) -> None:
+        self._loaded: Loaded | None = loaded
+
+    @property
+    def loaded(self) -> Loaded:
+        """The config, before it is taken."""
+        if self._loaded is None:
+            raise RuntimeError("the config was taken already")
+        return self._loaded
+
+    def take(self) -> Loaded:
+        loaded, self._loaded = self.loaded, None
+        return loaded
+
+
 @dataclass(frozen=True, slots=True)
 class DaemonOptions:
     config: str  # absolute path of the config file
@@ -541,21 +562,21 @@ class Daemon:
                 return
 
 
-def run(options: DaemonOptions, loaded: Loaded | None = None, *, clock: Clock | None = None) -> None:
-    """`sentinel up` in the foreground: returns when the reconciler has stopped. `loaded` is the config
+def run(options: DaemonOptions, initial: Handover | None = None, *, clock: Clock | None = None) -> None:
+    """`sentinel up` in the foreground: returns when the reconciler has stopped. `initial` is the config
     the caller already loaded from `options.config`, if it did; `clock` is the system's unless given."""
-    if loaded is None:
-        loaded = load(options.config, env=options.environment, host=options.host)  # ConfigError before anything
+    if initial is None:
+        initial = Handover(load(options.config, env=options.environment, host=options.host))  # ConfigError first
     if early_signals.stop_received():
         return  # asked to stop before anything started: nothing to do
     with state_lock(options.state_dir):
         if options.host is not None:
             _keep_host(options.state_dir, options.host)
-        _configure_log(options, loaded.config.log or ReconcilerLog())
+        _configure_log(options, initial.loaded.config.log or ReconcilerLog())
         started_with = _raise_fd_limit()
 
         async def main() -> None:
-            await Daemon(options, loaded, clock=clock, child_nofile=started_with).serve()
+            await Daemon(options, initial.take(), clock=clock, child_nofile=started_with).serve()
 
         try:
             asyncio.run(main())

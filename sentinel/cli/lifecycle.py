@@ -118,10 +118,12 @@ def up(*, file: str, env: str | None, detach: bool, log_format: LogFormat | None
         if wait:
             _apply_and_wait(client(), path, env, timeout, since_start=True)
         return
-    from sentinel.daemon import DaemonOptions, run
+    from sentinel.daemon import DaemonOptions, Handover, run
 
+    config = Handover(loaded)
+    del loaded  # the reconciler holds the config it takes alone: a reload lets this one go (Handover)
     run(DaemonOptions(config=path, environment=env, state_dir=sd, strict=debugging(), log_format=log_format,
-                      log_file=Path(log_file) if log_file else None, host=host), loaded)
+                      log_file=Path(log_file) if log_file else None, host=host), config)
 
 
 def _host_to_be(sd: StateDir, hostname: str | None, labels: tuple[str, ...]) -> Host:

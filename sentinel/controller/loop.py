@@ -39,7 +39,7 @@ from sentinel.reconcile import records as user_requests
 from sentinel.reconcile.actions import Action, Forget, Plan, Restart, SetState, Start, Stop, Update
 from sentinel.reconcile.convergence import Convergence, convergence
 from sentinel.reconcile.descriptors import DescriptorBudget, not_fitting, shortage
-from sentinel.reconcile.desired import DesiredProcess, expand
+from sentinel.reconcile.desired import DesiredProcess, expand, reuse_unchanged
 from sentinel.reconcile.launch import launch_problem
 from sentinel.reconcile.observed import ExitStatus, ObservedProcess, ProcessIdentity, ProcessRecord
 from sentinel.reconcile.overlap import overlap_of, spec_of
@@ -136,7 +136,8 @@ class Controller:
         has expanded them already."""
         self.loaded, self.path, self.config_error = loaded, path, None
         self._secrets = all_secrets(loaded.tainted, min_length=EVENT_MASK_MIN)
-        self.desired = expand(loaded.config, loaded.env_files, loaded.watched) if desired is None else desired
+        expanded = expand(loaded.config, loaded.env_files, loaded.watched) if desired is None else desired
+        self.desired = reuse_unchanged(self.desired, expanded)
         # Events name keys (`env.API_TOKEN changed`): they mask only what the config took in. What the API sends of
         # a child's output or echoes of a request also masks the values of secret-looking variables.
         self._answer_secrets = self._secrets | named_secret_values(

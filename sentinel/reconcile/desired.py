@@ -88,6 +88,12 @@ class DesiredProcess:
 Desired = Mapping[str, DesiredProcess]
 
 
+def reuse_unchanged(previous: Desired, new: dict[str, DesiredProcess]) -> dict[str, DesiredProcess]:
+    """`new`, with each instance equal to the one in `previous` replaced by that one: what runs keeps the spec it
+    was started from, so an edit that leaves an instance as it was holds one copy of it, not two (memory)."""
+    return {name: old if (old := previous.get(name)) == spec else spec for name, spec in new.items()}
+
+
 def expand(config: Config, env_files: Mapping[str, Mapping[str, str]] | None = None,
            watched: Mapping[str, Mapping[str, str]] | None = None) -> dict[str, DesiredProcess]:
     """Every instance of every process in `config`, keyed by instance name, in name order. `watched`:

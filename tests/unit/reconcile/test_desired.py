@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from sentinel.reconcile.desired import argv_of, changed_fields, digest, expand, is_run_field
+from sentinel.reconcile.desired import argv_of, changed_fields, digest, expand, is_run_field, reuse_unchanged
 from tests.support.simworld import make_config
 
 
@@ -162,3 +162,12 @@ def test_watched_files_are_reload_fields_and_nofile_a_run_field() -> None:
     assert unset.spec_hash != limited.spec_hash
     assert one({"command": "w", "reload": {"command": "w -s reload"}}).reload_argv == ("w", "-s", "reload")
     assert one({"command": "w", "stop": {"mode": "mixed"}}).stop_mode == "mixed"
+
+
+def test_an_edit_keeps_the_instances_it_leaves_as_they_were() -> None:
+    before = expand(make_config({"web": {"command": "serve"}, "db": {"command": "db"}}))
+    after = reuse_unchanged(before, expand(make_config({"web": {"command": "serve"}, "db": {"command": "db2"},
+                                                        "new": {"command": "x"}})))
+    assert after["web"] is before["web"]  # equal: the one the running instance was started from
+    assert after["db"] is not before["db"] and after["db"].argv == ("db2",)
+    assert list(after) == ["db", "new", "web"]
