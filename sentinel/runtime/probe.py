@@ -213,45 +213,38 @@ class ProcessTable:
                    read_at)
 
     def descendants(self, proc: psutil.Process) -> list[psutil.Process]:
-        """Live descendants of `proc` as of this reading. A child is never older than its parent, which
-        keeps out a pid reused since the reading."""
-        found: list[psutil.Process] = []
-        stack = [proc]
-        while stack:
-            parent = stack.pop()
-            try:
-                born = parent.create_time()
-            except _GONE:
-                continue
-            for pid in self.children.get(parent.pid, ()):
-                try:
-                    child = psutil.Process(pid)
-                    if child.create_time() >= born - SLACK:
-                        found.append(child)
-                        stack.append(child)
-                except _GONE:
-                    continue
-        return [p for p in found if running(p)]
+        """Live descendants of `proc` as of this reading, as handles that signal only that process (a pid reused
+        since the reading gets no handle)."""
+        try:
+            born = proc.create_time()
+        except _GONE:
+            return []
+        handles = (process(ProcessIdentity(pid, stat.created)) for pid, stat in self._below(proc.pid, born)
+                   if not stat.zombie)
+        return [handle for handle in handles if handle is not None and running(handle)]
 
     def tree(self, leader: ProcessIdentity) -> list[tuple[ProcessIdentity, Stat]] | None:
         """The leader and its live descendants as this reading saw them, the leader first; None when the leader
-        was not alive then (gone, a zombie, or its pid held by another process). As `descendants`, a child
-        older than its parent is a reused pid, not a child."""
+        was not alive then (gone, a zombie, or its pid held by another process)."""
         stat = self.stats.get(leader.pid)
         if stat is None or stat.zombie or not same_start(stat.created, leader.create_time):
             return None
-        members = [(leader, stat)]
-        stack = [(leader.pid, stat.created)]
+        return [(leader, stat)] + [(ProcessIdentity(pid, found.created), found)
+                                   for pid, found in self._below(leader.pid, stat.created) if not found.zombie]
+
+    def _below(self, pid: int, born: float) -> list[tuple[int, Stat]]:
+        """Every descendant of the process `pid` started at `born`, zombies too. A child is never older than its
+        parent, which keeps out a pid reused since the parent started."""
+        found: list[tuple[int, Stat]] = []
+        stack = [(pid, born)]
         while stack:
-            pid, born = stack.pop()
-            for child in self.children.get(pid, ()):
-                found = self.stats.get(child)
-                if found is None or found.created < born - SLACK:
-                    continue
-                stack.append((child, found.created))
-                if not found.zombie:
-                    members.append((ProcessIdentity(child, found.created), found))
-        return members
+            parent, parent_born = stack.pop()
+            for child in self.children.get(parent, ()):
+                stat = self.stats.get(child)
+                if stat is not None and stat.created >= parent_born - SLACK:
+                    found.append((child, stat))
+                    stack.append((child, stat.created))
+        return found
 
 
 def _read_small(path: str) -> bytes:
