@@ -7,8 +7,7 @@ and exit codes in one place only, `sentinel.cli.output`.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
-from typing import ClassVar
+from typing import ClassVar, NamedTuple
 
 
 class SentinelError(Exception):
@@ -17,12 +16,13 @@ class SentinelError(Exception):
     exit_code: ClassVar[int] = 1
 
 
-@dataclass(frozen=True, slots=True)
-class Problem:
+class Problem(NamedTuple):
     """One thing wrong with a config file, with its place.
 
     `file` is the path as the user would read it; line and col are 1-based (0 when unknown);
     `path` is the dotted key path inside the document ("" when the problem is not about a key).
+    A NamedTuple, not a dataclass: every command imports this module, and `dataclasses` (with the class it
+    builds) costs `status` about 3 ms of its 100 ms (docs/contract.md#performance-budgets).
     """
 
     file: str

@@ -15,8 +15,8 @@ import os
 import stat
 import sys
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass
 from pathlib import Path
+from typing import NamedTuple
 
 from sentinel.errors import SentinelError, StateDirUnusable, UnsafeStateDir
 
@@ -33,9 +33,9 @@ def default_state_dir(environ: Mapping[str, str], platform: str = sys.platform) 
     return base / "sentinel"
 
 
-@dataclass(frozen=True, slots=True)
-class StateDir:
-    """The files of one reconciler's state directory."""
+class StateDir(NamedTuple):
+    """The files of one reconciler's state directory. (A NamedTuple rather than a dataclass, as `errors.Problem`:
+    `status` does not import `dataclasses`.)"""
 
     root: Path
 

@@ -8,11 +8,12 @@ from typing import TYPE_CHECKING
 
 import click
 
-from sentinel.client import Client, Remote
+from sentinel.client import Client
 from sentinel.errors import SentinelError
 from sentinel.paths import StateDir, open_private
 
 if TYPE_CHECKING:
+    from sentinel.client.remote import Remote
     from sentinel.config.hosts import Host
 
 
@@ -37,6 +38,8 @@ def remote() -> Remote | None:
     if not url:
         return None
     if "remote" not in root.meta:
+        from sentinel.client.remote import Remote
+
         root.meta["remote"] = Remote.parse(url, token_file=root.params.get("token_file"),
                                            ca_file=root.params.get("ca_file"))
     found: Remote = root.meta["remote"]

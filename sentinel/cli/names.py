@@ -49,7 +49,8 @@ def _known(context: click.Context) -> tuple[set[str], set[str]]:
 
 def _running(context: click.Context) -> tuple[set[str], set[str]] | None:
     """Instance and process names, and groups, of what the reconciler runs; None when none answers."""
-    from sentinel.client import Client, Remote
+    from sentinel.client import Client
+    from sentinel.client.remote import Remote
     from sentinel.errors import DaemonUnavailable
     from sentinel.instances import REPLICA, numbered
     from sentinel.paths import StateDir

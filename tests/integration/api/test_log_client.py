@@ -18,7 +18,8 @@ from starlette.websockets import WebSocket
 from sentinel.api.answers import error_response
 from sentinel.api.app import create_app
 from sentinel.api.serving import ApiServer
-from sentinel.client import Client, Remote, RemoteError, Unreachable
+from sentinel.client import Client, RemoteError, Unreachable
+from sentinel.client.remote import Remote
 from sentinel.paths import StateDir
 
 

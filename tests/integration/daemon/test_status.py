@@ -58,8 +58,9 @@ def test_status_of_a_state_dir_without_state_says_so(tmp_path: Path) -> None:
 def test_status_of_a_running_reconciler_loads_only_what_it_needs(make_reconciler: Callable[..., Reconciler],
                                                                 tmp_path: Path) -> None:
     """`status` asking a reconciler imports nothing it does not use: no other command's module, not `logs`' helpers,
-    not the `socket` module (the interpreter's `_socket` does), no completion machinery, and compiles none of the
-    YAML emitter's patterns (docs/contract.md#performance-budgets: `status` < 100 ms, bench/cli_latency.py)."""
+    not the `socket` module (the interpreter's `_socket` does), no completion machinery, neither the remote client
+    nor `dataclasses`, and compiles none of the YAML emitter's patterns (docs/contract.md#performance-budgets:
+    `status` < 100 ms, bench/cli_latency.py)."""
     r = make_reconciler("processes:\n  a: {command: sleep 1000}\n")
     r.start()
     r.wait_state("a", "running")
@@ -68,7 +69,7 @@ def test_status_of_a_running_reconciler_loads_only_what_it_needs(make_reconciler
         assert loaded.of(("sentinel.cli.lifecycle", "sentinel.cli.job_runs", "sentinel.cli.control",
                           "sentinel.cli.offline", "sentinel.daemon", "sentinel.state", "asyncio", "pydantic",
                           "sentinel.cli.logfiles", "sentinel.loglines", "socket", "selectors", "http", "ssl",
-                          "click.shell_completion")) == []
+                          "click.shell_completion", "sentinel.client.remote", "dataclasses")) == []
         assert loaded.yaml_patterns == 0
 
 

@@ -6,9 +6,9 @@ On the socket, kept light so `sentinel status` answers fast: no pydantic, and no
 of its 100 ms budget), so one hand-written HTTP/1.1 request per connection with `Connection: close`,
 on the interpreter's own socket type (`_socket`: the `socket` module around it, its enums and
 `selectors`, cost `status` about 5 ms more, bench/cli_latency.py).
-A remote reconciler is reached with `http.client` (imported only then: TLS and the framing of
-answers are its business). Errors become SentinelErrors: DaemonUnavailable when no
-reconciler runs on the state directory, RemoteError with the API's one-line message otherwise
+A remote reconciler is reached with `http.client` (`sentinel.client.remote`, imported only then, with
+`urllib.parse`: TLS and the framing of answers are its business). Errors become SentinelErrors:
+DaemonUnavailable when no reconciler runs on the state directory, RemoteError with the API's one-line message otherwise
 (RemoteConfigError, exit 2, for an invalid config or body; errors are `{"error": {"code",
 "message"}}`, sentinel/api/answers.py). A reconciler that holds the state directory's lock but does
 not answer on the socket (too many connections, out of descriptors) is "not answering", never "not
@@ -24,16 +24,13 @@ import fcntl
 import json
 import os
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, ClassVar
-from urllib.parse import quote, urlencode, urlsplit
 
 from sentinel.errors import DaemonUnavailable, SentinelError
 from sentinel.paths import StateDir
 
 if TYPE_CHECKING:
-    import http.client
-    import ssl
+    from sentinel.client.remote import Remote
 
 
 class RemoteError(SentinelError):
@@ -56,102 +53,6 @@ class BadRemote(SentinelError):
     """`--api`, `--token-file` or `--ca-file` that cannot be used (exit 2, as bad input)."""
 
     exit_code: ClassVar[int] = 2
-
-
-@dataclass(frozen=True)
-class Remote:
-    """A reconciler reached over TCP: `url` as the user gave it, the bearer token read from a file (never
-    shown: not in repr, not in any message), and the CA file that verifies an HTTPS certificate."""
-
-    url: str
-    scheme: str
-    host: str
-    port: int
-    prefix: str
-    token: str | None = field(default=None, repr=False)
-    ca_file: str | None = None
-
-    @classmethod
-    def parse(cls, url: str, *, token_file: str | None = None, ca_file: str | None = None) -> Remote:
-        """The remote of `url` (`http://HOST:PORT` or `https://HOST:PORT`, with a path prefix if any); BadRemote
-        with one line when it or one of the files cannot be used."""
-        parts = urlsplit(url.strip())
-        if parts.scheme not in ("http", "https") or not parts.hostname:
-            raise BadRemote(f"--api {url!r}: give an http:// or https:// URL with a host, like https://host:8765")
-        try:
-            port = parts.port or (443 if parts.scheme == "https" else 80)
-        except ValueError:
-            raise BadRemote(f"--api {url!r}: the port is not a number from 1 to 65535") from None
-        if parts.username or parts.password or parts.query or parts.fragment:
-            raise BadRemote(f"--api {url!r}: give the token with --token-file, and no user, query or fragment")
-        if ca_file is not None and not os.path.isfile(ca_file):
-            raise BadRemote(f"--ca-file {ca_file}: no such file")
-        token = read_token(token_file) if token_file is not None else None
-        return cls(url=url.strip().rstrip("/"), scheme=parts.scheme, host=parts.hostname, port=port,
-                   prefix=parts.path.rstrip("/"), token=token, ca_file=ca_file)
-
-    @property
-    def headers(self) -> dict[str, str]:
-        """The headers every request carries: the bearer token, when there is one."""
-        return {"Authorization": f"Bearer {self.token}"} if self.token is not None else {}
-
-    def ssl_context(self) -> ssl.SSLContext:
-        import ssl
-
-        return ssl.create_default_context(cafile=self.ca_file)
-
-    def connection(self, timeout: float) -> http.client.HTTPConnection:
-        import http.client
-
-        if self.scheme == "http":
-            return http.client.HTTPConnection(self.host, self.port, timeout=timeout)
-        return http.client.HTTPSConnection(self.host, self.port, timeout=timeout, context=self.ssl_context())
-
-    def failure(self, err: OSError) -> Unreachable:
-        """What failing to reach the remote means, in one line (never the token)."""
-        import socket
-        import ssl
-
-        other = "http://" if self.scheme == "https" else "https://"
-        if isinstance(err, ssl.SSLCertVerificationError):
-            return Unreachable(f"cannot reach the reconciler at {self.url}: TLS verification failed "
-                               f"({err.verify_message}); give its CA with --ca-file or $SENTINEL_CA_FILE")
-        if isinstance(err, ssl.SSLError):
-            return Unreachable(f"cannot reach the reconciler at {self.url}: TLS failed ({err.reason or err}); "
-                               f"is it {other}?")
-        if isinstance(err, socket.gaierror):
-            return Unreachable(f"cannot reach the reconciler at {self.url}: unknown host {self.host} "
-                               f"({err.strerror})")
-        if isinstance(err, TimeoutError):
-            return Unreachable(f"the reconciler at {self.url} did not answer in time")
-        return Unreachable(f"cannot reach the reconciler at {self.url}: {err.strerror or err}")
-
-    def check_refusal(self, status: int, method: str, path: str) -> None:
-        """RemoteError when the reconciler refused the token (401) or its rights (403)."""
-        if status == 401:
-            given = "refused the token" if self.token is not None else "needs a token"
-            raise RemoteError(f"the reconciler at {self.url} {given} (HTTP 401): give it with --token-file "
-                              "or $SENTINEL_TOKEN_FILE")
-        if status == 403:
-            raise RemoteError(f"the reconciler at {self.url} refused {method} {path.partition('?')[0]}: "
-                              "the token is read-only (HTTP 403)")
-
-
-def read_token(path: str) -> str:
-    """The bearer token in the file at `path`, read as the reconciler reads it (sentinel.tokens: one word, a
-    regular file open to its owner only); BadRemote, one line naming the file, when it is refused."""
-    from pathlib import Path
-
-    from sentinel import tokens
-    from sentinel.errors import TokenFileError
-
-    where = Path(os.path.expanduser(path))
-    try:
-        return tokens.read_token(where)
-    except FileNotFoundError:
-        raise BadRemote(f"token file {where}: No such file or directory") from None
-    except TokenFileError as err:
-        raise BadRemote(str(err)) from None
 
 
 def _exchange(path: str, request: bytes, timeout: float) -> bytes:
@@ -208,8 +109,7 @@ class Client:
 
     def get(self, path: str, **query: Any) -> dict[str, Any]:
         params = {k: v for k, v in query.items() if v is not None}
-        suffix = f"?{urlencode(params, doseq=True)}" if params else ""
-        return self._call("GET", path + suffix, None)
+        return self._call("GET", path + _query(params), None)
 
     def post(self, path: str, body: dict[str, Any] | None = None, *, wait: float = 0.0) -> dict[str, Any]:
         return self._call("POST", path, body or {}, extra=wait)
@@ -228,7 +128,7 @@ class Client:
         payload = json.dumps(body).encode() if body is not None else None
         seconds = timeout or self.timeout + extra
         if self.remote is not None:
-            status, data = self._remote_exchange(self.remote, method, path, payload, seconds)
+            status, data = self.remote.exchange(method, path, payload, seconds)
         else:
             status, data = self._local_exchange(method, path, payload, seconds)
         if status == 503:
@@ -257,33 +157,6 @@ class Client:
                                      "`sentinel up` or `sentinel apply`)")
         return DaemonUnavailable(f"cannot reach the reconciler on {self.state_dir.socket}: {err.strerror or err}")
 
-    def _remote_exchange(self, remote: Remote, method: str, path: str, payload: bytes | None,
-                         timeout: float) -> tuple[int, bytes]:
-        import http.client
-
-        headers = {"Connection": "close", **remote.headers}
-        if payload is not None:
-            headers["Content-Type"] = "application/json"
-        other = "http://" if remote.scheme == "https" else "https://"
-        try:
-            connection = remote.connection(timeout)
-            try:
-                connection.request(method, remote.prefix + path, payload, headers)
-                response = connection.getresponse()
-                status, data = response.status, response.read()
-            finally:
-                connection.close()
-        except http.client.RemoteDisconnected:
-            raise Unreachable(f"the reconciler at {remote.url} closed the connection without answering; "
-                              f"is it {other}?") from None
-        except http.client.HTTPException:
-            raise Unreachable(f"the reconciler at {remote.url} sent an answer that is not HTTP; "
-                              f"is it {other}?") from None
-        except OSError as err:
-            raise remote.failure(err) from None
-        remote.check_refusal(status, method, path)
-        return status, data
-
     def log_lines(self, name: str, lines: int = 100, *, follow: bool = False,
                   on_open: Callable[[Callable[[], None]], None] | None = None) -> Iterator[dict[str, Any]]:
         """A process's log lines (docs/contract.md#logs-over-the-api): the last `lines`, then, with `follow`,
@@ -291,11 +164,13 @@ class Client:
         "text", "run"}`. Without `follow` one request; with it a WebSocket (the `websockets` client, imported
         then), and `on_open`, if given, is called once it is open with a function that ends it from any thread
         (the iteration then stops: `sentinel top` closes its log pane so)."""
+        from urllib.parse import quote
+
         path = f"/v1/processes/{quote(name, safe='')}/logs"
         if not follow:
             yield from self.get(path, lines=lines)["lines"]
             return
-        yield from self._websocket_messages(f"{path}?{urlencode({'lines': lines, 'follow': 'true'})}", on_open)
+        yield from self._websocket_messages(path + _query({"lines": lines, "follow": "true"}), on_open)
 
     def _websocket_messages(self, path: str,
                             on_open: Callable[[Callable[[], None]], None] | None = None) -> Iterator[dict[str, Any]]:
@@ -335,6 +210,16 @@ class Client:
     def _not_answering(self, why: str) -> NotAnswering:
         where = f"at {self.remote.url}" if self.remote else f"on {self.state_dir.root}"
         return NotAnswering(f"the reconciler {where} is not answering ({why})")
+
+
+def _query(params: dict[str, Any]) -> str:
+    """`?key=value&…` of `params` (a list value repeats its key), or "" for none: `urllib.parse` is imported only
+    when there is a query, so `status` does not load it."""
+    if not params:
+        return ""
+    from urllib.parse import urlencode
+
+    return f"?{urlencode(params, doseq=True)}"
 
 
 def _message(raw: bytes, default: str) -> str:
