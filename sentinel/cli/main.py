@@ -6,6 +6,7 @@ them, so `sentinel --help` and `--version` answer at once.
 
 from __future__ import annotations
 
+import gc
 import importlib
 import os
 import sys
@@ -141,6 +142,9 @@ def cli(context: click.Context, state_dir: str | None, api: str | None, token_fi
     With --api URL (or $SENTINEL_API), every command that talks to a reconciler drives
     the one at URL, over its TCP API.
     """
+    if context.invoked_subcommand != "up":
+        gc.freeze()  # what the start-up built lives as long as this short-lived command: its collections skip it
+    gc.enable()  # paused while the program started (sentinel/cli/__init__.py); every command runs with it
     if context.invoked_subcommand != "up":
         early_signals.release()  # only the reconciler acts on signals itself
 

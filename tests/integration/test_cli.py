@@ -166,3 +166,25 @@ def test_status_imports_only_what_it_needs(tmp_path: Path) -> None:
     assert loaded.of(("sentinel.cli.lifecycle", "sentinel.cli.job_runs", "sentinel.cli.control", "sentinel.daemon",
                       "asyncio", "pydantic")) == []
     assert loaded.yaml_patterns == 0
+
+
+PROGRAM = """
+import atexit, gc, sys
+from sentinel.cli.main import main
+paused = not gc.isenabled()
+atexit.register(lambda: print(f"paused={paused} on={gc.isenabled()} frozen={gc.get_freeze_count() > 0}",
+                              file=sys.stderr))
+main()
+"""
+
+
+@pytest.mark.parametrize(("args", "frozen"), [(("status",), True), (("up", "-f", "missing.yaml"), False)])
+def test_the_program_starts_without_the_garbage_collector_and_runs_every_command_with_it(
+        tmp_path: Path, args: tuple[str, ...], frozen: bool) -> None:
+    """The `sentinel` program pauses the cyclic collector while it imports (sentinel/cli/__init__.py) and `cli` turns
+    it back on before any command runs; a short-lived command freezes what the start-up built, the reconciler (`up`)
+    does not, so nothing the start-up left to collect is kept for its whole life."""
+    program = write(tmp_path, "sentinel", PROGRAM)  # named so: the program, not a library import
+    done = subprocess.run([sys.executable, program, "--state-dir", str(tmp_path / "state"), *args], cwd=tmp_path,
+                          capture_output=True, text=True, timeout=60, check=False)
+    assert done.stderr.splitlines()[-1] == f"paused=True on=True frozen={frozen}", done.stderr
