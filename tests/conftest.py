@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import os
 
+import pytest
 from hypothesis import HealthCheck, settings
 
 settings.register_profile("dev", max_examples=100, deadline=None)
@@ -21,3 +22,13 @@ settings.register_profile("ci", max_examples=30, deadline=None, derandomize=True
 settings.register_profile("deep", max_examples=300, deadline=None, print_blob=True,
                           suppress_health_check=[HealthCheck.too_slow])
 settings.load_profile("ci" if os.environ.get("CI") else "dev")
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """An `untraced` test runs without coverage's tracer (pytest-cov's `no_cover`) when coverage is on; under
+    `--no-cov` there is no tracer to pause (pytest-cov 7 fails trying to pause it)."""
+    if config.getoption("no_cov", default=False):
+        return
+    for item in items:
+        if item.get_closest_marker("untraced"):
+            item.add_marker(pytest.mark.no_cover)

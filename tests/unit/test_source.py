@@ -75,8 +75,8 @@ def test_unreadable_files_give_one_line(data: bytes, error: str) -> None:
 
 # Both of these spend seconds of CPU in ruamel's pure-Python parser, where branch coverage's tracer costs several times
 # the parse itself (deep nesting: ~2.5 s, ~18 s under coverage on a loaded machine) and measures nothing of ours:
-# the suite runs them without it (pytest-cov's `no_cover`).
-@pytest.mark.no_cover
+# the suite runs them without it (`untraced`: pytest-cov's `no_cover`, tests/conftest.py).
+@pytest.mark.untraced
 def test_a_billion_laughs_is_refused_not_expanded() -> None:
     lines = ["a0: &a0 [x, x, x, x, x, x, x, x, x, x]"]
     lines += [f"a{i}: &a{i} [{', '.join([f'*a{i - 1}'] * 10)}]" for i in range(1, 9)]
@@ -87,7 +87,7 @@ def test_a_billion_laughs_is_refused_not_expanded() -> None:
 # The input stays this deep: the C parser crashes from ~30,000 levels on (what this guards). On a loaded machine the
 # parse can take tens of seconds: a deadline of its own.
 @pytest.mark.timeout(180)
-@pytest.mark.no_cover
+@pytest.mark.untraced
 def test_deep_nesting_is_an_error_not_a_crash() -> None:
     with pytest.raises(ConfigError, match=r"nested too deeply|invalid YAML"):
         parse_or_raise(b"a: " + b"[" * 50_000, "f.yaml")
