@@ -15,8 +15,9 @@ so a value can never add, remove or merge arguments, whatever spaces or quotes i
 from __future__ import annotations
 
 import re
-import shlex
 from collections.abc import Mapping
+
+from sentinel.config.shellwords import split_words
 
 _NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 
@@ -78,7 +79,7 @@ def split_before_interpolating(command: str) -> list[str]:
         else:
             hidden.append(command[i])
             i += 1
-    return [_HIDDEN.sub(lambda found: expressions[int(found.group(1))], arg) for arg in shlex.split("".join(hidden))]
+    return [_HIDDEN.sub(lambda found: expressions[int(found.group(1))], arg) for arg in split_words("".join(hidden))]
 
 
 def _closing_brace(text: str, start: int) -> int:
