@@ -151,8 +151,13 @@ def reload_fields(old: Mapping[str, str], new: Mapping[str, str]) -> tuple[str, 
                         if key.startswith(WATCH_PREFIX) and old[key] != new[key]))
 
 
+# What json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False) makes on every call, made once:
+# a config of 200 processes takes about 3600 digests.
+_CANONICAL_JSON = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+
+
 def digest(value: Any) -> str:
-    text = json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    text = _CANONICAL_JSON.encode(value)
     return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
