@@ -8,12 +8,12 @@ Each is an `Annotated` type that parses the user's spelling into a typed value a
 from __future__ import annotations
 
 import re
-import shlex
 from typing import Annotated, Any
 
 from pydantic import AfterValidator, BeforeValidator, PlainSerializer, WithJsonSchema
 
 from sentinel.config import units
+from sentinel.config.shellwords import split_words
 from sentinel.signames import short_signal_name
 
 NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.-]*$"
@@ -139,7 +139,7 @@ def split_command(command: str | list[str]) -> list[str]:
     if isinstance(command, list):
         return list(command)
     try:
-        argv = shlex.split(command)
+        argv = split_words(command)
     except ValueError as exc:
         raise ValueError(f"cannot be split into arguments: {str(exc).lower()}") from exc
     if not argv:

@@ -15,8 +15,9 @@ so a value can never add, remove or merge arguments, whatever spaces or quotes i
 from __future__ import annotations
 
 import re
-import shlex
 from collections.abc import Mapping
+
+from sentinel.config.shellwords import split_words
 
 _NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 
@@ -27,25 +28,26 @@ class InterpolationError(ValueError):
 
 def interpolate(text: str, variables: Mapping[str, str]) -> str:
     """`text` with every `${...}` replaced from `variables` and `$$` turned into `$`."""
-    if "$" not in text:
+    dollar = text.find("$")
+    if dollar < 0:
         return text
     out: list[str] = []
     i = 0
-    while i < len(text):
-        char = text[i]
-        if char != "$" or i + 1 >= len(text):
-            out.append(char)
-            i += 1
-        elif text[i + 1] == "$":
+    while dollar >= 0:  # from one `$` to the next: the text between is copied as it is
+        out.append(text[i:dollar])
+        after = text[dollar + 1 : dollar + 2]
+        if after == "$":
             out.append("$")
-            i += 2
-        elif text[i + 1] == "{":
-            end = _closing_brace(text, i + 2)
-            out.append(_substitute(text[i + 2 : end], variables))
+            i = dollar + 2
+        elif after == "{":
+            end = _closing_brace(text, dollar + 2)
+            out.append(_substitute(text[dollar + 2 : end], variables))
             i = end + 1
-        else:
-            out.append(char)
-            i += 1
+        else:  # a `$` followed by anything else, or last, is kept
+            out.append("$")
+            i = dollar + 1
+        dollar = text.find("$", i)
+    out.append(text[i:])
     return "".join(out)
 
 
@@ -77,7 +79,7 @@ def split_before_interpolating(command: str) -> list[str]:
         else:
             hidden.append(command[i])
             i += 1
-    return [_HIDDEN.sub(lambda found: expressions[int(found.group(1))], arg) for arg in shlex.split("".join(hidden))]
+    return [_HIDDEN.sub(lambda found: expressions[int(found.group(1))], arg) for arg in split_words("".join(hidden))]
 
 
 def _closing_brace(text: str, start: int) -> int:

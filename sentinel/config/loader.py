@@ -233,9 +233,12 @@ def _validate(doc: LocDict, path: str, problems: list[Problem],
 
     from sentinel.config.graph import check_processes
     from sentinel.config.hosts import select
-    from sentinel.config.models import Config
+    from sentinel.config.models import Config, Process
     from sentinel.config.report import locate_issue, problems_from
 
+    # Process's own validator and serializer first (once: a no-op afterwards), so that Config's are built from
+    # them: the desired state dumps each Process (reconcile.desired), which would otherwise build them again.
+    Process.model_rebuild()
     try:
         config = Config.model_validate(doc)
     except ValidationError as exc:

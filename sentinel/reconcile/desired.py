@@ -13,7 +13,7 @@ from __future__ import annotations
 import hashlib
 import json
 import shlex
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -99,11 +99,13 @@ def expand(config: Config, env_files: Mapping[str, Mapping[str, str]] | None = N
     """Every instance of every process in `config`, keyed by instance name, in name order. `watched`:
     process → {file in `reload.watch`: digest of its content} (read by `config.loader`)."""
     env_files, watched = env_files or {}, watched or {}
+    digest_of = _RepeatedValues()
     out: dict[str, DesiredProcess] = {}
     for name in sorted(config.processes):
         process = config.processes[name]
         for instance in instance_names(name, process.replicas):
-            out[instance] = _instance(instance, name, process, env_files.get(name, {}), watched.get(name, {}))
+            out[instance] = _instance(instance, name, process, env_files.get(name, {}), watched.get(name, {}),
+                                      digest_of=digest_of)
     return out
 
 
@@ -114,25 +116,29 @@ def argv_of(process: Process) -> tuple[str, ...]:
     return tuple(split_command(process.command))
 
 
-def run_digests(process: Process, env_file: Mapping[str, str]) -> dict[str, str]:
-    """Digests of the run-defining fields: a change to any of them restarts the process."""
+def run_digests(process: Process, env_file: Mapping[str, str],
+                digest_of: Callable[[Any], str] | None = None) -> dict[str, str]:
+    """Digests of the run-defining fields: a change to any of them restarts the process. `digest_of`: `digest`,
+    or what stands for it in one expansion."""
+    digest_of = digest_of or digest
     env = {**env_file, **process.env}
     digests = {
-        "command": digest(list(argv_of(process))),
-        "shell": digest(process.shell),
-        "cwd": digest(process.cwd),
-        "user": digest(process.user),
+        "command": digest_of(list(argv_of(process))),
+        "shell": digest_of(process.shell),
+        "cwd": digest_of(process.cwd),
+        "user": digest_of(process.user),
     }
-    digests.update({f"env.{key}": digest(value) for key, value in env.items()})
+    digests.update({f"env.{key}": digest_of(value) for key, value in env.items()})
     if process.limits.nofile is not None:  # only when set: records written before it existed stay equal
-        digests[NOFILE] = digest(process.limits.nofile)
+        digests[NOFILE] = digest_of(process.limits.nofile)
     return digests
 
 
-def setting_digests(process: Process) -> dict[str, str]:
+def setting_digests(process: Process, digest_of: Callable[[Any], str] | None = None) -> dict[str, str]:
     """Digests of every other leaf setting (restart.max_retries, logs.keep, …): applied in place."""
+    digest_of = digest_of or digest
     dumped = process.model_dump(mode="json", exclude=set(_NOT_SETTINGS))
-    return {path: digest(value) for path, value in _leaves(dumped, "") if path != NOFILE}
+    return {path: digest_of(value) for path, value in _leaves(dumped, "") if path != NOFILE}
 
 
 def changed_fields(old: Mapping[str, str], new: Mapping[str, str]) -> tuple[str, ...]:
@@ -151,9 +157,35 @@ def reload_fields(old: Mapping[str, str], new: Mapping[str, str]) -> tuple[str, 
                         if key.startswith(WATCH_PREFIX) and old[key] != new[key]))
 
 
+# What json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False) makes on every call, made once:
+# a config of 200 processes takes about 3600 digests.
+_CANONICAL_JSON = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+
+
 def digest(value: Any) -> str:
-    text = json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    text = _CANONICAL_JSON.encode(value)
     return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+_KEPT_KINDS = frozenset({str, int, bool, type(None)})  # not float: 0.0 and -0.0 are one key but two JSON texts
+
+
+class _RepeatedValues:
+    """`digest` for one expansion, made once for each distinct text, integer, boolean or null: most processes
+    repeat the same settings (the defaults), so a config of 200 processes asks for some 3600 digests of about
+    400 values. Kept only while the expansion runs."""
+
+    def __init__(self) -> None:
+        self._made: dict[tuple[type, Any], str] = {}
+
+    def __call__(self, value: Any) -> str:
+        kind = type(value)
+        if kind not in _KEPT_KINDS:
+            return digest(value)
+        made = self._made.get((kind, value))
+        if made is None:
+            made = self._made[kind, value] = digest(value)
+        return made
 
 
 def _leaves(value: Any, prefix: str) -> list[tuple[str, Any]]:
@@ -168,8 +200,8 @@ def _leaves(value: Any, prefix: str) -> list[tuple[str, Any]]:
 
 
 def _instance(instance: str, name: str, process: Process, env_file: Mapping[str, str],
-              watched: Mapping[str, str]) -> DesiredProcess:
-    runs = run_digests(process, env_file)
+              watched: Mapping[str, str], *, digest_of: Callable[[Any], str]) -> DesiredProcess:
+    runs = run_digests(process, env_file, digest_of)
     reload = process.reload
     restart = process.restart
     return DesiredProcess(
@@ -208,6 +240,6 @@ def _instance(instance: str, name: str, process: Process, env_file: Mapping[str,
         on_missed=process.on_missed or "run-once",
         keep_runs=process.keep_runs or 20,
         spec_hash=digest(runs),
-        digests={**runs, **setting_digests(process), **{f"{WATCH_PREFIX}{path}": value
+        digests={**runs, **setting_digests(process, digest_of), **{f"{WATCH_PREFIX}{path}": value
                                                          for path, value in watched.items()}},
     )

@@ -4,6 +4,8 @@ and the file:line:col of every error they can produce."""
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -294,3 +296,23 @@ def test_interpolation_reads_the_process_environment(tmp_path: Path) -> None:
     assert web.command == "serve --port 8000 --host file-host"
     assert web.env == {"PORT": "8000", "URL": "http://file-host:none"}, "env values read environ and env_file only"
     assert web.health is not None and web.health.http == "http://file-host:8000/"
+
+
+def test_a_load_builds_the_process_model_once_for_the_desired_state(tmp_path: Path) -> None:
+    """Process's validator and serializer are built before Config's, which reuses them: the desired state's dump
+    of each Process then builds nothing more (it built Process's schema a second time). A fresh interpreter, as
+    `sentinel up` starts: another test may have built the models already in this one."""
+    root = write(tmp_path, "sentinel.yaml", """
+        processes:
+          web: {command: serve}
+    """)
+    program = (
+        "import sys\n"
+        "from sentinel.config.loader import load\n"
+        "from sentinel.config.models import Process\n"
+        "load(sys.argv[1], environ={})\n"
+        "print(Process.__pydantic_complete__)\n"
+    )
+    done = subprocess.run([sys.executable, "-c", program, root], capture_output=True, text=True, check=True,
+                          timeout=60)
+    assert done.stdout.strip() == "True"

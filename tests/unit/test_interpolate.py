@@ -29,6 +29,9 @@ VARS = {"PORT": "8000", "EMPTY": "", "HOST": "db"}
         pytest.param("echo $HOME", "echo $HOME", id="bare-dollar-stays-for-the-shell"),
         pytest.param("cost: 5$", "cost: 5$", id="trailing-dollar"),
         pytest.param("${PORT:?need a port}", "8000", id="required-and-set"),
+        pytest.param("$$$", "$$", id="escaped-then-bare-dollar"),
+        pytest.param("a$b$${PORT}$", "a$b${PORT}$", id="bare-escaped-and-trailing"),
+        pytest.param("$a${HOST}$$b${PORT}", "$adb$b8000", id="between-dollars-copied-as-is"),
     ],
 )
 def test_interpolation(text: str, result: str) -> None:

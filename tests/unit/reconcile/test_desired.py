@@ -6,7 +6,15 @@ from typing import Any
 
 import pytest
 
-from sentinel.reconcile.desired import argv_of, changed_fields, digest, expand, is_run_field, reuse_unchanged
+from sentinel.reconcile.desired import (
+    _RepeatedValues,
+    argv_of,
+    changed_fields,
+    digest,
+    expand,
+    is_run_field,
+    reuse_unchanged,
+)
 from tests.support.simworld import make_config
 
 
@@ -126,6 +134,14 @@ def test_digest_is_stable_and_order_free() -> None:
     assert digest({"a": 1, "b": [1, 2]}) == digest({"b": [1, 2], "a": 1})
     assert digest("1") != digest(1)
     assert len(digest(None)) == 16
+
+
+def test_an_expansion_digests_each_value_as_digest_does() -> None:
+    """Values made once per expansion: equal keys that are different JSON (1, True, 1.0; 0.0, -0.0) stay apart."""
+    values: list[Any] = ["1", 1, True, 1.0, 0.0, -0.0, 0, False, None, "", [1], {"a": 1}]
+    repeated = _RepeatedValues()
+    assert [repeated(value) for value in values * 2] == [digest(value) for value in values * 2]
+    assert len({digest(value) for value in values}) == len(values)
 
 
 def test_argv_of_list_command_with_shell_is_joined() -> None:
