@@ -99,11 +99,13 @@ def expand(config: Config, env_files: Mapping[str, Mapping[str, str]] | None = N
     """Every instance of every process in `config`, keyed by instance name, in name order. `watched`:
     process → {file in `reload.watch`: digest of its content} (read by `config.loader`)."""
     env_files, watched = env_files or {}, watched or {}
+    settings: dict[str, dict[str, str]] = {}  # setting digests by the settings they hash (`setting_digests`)
     out: dict[str, DesiredProcess] = {}
     for name in sorted(config.processes):
         process = config.processes[name]
         for instance in instance_names(name, process.replicas):
-            out[instance] = _instance(instance, name, process, env_files.get(name, {}), watched.get(name, {}))
+            out[instance] = _instance(instance, name, process, env_files.get(name, {}), watched.get(name, {}),
+                                      settings=settings)
     return out
 
 
@@ -129,10 +131,20 @@ def run_digests(process: Process, env_file: Mapping[str, str]) -> dict[str, str]
     return digests
 
 
-def setting_digests(process: Process) -> dict[str, str]:
-    """Digests of every other leaf setting (restart.max_retries, logs.keep, …): applied in place."""
+def setting_digests(process: Process, known: dict[str, dict[str, str]] | None = None) -> dict[str, str]:
+    """Digests of every other leaf setting (restart.max_retries, logs.keep, …): applied in place.
+
+    `known`: the digests already made for other processes, by the settings they hash; most processes share
+    their settings (the defaults), so each distinct set is hashed leaf by leaf once (cold start,
+    docs/limitations.md). Read only: the dict returned may be one of them."""
     dumped = process.model_dump(mode="json", exclude=set(_NOT_SETTINGS))
-    return {path: digest(value) for path, value in _leaves(dumped, "") if path != NOFILE}
+    if known is None:
+        return _leaf_digests(dumped)
+    settings = _json(dumped)
+    found = known.get(settings)
+    if found is None:
+        found = known[settings] = _leaf_digests(dumped)
+    return found
 
 
 def changed_fields(old: Mapping[str, str], new: Mapping[str, str]) -> tuple[str, ...]:
@@ -152,8 +164,16 @@ def reload_fields(old: Mapping[str, str], new: Mapping[str, str]) -> tuple[str, 
 
 
 def digest(value: Any) -> str:
-    text = json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
-    return hashlib.sha256(text.encode()).hexdigest()[:16]
+    return hashlib.sha256(_json(value).encode()).hexdigest()[:16]
+
+
+def _json(value: Any) -> str:
+    """The one JSON text of `value` that its digest hashes."""
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+
+
+def _leaf_digests(dumped: dict[str, Any]) -> dict[str, str]:
+    return {path: digest(value) for path, value in _leaves(dumped, "") if path != NOFILE}
 
 
 def _leaves(value: Any, prefix: str) -> list[tuple[str, Any]]:
@@ -168,7 +188,7 @@ def _leaves(value: Any, prefix: str) -> list[tuple[str, Any]]:
 
 
 def _instance(instance: str, name: str, process: Process, env_file: Mapping[str, str],
-              watched: Mapping[str, str]) -> DesiredProcess:
+              watched: Mapping[str, str], *, settings: dict[str, dict[str, str]]) -> DesiredProcess:
     runs = run_digests(process, env_file)
     reload = process.reload
     restart = process.restart
@@ -208,6 +228,6 @@ def _instance(instance: str, name: str, process: Process, env_file: Mapping[str,
         on_missed=process.on_missed or "run-once",
         keep_runs=process.keep_runs or 20,
         spec_hash=digest(runs),
-        digests={**runs, **setting_digests(process), **{f"{WATCH_PREFIX}{path}": value
+        digests={**runs, **setting_digests(process, settings), **{f"{WATCH_PREFIX}{path}": value
                                                          for path, value in watched.items()}},
     )
