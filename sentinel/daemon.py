@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from sentinel import early_signals
+from sentinel import collector, early_signals
 from sentinel.clock import Clock, SystemClock, system_zone
 from sentinel.config.hosts import Host, host_json
 from sentinel.config.loader import Loaded, load
@@ -428,11 +428,7 @@ class Daemon:
                 return  # a stop asked for before the loop ran: start nothing, adopt nothing, exit cleanly
             listening = self._listen()
             tcp = self._listen_tcp()
-            self.controller.restore(self.store.processes())
-            await self.controller.take_strays()
-            self.controller.jobs.reattach(self.runtime.running())
-            self.scheduler.catch_up()
-            await self.controller.run_pass()
+            await self._first_pass()
             from sentinel.controller.watch import watch_config
 
             servers += self._servers(listening, tcp)
@@ -469,6 +465,16 @@ class Daemon:
             self._loader.shutdown(wait=False, cancel_futures=True)
             await self.controller.writer.drain(timeout=DRAIN_TIMEOUT)
             self.store.close()
+
+    async def _first_pass(self) -> None:
+        """Adopt what still runs, then start what the file asks for; then what `up` held is collected again
+        (sentinel/collector.py)."""
+        self.controller.restore(self.store.processes())
+        await self.controller.take_strays()
+        self.controller.jobs.reattach(self.runtime.running())
+        self.scheduler.catch_up()
+        await self.controller.run_pass()
+        collector.resume()
 
     def _follow_changes(self, watch_config: Callable[..., Coroutine[None, None, None]],
                         stop_watching: asyncio.Event) -> asyncio.Task[None]:
