@@ -36,7 +36,6 @@ from sentinel.paths import StateDir, open_private
 from sentinel.reconcile.descriptors import DescriptorBudget
 from sentinel.reconcile.desired import DesiredProcess, digest, expand
 from sentinel.reconcile.observed import ExitStatus, ProcessIdentity
-from sentinel.runtime import memory
 from sentinel.runtime.manager import Runtime
 from sentinel.state.store import Store
 from sentinel.states import IllegalMove
@@ -364,6 +363,8 @@ class Daemon:
     def _release_memory_soon(self) -> None:
         """Give freed memory back to the OS once things are quiet: `RELEASE_AFTER` seconds after the last
         call, so that neither the collection nor the trim delays the starts a reload or start-up causes."""
+        from sentinel.runtime import memory  # ctypes and the C library: after the first pass (cold start)
+
         if self._release is not None:
             self._release.cancel()
         self._release = asyncio.get_running_loop().call_later(RELEASE_AFTER, memory.release)
