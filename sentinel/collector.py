@@ -6,8 +6,9 @@ that, with a large config, a full collection falls in that stretch: a walk over 
 with 200 processes, which finds next to nothing to free. `hold()` leaves the objects alive then out of every
 collection (`gc.freeze`), so no such walk delays the first start; young objects are collected as ever.
 `resume()` gives them back to the oldest generation once the first pass has started every process
-(`sentinel.daemon`), and the collection `runtime.memory.release` makes a second later walks them all, so what
-the reconciler holds afterwards is what it held before. `up` holds, and resumes whatever happens.
+(`sentinel.daemon`) and collects everything at once, before the API's modules are imported: left for later,
+the garbage kept meanwhile made room for nothing and the reconciler stayed 0.2 MB larger (USS, 50 processes).
+`up` holds, and resumes whatever happens.
 """
 
 from __future__ import annotations
@@ -21,5 +22,7 @@ def hold() -> None:
 
 
 def resume() -> None:
-    """Collect them again (nothing to do when nothing is held)."""
-    gc.unfreeze()
+    """Collect them again, and collect everything now; nothing to do when nothing is held."""
+    if gc.get_freeze_count():
+        gc.unfreeze()
+        gc.collect()
