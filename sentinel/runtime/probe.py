@@ -41,22 +41,9 @@ def same_start(a: float, b: float) -> bool:
 
 def identify(pid: int) -> ProcessIdentity | None:
     """The identity of the process now holding `pid` (a zombie too), or None when there is none."""
-    created = _created(pid)
-    return ProcessIdentity(pid, created) if created is not None else None
-
-
-def _created(pid: int) -> float | None:
-    """The creation time of the process now holding `pid` (a zombie too), as psutil gives it; None when there is
-    none. On Linux from one read of /proc/PID/stat, as the scans do: each start asks twice (`spawn`, then the exit
-    watch), and psutil's objects take about three times as long (cold start, docs/limitations.md)."""
-    if not _LINUX:
-        try:
-            return psutil.Process(pid).create_time()
-        except _GONE:
-            return None
     try:
-        return _stat_created(_stat_fields(_read_small(f"{_PROC}/{pid}/stat")), psutil.boot_time())
-    except (OSError, ValueError, IndexError):
+        return ProcessIdentity(pid, psutil.Process(pid).create_time())
+    except _GONE:
         return None
 
 
@@ -76,8 +63,7 @@ def process(identity: ProcessIdentity) -> psutil.Process | None:
 
 def matches(identity: ProcessIdentity) -> bool:
     """The pid still names that process, exited but unreaped (zombie) included."""
-    created = _created(identity.pid)
-    return created is not None and same_start(created, identity.create_time)
+    return process(identity) is not None
 
 
 def running(proc: psutil.Process) -> bool:
@@ -282,26 +268,18 @@ def _scan_linux() -> list[tuple[int, Stat]]:
     rows = []
     for pid in psutil.pids():
         try:
-            fields = _stat_fields(_read_small(f"{_PROC}/{pid}/stat"))
+            data = _read_small(f"{_PROC}/{pid}/stat")
+            # "pid (comm) state ppid pgrp ...": comm may hold spaces and parentheses
+            fields = data[data.rindex(b")") + 2 :].split(b" ", 23)
             rows.append((pid, Stat(
-                ppid=int(fields[1]), pgid=int(fields[2]), created=_stat_created(fields, boot),
+                ppid=int(fields[1]), pgid=int(fields[2]),
+                created=int(fields[19]) / _TICKS + boot,  # starttime, in ticks since boot: psutil's create_time
                 cpu=(int(fields[11]) + int(fields[12])) / _TICKS,  # utime + stime
                 rss=int(fields[21]) * _PAGE, zombie=fields[0] == b"Z",
             )))
         except (OSError, ValueError, IndexError):
             continue
     return rows
-
-
-def _stat_fields(data: bytes) -> list[bytes]:
-    """The fields of a /proc/PID/stat after the command, as proc(5) numbers them less 3 (state is 0)."""
-    # "pid (comm) state ppid pgrp ...": comm may hold spaces and parentheses
-    return data[data.rindex(b")") + 2 :].split(b" ", 23)
-
-
-def _stat_created(fields: list[bytes], boot: float) -> float:
-    """starttime, in ticks since boot, plus the boot time: psutil's create_time."""
-    return int(fields[19]) / _TICKS + boot
 
 
 def _scan_portable() -> list[tuple[int, Stat]]:

@@ -56,21 +56,6 @@ def test_the_linux_scan_and_the_portable_one_agree_on_real_processes(
     assert linux[child].rss > 16 * 1024 * 1024 and abs(linux[child].rss - portable[child].rss) < 4 * 1024 * 1024
 
 
-def test_one_process_is_identified_as_psutil_identifies_it_zombie_included(
-        parent: tuple[subprocess.Popen[str], int, int]) -> None:
-    proc, child, zombie = parent
-    for pid in (proc.pid, child, zombie, os.getpid()):
-        identity = probe.identify(pid)
-        assert identity is not None and identity.pid == pid
-        assert probe.same_start(identity.create_time, psutil.Process(pid).create_time())
-        assert probe.matches(identity)
-        assert not probe.matches(ProcessIdentity(pid, identity.create_time - 5))  # the pid, but another start
-    gone = subprocess.Popen(["true"])
-    gone.wait()
-    assert probe.identify(gone.pid) is None
-    assert not probe.matches(ProcessIdentity(gone.pid, 0.0))
-
-
 def test_a_tree_is_its_live_members_and_nothing_for_a_reused_pid_or_a_zombie(
         parent: tuple[subprocess.Popen[str], int, int]) -> None:
     proc, child, zombie = parent
