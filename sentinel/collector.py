@@ -1,4 +1,4 @@
-"""The garbage collector while the reconciler starts (cold start, docs/limitations.md#where-the-cold-start-goes).
+"""The garbage collector while the reconciler starts (cold start, docs/limitations.md: where the cold start goes).
 
 When `up` has loaded the config, the objects alive (the modules, the config) are nearly all there is, and
 nearly none of them is garbage; the reconciler's modules, imported next, and its first pass then add enough
