@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from sentinel import early_signals
+from sentinel import collector, early_signals
 from sentinel.clock import Clock, SystemClock, system_zone
 from sentinel.config.hosts import Host, host_json
 from sentinel.config.loader import Loaded, load
@@ -36,7 +36,6 @@ from sentinel.paths import StateDir, open_private
 from sentinel.reconcile.descriptors import DescriptorBudget
 from sentinel.reconcile.desired import DesiredProcess, digest, expand
 from sentinel.reconcile.observed import ExitStatus, ProcessIdentity
-from sentinel.runtime import memory
 from sentinel.runtime.manager import Runtime
 from sentinel.state.store import Store
 from sentinel.states import IllegalMove
@@ -364,6 +363,8 @@ class Daemon:
     def _release_memory_soon(self) -> None:
         """Give freed memory back to the OS once things are quiet: `RELEASE_AFTER` seconds after the last
         call, so that neither the collection nor the trim delays the starts a reload or start-up causes."""
+        from sentinel.runtime import memory  # ctypes and the C library: after the first pass (cold start)
+
         if self._release is not None:
             self._release.cancel()
         self._release = asyncio.get_running_loop().call_later(RELEASE_AFTER, memory.release)
@@ -428,11 +429,7 @@ class Daemon:
                 return  # a stop asked for before the loop ran: start nothing, adopt nothing, exit cleanly
             listening = self._listen()
             tcp = self._listen_tcp()
-            self.controller.restore(self.store.processes())
-            await self.controller.take_strays()
-            self.controller.jobs.reattach(self.runtime.running())
-            self.scheduler.catch_up()
-            await self.controller.run_pass()
+            await self._first_pass()
             from sentinel.controller.watch import watch_config
 
             servers += self._servers(listening, tcp)
@@ -469,6 +466,16 @@ class Daemon:
             self._loader.shutdown(wait=False, cancel_futures=True)
             await self.controller.writer.drain(timeout=DRAIN_TIMEOUT)
             self.store.close()
+
+    async def _first_pass(self) -> None:
+        """Adopt what still runs, then start what the file asks for; then what `up` held is collected again
+        (sentinel/collector.py)."""
+        self.controller.restore(self.store.processes())
+        await self.controller.take_strays()
+        self.controller.jobs.reattach(self.runtime.running())
+        self.scheduler.catch_up()
+        await self.controller.run_pass()
+        collector.resume()
 
     def _follow_changes(self, watch_config: Callable[..., Coroutine[None, None, None]],
                         stop_watching: asyncio.Event) -> asyncio.Task[None]:

@@ -3,16 +3,13 @@
 Run as the `sentinel` program (or `python -m sentinel`), its first act, before importing anything
 heavy, is to record SIGTERM, SIGINT and SIGHUP rather than die of them (`sentinel.early_signals`):
 `up` acts on them once it can, every other command releases them at once. Until the command starts
-(`sentinel.cli.main.cli`), the program also runs without the cyclic garbage collector: importing
-click and the command's modules makes no cyclic garbage worth collecting, and the collections it
-would run cost `status` about 3 ms of its 100 ms (docs/contract.md#performance-budgets).
+(`sentinel.cli.main.cli`), the program also runs without the garbage collector (`sentinel.collector`).
 """
 
-import gc
 import os
 import sys
 
-from sentinel import early_signals
+from sentinel import collector, early_signals
 
 
 def _run_as_program() -> bool:
@@ -26,4 +23,4 @@ def _run_as_program() -> bool:
 
 if _run_as_program():
     early_signals.hold()
-    gc.disable()  # until the command starts: `cli` enables it
+    collector.pause()

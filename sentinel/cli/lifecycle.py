@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from sentinel import early_signals
+from sentinel import collector, early_signals
 from sentinel.cli.context import client, local_only, remembered_host, remote, state_dir
 from sentinel.cli.main import (
     CONTEXT,
@@ -118,12 +118,16 @@ def up(*, file: str, env: str | None, detach: bool, log_format: LogFormat | None
         if wait:
             _apply_and_wait(client(), path, env, timeout, since_start=True)
         return
-    from sentinel.daemon import DaemonOptions, Handover, run
+    collector.hold()  # until the first pass has started everything (sentinel/collector.py)
+    try:
+        from sentinel.daemon import DaemonOptions, Handover, run
 
-    config = Handover(loaded)
-    del loaded  # the reconciler holds the config it takes alone: a reload lets this one go (Handover)
-    run(DaemonOptions(config=path, environment=env, state_dir=sd, strict=debugging(), log_format=log_format,
-                      log_file=Path(log_file) if log_file else None, host=host), config)
+        config = Handover(loaded)
+        del loaded  # the reconciler holds the config it takes alone: a reload lets this one go (Handover)
+        run(DaemonOptions(config=path, environment=env, state_dir=sd, strict=debugging(), log_format=log_format,
+                          log_file=Path(log_file) if log_file else None, host=host), config)
+    finally:
+        collector.resume()
 
 
 def _host_to_be(sd: StateDir, hostname: str | None, labels: tuple[str, ...]) -> Host:

@@ -6,7 +6,6 @@ them, so `sentinel --help` and `--version` answer at once.
 
 from __future__ import annotations
 
-import gc
 import importlib
 import os
 import sys
@@ -14,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from sentinel import __version__, early_signals
+from sentinel import __version__, collector, early_signals
 from sentinel.cli.output import handles_errors, to_json, to_yaml
 
 if TYPE_CHECKING:
@@ -142,9 +141,7 @@ def cli(context: click.Context, state_dir: str | None, api: str | None, token_fi
     With --api URL (or $SENTINEL_API), every command that talks to a reconciler drives
     the one at URL, over its TCP API.
     """
-    if context.invoked_subcommand != "up":
-        gc.freeze()  # what the start-up built lives as long as this short-lived command: its collections skip it
-    gc.enable()  # paused while the program started (sentinel/cli/__init__.py); every command runs with it
+    collector.command_starts(reconciler=context.invoked_subcommand == "up")
     if context.invoked_subcommand != "up":
         early_signals.release()  # only the reconciler acts on signals itself
 

@@ -16,7 +16,6 @@ from dataclasses import dataclass, field
 
 from sentinel.clock import Clock
 from sentinel.config.models import Health as HealthCheck
-from sentinel.health.checks import run_check
 from sentinel.health.tracker import HealthState, after_check, initial, next_check_in
 from sentinel.states import Health
 
@@ -67,6 +66,8 @@ class HealthMonitor:
             self.unwatch(name)
 
     async def _run(self, name: str, watch: _Watch) -> None:
+        from sentinel.health.checks import run_check  # with the first check: no need of it before (cold start)
+
         spec = watch.spec
         while True:
             result = await run_check(spec, timeout=spec.timeout, cwd=watch.cwd, env=watch.env,

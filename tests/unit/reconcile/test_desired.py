@@ -14,6 +14,7 @@ from sentinel.reconcile.desired import (
     expand,
     is_run_field,
     reuse_unchanged,
+    setting_digests,
 )
 from tests.support.simworld import make_config
 
@@ -128,6 +129,18 @@ def test_changed_fields(old: dict[str, str], new: dict[str, str], fields: tuple[
 )
 def test_is_run_field(path: str, run: bool) -> None:
     assert is_run_field(path) is run
+
+
+def test_processes_sharing_settings_get_the_digests_each_would_get_alone() -> None:
+    config = make_config({"a": {"command": "a"}, "b": {"command": "b", "replicas": 2},
+                          "c": {"command": "c", "stop": {"timeout": "3s"}}, "d": {"command": "d"}})
+    desired = expand(config)
+    for name, spec in desired.items():
+        alone = setting_digests(config.processes[spec.process])
+        assert {key: value for key, value in spec.digests.items() if key in alone} == alone, name
+    assert desired["a"].digests["stop.timeout"] == desired["b.1"].digests["stop.timeout"]
+    assert desired["a"].digests["stop.timeout"] != desired["c"].digests["stop.timeout"]
+    assert desired["d"].digests["restart.policy"] == desired["c"].digests["restart.policy"]
 
 
 def test_digest_is_stable_and_order_free() -> None:
