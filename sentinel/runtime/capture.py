@@ -82,6 +82,11 @@ class Capture:
             except OSError as err:
                 self._no_spool(err)
 
+    @property
+    def writer(self) -> LogWriter:
+        """The log this capture writes to (shared by the overlapping runs of a job)."""
+        return self._writer
+
     def start(self, loop: asyncio.AbstractEventLoop) -> None:
         """Read from now on whenever the pipe has data."""
         self._loop = loop
