@@ -5,12 +5,13 @@ answers what `running()` does for one instance."""
 from __future__ import annotations
 
 import os
+from typing import Any
 
 from sentinel.paths import StateDir
 from sentinel.reconcile.observed import ExitStatus
 from tests.integration.runtime.helpers import log_texts, python, run, runtime, wait_exit
 
-LIMITS = {"log_max_size": 1_000_000, "log_keep": 2}
+LIMITS: dict[str, Any] = {"log_max_size": 1_000_000, "log_keep": 2}
 
 
 def _open_logs(path: str) -> int:
