@@ -244,3 +244,24 @@ def test_last_run_of_a_damaged_row_or_a_closed_store_is_a_state_error(db_path: P
             store.last_run("backup")
     with pytest.raises(StateError, match="closed"):
         store.last_run("backup")
+
+
+@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(st.lists(st.tuples(st.sampled_from(["backup", "report"]), st.booleans()), max_size=14),
+       st.lists(st.tuples(st.sampled_from(["backup", "report"]), st.integers(0, 8)), max_size=4))
+def test_pruning_keeps_the_newest_runs_however_they_were_numbered(
+        store: Store, writes: list[tuple[str, bool]], prunes: list[tuple[str, int]]) -> None:
+    """`prune_runs` skips its statement when too few runs were numbered (docs/limitations.md): it keeps what the
+    statement keeps, numbers reserved and never written (a gap) included."""
+    for job in ("backup", "report"):
+        store.prune_runs(job, 0)
+    for job, gap in writes:
+        if gap:
+            store.reserve_run_id(job)
+        store.start_run(job, scheduled_for=None, started_at=at(0), trigger="manual")
+    for job, keep in prunes:
+        before = {name: store.runs(name, limit=None) for name in ("backup", "report")}
+        store.prune_runs(job, keep)
+        assert store.runs(job, limit=None) == (before[job][-keep:] if keep else [])
+        other = "report" if job == "backup" else "backup"
+        assert store.runs(other, limit=None) == before[other]
