@@ -266,7 +266,7 @@ class JobRuns:
         """Ask for a run of job `name`; False when it is skipped (`runs.ask_run` decides), which is recorded as a
         skipped run."""
         c = self._c
-        going = name in c.runtime.running() and name not in c.exits_seen()
+        going = c.runtime.spawned(name) is not None and name not in c.exits_seen()
         decision = ask_run(c.desired[name], c.records.get(name), going=going, manual=trigger == "manual", why=why)
         if isinstance(decision, RunSkipped):
             c.write_safely(c.store.add_skipped_run, name, scheduled_for=slot, at=c.clock.now_utc(), trigger=trigger,

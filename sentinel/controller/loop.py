@@ -349,7 +349,7 @@ class Controller:
         if isinstance(action, Update) and action.reload and d is not None:
             self.background(name, self._reload(d, action.reason))
         health_changed = isinstance(action, Update) and any(f.startswith("health") for f in action.fields)
-        if d is not None and health_changed and name in self.runtime.running():
+        if d is not None and health_changed and self.runtime.spawned(name) is not None:
             self._check_health(d, now)
         if isinstance(action, SetState) and action.state is S.PENDING:
             return  # waiting is shown by status, not an event per pass
@@ -499,9 +499,10 @@ class Controller:
         """Reload the running instance as its `reload:` says (signal its main process, or run the command
         with `$MAINPID` set); an event says how it went."""
         name = d.name
-        pid = self.runtime.running()[name].identity.pid if name in self.runtime.running() else None
-        if pid is None:
+        spawned = self.runtime.spawned(name)
+        if spawned is None:
             return
+        pid = spawned.identity.pid
         if d.reload_signal is not None:
             sent = self.runtime.signal(name, signal_number(d.reload_signal))
             outcome = f"sent SIG{d.reload_signal} to pid {pid}" if sent else "not running"
@@ -593,7 +594,7 @@ class Controller:
         self.write_safely(self.store.save_process, self.stored(name))
 
     def stored(self, name: str) -> StoredProcess:
-        spawned = self.runtime.running().get(name)
+        spawned = self.runtime.spawned(name)
         identity = spawned.identity if spawned is not None and name not in self._exits else None
         pgid = spawned.pgid if spawned is not None and identity is not None else None
         return to_stored(self.records[name], identity, pgid, mono=self.clock.monotonic(), wall=self.clock.now_utc())

@@ -82,6 +82,11 @@ class Capture:
             except OSError as err:
                 self._no_spool(err)
 
+    @property
+    def writer(self) -> LogWriter:
+        """The log this capture writes to (shared by the overlapping runs of a job)."""
+        return self._writer
+
     def start(self, loop: asyncio.AbstractEventLoop) -> None:
         """Read from now on whenever the pipe has data."""
         self._loop = loop
@@ -164,7 +169,8 @@ class Capture:
                 self._writer.truncate(before)
             self._write(data)
             self._log.info("capture_recovered", bytes=len(data))
-        os.ftruncate(self._spool, 0)
+        if size:  # an empty spool (nearly always) stays as it is: under load a truncate took a spawn ~1 ms
+            os.ftruncate(self._spool, 0)
 
     def _deliver(self, data: bytes) -> None:
         self._prepare()

@@ -265,6 +265,12 @@ class Runtime:
         """The instances started or adopted whose exit has not been seen, by name."""
         return {name: run.spawned for name, run in sorted(self._runs.items()) if run.status is None}
 
+    def spawned(self, name: str) -> Spawned | None:
+        """`running().get(name)` without building the whole map, which costs a pass that keeps many records
+        time in proportion to all the instances for each of them (docs/limitations.md, 1000 processes)."""
+        run = self._runs.get(name)
+        return run.spawned if run is not None and run.status is None else None
+
     def detach(self) -> None:
         """Stop watching and capturing everything and leave the processes running (`down --keep`, exit)."""
         for name in sorted(self._runs):
@@ -277,7 +283,6 @@ class Runtime:
             self.state_dir.ensure()
             self._dirs_ready = True
         path = self.state_dir.log_file(log_as)
-        self._writers = {p: w for p, w in self._writers.items() if w.open_count > 0}
         writer = self._writers.get(path)
         if writer is not None and writer.open_count > 0:
             writer.open_count += 1  # overlapping runs of one job: one writer, so rotation stays whole
@@ -287,6 +292,7 @@ class Runtime:
             return Capture(fifo, writer, label)
         except OSError:
             writer.close()
+            self._forget_closed(writer)
             raise
 
     def _watch(self, loop: asyncio.AbstractEventLoop, spawned: Spawned, tag: str, capture: Capture | None) -> None:
@@ -312,15 +318,21 @@ class Runtime:
         log.info("exited", process=name, pid=run.spawned.identity.pid, status=status.describe())
         self._on_exit(name, run.spawned.identity, status)
 
-    @staticmethod
-    def _close(run: _Run) -> None:
+    def _close(self, run: _Run) -> None:
         if run.watch is not None:
             run.watch.cancel()
             run.watch = None
         if run.capture is not None:
             run.capture.drain()
             run.capture.close()
+            self._forget_closed(run.capture.writer)
             run.capture = None
+
+    def _forget_closed(self, writer: LogWriter) -> None:
+        """Drop `writer` once its last user has closed it, so that `_writers` holds only the writers in use
+        (instead of a scan of them all at every spawn, which 1000 processes made slow, docs/limitations.md)."""
+        if writer.open_count <= 0 and self._writers.get(writer.path) is writer:
+            del self._writers[writer.path]
 
 
 def _set_event() -> asyncio.Event:

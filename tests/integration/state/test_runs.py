@@ -7,6 +7,8 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from sentinel.errors import StateError
 from sentinel.state import RUN_OUTCOMES, RUN_TRIGGERS, Run, Store
@@ -210,3 +212,56 @@ def test_runs_are_numbered_per_job(db_path: Path) -> None:
         assert [(r.id, r.outcome) for r in store.runs("report")] == [(1, "running"), (2, "succeeded")]
     with Store.open(db_path) as store:  # a new reconciler goes on from each job's highest number
         assert (store.reserve_run_id("backup"), store.reserve_run_id("report")) == (4, 3)
+
+
+@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(st.lists(st.tuples(st.sampled_from(["backup", "report", "r+1"]), st.sampled_from(["run", "skip", "finish"]),
+                          st.integers(0, 600), st.booleans()), max_size=12))
+def test_last_run_is_runs_newest_whatever_was_written(store: Store, writes: list[tuple[str, str, int, bool]]) -> None:
+    """`last_run` has its own statement (written once, docs/limitations.md): it answers what `runs(limit=1)` does."""
+    for job in ("backup", "report", "r+1"):
+        store.prune_runs(job, 0)
+    for job, what, minute, slot in writes:
+        when = at(minute)
+        if what == "skip":
+            store.add_skipped_run(job, scheduled_for=when, at=when, trigger="schedule")
+            continue
+        run = store.start_run(job, scheduled_for=when if slot else None, started_at=when,
+                              trigger="schedule" if slot else "manual")
+        if what == "finish":
+            store.finish_run(job, run.id, ended_at=at(minute + 1), outcome="failed", exit_code=2)
+    for job in ("backup", "report", "r+1", "never"):
+        newest = store.runs(job, limit=1)
+        assert store.last_run(job) == (newest[0] if newest else None)
+
+
+def test_last_run_of_a_damaged_row_or_a_closed_store_is_a_state_error(db_path: Path) -> None:
+    with Store.open(db_path) as store:
+        store.start_run("backup", scheduled_for=at(0), started_at=at(0), trigger="schedule")
+        with raw(db_path) as connection:
+            connection.execute("UPDATE runs SET started_at = 'yesterday'")
+        with pytest.raises(StateError, match=r"runs row 1 is damaged"):
+            store.last_run("backup")
+    with pytest.raises(StateError, match="closed"):
+        store.last_run("backup")
+
+
+@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(st.lists(st.tuples(st.sampled_from(["backup", "report"]), st.booleans()), max_size=14),
+       st.lists(st.tuples(st.sampled_from(["backup", "report"]), st.integers(0, 8)), max_size=4))
+def test_pruning_keeps_the_newest_runs_however_they_were_numbered(
+        store: Store, writes: list[tuple[str, bool]], prunes: list[tuple[str, int]]) -> None:
+    """`prune_runs` skips its statement when too few runs were numbered (docs/limitations.md): it keeps what the
+    statement keeps, numbers reserved and never written (a gap) included."""
+    for job in ("backup", "report"):
+        store.prune_runs(job, 0)
+    for job, gap in writes:
+        if gap:
+            store.reserve_run_id(job)
+        store.start_run(job, scheduled_for=None, started_at=at(0), trigger="manual")
+    for job, keep in prunes:
+        before = {name: store.runs(name, limit=None) for name in ("backup", "report")}
+        store.prune_runs(job, keep)
+        assert store.runs(job, limit=None) == (before[job][-keep:] if keep else [])
+        other = "report" if job == "backup" else "backup"
+        assert store.runs(other, limit=None) == before[other]
