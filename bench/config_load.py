@@ -1,5 +1,5 @@
 """Where a config load goes: each step of `sentinel.config.loader.load` timed in a fresh interpreter, the way the
-reconciler's cold start and `sentinel validate` meet it (docs/limitations.md, "Where the cold start goes").
+reconciler's cold start and `sentinel validate` meet it (docs/limitations.md: the cold start).
 
 Three files: the 50- and 200-process files of `reconciler.py` (one `sh -c` list command each) and the richer
 200-process file of `cli_latency.py` (templates, defaults, health checks, limits, every tenth process a cron job).

@@ -1,4 +1,4 @@
-"""The garbage collector while `sentinel` starts (docs/limitations.md: where the cold start goes, and
+"""The garbage collector while `sentinel` starts (docs/limitations.md: the cold start, and
 docs/architecture.md on `status`'s start-up).
 
 The program pauses it first (`pause()`, from sentinel/cli/__init__.py, only when run as the `sentinel`
