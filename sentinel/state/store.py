@@ -429,7 +429,7 @@ class Store:
             number = run_id if run_id is not None else self._next_number(job)
             self._insert_each(table, [{"job": job, "scheduled_for": run.scheduled_for, "started_at": run.started_at,
                                        "ended_at": run.ended_at, "outcome": run.outcome, "trigger": trigger,
-                                       "instance": run.instance, "number": number}])  # the columns in table order
+                                       "instance": run.instance, "number": number}])
             self._next_numbers[job] = max(self._next_numbers.get(job, 1), number + 1)
         return replace(run, id=number)
 
@@ -462,8 +462,10 @@ class Store:
         the open transaction: one statement, prepared once, run for each row (sqlite3's `executemany`). One
         statement of many rows would be a new one for every number of rows, and sqlite3 keeps the statements it
         prepared: 150 sizes of the event insert kept 8.5 MB. Returns the id of the last row inserted."""
-        fields = [table._meta.fields[column] for column in rows[0]]
-        key = (table._meta.table_name, tuple(rows[0]), replace)
+        # Peewee writes the columns of an insert in the model's order, whatever the order of the row's keys: the
+        # values go in that order too.
+        fields = [field for field in table._meta.sorted_fields if field.name in rows[0]]
+        key = (table._meta.table_name, tuple(field.name for field in fields), replace)
         sql = self._insert_sql.get(key)
         if sql is None:
             query = table.insert(rows[0])

@@ -334,3 +334,13 @@ def test_rows_of_the_peewee_store_read_back_and_are_written_byte_for_byte_the_sa
         store.save_revision(path="/a.yaml", environment="prod", digest="d", config='{"a": "é"}', files=files, at=T0)
     assert typed_rows(new) == typed_rows(old)
     assert typed_rows(new)["process_record"][1][18:20] == (3.0, "real")  # create_time, given as the int 3
+
+
+def test_rows_are_inserted_whatever_the_order_of_their_columns(store: Store) -> None:
+    """Peewee writes an insert's columns in the model's order: the values of a row given in any other order go in
+    that order too, each under its own column (the store's one insert, `_insert_each`)."""
+    table = store._tables.event
+    store._insert_each(table, [{"process": "web", "message": "second", "kind": "started", "at": T0}])
+    store._insert_each(table, [{"at": T0, "process": "web", "kind": "started", "message": "first"}])
+    assert [(e.process, e.kind, e.message) for e in store.events()] == [("web", "started", "second"),
+                                                                        ("web", "started", "first")]
