@@ -26,7 +26,7 @@ import os
 import re
 import sqlite3
 import threading
-from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Collection, Hashable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager, suppress
 from dataclasses import replace
 from datetime import UTC, datetime
@@ -94,9 +94,7 @@ class Store:
         self._lock = threading.RLock()
         self._events_since_prune = 0
         self._next_numbers: dict[str, int] = {}  # job → the number its next run gets
-        self._insert_sql: dict[tuple[str, tuple[str, ...], bool], str] = {}  # `_insert_each`'s statements
-        self._last_run_sql: str | None = None  # `last_run`'s statement
-        self._prune_sql: dict[tuple[str, int], tuple[str, list[Any]]] = {}  # `prune_runs`'s, by job and keep
+        self._statements: dict[Hashable, str] = {}  # the SQL Peewee wrote once for each query shape (`_sql`)
         self.recovered: str | None = opened.recovered
         """Set when the file was corrupt and replaced: "state.db was corrupt (…); moved to …"."""
 
@@ -370,12 +368,11 @@ class Store:
         with its statement written once: `status` asks it of every job at each build, and building the query anew
         cost about half a millisecond a job (docs/limitations.md, 1000 processes)."""
         table = self._tables.run
-        if self._last_run_sql is None:
-            newest = table.select().where(table.job == job).order_by(table.number.desc()).limit(1)
-            self._last_run_sql = newest.sql()[0]
+        sql = self._sql("last_run", lambda: table.select().where(table.job == job).order_by(table.number.desc())
+                        .limit(1))
         try:
             with self._guard():
-                rows = list(table.raw(self._last_run_sql, job, 1).iterator())
+                rows = list(table.raw(sql, job, 1).iterator())
             return _run(rows[0]) if rows else None
         except (ValueError, TypeError):  # a damaged row: `runs` names it, as every read does
             found = self.runs(job, limit=1)
@@ -398,12 +395,9 @@ class Store:
         with self._writing():
             if self._next_number(job) - 1 <= keep:
                 return  # no more than `keep` runs were ever numbered: nothing to delete, without a statement
-            statement = self._prune_sql.get((job, keep))
-            if statement is None:  # written once per job: every end of a run prunes (docs/limitations.md)
-                newest = table.select(table.number).where(table.job == job).order_by(table.number.desc()).limit(keep)
-                statement = self._prune_sql[(job, keep)] = table.delete().where(
-                    (table.job == job) & table.number.not_in(newest)).sql()
-            self._db.execute_sql(*statement)  # type: ignore[no-untyped-call]
+            sql = self._sql("prune_runs", lambda: table.delete().where((table.job == job) & table.number.not_in(
+                table.select(table.number).where(table.job == job).order_by(table.number.desc()).limit(keep))))
+            self._db.execute_sql(sql, (job, job, keep))  # type: ignore[no-untyped-call]
 
     def close_open_runs(self, at: datetime) -> int:
         """Mark every `running` run `stopped`, ended `at` (at start-up: its reconciler died); return how many."""
@@ -465,14 +459,25 @@ class Store:
         # Peewee writes the columns of an insert in the model's order, whatever the order of the row's keys: the
         # values go in that order too.
         fields = [field for field in table._meta.sorted_fields if field.name in rows[0]]
-        key = (table._meta.table_name, tuple(field.name for field in fields), replace)
-        sql = self._insert_sql.get(key)
-        if sql is None:
+        key = ("insert", table._meta.table_name, tuple(field.name for field in fields), replace)
+
+        def insert() -> pw.Query:
             query = table.insert(rows[0])
-            sql = self._insert_sql[key] = (query.on_conflict_replace() if replace else query).sql()[0]
+            return query.on_conflict_replace() if replace else query
+
+        sql = self._sql(key, insert)
         cursor: sqlite3.Cursor = self._db.cursor()  # type: ignore[no-untyped-call]
         cursor.executemany(sql, [[field.db_value(row[field.name]) for field in fields] for row in rows])
         return int(execute(self._db, "SELECT last_insert_rowid()").fetchone()[0])
+
+    def _sql(self, shape: Hashable, query: Callable[[], pw.Query]) -> str:
+        """The SQL of `query()`, written by Peewee the first time a query of this `shape` is asked for and kept:
+        the statements run at every run, record or event have their values passed apart, and building the query
+        anew each time cost about half a millisecond (docs/limitations.md, 1000 processes)."""
+        sql = self._statements.get(shape)
+        if sql is None:
+            sql = self._statements[shape] = query().sql()[0]
+        return sql
 
     def _read(self, query: pw.ModelSelect[Any], decode: Callable[[Any], _V]) -> list[_V]:
         """`decode` of each row of `query`; a row that does not decode (bad JSON, time, state) is a StateError
